@@ -1,0 +1,1 @@
+"""braindecode_elm.data."""

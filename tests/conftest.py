@@ -1,0 +1,37 @@
+"""Shared pytest fixtures: where the real data is, and a skip that says why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from braindecode_elm._config import DATA_ENV, data_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared PhysioNet data folder; skips with a clear message when absent."""
+    root = data_dir()
+    if not (root / "eegmat").is_dir() and not (root / "eegbci").is_dir():
+        pytest.skip(
+            f"shared EEG data not found at {root}; set {DATA_ENV} to the folder "
+            "holding eegmat/ and eegbci/ to run the real-data tests"
+        )
+    return root
+
+
+@pytest.fixture(scope="session")
+def eegmat_dir(shared_data: Path) -> Path:
+    path = shared_data / "eegmat" / "files" / "eegmat" / "1.0.0"
+    if not path.is_dir():
+        pytest.skip(f"eegmat data not found at {path} (set {DATA_ENV})")
+    return path
+
+
+@pytest.fixture(scope="session")
+def eegbci_dir(shared_data: Path) -> Path:
+    path = shared_data / "eegbci"
+    if not (path / "MNE-eegbci-data").is_dir():
+        pytest.skip(f"EEGBCI data not found at {path} (set {DATA_ENV})")
+    return path

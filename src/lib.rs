@@ -4,9 +4,17 @@
 //! float64 input), check arguments, release the GIL around the maths, and turn
 //! every error — including a Rust panic — into a Python exception.
 
-use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use elm_dsp::design::{self, Section};
+use elm_dsp::engine::{self, FilterPad, Lane, MontageSource, Sample};
+use elm_dsp::polyphase::{PolyPlan, ResamplePad};
+use elm_dsp::DspError;
+use numpy::{
+    PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyList;
+use std::panic::AssertUnwindSafe;
 
 /// Run `f` without the GIL and convert a panic into a Python `RuntimeError`.
 pub(crate) fn guarded<T: Send, F: FnOnce() -> T + Send + std::panic::UnwindSafe>(
@@ -65,10 +73,478 @@ fn simd_level() -> &'static str {
     elm_dsp::simd::detect().name()
 }
 
+fn value_err(e: DspError, names: Option<&[String]>) -> PyErr {
+    match (&e, names) {
+        (DspError::NonFinite { channel, sample }, Some(n)) if *channel < n.len() => {
+            PyValueError::new_err(format!(
+                "input contains NaN or Inf: channel {channel} ('{}'), first bad sample \
+                 {sample}; interpolate or drop it before preprocessing",
+                n[*channel]
+            ))
+        }
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// A 2-D float input, borrowed without copying when C-contiguous.
+enum Input<'py> {
+    F32(PyReadonlyArray2<'py, f32>),
+    F64(PyReadonlyArray2<'py, f64>),
+}
+
+impl<'py> Input<'py> {
+    fn extract(x: &Bound<'py, PyAny>, what: &str) -> PyResult<Self> {
+        let ndim = |a: &Bound<'py, PyAny>| -> PyResult<usize> { Ok(a.getattr("ndim")?.extract()?) };
+        let is_f64 = x.cast::<PyArrayDyn<f64>>().is_ok();
+        let is_f32 = x.cast::<PyArrayDyn<f32>>().is_ok();
+        if !is_f64 && !is_f32 {
+            return Err(PyTypeError::new_err(format!(
+                "{what} must be a numpy array of dtype float32 or float64"
+            )));
+        }
+        let nd = ndim(x)?;
+        if nd != 2 {
+            return Err(PyValueError::new_err(format!(
+                "{what} must be 2-D (n_channels, n_times), got {nd} dimensions"
+            )));
+        }
+        // A non-contiguous view is copied once into C order.
+        let x = if x.getattr("flags")?.get_item("C_CONTIGUOUS")?.extract::<bool>()? {
+            x.clone()
+        } else {
+            x.py().import("numpy")?.call_method1("ascontiguousarray", (x,))?
+        };
+        let inp = if is_f64 {
+            Input::F64(x.cast::<PyArray2<f64>>()?.readonly())
+        } else {
+            Input::F32(x.cast::<PyArray2<f32>>()?.readonly())
+        };
+        let (r, c) = inp.shape();
+        if r == 0 || c == 0 {
+            return Err(PyValueError::new_err(format!(
+                "{what} is empty (shape ({r}, {c}))"
+            )));
+        }
+        Ok(inp)
+    }
+
+    fn shape(&self) -> (usize, usize) {
+        let s = match self {
+            Input::F32(a) => a.shape().to_vec(),
+            Input::F64(a) => a.shape().to_vec(),
+        };
+        (s[0], s[1])
+    }
+}
+
+fn sos_from(sos: PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Section>> {
+    let sh = sos.shape();
+    if sh[1] != 6 || sh[0] == 0 {
+        return Err(PyValueError::new_err(format!(
+            "sos must have shape (n_sections, 6), got ({}, {})",
+            sh[0], sh[1]
+        )));
+    }
+    let a = sos.as_array();
+    Ok((0..sh[0])
+        .map(|i| std::array::from_fn(|j| a[[i, j]]))
+        .collect())
+}
+
+fn sos_to_py<'py>(py: Python<'py>, sos: &[Section]) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let flat: Vec<f64> = sos.iter().flatten().copied().collect();
+    Ok(PyArray1::from_vec(py, flat).reshape([sos.len(), 6])?)
+}
+
+fn to_py_2d<'py, U: Sample + numpy::Element>(
+    py: Python<'py>,
+    v: Vec<U>,
+    rows: usize,
+    cols: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(PyArray1::from_vec(py, v).reshape([rows, cols])?.into_any())
+}
+
+fn filter_pad(s: &str) -> PyResult<FilterPad> {
+    match s {
+        "odd" => Ok(FilterPad::Odd),
+        "mne" => Ok(FilterPad::Mne),
+        _ => Err(PyValueError::new_err(format!(
+            "padtype must be 'odd' or 'mne', got '{s}'"
+        ))),
+    }
+}
+
+fn resample_pad(s: &str) -> PyResult<ResamplePad> {
+    match s {
+        "constant" => Ok(ResamplePad::Constant),
+        "reflect" => Ok(ResamplePad::Reflect),
+        _ => Err(PyValueError::new_err(format!(
+            "padtype must be 'constant' or 'reflect', got '{s}'"
+        ))),
+    }
+}
+
+/// `scipy.signal.butter(order, [l_freq, h_freq], "bandpass", output="sos", fs=sfreq)`.
+#[pyfunction]
+fn butter_bandpass_sos<'py>(
+    py: Python<'py>,
+    order: usize,
+    l_freq: f64,
+    h_freq: f64,
+    sfreq: f64,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let sos = design::butter_bandpass_sos(order, l_freq, h_freq, sfreq)
+        .map_err(|e| value_err(e, None))?;
+    sos_to_py(py, &sos)
+}
+
+/// `scipy.signal.sosfilt_zi(sos)`.
+#[pyfunction]
+fn sosfilt_zi<'py>(
+    py: Python<'py>,
+    sos: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let sos = design::normalize_sections(&sos_from(sos)?).map_err(|e| value_err(e, None))?;
+    let zi = design::sosfilt_zi(&sos);
+    let flat: Vec<f64> = zi.iter().flatten().copied().collect();
+    Ok(PyArray1::from_vec(py, flat).reshape([zi.len(), 2])?)
+}
+
+/// MNE's ringing estimate of `sos` (the padding of its IIR filtering).
+#[pyfunction]
+fn mne_padlen(sos: PyReadonlyArray2<'_, f64>) -> PyResult<usize> {
+    let sos = design::normalize_sections(&sos_from(sos)?).map_err(|e| value_err(e, None))?;
+    Ok(design::mne_ringing_samples(&sos))
+}
+
+/// `scipy.signal.firwin(numtaps, cutoff, window=("kaiser", beta))`.
+#[pyfunction]
+fn firwin_kaiser<'py>(
+    py: Python<'py>,
+    numtaps: usize,
+    cutoff: f64,
+    beta: f64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    if numtaps == 0 || !(cutoff > 0.0 && cutoff < 1.0) || !beta.is_finite() {
+        return Err(PyValueError::new_err(
+            "firwin_kaiser needs numtaps >= 1, 0 < cutoff < 1 and a finite beta",
+        ));
+    }
+    Ok(PyArray1::from_vec(py, design::firwin_kaiser(numtaps, cutoff, beta)))
+}
+
+struct Job {
+    lanes: Option<Vec<Lane>>,
+    sos: Option<Vec<Section>>,
+    fpad: FilterPad,
+    plan: Option<PolyPlan>,
+    scale: Option<f64>,
+    clip: Option<f64>,
+    n_threads: usize,
+}
+
+fn run_job<T: Sample, U: Sample>(
+    data: &[T],
+    n_ch: usize,
+    n: usize,
+    job: &Job,
+) -> Result<(Vec<U>, usize, usize), DspError> {
+    let src = match &job.lanes {
+        Some(l) => MontageSource::new(data, n_ch, n, l.clone())?,
+        None => MontageSource::identity(data, n_ch, n)?,
+    };
+    let n_lanes = elm_dsp::kernel::LaneSource::n_lanes(&src);
+    let n_out = job.plan.as_ref().map_or(n, |p| p.n_out(n));
+    let mut out = vec![U::from_f64(0.0); n_lanes * n_out];
+    match &job.sos {
+        Some(sos) => {
+            let spec = engine::filter_spec(sos, n, job.fpad, job.scale, job.clip)?;
+            engine::run(&src, &spec, job.plan.as_ref(), &mut out, job.n_threads, None)?;
+        }
+        None => {
+            let plan = job.plan.as_ref().expect("resampling job without a plan");
+            engine::run_resample(&src, plan, &mut out, None)?;
+        }
+    }
+    Ok((out, n_lanes, n_out))
+}
+
+fn execute<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    job: Job,
+    out_f32: Option<bool>,
+    names: Option<Vec<String>>,
+    what: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inp = Input::extract(x, "x")?;
+    let (n_ch, n) = inp.shape();
+    macro_rules! go {
+        ($a:expr, $t:ty, $u:ty) => {{
+            let data = $a.as_slice()?;
+            let job = &job;
+            let r = guarded(
+                py,
+                what,
+                AssertUnwindSafe(move || run_job::<$t, $u>(data, n_ch, n, job)),
+            )?;
+            let (v, rows, cols) = r.map_err(|e| value_err(e, names.as_deref()))?;
+            to_py_2d(py, v, rows, cols)
+        }};
+    }
+    match (&inp, out_f32) {
+        (Input::F32(a), None | Some(true)) => go!(a, f32, f32),
+        (Input::F32(a), Some(false)) => go!(a, f32, f64),
+        (Input::F64(a), Some(true)) => go!(a, f64, f32),
+        (Input::F64(a), None | Some(false)) => go!(a, f64, f64),
+    }
+}
+
+/// Zero-phase SOS filtering along the last axis; same dtype out.
+#[pyfunction]
+#[pyo3(signature = (sos, x, padtype = "odd"))]
+fn sosfiltfilt<'py>(
+    py: Python<'py>,
+    sos: PyReadonlyArray2<'py, f64>,
+    x: &Bound<'py, PyAny>,
+    padtype: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let job = Job {
+        lanes: None,
+        sos: Some(sos_from(sos)?),
+        fpad: filter_pad(padtype)?,
+        plan: None,
+        scale: None,
+        clip: None,
+        n_threads: 1,
+    };
+    execute(py, x, job, None, None, "sosfiltfilt")
+}
+
+/// `scipy.signal.resample_poly(x, up, down, axis=-1, padtype=...)`; same dtype out.
+#[pyfunction]
+#[pyo3(signature = (x, up, down, padtype = "constant"))]
+fn resample_poly<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    up: i64,
+    down: i64,
+    padtype: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    if up <= 0 || down <= 0 {
+        return Err(PyValueError::new_err(format!(
+            "up and down must be positive integers, got up={up}, down={down}"
+        )));
+    }
+    let plan = PolyPlan::new(up as usize, down as usize, resample_pad(padtype)?)
+        .map_err(|e| value_err(e, None))?;
+    let job = Job {
+        lanes: None,
+        sos: None,
+        fpad: FilterPad::Odd,
+        plan: Some(plan),
+        scale: None,
+        clip: None,
+        n_threads: 1,
+    };
+    execute(py, x, job, None, None, "resample_poly")
+}
+
+fn lanes_from(index: Option<PyReadonlyArray2<'_, i64>>) -> PyResult<Option<Vec<Lane>>> {
+    let Some(index) = index else { return Ok(None) };
+    let sh = index.shape();
+    if sh[1] != 2 || sh[0] == 0 {
+        return Err(PyValueError::new_err(format!(
+            "montage index must have shape (n_pairs, 2), got ({}, {})",
+            sh[0], sh[1]
+        )));
+    }
+    let a = index.as_array();
+    (0..sh[0])
+        .map(|i| {
+            let (p, q) = (a[[i, 0]], a[[i, 1]]);
+            if p < 0 || q < 0 {
+                return Err(PyValueError::new_err("montage index must be non-negative"));
+            }
+            Ok(Lane::Diff(p as usize, q as usize))
+        })
+        .collect::<PyResult<Vec<_>>>()
+        .map(Some)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_job(
+    index: Option<PyReadonlyArray2<'_, i64>>,
+    sos: PyReadonlyArray2<'_, f64>,
+    up: i64,
+    down: i64,
+    scale: Option<f64>,
+    clip: Option<f64>,
+    padtype: &str,
+    resample_padtype: &str,
+    n_threads: usize,
+) -> PyResult<Job> {
+    if up <= 0 || down <= 0 {
+        return Err(PyValueError::new_err(format!(
+            "up and down must be positive integers, got up={up}, down={down}"
+        )));
+    }
+    let plan = if up == down {
+        None
+    } else {
+        Some(
+            PolyPlan::new(up as usize, down as usize, resample_pad(resample_padtype)?)
+                .map_err(|e| value_err(e, None))?,
+        )
+    };
+    let plan = plan.filter(|p| p.up != p.down);
+    Ok(Job {
+        lanes: lanes_from(index)?,
+        sos: Some(sos_from(sos)?),
+        fpad: filter_pad(padtype)?,
+        plan,
+        scale,
+        clip,
+        n_threads: n_threads.max(1),
+    })
+}
+
+/// The fused path: montage → band-pass (zero-phase) → scale → clip → resample.
+#[pyfunction]
+#[pyo3(signature = (x, index, sos, up, down, scale, clip, padtype, resample_padtype, out_f32, n_threads, ch_names = None))]
+#[allow(clippy::too_many_arguments)]
+fn preprocess<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    index: Option<PyReadonlyArray2<'py, i64>>,
+    sos: PyReadonlyArray2<'py, f64>,
+    up: i64,
+    down: i64,
+    scale: Option<f64>,
+    clip: Option<f64>,
+    padtype: &str,
+    resample_padtype: &str,
+    out_f32: bool,
+    n_threads: usize,
+    ch_names: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let job = make_job(
+        index, sos, up, down, scale, clip, padtype, resample_padtype, n_threads,
+    )?;
+    execute(py, x, job, Some(out_f32), ch_names, "preprocess")
+}
+
+/// Many recordings through the fused path, `n_threads` recordings at a time.
+///
+/// All recordings share the filter/resampler arguments except `index`, `sos`,
+/// `up` and `down`, given per recording. Returns a list of arrays.
+#[pyfunction]
+#[pyo3(signature = (xs, indices, soses, ups, downs, scale, clip, padtype, resample_padtype, out_f32, n_threads))]
+#[allow(clippy::too_many_arguments)]
+fn preprocess_batch<'py>(
+    py: Python<'py>,
+    xs: Vec<Bound<'py, PyAny>>,
+    indices: Vec<Option<PyReadonlyArray2<'py, i64>>>,
+    soses: Vec<PyReadonlyArray2<'py, f64>>,
+    ups: Vec<i64>,
+    downs: Vec<i64>,
+    scale: Option<f64>,
+    clip: Option<f64>,
+    padtype: &str,
+    resample_padtype: &str,
+    out_f32: bool,
+    n_threads: usize,
+) -> PyResult<Bound<'py, PyList>> {
+    let n = xs.len();
+    if indices.len() != n || soses.len() != n || ups.len() != n || downs.len() != n {
+        return Err(PyValueError::new_err(
+            "xs, indices, soses, ups and downs must have the same length",
+        ));
+    }
+    let inputs: Vec<Input<'py>> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| Input::extract(x, &format!("xs[{i}]")))
+        .collect::<PyResult<_>>()?;
+    let mut jobs = Vec::with_capacity(n);
+    for (((idx, sos), up), down) in indices.into_iter().zip(soses).zip(ups).zip(downs) {
+        jobs.push(make_job(
+            idx, sos, up, down, scale, clip, padtype, resample_padtype, 1,
+        )?);
+    }
+    // Borrow every input as an f64 or f32 slice (no copy), then fan out.
+    enum Data<'a> {
+        F32(&'a [f32]),
+        F64(&'a [f64]),
+    }
+    let datas: Vec<(Data<'_>, usize, usize)> = inputs
+        .iter()
+        .map(|inp| {
+            let (r, c) = inp.shape();
+            Ok(match inp {
+                Input::F32(a) => (Data::F32(a.as_slice()?), r, c),
+                Input::F64(a) => (Data::F64(a.as_slice()?), r, c),
+            })
+        })
+        .collect::<PyResult<_>>()?;
+    let threads = n_threads.max(1);
+    let results = guarded(
+        py,
+        "preprocess_batch",
+        AssertUnwindSafe(|| {
+            use rayon::prelude::*;
+            let one = |(d, job): (&(Data<'_>, usize, usize), &Job)| -> Result<(Vec<f64>, Vec<f32>, usize, usize), DspError> {
+                let (data, r, c) = d;
+                macro_rules! go {
+                    ($s:expr) => {
+                        if out_f32 {
+                            run_job::<_, f32>($s, *r, *c, job).map(|(v, a, b)| (Vec::new(), v, a, b))
+                        } else {
+                            run_job::<_, f64>($s, *r, *c, job).map(|(v, a, b)| (v, Vec::new(), a, b))
+                        }
+                    };
+                }
+                match data {
+                    Data::F32(s) => go!(*s),
+                    Data::F64(s) => go!(*s),
+                }
+            };
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+            match pool {
+                Ok(p) if threads > 1 => {
+                    p.install(|| datas.par_iter().zip(jobs.par_iter()).map(one).collect::<Vec<_>>())
+                }
+                _ => datas.iter().zip(jobs.iter()).map(one).collect::<Vec<_>>(),
+            }
+        }),
+    )?;
+    let list = PyList::empty(py);
+    for (i, r) in results.into_iter().enumerate() {
+        let (v64, v32, rows, cols) = r.map_err(|e| {
+            PyValueError::new_err(format!("recording {i}: {}", value_err(e, None)))
+        })?;
+        if out_f32 {
+            list.append(to_py_2d(py, v32, rows, cols)?)?;
+        } else {
+            list.append(to_py_2d(py, v64, rows, cols)?)?;
+        }
+    }
+    Ok(list)
+}
+
 #[pymodule]
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", elm_dsp::VERSION)?;
     m.add_function(wrap_pyfunction!(roundtrip, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(butter_bandpass_sos, m)?)?;
+    m.add_function(wrap_pyfunction!(sosfilt_zi, m)?)?;
+    m.add_function(wrap_pyfunction!(mne_padlen, m)?)?;
+    m.add_function(wrap_pyfunction!(firwin_kaiser, m)?)?;
+    m.add_function(wrap_pyfunction!(sosfiltfilt, m)?)?;
+    m.add_function(wrap_pyfunction!(resample_poly, m)?)?;
+    m.add_function(wrap_pyfunction!(preprocess, m)?)?;
+    m.add_function(wrap_pyfunction!(preprocess_batch, m)?)?;
     Ok(())
 }

@@ -1,1 +1,234 @@
-"""braindecode_elm.cli."""
+"""The ``elm`` command line (entry point ``braindecode_elm.cli:main``).
+
+Only :mod:`argparse` is imported here so ``elm --help`` is instant; every
+subcommand imports what it needs (torch, MNE, MOABB, ...) when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "build_parser"]
+
+_EPILOG = """\
+examples:
+  elm demo --out demo_out                     # the whole pipeline, ~10 min on 2 cores
+  elm synth corpus/ --subjects 20 --seed 0    # synthetic TUH-like EDF + reports
+  elm preprocess corpus/ cache/               # Rust engine -> float16 cache
+  elm pretrain --preset tiny-cpu --data cache/ --out run/
+  elm zeroshot --model run/final --cache cache/ --prompts normal_abnormal
+  elm retrieve --model run/final --cache cache/ --query "focal slowing"
+  elm probe --model run/final --cache cache/ --labels pathological
+  elm benchmark --models run/final --datasets cache/ --tasks zeroshot,probe
+run 'elm COMMAND --help' for the options and examples of each command.
+"""
+
+
+def _add_model_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        required=True,
+        help="ELM bundle folder (ELM.save_pretrained / a pretraining run's final/)",
+    )
+    p.add_argument("--cache", required=True, help="preprocessed cache (elm preprocess)")
+    p.add_argument(
+        "--recordings",
+        default=None,
+        help="file with one recording id per line to restrict to (default: all)",
+    )
+    p.add_argument("--seconds", type=float, default=5.0, help="crop length (s)")
+    p.add_argument(
+        "--max-crops", type=int, default=None, help="at most this many crops/recording"
+    )
+    p.add_argument("--out", default=None, help="folder for JSON results and plots")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``elm`` argument parser (no heavy imports).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="elm",
+        description="ELM, the EEG-Language Model, for Braindecode and MOABB.",
+        epilog=_EPILOG,
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "synth",
+        help="write a synthetic TUH-like corpus (EDF + reports)",
+        formatter_class=fmt,
+        epilog="example:\n  elm synth corpus/ --subjects 20 --seed 0",
+    )
+    p.add_argument("out", help="output folder (TUEG layout)")
+    p.add_argument("--subjects", type=int, default=20, help="number of subjects")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser(
+        "preprocess",
+        help="preprocess EDF recordings into the ELM cache (Rust engine)",
+        formatter_class=fmt,
+        epilog="examples:\n  elm preprocess corpus/ cache/\n"
+        "  elm preprocess /data/tueg cache/ --n-jobs 8 --shard 0/4",
+    )
+    p.add_argument("source", help="TUH-style folder with EDF files and reports")
+    p.add_argument("out", help="cache folder")
+    p.add_argument(
+        "--recipe", default="elm", choices=["elm", "default", "elm_official"]
+    )
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--shard", default=None, help="I/N: process shard I of N")
+
+    sub.add_parser(
+        "pretrain",
+        help="pretrain ELM (see 'elm pretrain --help')",
+        add_help=False,
+        formatter_class=fmt,
+        epilog="example:\n  elm pretrain --preset tiny-cpu --data cache/ --out run/",
+    )
+
+    p = sub.add_parser(
+        "embed",
+        help="embed recordings (and report segments) to an .npz",
+        formatter_class=fmt,
+        epilog="example:\n  elm embed --model run/final --cache cache/ --out emb.npz",
+    )
+    _add_model_data(p)
+    p.add_argument("--text", action="store_true", help="also embed report segments")
+
+    p = sub.add_parser(
+        "zeroshot",
+        help="zero-shot classification from prompt ensembles",
+        formatter_class=fmt,
+        epilog="examples:\n"
+        "  elm zeroshot --model run/final --cache cache/ --prompts normal_abnormal\n"
+        "  elm zeroshot --model run/final --cache cache/ --prompts my_prompts.json "
+        "--labels target",
+    )
+    _add_model_data(p)
+    p.add_argument(
+        "--prompts",
+        default="normal_abnormal",
+        help="a built-in prompt set name or a JSON file {class: [prompts]}",
+    )
+    p.add_argument(
+        "--labels",
+        default=None,
+        help="description key holding the true class (name or index)",
+    )
+
+    p = sub.add_parser(
+        "retrieve",
+        help="EEG <-> report retrieval metrics, or search recordings by text",
+        formatter_class=fmt,
+        epilog="examples:\n  elm retrieve --model run/final --cache cache/\n"
+        '  elm retrieve --model run/final --cache cache/ --query "focal slowing"',
+    )
+    _add_model_data(p)
+    p.add_argument("--query", default=None, help="free text: list the best recordings")
+    p.add_argument("--top-k", type=int, default=5)
+
+    p = sub.add_parser(
+        "probe",
+        help="ELM linear probe (label fractions x seeds)",
+        formatter_class=fmt,
+        epilog="example:\n  elm probe --model run/final --cache cache/ "
+        "--labels pathological --fractions 0.01,0.1,1 --seeds 5",
+    )
+    _add_model_data(p)
+    p.add_argument("--labels", default=None, help="description key with the label")
+    p.add_argument("--fractions", default="0.01,0.1,1.0")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--level", default="recording", choices=["recording", "window"])
+    p.add_argument(
+        "--test-size", type=float, default=0.3, help="subject-disjoint test part"
+    )
+    p.add_argument(
+        "--val-size",
+        type=float,
+        default=0.2,
+        help="subject-disjoint validation part of the training subjects (for C)",
+    )
+
+    p = sub.add_parser(
+        "benchmark",
+        help="grid of models x datasets x tasks -> JSON per cell, CSV, markdown",
+        formatter_class=fmt,
+        epilog="example:\n  elm benchmark --models run/final,random-elm "
+        "--datasets cache/ --tasks zeroshot,retrieval,probe --out bench/",
+    )
+    p.add_argument(
+        "--models",
+        required=True,
+        help="comma list: ELM folders, 'random-elm', 'labram', 'cbramod'",
+    )
+    p.add_argument("--datasets", required=True, help="comma list of cache folders")
+    p.add_argument("--tasks", default="zeroshot,retrieval,probe")
+    p.add_argument("--out", required=True)
+    p.add_argument("--labels", default=None, help="description key with the label")
+    p.add_argument("--prompts", default="normal_abnormal")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--weights-dir", default=None, help="local foundation-model weights")
+
+    p = sub.add_parser(
+        "demo",
+        help="end-to-end demo: synthetic corpus + real eegmat (<= 10 min, offline)",
+        formatter_class=fmt,
+        epilog="examples:\n  elm demo --out demo_out\n"
+        "  elm demo --out demo_out --quick",
+    )
+    p.add_argument("--out", required=True, help="output folder (plots, report)")
+    p.add_argument("--quick", action="store_true", help="shortened demo (tests)")
+    p.add_argument("--subjects", type=int, default=None, help="synthetic subjects")
+    p.add_argument("--epochs", type=int, default=None, help="pretraining epochs")
+    p.add_argument("--skip-eegmat", action="store_true", help="synthetic part only")
+    p.add_argument("--data-dir", default=None, help="folder holding eegmat/")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``elm`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str | None
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "pretrain":
+        # The training engineer owns the pretraining CLI: hand over everything.
+        from braindecode_elm.training.cli import main as pretrain_main
+
+        return int(pretrain_main(argv[1:]) or 0)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from braindecode_elm import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from . import commands
+
+    try:
+        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+    except (ValueError, FileNotFoundError, KeyError, ImportError) as err:
+        print(f"elm {args.command}: error: {err}", file=sys.stderr)
+        return 2

@@ -1,1 +1,117 @@
-"""braindecode_elm.data."""
+"""The data layer: TUH corpora with reports, synthetic corpus, real datasets, cache.
+
+Data flow: EDF files + report ``.txt`` -> :class:`TUHReports` (Braindecode
+dataset with description rows) -> :func:`build_cache` (DSP engine, float16,
+memory-mapped, manifest) -> :func:`open_cache` -> per-recording crops and text
+segments for training, and Braindecode windows for probing. This package never
+imports the model or training code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cache import (
+    SKIP_REASONS,
+    CachedCorpus,
+    CachedRecording,
+    CacheError,
+    CacheSummary,
+    build_cache,
+    open_cache,
+    shard_of,
+)
+from .edf import EDFError, read_edf_data, read_edf_header, write_edf
+from .physionet import (
+    EEGBCI,
+    EEGBCI_EVENT_CAPTIONS,
+    EEGMAT,
+    EEGMAT_CAPTIONS,
+    fetch_eegbci,
+    fetch_eegmat,
+)
+from .reports import (
+    ELM_HEADINGS,
+    TUH_HEADINGS,
+    read_report,
+    segment_report,
+    split_report,
+    split_sentences,
+)
+from .splits import (
+    SubjectLeakageError,
+    check_no_subject_overlap,
+    exclude_subjects,
+    subject_kfold,
+    subject_split,
+    subjects_of,
+)
+from .synthetic import PHENOTYPES, SyntheticCorpus, make_synthetic_tuh
+from .tuh import TUHReports, find_report, parse_age_gender, parse_tuh_path
+from .windows import (
+    ELM_DROP_FIRST_S,
+    ELM_MAX_DURATION_S,
+    ELM_MAX_MINUTES,
+    ELM_MIN_DURATION_S,
+    create_probe_windows,
+    crop_bounds,
+    crop_view,
+)
+
+__all__ = [
+    "EEGBCI",
+    "EEGBCIMOABB",
+    "EEGBCI_EVENT_CAPTIONS",
+    "EEGMAT",
+    "EEGMATMOABB",
+    "EEGMAT_CAPTIONS",
+    "SubjectLeakageError",
+    "check_no_subject_overlap",
+    "exclude_subjects",
+    "fetch_eegbci",
+    "fetch_eegmat",
+    "subject_kfold",
+    "subject_split",
+    "subjects_of",
+    "CacheError",
+    "CacheSummary",
+    "CachedCorpus",
+    "CachedRecording",
+    "EDFError",
+    "ELM_DROP_FIRST_S",
+    "ELM_HEADINGS",
+    "ELM_MAX_DURATION_S",
+    "ELM_MAX_MINUTES",
+    "ELM_MIN_DURATION_S",
+    "PHENOTYPES",
+    "SKIP_REASONS",
+    "SyntheticCorpus",
+    "TUHReports",
+    "TUH_HEADINGS",
+    "build_cache",
+    "create_probe_windows",
+    "crop_bounds",
+    "crop_view",
+    "find_report",
+    "make_synthetic_tuh",
+    "open_cache",
+    "parse_age_gender",
+    "parse_tuh_path",
+    "read_edf_data",
+    "read_edf_header",
+    "read_report",
+    "segment_report",
+    "shard_of",
+    "split_report",
+    "split_sentences",
+    "write_edf",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # MOABB is optional and slow to import: load its adapters on first use.
+    if name in ("EEGMATMOABB", "EEGBCIMOABB"):
+        from . import moabb_datasets
+
+        return getattr(moabb_datasets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

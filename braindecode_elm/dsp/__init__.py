@@ -1,1 +1,47 @@
-"""braindecode_elm.dsp."""
+"""The preprocessing engine: TCP montage, zero-phase band-pass, polyphase resampling.
+
+The numerical work runs in the Rust extension (:mod:`braindecode_elm._rust`);
+this package validates arguments, names channels and wraps MNE Raw objects. It
+never imports torch, so it is cheap to import on its own.
+
+Units: MNE Raw objects are in volts; ELM tensors are volts x :data:`ELM_SCALE`
+(units of 10 uV) clipped to +-:data:`ELM_CLIP`.
+"""
+
+from __future__ import annotations
+
+from .engine import (
+    ELM_CLIP,
+    ELM_SCALE,
+    backend,
+    butter_bandpass_sos,
+    odd_padlen,
+    preprocess,
+    preprocess_batch,
+    resample_poly,
+    sosfiltfilt,
+)
+from .montage import TCP_PAIRS, normalize_ch_name, resolve_pairs, tcp_montage
+from .rates import rational_factors
+from .raw import RECIPES, elm_official, elm_preprocessor, preprocess_raw
+
+__all__ = [
+    "ELM_CLIP",
+    "ELM_SCALE",
+    "RECIPES",
+    "TCP_PAIRS",
+    "backend",
+    "butter_bandpass_sos",
+    "elm_official",
+    "elm_preprocessor",
+    "normalize_ch_name",
+    "odd_padlen",
+    "preprocess",
+    "preprocess_batch",
+    "preprocess_raw",
+    "rational_factors",
+    "resample_poly",
+    "resolve_pairs",
+    "sosfiltfilt",
+    "tcp_montage",
+]

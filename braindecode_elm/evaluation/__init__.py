@@ -1,1 +1,69 @@
-"""braindecode_elm.evaluation."""
+"""Downstream evaluation of ELM: zero-shot, retrieval, linear probes, MOABB.
+
+The metric functions work on plain arrays (``*_from_similarity``,
+``*_from_embeddings``, ``*_from_features``); the model-facing wrappers
+(:func:`zero_shot`, :func:`retrieval_metrics`, :func:`linear_probe`) embed a cached
+corpus with an :class:`~braindecode_elm.models.ELM` bundle first. MOABB pieces load
+lazily (``pip install braindecode-elm[moabb]``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .embedding import EmbeddedCorpus, embed_corpus, group_mean, l2_normalize
+from .probe import (
+    PROBE_CS,
+    fit_probe,
+    linear_probe,
+    linear_probe_from_features,
+    nested_label_subsets,
+    probe_pipeline,
+)
+from .prompts import PROMPT_SETS, get_prompts
+from .retrieval import retrieval_from_similarity, retrieval_metrics
+from .zeroshot import (
+    classification_metrics,
+    ensemble_class_embeddings,
+    zero_shot,
+    zero_shot_from_embeddings,
+)
+
+_LAZY = {
+    "ELMFeatures": ".features",
+    "RecordingPhenotype": ".moabb_eval",
+    "CorpusPhenotypeDataset": ".moabb_eval",
+    "run_moabb_comparison": ".moabb_eval",
+    "moabb_pipelines": ".moabb_eval",
+    "run_benchmark": ".benchmark",
+}
+
+__all__ = [
+    "EmbeddedCorpus",
+    "PROBE_CS",
+    "PROMPT_SETS",
+    "classification_metrics",
+    "embed_corpus",
+    "ensemble_class_embeddings",
+    "fit_probe",
+    "get_prompts",
+    "group_mean",
+    "l2_normalize",
+    "linear_probe",
+    "linear_probe_from_features",
+    "nested_label_subsets",
+    "probe_pipeline",
+    "retrieval_from_similarity",
+    "retrieval_metrics",
+    "zero_shot",
+    "zero_shot_from_embeddings",
+    *sorted(_LAZY),
+]
+
+
+def __getattr__(name: str) -> Any:
+    # sklearn/moabb-heavy parts load on first use so importing this package is cheap.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

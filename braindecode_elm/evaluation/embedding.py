@@ -107,9 +107,7 @@ def _to_numpy(t: Any) -> np.ndarray:
     return np.asarray(t, dtype=np.float64)
 
 
-def embed_eeg_array(
-    model: Any, x: np.ndarray, *, batch_size: int = 256
-) -> np.ndarray:
+def embed_eeg_array(model: Any, x: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
     """Run ``model.embed_eeg`` over (n, 20, T) crops in batches, no gradient."""
     import torch
 

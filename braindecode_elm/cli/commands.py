@@ -1,0 +1,324 @@
+"""Handlers of the ``elm`` subcommands (heavy imports happen here, lazily)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["load_model", "load_labels", "load_prompts", "to_jsonable"]
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy types/arrays (nested) into JSON-serialisable Python objects."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def load_model(spec: str) -> Any:
+    """An ELM bundle from a folder, or ``random-elm`` (untrained, for baselines).
+
+    Parameters
+    ----------
+    spec : str
+        Folder written by ``ELM.save_pretrained`` or ``random-elm``.
+
+    Returns
+    -------
+    ELM
+    """
+    from braindecode_elm.models import ELM
+
+    if spec == "random-elm":
+        import torch
+
+        from braindecode_elm.models import ELMEncoder, TextEncoder, TextProjection
+
+        torch.manual_seed(0)
+        text = TextEncoder("minilm")
+        model = ELM(ELMEncoder(), text, TextProjection(text.dim))
+        return model.eval()
+    path = Path(spec)
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"model folder {path} not found; pass a folder written by "
+            "ELM.save_pretrained (e.g. RUN_DIR/final) or 'random-elm'"
+        )
+    return ELM.from_pretrained(path).eval()
+
+
+def load_labels(spec: str | None) -> Any:
+    """``KEY`` (description key) or ``FILE.csv:COLUMN`` (by ``recording_id``)."""
+    if spec is None or ":" not in spec or not spec.split(":")[0].endswith(".csv"):
+        return spec
+    import pandas as pd
+
+    file, column = spec.rsplit(":", 1)
+    table = pd.read_csv(file)
+    for col in ("recording_id", column):
+        if col not in table.columns:
+            raise KeyError(f"{file} has no column {col!r}; has {list(table.columns)}")
+    return dict(zip(table["recording_id"].astype(str), table[column]))
+
+
+def load_prompts(spec: str) -> dict[str, list[str]]:
+    """A built-in prompt set name or a JSON file ``{class: [prompts]}``."""
+    from braindecode_elm.evaluation import PROMPT_SETS, get_prompts
+
+    if spec in PROMPT_SETS:
+        return get_prompts(spec)
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"prompts {spec!r} is neither a built-in set {sorted(PROMPT_SETS)} nor "
+            "a JSON file"
+        )
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or not all(
+        isinstance(v, list) and v for v in data.values()
+    ):
+        raise ValueError(f"{path} must hold {{class: [prompt, ...]}}")
+    return data
+
+
+def _threads() -> None:
+    import torch
+
+    n = int(os.environ.get("ELM_THREADS", "0") or 0)
+    if n > 0:
+        torch.set_num_threads(n)
+
+
+def _embed(args: argparse.Namespace, model: Any, *, with_text: bool) -> Any:
+    from braindecode_elm.data import open_cache
+    from braindecode_elm.evaluation import embed_corpus
+
+    corpus = open_cache(args.cache)
+    ids = None
+    if args.recordings:
+        ids = [
+            line.strip()
+            for line in Path(args.recordings).read_text().splitlines()
+            if line.strip()
+        ]
+    return embed_corpus(
+        model,
+        corpus,
+        recording_ids=ids,
+        seconds=args.seconds,
+        max_crops=args.max_crops,
+        with_text=with_text,
+        progress=True,
+    )
+
+
+def _out(args: argparse.Namespace) -> Path | None:
+    if args.out is None:
+        return None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from braindecode_elm.data import make_synthetic_tuh
+
+    make_synthetic_tuh(args.out, args.subjects, seed=args.seed)
+    print(f"synthetic corpus with {args.subjects} subjects written to {args.out}")
+    return 0
+
+
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    from braindecode_elm.data import TUHReports, build_cache
+
+    shard = None
+    if args.shard:
+        try:
+            i, n = (int(v) for v in args.shard.split("/"))
+        except ValueError as err:
+            raise ValueError(f"--shard must look like I/N, got {args.shard!r}") from err
+        shard = (i, n)
+    ds = TUHReports(args.source)
+    build_cache(ds, args.out, recipe=args.recipe, n_jobs=args.n_jobs, shard=shard)
+    from braindecode_elm.data import open_cache
+
+    corpus = open_cache(args.out)
+    print(f"cache {args.out}: {len(corpus)} recordings OK")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    _threads()
+    model = load_model(args.model)
+    emb = _embed(args, model, with_text=args.text)
+    out = Path(args.out or "embeddings.npz")
+    if out.suffix != ".npz":
+        out = out / "embeddings.npz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "ids": np.array(emb.ids),
+        "crop_embeddings": emb.crop_embeddings.astype(np.float32),
+        "crop_groups": np.array(emb.crop_groups),
+        "recording_embeddings": emb.recording_embeddings().astype(np.float32),
+    }
+    if emb.text_embeddings is not None:
+        arrays.update(
+            text_embeddings=emb.text_embeddings.astype(np.float32),
+            text_groups=np.array(emb.text_groups),
+            texts=np.array(emb.texts),
+        )
+    np.savez(out, **arrays)
+    print(f"{len(emb.ids)} recordings, {len(emb.crop_groups)} crops -> {out}")
+    return 0
+
+
+def cmd_zeroshot(args: argparse.Namespace) -> int:
+    from braindecode_elm.evaluation import zero_shot
+
+    from . import plots
+
+    _threads()
+    model = load_model(args.model)
+    classes = load_prompts(args.prompts)
+    emb = _embed(args, model, with_text=False)
+    res = zero_shot(model, emb, classes, labels=load_labels(args.labels))
+    for rid, pred in zip(res["ids"], res["predictions"]):
+        print(f"{rid}\t{pred}")
+    if "balanced_accuracy" in res:
+        print(
+            f"balanced accuracy {res['balanced_accuracy']:.3f}  "
+            f"AUROC {res['auroc']:.3f}  (n={len(res['ids'])})"
+        )
+    out = _out(args)
+    if out is not None:
+        (out / "zeroshot.json").write_text(json.dumps(to_jsonable(res), indent=1))
+        if "confusion_matrix" in res:
+            plots.confusion_matrix(
+                res["confusion_matrix"], res["classes"], out / "zeroshot_confusion.png"
+            )
+    return 0
+
+
+def cmd_retrieve(args: argparse.Namespace) -> int:
+    from braindecode_elm.evaluation import retrieval_metrics
+    from braindecode_elm.evaluation.embedding import embed_texts
+
+    _threads()
+    model = load_model(args.model)
+    emb = _embed(args, model, with_text=args.query is None)
+    if args.query is not None:
+        q = embed_texts(model, [args.query])[0]
+        sims = emb.recording_embeddings() @ q
+        order = np.argsort(-sims)[: args.top_k]
+        for rank, i in enumerate(order, 1):
+            print(f"{rank}\t{emb.ids[i]}\t{sims[i]:.3f}")
+        return 0
+    res = retrieval_metrics(model, emb)
+    for direction in ("eeg_to_text", "text_to_eeg"):
+        m = res[direction]
+        print(
+            f"{direction}: R@1 {m['R@1']:.3f} R@5 {m['R@5']:.3f} R@10 "
+            f"{m['R@10']:.3f} median rank {m['median_rank']:.1f} mAP {m['mAP']:.3f}"
+        )
+    print(f"chance R@1 ~ {res['chance_R@1']:.3f} ({res['n_recordings']} recordings)")
+    out = _out(args)
+    if out is not None:
+        (out / "retrieval.json").write_text(json.dumps(to_jsonable(res), indent=1))
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from braindecode_elm.evaluation import linear_probe
+    from braindecode_elm.evaluation.splits import subject_split
+
+    from . import plots
+
+    _threads()
+    model = load_model(args.model)
+    emb = _embed(args, model, with_text=False)
+    subjects = [emb.subjects[r] for r in emb.ids]
+    from braindecode_elm.evaluation.zeroshot import resolve_labels
+
+    labels = load_labels(args.labels)
+    train_ids, test_ids = subject_split(
+        emb.ids,
+        subjects,
+        [1 - args.test_size, args.test_size],
+        stratify=resolve_labels(emb, labels),
+    )
+    fractions = [float(f) for f in args.fractions.split(",")]
+    res = linear_probe(
+        model,
+        emb.subset(train_ids),
+        emb.subset(test_ids),
+        labels=labels,
+        level=args.level,
+        fractions=fractions,
+        seeds=args.seeds,
+        val_size=args.val_size,
+    )
+    print(format_probe_summary(res))
+    out = _out(args)
+    if out is not None:
+        (out / "probe.json").write_text(json.dumps(to_jsonable(res), indent=1))
+        plots.probe_curves({"model": res["summary"]}, out / "probe_curves.png")
+    return 0
+
+
+def format_probe_summary(res: dict) -> str:
+    """One line per label fraction: mean +- std of balanced accuracy and AUROC."""
+    lines = ["fraction  n_train  balanced_acc     AUROC"]
+    for f, s in res["summary"].items():
+        lines.append(
+            f"{float(f) * 100:6.0f}%  {s['n_train']:7d}  "
+            f"{s['balanced_accuracy_mean']:.3f}+-{s['balanced_accuracy_std']:.3f}  "
+            f"{s['auroc_mean']:.3f}+-{s['auroc_std']:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from braindecode_elm.evaluation.benchmark import run_benchmark
+
+    _threads()
+    board = run_benchmark(
+        models=[m for m in args.models.split(",") if m],
+        datasets=[d for d in args.datasets.split(",") if d],
+        tasks=[t for t in args.tasks.split(",") if t],
+        out_dir=args.out,
+        labels=load_labels(args.labels),
+        prompts=load_prompts(args.prompts),
+        seeds=args.seeds,
+        weights_dir=args.weights_dir,
+    )
+    print(board)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(
+        args.out,
+        quick=args.quick,
+        n_subjects=args.subjects,
+        epochs=args.epochs,
+        eegmat=not args.skip_eegmat,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    return 0

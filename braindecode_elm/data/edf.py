@@ -1,0 +1,391 @@
+"""Minimal, fast EDF reading and writing (file I/O only, no signal processing).
+
+MNE's EDF reader is general but slow for bulk caching; here we memory-map the
+int16 data records and scale them in one vectorised step. The header checks
+also give precise reasons for broken files (truncated, corrupt, empty), which
+the cache writes into its manifest. The writer produces plain EDF files (as in
+the TUH corpus) that MNE and edfio read back.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "EDFError",
+    "EDFHeader",
+    "read_edf_header",
+    "read_edf_data",
+    "write_edf",
+]
+
+_UNIT_SCALE = {"uv": 1e-6, "µv": 1e-6, "mv": 1e-3, "v": 1.0, "nv": 1e-9}
+
+
+class EDFError(ValueError):
+    """A file is not a readable EDF file.
+
+    Attributes
+    ----------
+    reason : str
+        Short machine-readable code: ``"corrupt_edf"``, ``"truncated_edf"`` or
+        ``"empty_data"``.
+    """
+
+    def __init__(self, message: str, reason: str = "corrupt_edf") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class EDFHeader:
+    """Parsed EDF header.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    patient, recording : str
+        Local patient and recording identification fields.
+    start : datetime.datetime | None
+        Start date and time (``None`` when the fields do not parse).
+    header_bytes, n_records : int
+        Header size and number of data records (from the file size when the
+        header says -1).
+    record_duration : float
+        Seconds per data record.
+    labels, units, prefiltering : list of str
+        Per-signal fields.
+    n_samples : numpy.ndarray
+        Samples per record of each signal.
+    phys_min, phys_max, dig_min, dig_max : numpy.ndarray
+        Per-signal calibration.
+    """
+
+    path: Path
+    patient: str
+    recording: str
+    start: _dt.datetime | None
+    header_bytes: int
+    n_records: int
+    record_duration: float
+    labels: list[str]
+    units: list[str]
+    prefiltering: list[str]
+    n_samples: np.ndarray
+    phys_min: np.ndarray
+    phys_max: np.ndarray
+    dig_min: np.ndarray
+    dig_max: np.ndarray
+    reserved: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sfreqs(self) -> np.ndarray:
+        """Sampling frequency of each signal in Hz."""
+        return self.n_samples / self.record_duration
+
+    @property
+    def duration(self) -> float:
+        """Recording length in seconds."""
+        return self.n_records * self.record_duration
+
+    def gains(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return per-signal ``(gain, offset)`` mapping digital to volts.
+
+        A degenerate calibration (digital min = max) gives a non-finite gain:
+        the data of such a signal read as NaN, which the cache reports.
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gain = (self.phys_max - self.phys_min) / (self.dig_max - self.dig_min)
+        offset = self.phys_max - gain * self.dig_max
+        unit = np.array([_UNIT_SCALE.get(u.strip().lower(), 1e-6) for u in self.units])
+        return gain * unit, offset * unit
+
+
+def _field(raw: bytes, start: int, width: int) -> str:
+    return raw[start : start + width].decode("latin-1").strip()
+
+
+def _parse_start(date: str, time: str) -> _dt.datetime | None:
+    try:
+        d, m, y = (int(v) for v in date.split("."))
+        hh, mm, ss = (int(v) for v in time.split("."))
+        # EDF spec: years 85-99 are 1985-1999, 00-84 are 2000-2084.
+        y += 1900 if y >= 85 else 2000
+        return _dt.datetime(y, m, d, hh, mm, ss)
+    except (ValueError, TypeError):
+        return None
+
+
+def read_edf_header(path: str | os.PathLike[str]) -> EDFHeader:
+    """Read and check an EDF/EDF+ header.
+
+    Parameters
+    ----------
+    path : str | os.PathLike
+        The EDF file.
+
+    Returns
+    -------
+    EDFHeader
+        The parsed header.
+
+    Raises
+    ------
+    EDFError
+        With ``reason`` ``"corrupt_edf"`` when the header does not parse,
+        ``"truncated_edf"`` when the file is shorter than its header says, and
+        ``"empty_data"`` when it holds no data record.
+    OSError
+        When the file cannot be opened.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(256)
+        if len(head) < 256:
+            raise EDFError(f"{path}: {len(head)} bytes, shorter than an EDF header")
+        try:
+            if head[:8].decode("ascii").strip() not in {"0", "\xff" + "BIOSEMI"}:
+                raise ValueError("bad version field")
+            header_bytes = int(_field(head, 184, 8))
+            n_records = int(_field(head, 236, 8))
+            record_duration = float(_field(head, 244, 8))
+            ns = int(_field(head, 252, 4))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise EDFError(f"{path}: corrupt EDF header ({exc})") from exc
+        if ns <= 0 or header_bytes != 256 * (ns + 1):
+            raise EDFError(
+                f"{path}: corrupt EDF header ({ns} signals, {header_bytes} "
+                "header bytes)"
+            )
+        rest = f.read(256 * ns)
+    if len(rest) < 256 * ns:
+        raise EDFError(f"{path}: file ends inside the header", "truncated_edf")
+
+    def col(offset: int, width: int) -> list[str]:
+        base = offset * ns
+        return [_field(rest, base + i * width, width) for i in range(ns)]
+
+    labels = col(0, 16)
+    units = col(16 + 80, 8)
+    try:
+        phys_min = np.array(col(16 + 80 + 8, 8), dtype=float)
+        phys_max = np.array(col(16 + 80 + 16, 8), dtype=float)
+        dig_min = np.array(col(16 + 80 + 24, 8), dtype=float)
+        dig_max = np.array(col(16 + 80 + 32, 8), dtype=float)
+        prefiltering = col(16 + 80 + 40, 80)
+        n_samples = np.array(col(16 + 80 + 40 + 80, 8), dtype=np.int64)
+    except ValueError as exc:
+        raise EDFError(f"{path}: corrupt EDF signal header ({exc})") from exc
+    if np.any(n_samples <= 0) or not np.isfinite(record_duration):
+        raise EDFError(f"{path}: corrupt EDF header (samples per record)")
+    record_bytes = 2 * int(n_samples.sum())
+    available = (size - header_bytes) // record_bytes
+    if n_records < 0:
+        n_records = int(available)
+    elif available < n_records:
+        raise EDFError(
+            f"{path}: truncated EDF: header says {n_records} data records, the file "
+            f"holds {available} ({size} bytes)",
+            "truncated_edf",
+        )
+    if n_records == 0:
+        raise EDFError(f"{path}: EDF file has no data records", "empty_data")
+    return EDFHeader(
+        path=path,
+        patient=_field(head, 8, 80),
+        recording=_field(head, 88, 80),
+        start=_parse_start(_field(head, 168, 8), _field(head, 176, 8)),
+        header_bytes=header_bytes,
+        n_records=n_records,
+        record_duration=record_duration,
+        labels=labels,
+        units=units,
+        prefiltering=prefiltering,
+        n_samples=n_samples,
+        phys_min=phys_min,
+        phys_max=phys_max,
+        dig_min=dig_min,
+        dig_max=dig_max,
+        reserved=_field(head, 192, 44),
+    )
+
+
+def read_edf_data(
+    header: EDFHeader | str | os.PathLike[str],
+    picks: list[int] | None = None,
+    dtype: type = np.float64,
+) -> np.ndarray:
+    """Read signals of an EDF file in volts.
+
+    Parameters
+    ----------
+    header : EDFHeader | str | os.PathLike
+        A header from :func:`read_edf_header`, or a path.
+    picks : list of int | None
+        Signal indices; all must share one sampling rate. ``None`` takes every
+        signal with the most common rate.
+    dtype : numpy dtype
+        Output type.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_picks, n_times)
+        The data in volts (``n_times = n_records * samples_per_record``).
+
+    Raises
+    ------
+    ValueError
+        When the picked signals have different sampling rates.
+    """
+    if not isinstance(header, EDFHeader):
+        header = read_edf_header(header)
+    ns = header.n_samples
+    if picks is None:
+        vals, counts = np.unique(ns, return_counts=True)
+        picks = [i for i in range(len(ns)) if ns[i] == vals[np.argmax(counts)]]
+    picks = list(picks)
+    if len({int(ns[i]) for i in picks}) > 1:
+        raise ValueError("picked EDF signals have different sampling rates")
+    rec = int(ns.sum())
+    raw = np.memmap(
+        header.path,
+        dtype="<i2",
+        mode="r",
+        offset=header.header_bytes,
+        shape=(header.n_records, rec),
+    )
+    starts = np.concatenate([[0], np.cumsum(ns)[:-1]])
+    n = int(ns[picks[0]])
+    gain, offset = header.gains()
+    out = np.empty((len(picks), header.n_records * n), dtype=dtype)
+    # A degenerate calibration gives NaN on purpose: callers report it.
+    with np.errstate(invalid="ignore", over="ignore"):
+        for k, i in enumerate(picks):
+            block = raw[:, starts[i] : starts[i] + n].reshape(-1)
+            np.multiply(block, gain[i], out=out[k], casting="unsafe")
+            out[k] += offset[i]
+    del raw
+    return out
+
+
+def _fmt(value: float, width: int = 8) -> str:
+    # EDF numeric fields are ASCII, left-aligned, at most `width` characters.
+    if float(value).is_integer():
+        s = str(int(value))
+    else:
+        s = f"{value:.{width}f}"[:width].rstrip(".")
+    if len(s) > width:
+        raise ValueError(f"value {value} does not fit an EDF field of {width}")
+    return s.ljust(width)
+
+
+def _ascii(text: str, width: int) -> str:
+    return text.encode("ascii", "replace").decode("ascii")[:width].ljust(width)
+
+
+def write_edf(
+    path: str | os.PathLike[str],
+    data: np.ndarray,
+    ch_names: list[str],
+    sfreq: float,
+    *,
+    patient: str = "X X X X",
+    recording: str = "Startdate X X X X",
+    start: _dt.datetime | None = None,
+    units: str = "uV",
+    record_duration: float = 1.0,
+    phys_range: np.ndarray | float | None = None,
+) -> Path:
+    """Write signals in volts to a plain EDF file (16-bit).
+
+    Parameters
+    ----------
+    path : str | os.PathLike
+        Output file.
+    data : numpy.ndarray, shape (n_channels, n_times)
+        Signals in volts; trailing samples that do not fill a data record are
+        dropped.
+    ch_names : list of str
+        Labels (at most 16 characters each).
+    sfreq : float
+        Sampling frequency; ``sfreq * record_duration`` must be an integer.
+    patient, recording : str
+        Header identification fields (80 ASCII characters at most).
+    start : datetime.datetime | None
+        Start of the recording (default 2000-01-01 00:00:00).
+    units : str
+        Physical unit written in the header (``"uV"``).
+    record_duration : float
+        Seconds per data record.
+    phys_range : numpy.ndarray | float | None
+        Symmetric physical range per channel in ``units``; default: the
+        channel's maximum absolute value, rounded up.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    path = Path(path)
+    data = np.asarray(data, dtype=np.float64)
+    n_ch = data.shape[0]
+    if len(ch_names) != n_ch:
+        raise ValueError(f"{len(ch_names)} channel names for {n_ch} signals")
+    spr = sfreq * record_duration
+    if abs(spr - round(spr)) > 1e-9:
+        raise ValueError("sfreq * record_duration must be an integer")
+    spr = int(round(spr))
+    n_rec = data.shape[1] // spr
+    scale = 1.0 / _UNIT_SCALE[units.lower()]
+    phys = data[:, : n_rec * spr] * scale
+    if phys_range is None:
+        peak = np.ceil(np.max(np.abs(phys), axis=1, initial=0.0) + 1.0)
+    else:
+        peak = np.broadcast_to(np.asarray(phys_range, dtype=float), (n_ch,)).copy()
+    dig = 32767.0
+    digital = np.clip(np.round(phys / peak[:, None] * dig), -dig, dig).astype("<i2")
+    start = start or _dt.datetime(2000, 1, 1)
+    hdr = "".join(
+        [
+            _ascii("0", 8),
+            _ascii(patient, 80),
+            _ascii(recording, 80),
+            start.strftime("%d.%m.%y"),
+            start.strftime("%H.%M.%S"),
+            _fmt(256 * (n_ch + 1)),
+            " " * 44,
+            _fmt(n_rec),
+            _fmt(record_duration),
+            _fmt(n_ch, 4),
+        ]
+    )
+    sig = "".join(
+        [
+            "".join(_ascii(n, 16) for n in ch_names),
+            " " * 80 * n_ch,
+            "".join(_ascii(units, 8) for _ in range(n_ch)),
+            "".join(_fmt(-p) for p in peak),
+            "".join(_fmt(p) for p in peak),
+            "".join(_fmt(-dig) for _ in range(n_ch)),
+            "".join(_fmt(dig) for _ in range(n_ch)),
+            " " * 80 * n_ch,
+            "".join(_fmt(spr) for _ in range(n_ch)),
+            " " * 32 * n_ch,
+        ]
+    )
+    # Records interleave channels: (n_rec, n_ch, spr) in C order.
+    body = digital.reshape(n_ch, n_rec, spr).transpose(1, 0, 2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(hdr.encode("ascii"))
+        f.write(sig.encode("ascii"))
+        f.write(np.ascontiguousarray(body).tobytes())
+    return path

@@ -1,0 +1,395 @@
+"""Clinical report parsing: headings, sections, sentences (the ELM text side).
+
+ELM (Gijsen & Ritter, 2025) pairs each EEG recording with segments of its
+free-text clinical report. This module splits TUH-style reports at their
+headings, keeps the clinically informative sections and cuts them into
+sentences or paragraphs. It also reads report files whose encoding is not
+known in advance (TUH reports are not all UTF-8).
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from pathlib import Path
+
+__all__ = [
+    "TUH_HEADINGS",
+    "ELM_HEADINGS",
+    "SEGMENT_MODES",
+    "normalize_report_text",
+    "split_report",
+    "segment_report",
+    "split_sentences",
+    "read_report",
+    "ReportDecodeError",
+]
+
+#: The 43 headings at which TUH reports are split (ELM, Appendix).
+TUH_HEADINGS: tuple[str, ...] = (
+    "DATE OF STUDY",
+    "START DATE OF STUDY",
+    "END DATE OF STUDY",
+    "REASON FOR STUDY",
+    "DAY",
+    "RECORDING ENVIRONMENT",
+    "EVENT",
+    "EEG TYPE",
+    "HISTORY",
+    "CLINICAL HISTORY",
+    "MEDICATIONS",
+    "AED",
+    "INTRODUCTION",
+    "SEDATION",
+    "SEIZURE TIME",
+    "SEIZURES",
+    "ABNORMAL DISCHARGES",
+    "TECHNIQUE",
+    "TECHNICAL ISSUE",
+    "TECHNICAL PROBLEM",
+    "TECHNICAL DIFFICULTIES",
+    "DESCRIPTION OF THE RECORD",
+    "DESCRIPTION OF RECORD",
+    "DESCRIPTION",
+    "EEG BACKGROUND",
+    "BACKGROUND",
+    "EPILEPTIFORM ACTIVITY",
+    "OTHER PAROXYSMAL ACTIVITY (NON-EPILEPTIFORM)",
+    "ACTIVATION PROCEDURES",
+    "INDUCTION PROCEDURES",
+    "EVENTS",
+    "HEART RATE",
+    "HR",
+    "CONDITIONS OF THE RECORDING",
+    "RANDOM WAKEFULNESS AND SLEEP",
+    "IMPRESSION",
+    "CLINICAL CORRELATION",
+    "CORRELATION",
+    "CONCLUSION",
+    "SUMMARY",
+    "SUMMARY OF FINDINGS",
+    "DIAGNOSIS",
+    "INTERPRETATION",
+)
+
+#: Headings kept for training by default (a section is kept when one of these is a
+#: substring of its heading). Technical problems, recording environment,
+#: activation procedures, heart rate and dates are left out, as in ELM.
+ELM_HEADINGS: tuple[str, ...] = (
+    "CLINICAL HISTORY",
+    "HISTORY",
+    "MEDICATIONS",
+    "AED",
+    "DESCRIPTION OF THE RECORD",
+    "DESCRIPTION",
+    "EEG BACKGROUND",
+    "RANDOM WAKEFULNESS AND SLEEP",
+    "EVENTS",
+    "EVENT",
+    "EPILEPTIFORM ACTIVITY",
+    "OTHER PAROXYSMAL ACTIVITY (NON-EPILEPTIFORM)",
+    "CORRELATION",
+    "CLINICAL CORRELATION",
+    "IMPRESSION",
+    "CONCLUSION",
+    "SUMMARY OF FINDINGS",
+    "SUMMARY",
+    "DIAGNOSIS",
+    "INTERPRETATION",
+)
+
+#: Accepted values of ``mode`` in :func:`segment_report`.
+SEGMENT_MODES: tuple[str, ...] = ("sentence", "paragraph", "report")
+
+
+def _heading_regex(headings: tuple[str, ...]) -> re.Pattern[str]:
+    # Longest first so that "CLINICAL HISTORY" wins over "HISTORY" in the
+    # alternation; the negative look-ahead stops "EVENT" matching "EVENTS".
+    alts = "|".join(re.escape(h) for h in sorted(set(headings), key=len, reverse=True))
+    return re.compile(
+        rf"^[ \t]*(?P<head>{alts})(?![A-Za-z0-9])[ \t]*(?P<colon>:)?",
+        re.IGNORECASE | re.MULTILINE,
+    )
+
+
+_HEADING_RE = _heading_regex(TUH_HEADINGS)
+_CANONICAL = {h.upper(): h for h in TUH_HEADINGS}
+
+
+class ReportDecodeError(ValueError):
+    """A report file could not be decoded as text."""
+
+
+def normalize_report_text(text: str) -> str:
+    """Apply ELM's clean-up before splitting.
+
+    Line separators (``\\u2028``) and carriage returns become newlines and runs
+    of spaces become one space.
+
+    Parameters
+    ----------
+    text : str
+        Raw report text.
+
+    Returns
+    -------
+    str
+        Cleaned text.
+    """
+    text = text.replace("\u2028", "\n").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\t", " ")
+    return re.sub(r" {2,}", " ", text)
+
+
+def _is_heading_match(m: re.Match[str], line_rest: str) -> bool:
+    # A heading counts when followed by a colon, when alone on its line, or
+    # when written in capitals (TUH style "IMPRESSION Normal EEG."). This keeps
+    # prose like "History of seizures since 2010" inside its section.
+    if m.group("colon"):
+        return True
+    if not line_rest.strip():
+        return True
+    return m.group("head").isupper()
+
+
+def split_report(text: str | None) -> list[tuple[str, str]]:
+    """Split a report into ordered ``(heading, content)`` sections.
+
+    Headings (:data:`TUH_HEADINGS`) are matched case-insensitively at line
+    starts, longest first; a colon after a heading is removed; headings are
+    returned upper case. When the report has at least one heading, a first
+    line that does not start with a heading (e.g. a hospital name) is dropped;
+    other text before the first heading is returned under the heading ``""``.
+    A text with no heading at all is one ``("", text)`` section.
+
+    Parameters
+    ----------
+    text : str | None
+        Report text. ``None`` or blank text gives an empty list.
+
+    Returns
+    -------
+    list of tuple of (str, str)
+        Sections in their order in the report; contents are stripped, with
+        internal whitespace collapsed to single spaces.
+    """
+    if text is None:
+        return []
+    text = normalize_report_text(text)
+    if not text.strip():
+        return []
+    matches = []
+    for m in _HEADING_RE.finditer(text):
+        eol = text.find("\n", m.end())
+        rest = text[m.end() : eol if eol >= 0 else len(text)]
+        if _is_heading_match(m, rest):
+            matches.append(m)
+    if not matches:
+        return [("", _squash(text))]
+
+    sections: list[tuple[str, str]] = []
+    preamble = text[: matches[0].start()]
+    lines = [ln for ln in preamble.split("\n") if ln.strip()]
+    # ELM drops a first line without a known heading (usually a letterhead).
+    if lines:
+        lines = lines[1:]
+    if lines and _squash("\n".join(lines)):
+        sections.append(("", _squash("\n".join(lines))))
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        head = _CANONICAL.get(m.group("head").upper(), m.group("head").upper())
+        sections.append((head, _squash(text[m.end() : end])))
+    return sections
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# Words that end with a period without ending the sentence.
+_ABBREVIATIONS = frozenset(
+    {
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "approx",
+        "e.g",
+        "i.e",
+        "eg",
+        "ie",
+        "etc",
+        "vs",
+        "no",
+        "nos",
+        "fig",
+        "st",
+        "jr",
+        "sr",
+        "min",
+        "max",
+        "sec",
+        "hr",
+        "hrs",
+        "yr",
+        "yrs",
+        "y.o",
+        "mg",
+        "mcg",
+        "pt",
+        "cf",
+        "al",
+        "inc",
+        "dept",
+        "q",
+        "b.i.d",
+        "t.i.d",
+        "q.i.d",
+        "p.o",
+        "a.m",
+        "p.m",
+    }
+)
+
+_BOUNDARY_RE = re.compile(r"([.!?]+)([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences with a rule-based splitter.
+
+    A sentence ends at ``.``, ``!`` or ``?`` followed by white space and a
+    capital letter or digit, except after abbreviations ("Dr.", "approx.",
+    "e.g."), single-letter initials ("J. Smith") and inside decimals
+    ("2.5 Hz", never followed by white space).
+
+    Parameters
+    ----------
+    text : str
+        Prose; line breaks are treated as spaces.
+
+    Returns
+    -------
+    list of str
+        Non-empty, stripped sentences.
+    """
+    text = _squash(text)
+    if not text:
+        return []
+    out: list[str] = []
+    start = 0
+    for m in _BOUNDARY_RE.finditer(text):
+        if m.group(1) == ".":
+            before = text[start : m.start()].split(" ")[-1] if m.start() > start else ""
+            token = before.lstrip("(\"'[").lower()
+            # Initials ("J.") and abbreviations keep the sentence going.
+            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                continue
+        out.append(text[start : m.end()].strip())
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return [s for s in out if s]
+
+
+def segment_report(
+    text: str | None,
+    mode: str = "sentence",
+    headings: tuple[str, ...] | list[str] | None = ELM_HEADINGS,
+) -> list[str]:
+    """Cut a report into the text segments ELM trains on.
+
+    Parameters
+    ----------
+    text : str | None
+        The report (or a short caption). ``None``/blank gives ``[]``.
+    mode : {"sentence", "paragraph", "report"}
+        ``"sentence"``: every sentence of every kept section;
+        ``"paragraph"``: every kept section as ``"HEADING: text"``;
+        ``"report"``: one string with the kept sections (the filtered report).
+    headings : sequence of str | None
+        Sections to keep: a section is kept when one of these is a substring
+        of its heading (case-insensitive). ``None`` keeps every section.
+
+    Returns
+    -------
+    list of str
+        The segments. Fallbacks (as in ELM): when no heading of the report is
+        in ``headings``, the whole report is one paragraph; when the text has
+        no heading at all (e.g. a caption), its sentences are returned.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is not one of :data:`SEGMENT_MODES`.
+    """
+    if mode not in SEGMENT_MODES:
+        raise ValueError(f"mode must be one of {SEGMENT_MODES}, got {mode!r}")
+    sections = split_report(text)
+    if not sections:
+        return []
+    if all(head == "" for head, _ in sections):
+        return split_sentences(" ".join(body for _, body in sections))
+    wanted = None if headings is None else [h.upper() for h in headings]
+    kept = [
+        (head, body)
+        for head, body in sections
+        if head and body and (wanted is None or any(w in head for w in wanted))
+    ]
+    if not kept:
+        whole = " ".join(f"{h}: {b}" if h else b for h, b in sections if b)
+        return [whole] if whole else []
+    if mode == "sentence":
+        return [s for _, body in kept for s in split_sentences(body)]
+    paragraphs = [f"{head}: {body}" for head, body in kept]
+    if mode == "paragraph":
+        return paragraphs
+    return ["\n".join(paragraphs)]
+
+
+def read_report(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """Read a report file, detecting its encoding.
+
+    Tries, in order: a byte-order mark (UTF-8/UTF-16), UTF-8, then Windows-1252
+    (the usual encoding of non-UTF-8 TUH reports), then Latin-1.
+
+    Parameters
+    ----------
+    path : str | os.PathLike
+        The ``.txt`` report.
+
+    Returns
+    -------
+    text : str
+        The decoded text.
+    encoding : str
+        The encoding that decoded it (``"utf-8"``, ``"utf-16"``, ``"cp1252"``,
+        ``"latin-1"``).
+
+    Raises
+    ------
+    ReportDecodeError
+        If the file holds binary data (NUL bytes outside UTF-16) and so is not
+        a text report.
+    OSError
+        If the file cannot be read.
+    """
+    raw = Path(path).read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace"), "utf-16"
+    if b"\x00" in raw:
+        raise ReportDecodeError(
+            f"report {path} contains NUL bytes: it is binary, not a text report"
+        )
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1"

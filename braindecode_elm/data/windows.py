@@ -1,0 +1,203 @@
+"""ELM windowing: aligned, non-overlapping crops, and Braindecode windows.
+
+ELM (Gijsen & Ritter, 2025) cuts each preprocessed recording (100 Hz, TCP) into
+non-overlapping crops of 5 s or 60 s, after dropping the first 10 s and using at
+most 45 min per recording; recordings under 1 min (and, for pretraining, over
+2.5 h) are left out. The length rules are parameters: non-pretraining uses
+(e.g. the 62-s EEGMAT files) may lower them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = [
+    "ELM_CROP_SECONDS",
+    "ELM_DROP_FIRST_S",
+    "ELM_MAX_MINUTES",
+    "ELM_MIN_DURATION_S",
+    "ELM_MAX_DURATION_S",
+    "crop_bounds",
+    "crop_view",
+    "create_probe_windows",
+]
+
+#: Crop lengths of the two ELM variants (seconds).
+ELM_CROP_SECONDS: tuple[float, ...] = (5.0, 60.0)
+#: Seconds dropped at the start of each recording.
+ELM_DROP_FIRST_S = 10.0
+#: At most this many minutes of each recording are used.
+ELM_MAX_MINUTES = 45.0
+#: Recordings shorter than this are skipped (seconds).
+ELM_MIN_DURATION_S = 60.0
+#: Recordings longer than this are skipped for pretraining (2.5 h).
+ELM_MAX_DURATION_S = 2.5 * 3600.0
+
+
+def crop_bounds(
+    n_times: int,
+    sfreq: float,
+    seconds: float = 5.0,
+    *,
+    drop_first_s: float = ELM_DROP_FIRST_S,
+    max_minutes: float | None = ELM_MAX_MINUTES,
+    start_s: float = 0.0,
+) -> tuple[int, int, int]:
+    """Where the aligned crops of a recording lie.
+
+    Parameters
+    ----------
+    n_times : int
+        Samples in the (preprocessed) recording.
+    sfreq : float
+        Its sampling rate.
+    seconds : float
+        Crop length; ``seconds * sfreq`` must be an integer.
+    drop_first_s : float
+        Seconds dropped from the start of the *original* recording.
+    max_minutes : float | None
+        Cap on the span used after the dropped part (None: no cap).
+    start_s : float
+        Time of the first stored sample in the original recording (e.g. 10 when
+        the preprocessing already dropped 10 s); only the rest is dropped here.
+
+    Returns
+    -------
+    start : int
+        First sample of the first crop.
+    n_crops : int
+        Number of whole crops (0 when the recording is too short).
+    length : int
+        Samples per crop.
+    """
+    length = seconds * sfreq
+    if abs(length - round(length)) > 1e-6 or round(length) <= 0:
+        raise ValueError(
+            f"crop of {seconds} s at {sfreq} Hz is not a positive whole number of "
+            "samples"
+        )
+    length = int(round(length))
+    start = int(round(max(0.0, drop_first_s - start_s) * sfreq))
+    stop = n_times
+    if max_minutes is not None:
+        stop = min(stop, start + int(round(max_minutes * 60.0 * sfreq)))
+    n_crops = max(0, (stop - start) // length)
+    return start, n_crops, length
+
+
+def crop_view(
+    data: np.ndarray,
+    sfreq: float,
+    seconds: float = 5.0,
+    *,
+    drop_first_s: float = ELM_DROP_FIRST_S,
+    max_minutes: float | None = ELM_MAX_MINUTES,
+    start_s: float = 0.0,
+) -> np.ndarray:
+    """Aligned non-overlapping crops of ``data`` as a zero-copy view.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, shape (n_channels, n_times)
+        A recording (e.g. a memory-mapped cache array).
+    sfreq, seconds, drop_first_s, max_minutes, start_s
+        See :func:`crop_bounds`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_crops, n_channels, seconds * sfreq)
+        Read-only view sharing memory with ``data`` (no copy, nothing is read
+        from disk until the crops are used).
+    """
+    if data.ndim != 2:
+        raise ValueError(f"data must be (n_channels, n_times), got {data.shape}")
+    start, n_crops, length = crop_bounds(
+        data.shape[1],
+        sfreq,
+        seconds,
+        drop_first_s=drop_first_s,
+        max_minutes=max_minutes,
+        start_s=start_s,
+    )
+    base = data[:, start:]
+    s_ch, s_t = base.strides
+    return as_strided(
+        base,
+        shape=(n_crops, data.shape[0], length),
+        strides=(length * s_t, s_ch, s_t),
+        writeable=False,
+    )
+
+
+def create_probe_windows(
+    concat_ds: Any,
+    window_seconds: float = 5.0,
+    *,
+    recipe: str | None = "elm",
+    drop_first_s: float = 0.0,
+    max_minutes: float | None = None,
+    stride_seconds: float | None = None,
+    n_jobs: int = 1,
+) -> Any:
+    """Standard Braindecode windows for linear probing and fine-tuning.
+
+    Runs the ELM preprocessing (:func:`braindecode_elm.dsp.preprocess_raw`) on
+    every recording, then :func:`braindecode.preprocessing.create_fixed_length_windows`
+    with targets from each recording's ``target_name`` description column.
+
+    Parameters
+    ----------
+    concat_ds : braindecode.datasets.BaseConcatDataset
+        Raw recordings (e.g. :class:`EEGMAT`, :class:`TUHReports`); the input is
+        preprocessed in place (use a copy to keep it).
+    window_seconds : float
+        Window length in seconds.
+    recipe : {"elm", "default", "elm_official"} | None
+        Preprocessing recipe; None uses the data as they are (already at
+        100 Hz).
+    drop_first_s : float
+        Seconds skipped at the start of each recording (ELM pretraining uses
+        10; probing the short EEGMAT files uses 0).
+    max_minutes : float | None
+        Use at most this span per recording.
+    stride_seconds : float | None
+        Window stride (default: ``window_seconds``, i.e. non-overlapping).
+    n_jobs : int
+        Parallel jobs for preprocessing and windowing.
+
+    Returns
+    -------
+    braindecode.datasets.BaseConcatDataset
+        Windows datasets, one per recording, description rows kept.
+    """
+    from braindecode.preprocessing import (
+        create_fixed_length_windows,
+        preprocess,
+    )
+
+    from ..dsp import elm_preprocessor
+
+    if recipe is not None:
+        preprocess(concat_ds, [elm_preprocessor(recipe)], n_jobs=n_jobs)
+    sfreqs = {float(ds.raw.info["sfreq"]) for ds in concat_ds.datasets}
+    if len(sfreqs) != 1:
+        raise ValueError(f"recordings have several sampling rates {sorted(sfreqs)}")
+    sfreq = sfreqs.pop()
+    size = int(round(window_seconds * sfreq))
+    stride = int(round((stride_seconds or window_seconds) * sfreq))
+    start = int(round(drop_first_s * sfreq))
+    stop = None
+    if max_minutes is not None:
+        stop = start + int(round(max_minutes * 60 * sfreq))
+    return create_fixed_length_windows(
+        concat_ds,
+        start_offset_samples=start,
+        stop_offset_samples=stop,
+        window_size_samples=size,
+        window_stride_samples=stride,
+        drop_last_window=True,
+        n_jobs=n_jobs,
+    )

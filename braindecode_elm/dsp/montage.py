@@ -1,0 +1,187 @@
+"""Channel-name normalisation and bipolar montages (the ELM TCP montage built in).
+
+Names are normalised in this one place and reused by the data and evaluation
+layers: upper-case, without the ``EEG`` prefix or a reference suffix, with the
+new 10-20 names T7/T8/P7/P8 mapped to the old T3/T4/T5/T6 used by TUH and ELM.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "TCP_PAIRS",
+    "bipolar_montage",
+    "normalize_ch_name",
+    "resolve_pairs",
+    "tcp_montage",
+]
+
+#: The 20 bipolar pairs of the ELM temporal central parasagittal (TCP) montage,
+#: in the order of the model's input channels (anode, cathode).
+TCP_PAIRS: tuple[tuple[str, str], ...] = (
+    ("FP1", "F7"),
+    ("F7", "T3"),
+    ("T3", "T5"),
+    ("T5", "O1"),
+    ("FP2", "F8"),
+    ("F8", "T4"),
+    ("T4", "T6"),
+    ("T6", "O2"),
+    ("T3", "C3"),
+    ("C3", "CZ"),
+    ("CZ", "C4"),
+    ("C4", "T4"),
+    ("FP1", "F3"),
+    ("F3", "C3"),
+    ("C3", "P3"),
+    ("P3", "O1"),
+    ("FP2", "F4"),
+    ("F4", "C4"),
+    ("C4", "P4"),
+    ("P4", "O2"),
+)
+
+# New (10-10) names of the four temporal electrodes whose old names TUH uses.
+_ALIASES = {"T7": "T3", "T8": "T4", "P7": "T5", "P8": "T6"}
+# "EEG FP1-REF", "EEG-FP1", "EEG:Fp1": a leading modality tag.
+_PREFIX = re.compile(r"^(?:EEG|EEG\s*CH)[\s:_\-]+", re.IGNORECASE)
+# TUH reference suffixes: -REF (averaged reference), -LE (linked ears), and the
+# other common ones; a bipolar name such as "A2-A1" is left alone.
+_SUFFIX = re.compile(r"[\s_\-]+(?:REF|LE|AR|AVG|MEAN|CAR)$", re.IGNORECASE)
+
+
+def normalize_ch_name(name: str) -> str:
+    """Return the canonical (upper-case 10-20) name of an EEG channel.
+
+    Parameters
+    ----------
+    name : str
+        A channel name as found in an EDF file, e.g. ``"EEG FP1-REF"``,
+        ``"EEG FP1-LE"``, ``"EEG Fp1"``, ``"Fp1"`` or ``"T7"``.
+
+    Returns
+    -------
+    str
+        The canonical name, e.g. ``"FP1"``; ``"T7"``/``"T8"``/``"P7"``/``"P8"``
+        become ``"T3"``/``"T4"``/``"T5"``/``"T6"``.
+
+    Examples
+    --------
+    >>> normalize_ch_name("EEG FP1-REF")
+    'FP1'
+    >>> normalize_ch_name("T7")
+    'T3'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"channel name must be a str, got {type(name).__name__}")
+    out = _PREFIX.sub("", name.strip())
+    out = _SUFFIX.sub("", out).strip().upper()
+    return _ALIASES.get(out, out)
+
+
+def resolve_pairs(
+    ch_names: Sequence[str],
+    pairs: Sequence[tuple[str, str]] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Map bipolar pairs onto channel indices.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Names of the input channels (any spelling :func:`normalize_ch_name` knows).
+    pairs : sequence of (str, str) | None
+        ``(anode, cathode)`` pairs; ``None`` means :data:`TCP_PAIRS`.
+
+    Returns
+    -------
+    index : np.ndarray of int64, shape (n_pairs, 2)
+        Row ``i`` holds the input indices of anode and cathode of pair ``i``.
+    names : list of str
+        Output channel names such as ``"FP1-F7"``.
+
+    Raises
+    ------
+    ValueError
+        When electrodes are missing (the message lists the missing and the
+        available names) or an electrode appears twice in ``ch_names``.
+    """
+    if pairs is None:
+        pairs = TCP_PAIRS
+    pairs = [tuple(p) for p in pairs]
+    if len(pairs) == 0:
+        raise ValueError("pairs is empty: give at least one (anode, cathode) pair")
+    for p in pairs:
+        if len(p) != 2:
+            raise ValueError(f"each pair must be (anode, cathode), got {p!r}")
+    canon = [normalize_ch_name(c) for c in ch_names]
+    where: dict[str, int] = {}
+    dupes: set[str] = set()
+    for i, c in enumerate(canon):
+        if c in where:
+            dupes.add(c)
+        else:
+            where[c] = i
+    wanted = [normalize_ch_name(e) for p in pairs for e in p]
+    missing = sorted({e for e in wanted if e not in where})
+    if missing:
+        raise ValueError(
+            f"montage needs electrodes {missing} that are not in the recording; "
+            f"available (normalised) channels: {canon}"
+        )
+    ambiguous = sorted(dupes.intersection(wanted))
+    if ambiguous:
+        raise ValueError(
+            f"electrodes {ambiguous} appear more than once in ch_names "
+            f"({list(ch_names)}); drop the duplicates first"
+        )
+    index = np.array(
+        [[where[normalize_ch_name(a)], where[normalize_ch_name(b)]] for a, b in pairs],
+        dtype=np.int64,
+    )
+    names = [f"{normalize_ch_name(a)}-{normalize_ch_name(b)}" for a, b in pairs]
+    return index, names
+
+
+def bipolar_montage(x: npt.ArrayLike, index: np.ndarray) -> np.ndarray:
+    """Differences ``x[anode] - x[cathode]`` for each row of ``index`` (NumPy)."""
+    x = np.asarray(x)
+    return x[index[:, 0]] - x[index[:, 1]]
+
+
+def tcp_montage(
+    x: npt.ArrayLike,
+    ch_names: Sequence[str],
+    pairs: Sequence[tuple[str, str]] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Bipolar montage of a channel-major array (the ELM TCP montage by default).
+
+    Parameters
+    ----------
+    x : array-like, shape (n_channels, n_times)
+        The referential recording (any unit; the output has the same unit).
+    ch_names : sequence of str
+        Names of the rows of ``x``.
+    pairs : sequence of (str, str) | None
+        ``(anode, cathode)`` pairs; ``None`` means :data:`TCP_PAIRS`.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n_pairs, n_times)
+        ``x[anode] - x[cathode]`` per pair, same dtype as ``x``.
+    names : list of str
+        Output names, e.g. ``"FP1-F7"``.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D (n_channels, n_times), got shape {x.shape}")
+    if x.shape[0] != len(ch_names):
+        raise ValueError(
+            f"x has {x.shape[0]} channels but {len(ch_names)} names were given"
+        )
+    index, names = resolve_pairs(ch_names, pairs)
+    return bipolar_montage(x, index), names

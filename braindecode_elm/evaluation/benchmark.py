@@ -1,0 +1,355 @@
+"""Benchmark grid: models x datasets x tasks (the CLIP_benchmark idea for EEG).
+
+Each cell writes one JSON file (``cells/<model>__<dataset>__<task>.json``), and
+the grid a long-format CSV (``leaderboard.csv``) and a markdown table
+(``leaderboard.md``). A model that cannot run a task (no text tower for
+zero-shot, foundation-model weights absent) gets a ``skipped`` cell with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["run_benchmark", "load_model_spec", "FOUNDATION_MODELS", "TASKS"]
+
+TASKS = ("zeroshot", "retrieval", "probe")
+
+#: Braindecode foundation models: spec name -> (class name, weight folder name).
+FOUNDATION_MODELS = {"labram": "Labram", "cbramod": "CBraMod"}
+
+
+class _Skip(Exception):
+    """A cell that cannot run, with the reason."""
+
+
+class _FoundationEmbedder:
+    """Frozen braindecode foundation model used as a feature extractor.
+
+    It gets the same 20-channel TCP, 100 Hz, ELM-unit crops as ELM (the models'
+    own preferred montages and rates differ; this is a like-for-like probe of the
+    representation on our inputs, documented as such). Only probing is possible:
+    there is no text tower.
+    """
+
+    has_text = False
+
+    def __init__(self, module: Any) -> None:
+        self.module = module.eval()
+
+    def eval(self) -> _FoundationEmbedder:
+        return self
+
+    def embed_eeg(self, x: Any) -> Any:
+        import torch
+
+        out = self.module(torch.as_tensor(x).float())
+        return out.reshape(out.shape[0], -1)
+
+
+def load_model_spec(spec: str, weights_dir: str | os.PathLike | None = None) -> Any:
+    """Load a benchmark model: an ELM folder, ``random-elm``, ``labram``, ``cbramod``.
+
+    Parameters
+    ----------
+    spec : str
+        Model spec.
+    weights_dir : path-like | None
+        Folder holding ``labram/`` or ``cbramod/`` weights saved by braindecode's
+        ``save_pretrained`` (never downloaded).
+
+    Returns
+    -------
+    object
+        The model.
+
+    Raises
+    ------
+    _Skip
+        When foundation-model weights are not present locally.
+    """
+    from braindecode_elm.models import ELM
+
+    key = spec.lower()
+    if key in FOUNDATION_MODELS:
+        folder = Path(weights_dir or ".") / key
+        if not folder.is_dir():
+            raise _Skip(
+                f"{spec}: no local weights in {folder} (pass --weights-dir with a "
+                f"'{key}/' folder saved by braindecode's save_pretrained; nothing is "
+                "downloaded)"
+            )
+        import braindecode.models as bm
+
+        cls = getattr(bm, FOUNDATION_MODELS[key])
+        return _FoundationEmbedder(cls.from_pretrained(str(folder)))
+    if key == "random-elm":
+        import torch
+
+        from braindecode_elm.models import ELMEncoder, TextEncoder, TextProjection
+
+        torch.manual_seed(0)
+        text = TextEncoder("minilm")
+        return ELM(ELMEncoder(), text, TextProjection(text.dim)).eval()
+    if not Path(spec).is_dir():
+        raise FileNotFoundError(
+            f"model {spec!r}: not a folder, 'random-elm', 'labram' or 'cbramod'"
+        )
+    return ELM.from_pretrained(spec).eval()
+
+
+def _name(spec: str) -> str:
+    p = Path(spec)
+    base = f"{p.parent.name}-{p.name}" if p.name in ("final", "") else p.name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", base or spec)
+
+
+def _cell(
+    task: str,
+    model: Any,
+    emb: Any,
+    *,
+    labels: Any,
+    prompts: Mapping[str, list[str]],
+    seeds: int,
+    fractions: Sequence[float],
+) -> dict[str, Any]:
+    from .probe import linear_probe
+    from .retrieval import retrieval_metrics
+    from .splits import subject_split
+    from .zeroshot import resolve_labels, zero_shot
+
+    has_text = getattr(model, "has_text", True)
+    if task in ("zeroshot", "retrieval") and not has_text:
+        raise _Skip(f"{task} needs a text tower; this model has none")
+    if task == "zeroshot":
+        if labels is None and not _has_label(emb):
+            raise _Skip("zeroshot needs labels (--labels)")
+        res = zero_shot(model, emb, prompts, labels=labels)
+        return {
+            "metrics": {
+                "balanced_accuracy": res["balanced_accuracy"],
+                "auroc": res["auroc"],
+            },
+            "details": {"classes": res["classes"], "n": len(res["ids"])},
+        }
+    if task == "retrieval":
+        if not len(emb.text_groups):
+            raise _Skip("retrieval needs reports; this dataset has none")
+        res = retrieval_metrics(model, emb)
+        metrics = {f"eeg_to_text_{k}": v for k, v in res["eeg_to_text"].items()}
+        metrics.update({f"text_to_eeg_{k}": v for k, v in res["text_to_eeg"].items()})
+        metrics["chance_R@1"] = res["chance_R@1"]
+        return {"metrics": metrics, "details": {"n_segments": res["n_segments"]}}
+    if task == "probe":
+        y = resolve_labels(emb, labels)
+        subjects = [emb.subjects[r] for r in emb.ids]
+        tr, te = subject_split(emb.ids, subjects, [0.7, 0.3], seed=0, stratify=y)
+        res = linear_probe(
+            model,
+            emb.subset(tr),
+            emb.subset(te),
+            labels=labels,
+            fractions=fractions,
+            seeds=seeds,
+        )
+        metrics = {}
+        for f, s in res["summary"].items():
+            pct = f"{float(f) * 100:g}%"
+            metrics[f"bacc@{pct}"] = s["balanced_accuracy_mean"]
+            metrics[f"bacc_std@{pct}"] = s["balanced_accuracy_std"]
+            metrics[f"auroc@{pct}"] = s["auroc_mean"]
+        return {"metrics": metrics, "details": {"runs": res["runs"]}}
+    raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
+
+
+def _has_label(emb: Any) -> bool:
+    d = emb.descriptions.get(emb.ids[0], {}) if emb.ids else {}
+    return any(k in d for k in ("target", "label", "pathological"))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def run_benchmark(
+    models: Sequence[str],
+    datasets: Sequence[str],
+    tasks: Sequence[str] = TASKS,
+    out_dir: str | os.PathLike = "benchmark",
+    *,
+    labels: Any = None,
+    prompts: Mapping[str, list[str]] | None = None,
+    seeds: int = 5,
+    fractions: Sequence[float] = (0.01, 0.1, 1.0),
+    weights_dir: str | os.PathLike | None = None,
+    max_crops: int | None = None,
+) -> str:
+    """Run every (model, dataset, task) cell and write the leaderboard.
+
+    Parameters
+    ----------
+    models : sequence of str
+        Model specs (see :func:`load_model_spec`).
+    datasets : sequence of str
+        Cache folders (:func:`braindecode_elm.data.build_cache`).
+    tasks : sequence of str
+        Among ``zeroshot``, ``retrieval``, ``probe``.
+    out_dir : path-like
+        Output folder.
+    labels : str | dict | None
+        Labels for zero-shot and probing (description key or id -> label).
+    prompts : dict | None
+        Zero-shot classes (default the ``normal_abnormal`` prompt set).
+    seeds : int
+        Probe seeds.
+    fractions : sequence of float
+        Probe label fractions.
+    weights_dir : path-like | None
+        Local foundation-model weights.
+    max_crops : int | None
+        Crops per recording (speed).
+
+    Returns
+    -------
+    str
+        The markdown leaderboard (also in ``leaderboard.md``).
+    """
+    import pandas as pd
+
+    from braindecode_elm.data import open_cache
+
+    from .embedding import embed_corpus
+    from .prompts import get_prompts
+
+    bad = [t for t in tasks if t not in TASKS]
+    if bad:
+        raise ValueError(f"unknown tasks {bad}; choose from {list(TASKS)}")
+    prompts = dict(prompts or get_prompts("normal_abnormal"))
+    out = Path(out_dir)
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for mspec in models:
+        mname = _name(mspec)
+        try:
+            model = load_model_spec(mspec, weights_dir)
+            skip_model = None
+        except _Skip as why:
+            model, skip_model = None, str(why)
+            print(f"skipping {mname}: {why}")
+        for dspec in datasets:
+            dname = _name(dspec)
+            emb = None
+            for task in tasks:
+                cell: dict[str, Any] = {"model": mname, "dataset": dname, "task": task}
+                try:
+                    if skip_model:
+                        raise _Skip(skip_model)
+                    if emb is None:
+                        emb = embed_corpus(
+                            model,
+                            open_cache(dspec),
+                            with_text=getattr(model, "has_text", True),
+                            max_crops=max_crops,
+                        )
+                    cell.update(
+                        status="ok",
+                        **_cell(
+                            task,
+                            model,
+                            emb,
+                            labels=labels,
+                            prompts=prompts,
+                            seeds=seeds,
+                            fractions=fractions,
+                        ),
+                    )
+                except _Skip as why:
+                    cell.update(status="skipped", reason=str(why))
+                    if not skip_model:
+                        print(f"skipping {mname} x {dname} x {task}: {why}")
+                except ValueError as why:
+                    # Too little data for a task (e.g. one class after splitting):
+                    # record it and carry on with the grid.
+                    cell.update(status="failed", reason=str(why))
+                    print(f"failed {mname} x {dname} x {task}: {why}")
+                path = out / "cells" / f"{mname}__{dname}__{task}.json"
+                path.write_text(json.dumps(_jsonable(cell), indent=1))
+                for metric, value in cell.get("metrics", {}).items():
+                    rows.append(
+                        dict(
+                            model=mname,
+                            dataset=dname,
+                            task=task,
+                            metric=metric,
+                            value=value,
+                        )
+                    )
+                if cell["status"] == "skipped":
+                    rows.append(
+                        dict(
+                            model=mname,
+                            dataset=dname,
+                            task=task,
+                            metric="skipped",
+                            value=np.nan,
+                        )
+                    )
+    table = pd.DataFrame(rows, columns=["model", "dataset", "task", "metric", "value"])
+    table.to_csv(out / "leaderboard.csv", index=False)
+    md = _markdown(table)
+    (out / "leaderboard.md").write_text(md)
+    return md
+
+
+_HEADLINE = {
+    "zeroshot": ["balanced_accuracy", "auroc"],
+    "retrieval": ["eeg_to_text_R@1", "eeg_to_text_R@5", "text_to_eeg_R@1"],
+    "probe": None,  # every bacc@fraction
+}
+
+
+def _markdown(table: Any) -> str:
+    """Pivot to one row per model and one column per dataset/task/metric."""
+    if table.empty:
+        return "(no results)\n"
+    keep = []
+    for _, r in table.iterrows():
+        head = _HEADLINE.get(r["task"])
+        if r["metric"] == "status":
+            keep.append(True)
+        elif head is None:
+            keep.append(str(r["metric"]).startswith("bacc@"))
+        else:
+            keep.append(r["metric"] in head)
+    t = table[keep]
+    cols = list(dict.fromkeys(t["dataset"] + " " + t["task"] + " " + t["metric"]))
+    models = list(dict.fromkeys(t["model"]))
+    cell = {
+        (r["model"], f"{r['dataset']} {r['task']} {r['metric']}"): r["value"]
+        for _, r in t.iterrows()
+    }
+    lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for m in models:
+        vals = []
+        for c in cols:
+            v = cell.get((m, c), "")
+            vals.append(f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v))
+        lines.append(f"| {m} | " + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"

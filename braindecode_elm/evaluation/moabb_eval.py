@@ -1,0 +1,520 @@
+"""MOABB evaluations of ELM features against classical and deep baselines.
+
+Everything runs offline on local data: the datasets are MOABB ``BaseDataset``
+subclasses whose ``data_path`` never downloads (the data layer's EEGMAT/EEGBCI
+adapters, and :class:`CorpusPhenotypeDataset` below for TUH-like corpora).
+Requires ``pip install braindecode-elm[moabb]``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+try:
+    import moabb  # noqa: F401
+    from moabb.datasets.base import BaseDataset
+    from moabb.paradigms.base import BaseParadigm
+except ImportError as _err:  # pragma: no cover - exercised without moabb only
+    raise ImportError(
+        "MOABB evaluations need MOABB: pip install braindecode-elm[moabb]"
+    ) from _err
+
+from .features import ELMFeatures
+
+__all__ = [
+    "WindowParadigm",
+    "RecordingPhenotype",
+    "CorpusPhenotypeDataset",
+    "BraindecodeClassifier",
+    "moabb_pipelines",
+    "run_moabb_comparison",
+    "plot_moabb_results",
+    "DEFAULT_PIPELINES",
+]
+
+DEFAULT_PIPELINES = ("ELM+LR", "CSP+LDA", "TS+LR", "ShallowFBCSPNet", "EEGNet")
+
+
+class WindowParadigm(BaseParadigm):
+    """Fixed windows after chosen events, one wide band (any dataset, any events).
+
+    Parameters
+    ----------
+    events : list of str
+        Event names to classify (must be in ``dataset.event_id``).
+    tmin, tmax : float
+        Window relative to each event (s).
+    fmin, fmax : float
+        Band-pass applied by MOABB before epoching (Hz).
+    resample : float | None
+        Resample to this rate (Hz) before epoching.
+    scorer : str | None
+        sklearn scorer; default ROC AUC for two classes, else accuracy.
+    label_map : mapping | None
+        Rename event names into class labels, e.g. all imagery events to
+        ``"imagery"`` for rest vs imagery.
+    **kwargs
+        Passed to MOABB's ``BaseParadigm``.
+    """
+
+    def __init__(
+        self,
+        events: Sequence[str],
+        tmin: float = 0.0,
+        tmax: float | None = None,
+        fmin: float = 0.5,
+        fmax: float = 45.0,
+        resample: float | None = 100.0,
+        scorer: str | None = None,
+        label_map: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.label_map = None if label_map is None else dict(label_map)
+        super().__init__(
+            filters=[(fmin, fmax)],
+            events=list(events),
+            tmin=tmin,
+            tmax=tmax,
+            resample=resample,
+            scorer=scorer,
+            **kwargs,
+        )
+
+    def get_data(self, *args: Any, **kwargs: Any) -> Any:
+        """MOABB's ``get_data``, with event names merged through ``label_map``."""
+        X, y, meta = super().get_data(*args, **kwargs)
+        if self.label_map:
+            y = np.array([self.label_map.get(v, v) for v in y])
+        return X, y, meta
+
+    def is_valid(self, dataset: Any) -> bool:
+        """True when the dataset has all the requested events."""
+        return set(self.events) <= set(dataset.event_id)
+
+    def used_events(self, dataset: Any) -> dict[str, int]:
+        """The requested events with the dataset's codes."""
+        return {ev: dataset.event_id[ev] for ev in self.events}
+
+    @property
+    def datasets(self) -> list:
+        """No automatic dataset search: pass datasets explicitly (offline)."""
+        return []
+
+    @property
+    def scoring(self) -> str:
+        """ROC AUC for two classes, accuracy otherwise (or the given scorer)."""
+        if self.scorer is not None:
+            return self.scorer
+        n = len(set((self.label_map or {}).get(e, e) for e in self.events))
+        return "roc_auc" if n == 2 else "accuracy"
+
+
+class RecordingPhenotype(WindowParadigm):
+    """Recording-level phenotype labels (e.g. normal vs abnormal) as a paradigm.
+
+    Each recording of a :class:`CorpusPhenotypeDataset` carries one label; the
+    dataset marks consecutive windows of ``window_s`` seconds after the first
+    ``drop_first_s`` seconds with that label, and this paradigm epochs them. A
+    subject's recordings usually share one phenotype, so per-subject scores use
+    accuracy (ROC AUC is undefined on a single class).
+
+    Parameters
+    ----------
+    events : sequence of str
+        Phenotype names, default ``("normal", "abnormal")``.
+    window_s : float
+        Epoch length (s); must equal the dataset's ``window_s``.
+    **kwargs
+        Passed to :class:`WindowParadigm`.
+    """
+
+    def __init__(
+        self,
+        events: Sequence[str] = ("normal", "abnormal"),
+        window_s: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("scorer", "accuracy")
+        super().__init__(events=events, tmin=0.0, tmax=window_s, **kwargs)
+        self.window_s = window_s
+
+
+class CorpusPhenotypeDataset(BaseDataset):
+    """A TUH-like EDF corpus with recording-level labels as a MOABB dataset.
+
+    Subjects are numbered 1..N in sorted order of their ids; each recording is a
+    run of session ``"0"``. Nothing is downloaded: ``data_path`` returns the local
+    folder.
+
+    Parameters
+    ----------
+    root : path-like
+        Folder holding the EDF files (searched recursively).
+    labels : mapping or path-like
+        Recording id (EDF stem) -> phenotype name, or a CSV with columns
+        ``recording_id``, ``subject`` and ``label_column``.
+    subjects : mapping | None
+        Recording id -> subject id (required with a mapping ``labels``).
+    label_column : str
+        Column of the CSV with the label (``abnormal``: 0/1 -> normal/abnormal).
+    window_s, drop_first_s : float
+        Marked windows and the skipped start of each recording (s).
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        labels: Mapping[str, str] | str | os.PathLike,
+        subjects: Mapping[str, str] | None = None,
+        label_column: str = "abnormal",
+        window_s: float = 30.0,
+        drop_first_s: float = 10.0,
+    ) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"corpus folder {self.root} does not exist")
+        if isinstance(labels, Mapping):
+            if subjects is None:
+                raise ValueError("pass subjects= (recording id -> subject) with labels")
+            lab = {str(k): str(v) for k, v in labels.items()}
+            subj = {str(k): str(v) for k, v in subjects.items()}
+        else:
+            import pandas as pd
+
+            table = pd.read_csv(labels)
+            for col in ("recording_id", "subject", label_column):
+                if col not in table.columns:
+                    raise KeyError(f"{labels} has no column {col!r}")
+            values = table[label_column]
+            if label_column == "abnormal":
+                values = values.map(lambda v: "abnormal" if int(v) else "normal")
+            lab = dict(zip(table["recording_id"].astype(str), values.astype(str)))
+            subj = dict(
+                zip(table["recording_id"].astype(str), table["subject"].astype(str))
+            )
+        edfs = {p.stem: p for p in self.root.rglob("*.edf")}
+        missing = sorted(set(lab) - set(edfs))
+        if missing:
+            raise FileNotFoundError(
+                f"no EDF under {self.root} for recordings {missing[:5]}"
+            )
+        self._edfs = edfs
+        self._labels = lab
+        names = sorted(set(lab.values()))
+        self._subject_ids = sorted({subj[r] for r in lab})
+        self._recs: dict[int, list[str]] = {}
+        for r in sorted(lab):
+            self._recs.setdefault(self._subject_ids.index(subj[r]) + 1, []).append(r)
+        self.window_s = float(window_s)
+        self.drop_first_s = float(drop_first_s)
+        super().__init__(
+            subjects=list(range(1, len(self._subject_ids) + 1)),
+            sessions_per_subject=1,
+            events={name: i + 1 for i, name in enumerate(names)},
+            code="CorpusPhenotypeDataset",
+            interval=[0, self.window_s],
+            paradigm="phenotype",
+        )
+
+    def _get_single_subject_data(self, subject: int) -> dict:
+        import mne
+
+        runs = {}
+        for i, rid in enumerate(self._recs[subject]):
+            raw = _tcp_electrodes(
+                mne.io.read_raw_edf(self._edfs[rid], preload=True, verbose="error")
+            )
+            onsets = np.arange(
+                self.drop_first_s, raw.times[-1] - self.window_s, self.window_s
+            )
+            raw.set_annotations(
+                mne.Annotations(
+                    onsets, [0.0] * len(onsets), [self._labels[rid]] * len(onsets)
+                )
+            )
+            runs[str(i)] = raw
+        return {"0": runs}
+
+    def data_path(
+        self,
+        subject: int,
+        path=None,
+        force_update=False,
+        update_path=None,
+        verbose=None,
+    ) -> list[str]:
+        """Local EDF paths of a subject (never downloads)."""
+        return [str(self._edfs[r]) for r in self._recs[subject]]
+
+
+def _tcp_electrodes(raw: Any) -> Any:
+    """Keep the TCP electrodes, canonically named and ordered (corpora differ)."""
+    from braindecode_elm.dsp import TCP_PAIRS, normalize_ch_name
+
+    needed = sorted({e for pair in TCP_PAIRS for e in pair})
+    where: dict[str, str] = {}
+    for name in raw.ch_names:
+        canon = normalize_ch_name(name)
+        if canon in needed and canon not in where:
+            where[canon] = name
+    missing = [e for e in needed if e not in where]
+    if missing:
+        raise ValueError(f"recording {raw.filenames[0]} lacks TCP electrodes {missing}")
+    raw.pick([where[e] for e in needed])
+    raw.rename_channels({where[e]: e for e in needed})
+    raw.set_channel_types(dict.fromkeys(needed, "eeg"))
+    return raw
+
+
+class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
+    """A braindecode model trained on MOABB arrays (string labels, volts).
+
+    Scales volts to ELM units (x1e5, so the networks see order-one values), casts
+    to float32 and encodes string labels.
+
+    Parameters
+    ----------
+    model : str
+        Braindecode model name (``ShallowFBCSPNet``, ``EEGNet``, ...).
+    max_epochs : int
+        Training epochs (small on CPU).
+    batch_size : int
+    lr : float
+        AdamW learning rate.
+    seed : int
+    """
+
+    def __init__(
+        self,
+        model: str = "ShallowFBCSPNet",
+        max_epochs: int = 10,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        seed: int = 0,
+    ) -> None:
+        self.model = model
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.seed = seed
+
+    def _x(self, X: np.ndarray) -> np.ndarray:
+        return (np.asarray(X, dtype=np.float64) * 1e5).astype(np.float32)
+
+    def fit(self, X: np.ndarray, y: Sequence[Any]) -> BraindecodeClassifier:
+        """Train the network from scratch on (n, channels, times) volts."""
+        import torch
+        from braindecode import EEGClassifier
+
+        self.classes_, yi = np.unique(np.asarray(y), return_inverse=True)
+        torch.manual_seed(self.seed)
+        X = self._x(X)
+        self.net_ = EEGClassifier(
+            self.model,
+            module__n_chans=X.shape[1],
+            module__n_times=X.shape[2],
+            module__n_outputs=len(self.classes_),
+            optimizer=torch.optim.AdamW,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            train_split=None,
+            verbose=0,
+        )
+        self.net_.fit(X, yi.astype(np.int64))
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities."""
+        return self.net_.predict_proba(self._x(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class labels (original names)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def moabb_pipelines(
+    ch_names: Sequence[str],
+    sfreq: float,
+    names: Sequence[str] = DEFAULT_PIPELINES,
+    *,
+    model: Any = None,
+    n_epochs: int = 10,
+) -> dict[str, Any]:
+    """The compared pipelines, ready for a MOABB evaluation.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Channels of the paradigm's arrays (for the ELM montage).
+    sfreq : float
+        Their sampling rate.
+    names : sequence of str
+        Among ``ELM+LR``, ``CSP+LDA``, ``TS+LR``, ``ShallowFBCSPNet``, ``EEGNet``.
+    model : ELM | ELMEncoder | str | None
+        Model for ``ELM+LR`` (None: untrained tower).
+    n_epochs : int
+        Training epochs of the braindecode networks.
+
+    Returns
+    -------
+    dict
+        Name -> sklearn pipeline.
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    out: dict[str, Any] = {}
+    for name in names:
+        if name == "ELM+LR":
+            out[name] = make_pipeline(
+                ELMFeatures(model, ch_names=list(ch_names), sfreq=sfreq, units="V"),
+                StandardScaler(),
+                LogisticRegression(class_weight="balanced", max_iter=2000),
+            )
+        elif name == "CSP+LDA":
+            from mne.decoding import CSP
+
+            out[name] = make_pipeline(CSP(n_components=8), LinearDiscriminantAnalysis())
+        elif name == "TS+LR":
+            from pyriemann.estimation import Covariances
+            from pyriemann.tangentspace import TangentSpace
+
+            out[name] = make_pipeline(
+                Covariances("oas"),
+                TangentSpace(metric="riemann"),
+                LogisticRegression(max_iter=2000),
+            )
+        elif name in ("ShallowFBCSPNet", "EEGNet"):
+            out[name] = BraindecodeClassifier(name, max_epochs=n_epochs)
+        else:
+            raise ValueError(
+                f"unknown pipeline {name!r}; choose from {list(DEFAULT_PIPELINES)}"
+            )
+    return out
+
+
+def _channels(paradigm: Any, dataset: Any, subject: int) -> tuple[list[str], float]:
+    epochs, _, _ = paradigm.get_data(dataset, [subject], return_epochs=True)
+    return list(epochs.ch_names), float(epochs.info["sfreq"])
+
+
+def run_moabb_comparison(
+    dataset: Any,
+    paradigm: Any,
+    *,
+    evaluation: str = "cross-subject",
+    pipelines: Sequence[str] | Mapping[str, Any] = DEFAULT_PIPELINES,
+    model: Any = None,
+    subjects: Sequence[int] | None = None,
+    n_splits: int | None = None,
+    n_epochs: int = 10,
+    out_dir: str | os.PathLike | None = None,
+    random_state: int = 0,
+) -> Any:
+    """Run a MOABB evaluation of ELM features and baselines on one dataset.
+
+    Parameters
+    ----------
+    dataset : moabb BaseDataset
+        E.g. the data layer's EEGMAT/EEGBCI adapters (offline).
+    paradigm : BaseParadigm
+        E.g. :class:`WindowParadigm` or :class:`RecordingPhenotype`.
+    evaluation : {"cross-subject", "within-session"}
+        MOABB ``CrossSubjectEvaluation`` or ``WithinSessionEvaluation``.
+    pipelines : sequence of str | dict
+        Names for :func:`moabb_pipelines`, or ready pipelines.
+    model : ELM | ELMEncoder | str | None
+        Model of ``ELM+LR``.
+    subjects : sequence of int | None
+        Restrict the dataset to these subjects.
+    n_splits : int | None
+        Cross-subject folds (None: leave one subject out).
+    n_epochs : int
+        Training epochs of the deep baselines.
+    out_dir : path-like | None
+        Where to write ``results.csv`` and ``results.png`` (and MOABB's HDF5).
+    random_state : int
+        Seed of the evaluation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        MOABB's results frame (one row per pipeline, subject/fold and session).
+    """
+    from moabb.evaluations import CrossSubjectEvaluation, WithinSessionEvaluation
+
+    if subjects is not None:
+        dataset.subject_list = list(subjects)
+    if not paradigm.is_valid(dataset):
+        raise ValueError(
+            f"dataset {dataset.code} lacks the paradigm's events "
+            f"{getattr(paradigm, 'events', None)}; it has {sorted(dataset.event_id)}"
+        )
+    if isinstance(pipelines, Mapping):
+        pipes = dict(pipelines)
+    else:
+        ch, sf = _channels(paradigm, dataset, dataset.subject_list[0])
+        pipes = moabb_pipelines(ch, sf, pipelines, model=model, n_epochs=n_epochs)
+    classes = {
+        "cross-subject": CrossSubjectEvaluation,
+        "within-session": WithinSessionEvaluation,
+    }
+    if evaluation not in classes:
+        raise ValueError(f"evaluation must be one of {sorted(classes)}")
+    tmp = None
+    if out_dir is None:
+        tmp = tempfile.TemporaryDirectory()
+        hdf5 = tmp.name
+    else:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        hdf5 = str(out_dir)
+    kwargs: dict[str, Any] = dict(
+        paradigm=paradigm,
+        datasets=[dataset],
+        overwrite=True,
+        hdf5_path=hdf5,
+    )
+    if evaluation == "cross-subject" and n_splits is not None:
+        # GroupKFold does not shuffle: a random_state would be rejected.
+        kwargs["n_splits"] = n_splits
+    else:
+        kwargs["random_state"] = random_state
+    results = classes[evaluation](**kwargs).process(pipes)
+    if out_dir is not None:
+        results.to_csv(Path(out_dir) / "results.csv", index=False)
+        plot_moabb_results(results, Path(out_dir) / "results.png")
+    if tmp is not None:
+        tmp.cleanup()
+    return results
+
+
+def plot_moabb_results(results: Any, path: str | os.PathLike) -> Path:
+    """Bar plot (mean +- std over subjects/folds) of the score per pipeline."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    g = results.groupby("pipeline")["score"]
+    mean, std = g.mean().sort_values(), g.std().fillna(0.0)
+    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * len(mean)))
+    ax.barh(mean.index, mean.values, xerr=std[mean.index].values, color="tab:blue")
+    ax.axvline(0.5, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("score")
+    ds = ", ".join(sorted(results["dataset"].astype(str).unique()))
+    ax.set_title(f"MOABB: {ds}")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,98 @@
+"""Prompt sets for zero-shot classification, written for this project.
+
+The official ELM release ships no prompts. Each class maps to several phrasings in
+the style of clinical EEG reports (what the text tower saw during pretraining);
+zero-shot averages their L2-normalised embeddings (a prompt ensemble).
+"""
+
+from __future__ import annotations
+
+__all__ = ["PROMPT_SETS", "get_prompts"]
+
+PROMPT_SETS: dict[str, dict[str, list[str]]] = {
+    "normal_abnormal": {
+        "normal": [
+            "This is a normal EEG.",
+            "Normal EEG in wakefulness and drowsiness.",
+            "Well-organized posterior dominant rhythm with normal background.",
+            "No epileptiform discharges or focal slowing were seen.",
+            "IMPRESSION: Normal EEG.",
+            "The background is symmetric and well organized with a normal alpha "
+            "rhythm.",
+        ],
+        "abnormal": [
+            "This is an abnormal EEG.",
+            "Abnormal EEG due to slowing of the background.",
+            "Abnormal EEG with epileptiform discharges.",
+            "There is focal slowing and disorganization of the background.",
+            "IMPRESSION: Abnormal EEG.",
+            "The background is slow and poorly organized.",
+        ],
+    },
+    "slowing": {
+        "no_slowing": [
+            "Normal background without slowing.",
+            "No focal or diffuse slowing is present.",
+            "The posterior dominant rhythm is normal for age.",
+        ],
+        "diffuse_slowing": [
+            "Diffuse slowing of the background.",
+            "Generalized theta and delta slowing.",
+            "The background is diffusely slow, consistent with encephalopathy.",
+            "Excess diffuse delta and theta activity with a slow alpha rhythm.",
+        ],
+        "focal_slowing": [
+            "Focal slowing over the temporal region.",
+            "Intermittent focal delta slowing in the left temporal region.",
+            "Intermittent focal delta slowing in the right temporal region.",
+            "Focal polymorphic delta activity, suggesting focal dysfunction.",
+        ],
+    },
+    "epileptiform": {
+        "no_discharges": [
+            "No epileptiform discharges were seen.",
+            "No spikes or sharp waves.",
+            "Normal EEG without epileptiform activity.",
+        ],
+        "epileptiform": [
+            "Epileptiform discharges are present.",
+            "Focal sharp waves over the temporal region.",
+            "Generalized spike and wave discharges.",
+            "Interictal epileptiform activity, consistent with epilepsy.",
+        ],
+    },
+    "rest_task": {
+        "rest": [
+            "Resting EEG, awake and relaxed, before a mental arithmetic task.",
+            "Resting state EEG with eyes closed.",
+            "The subject is at rest, relaxed and not performing a task.",
+            "EEG at rest.",
+        ],
+        "task": [
+            "EEG during mental arithmetic: serial subtraction of a two-digit number "
+            "from a four-digit number.",
+            "EEG while the subject performs mental arithmetic.",
+            "The subject is concentrating on a calculation task.",
+            "EEG during a cognitive task.",
+        ],
+    },
+}
+
+
+def get_prompts(name: str) -> dict[str, list[str]]:
+    """Return a copy of a named prompt set.
+
+    Parameters
+    ----------
+    name : str
+        One of ``PROMPT_SETS`` (``normal_abnormal``, ``slowing``,
+        ``epileptiform``, ``rest_task``).
+
+    Returns
+    -------
+    dict
+        Class name -> list of phrasings.
+    """
+    if name not in PROMPT_SETS:
+        raise KeyError(f"unknown prompt set {name!r}; available: {sorted(PROMPT_SETS)}")
+    return {k: list(v) for k, v in PROMPT_SETS[name].items()}

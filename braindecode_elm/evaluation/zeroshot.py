@@ -1,0 +1,273 @@
+"""Zero-shot classification with prompt ensembles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .embedding import EmbeddedCorpus, embed_texts, group_mean, l2_normalize
+
+__all__ = [
+    "ensemble_class_embeddings",
+    "zero_shot_from_embeddings",
+    "classification_metrics",
+    "resolve_labels",
+    "zero_shot",
+]
+
+
+def ensemble_class_embeddings(prompt_embeddings: Sequence[np.ndarray]) -> np.ndarray:
+    """One embedding per class from its prompts.
+
+    Each class is the mean of its L2-normalised prompt embeddings, re-normalised.
+
+    Parameters
+    ----------
+    prompt_embeddings : sequence of np.ndarray
+        One (n_prompts_c, d) array per class.
+
+    Returns
+    -------
+    np.ndarray
+        (n_classes, d), unit rows.
+    """
+    rows = []
+    for i, e in enumerate(prompt_embeddings):
+        e = np.atleast_2d(np.asarray(e, dtype=np.float64))
+        if e.shape[0] == 0:
+            raise ValueError(f"class {i} has no prompt embedding")
+        rows.append(l2_normalize(e).mean(axis=0))
+    return l2_normalize(np.stack(rows))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    z = x - x.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def classification_metrics(
+    y_true: Sequence[int], scores: np.ndarray, n_classes: int | None = None
+) -> dict[str, float]:
+    """Balanced accuracy and AUROC from class scores.
+
+    Parameters
+    ----------
+    y_true : sequence of int
+        True class indices.
+    scores : np.ndarray
+        (n, n_classes) scores, larger = more likely; for AUROC with more than two
+        classes they are turned into probabilities with a softmax (macro
+        one-vs-rest). For two classes AUROC uses ``scores[:, 1] - scores[:, 0]``.
+    n_classes : int | None
+        Number of classes (default ``scores.shape[1]``).
+
+    Returns
+    -------
+    dict
+        ``balanced_accuracy`` and ``auroc`` (NaN when only one class is present).
+    """
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    y = np.asarray(y_true, dtype=int)
+    scores = np.asarray(scores, dtype=np.float64)
+    n_classes = scores.shape[1] if n_classes is None else n_classes
+    pred = scores.argmax(axis=1)
+    out = {"balanced_accuracy": float(balanced_accuracy_score(y, pred))}
+    present = np.unique(y)
+    if len(present) < 2:
+        out["auroc"] = float("nan")
+    elif n_classes == 2:
+        out["auroc"] = float(roc_auc_score(y, scores[:, 1] - scores[:, 0]))
+    else:
+        # Macro one-vs-rest over the classes present in y_true.
+        probs = _softmax(scores)
+        aucs = [roc_auc_score(y == c, probs[:, c]) for c in present]
+        out["auroc"] = float(np.mean(aucs))
+    return out
+
+
+def zero_shot_from_embeddings(
+    eeg_embeddings: np.ndarray,
+    class_embeddings: np.ndarray,
+    groups: Sequence[Any] | None = None,
+    *,
+    temperature: float = 1.0,
+) -> tuple[np.ndarray, list[Any]]:
+    """Class scores per recording from crop and class embeddings.
+
+    Crop scores are cosine similarities (divided by ``temperature``) between the
+    L2-normalised crop embeddings and the class embeddings; they are averaged per
+    group (recording).
+
+    Parameters
+    ----------
+    eeg_embeddings : np.ndarray
+        (n_crops, d).
+    class_embeddings : np.ndarray
+        (n_classes, d).
+    groups : sequence | None
+        Recording of each crop; None scores every crop on its own.
+    temperature : float
+        Divides the similarities (only changes the softmax used for AUROC with
+        more than two classes).
+
+    Returns
+    -------
+    scores : np.ndarray
+        (n_groups, n_classes).
+    order : list
+        The groups, in first-seen order.
+    """
+    crop_scores = l2_normalize(eeg_embeddings) @ l2_normalize(class_embeddings).T
+    crop_scores = crop_scores / temperature
+    if groups is None:
+        return crop_scores, list(range(len(crop_scores)))
+    return group_mean(crop_scores, groups)
+
+
+def resolve_labels(
+    emb: EmbeddedCorpus,
+    labels: str | Mapping[str, Any] | Callable[[dict], Any] | Sequence[Any] | None,
+) -> list[Any]:
+    """Label of each recording of ``emb`` from a description key, map or callable.
+
+    ``None`` tries the description keys ``target``, ``label``, ``pathological``.
+    """
+    if labels is None:
+        for key in ("target", "label", "pathological"):
+            if all(key in emb.descriptions.get(r, {}) for r in emb.ids):
+                labels = key
+                break
+        else:
+            raise ValueError(
+                "no labels: the descriptions have no 'target', 'label' or "
+                "'pathological' field; pass labels= (a key, a mapping "
+                "recording id -> label, a callable or a sequence)"
+            )
+    if isinstance(labels, str):
+        missing = [r for r in emb.ids if labels not in emb.descriptions.get(r, {})]
+        if missing:
+            raise KeyError(f"description key {labels!r} missing for {missing[:5]}")
+        return [emb.descriptions[r][labels] for r in emb.ids]
+    if isinstance(labels, Mapping):
+        missing = [r for r in emb.ids if r not in labels]
+        if missing:
+            raise KeyError(f"no label for recordings {missing[:5]}")
+        return [labels[r] for r in emb.ids]
+    if callable(labels):
+        return [labels(emb.descriptions.get(r, {})) for r in emb.ids]
+    labels = list(labels)
+    if len(labels) != len(emb.ids):
+        raise ValueError(
+            f"{len(labels)} labels for {len(emb.ids)} recordings; they must match"
+        )
+    return labels
+
+
+def _label_to_index(labels: Sequence[Any], class_names: Sequence[str]) -> np.ndarray:
+    names = list(class_names)
+    out = []
+    for lab in labels:
+        if isinstance(lab, str) and lab in names:
+            out.append(names.index(lab))
+        elif isinstance(lab, (bool, np.bool_)) or (
+            isinstance(lab, (int, np.integer)) and 0 <= int(lab) < len(names)
+        ):
+            out.append(int(lab))
+        else:
+            raise ValueError(
+                f"label {lab!r} is neither a class name of {names} nor an index "
+                f"in 0..{len(names) - 1}"
+            )
+    return np.asarray(out, dtype=int)
+
+
+def zero_shot(
+    model: Any,
+    dataset: Any,
+    classes: Mapping[str, Sequence[str]],
+    *,
+    aggregate: str = "recording",
+    labels: Any = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Zero-shot classification of recordings by describing classes in words.
+
+    Parameters
+    ----------
+    model : ELM
+        Bundle with ``embed_eeg``/``embed_text``.
+    dataset : CachedCorpus | EmbeddedCorpus
+        Recordings to classify.
+    classes : dict
+        Class name -> prompts (several phrasings, see
+        :data:`~braindecode_elm.evaluation.prompts.PROMPT_SETS`). The class order
+        defines the label indices.
+    aggregate : {"recording", "crop"}
+        Average crop scores per recording, or score every crop.
+    labels : str | dict | callable | sequence | None
+        True labels (class names or indices): a description key, a mapping
+        recording id -> label, a callable on the description or a sequence aligned
+        with the recordings. None tries ``target``/``label``/``pathological``; if
+        none exists, only scores and predictions are returned.
+    **kwargs
+        Passed to :func:`~braindecode_elm.evaluation.embedding.embed_corpus`.
+
+    Returns
+    -------
+    dict
+        ``scores`` (n, n_classes), ``predictions`` (class names), ``ids``,
+        ``classes``, and when labels are known ``y_true``, ``balanced_accuracy``,
+        ``auroc``, ``confusion_matrix``.
+    """
+    from .embedding import embed_corpus
+
+    if aggregate not in ("recording", "crop"):
+        raise ValueError(f"aggregate must be 'recording' or 'crop', got {aggregate!r}")
+    if len(classes) < 2:
+        raise ValueError("zero-shot needs at least two classes")
+    names = list(classes)
+    emb = dataset if isinstance(dataset, EmbeddedCorpus) else None
+    if emb is None:
+        emb = embed_corpus(model, dataset, **kwargs)
+    class_emb = ensemble_class_embeddings(
+        [embed_texts(model, list(classes[c])) for c in names]
+    )
+    temperature = float(getattr(model, "temperature", 1.0) or 1.0)
+    if aggregate == "recording":
+        scores, order = zero_shot_from_embeddings(
+            emb.crop_embeddings, class_emb, emb.crop_groups, temperature=temperature
+        )
+        scores = scores[[order.index(r) for r in emb.ids]]
+        ids = list(emb.ids)
+    else:
+        scores, _ = zero_shot_from_embeddings(
+            emb.crop_embeddings, class_emb, None, temperature=temperature
+        )
+        ids = list(emb.crop_groups)
+    pred = scores.argmax(axis=1)
+    out: dict[str, Any] = {
+        "ids": ids,
+        "classes": names,
+        "scores": scores,
+        "predictions": [names[i] for i in pred],
+    }
+    try:
+        rec_labels = resolve_labels(emb, labels)
+    except ValueError:
+        if labels is not None:
+            raise
+        return out
+    y = _label_to_index(rec_labels, names)
+    if aggregate == "crop":
+        lab = dict(zip(emb.ids, y))
+        y = np.array([lab[g] for g in emb.crop_groups])
+    from sklearn.metrics import confusion_matrix
+
+    out["y_true"] = y
+    out.update(classification_metrics(y, scores, len(names)))
+    out["confusion_matrix"] = confusion_matrix(y, pred, labels=range(len(names)))
+    return out

@@ -1,0 +1,394 @@
+"""The ``ELM`` bundle: EEG tower, text tower reference, projections, prompts."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .eeg_encoder import ELMEncoder
+from .projection import TextProjection
+from .text_encoder import KNOWN_DIMS, MINILM_ALIAS, TextEncoder
+
+__all__ = ["ELM", "CONFIG_NAME", "WEIGHTS_NAME", "FORMAT_VERSION"]
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT_VERSION = 1
+
+
+def _activation_name(cls: type[nn.Module]) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _resolve_activation(name: str) -> type[nn.Module]:
+    # Only torch.nn classes: a config file must not be able to import arbitrary code.
+    module, _, attr = name.rpartition(".")
+    if not module.startswith("torch.nn"):
+        raise ValueError(
+            f"activation {name!r} is not a torch.nn class; only torch.nn activations "
+            "can be restored from a config"
+        )
+    cls = getattr(importlib.import_module(module), attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ValueError(f"activation {name!r} does not name a torch.nn.Module class")
+    return cls
+
+
+def _check_json(obj: Any, what: str) -> None:
+    try:
+        json.dumps(obj)
+    except TypeError as err:
+        raise TypeError(f"{what} must be JSON-serialisable: {err}") from err
+
+
+class ELM(nn.Module):
+    """ELM: EEG tower + text tower reference + projections + temperature + prompts.
+
+    ``embed_eeg`` and ``embed_text`` map EEG windows and texts into the shared
+    256-d space (L2-normalised), so cosine similarity / temperature gives the
+    zero-shot and retrieval scores.
+
+    The (frozen, public) language model is referenced by name and revision, not
+    stored: it is kept outside this module's parameters and state dict (so it is
+    never saved, and ``DistributedDataParallel`` does not see it) and is loaded on
+    first use of :meth:`embed_text`.
+
+    Parameters
+    ----------
+    eeg_encoder : ELMEncoder or None
+        EEG tower; None builds the paper's default 5 s tower.
+    text_encoder : TextEncoder or None
+        Language model wrapper; None creates one lazily from ``text_model``.
+    text_projection : TextProjection or None
+        Trained text projection; None builds ``TextProjection(text_dim)``.
+    temperature : float
+        Softmax temperature of the similarity scores (0.3 in the paper).
+    prompt_sets : dict or None
+        Named prompt sets for zero-shot classification, e.g.
+        ``{"tuab": {"normal": [...], "abnormal": [...]}}``; stored in the config.
+    text_model : str or dict or None
+        Name/path of the language model (``"minilm"``, ``"medcpt"``, hub name or
+        folder), or a dict of :class:`TextEncoder` arguments (as saved by
+        :meth:`save_pretrained`). Ignored when ``text_encoder`` is given; defaults
+        to ``"minilm"``.
+    text_dim : int or None
+        Language-model feature size; inferred from the text model when None.
+    """
+
+    def __init__(
+        self,
+        eeg_encoder: ELMEncoder | None = None,
+        text_encoder: TextEncoder | None = None,
+        text_projection: TextProjection | None = None,
+        temperature: float = 0.3,
+        prompt_sets: dict[str, Any] | None = None,
+        text_model: str | dict[str, Any] | None = None,
+        *,
+        text_dim: int | None = None,
+    ):
+        super().__init__()
+        if not float(temperature) > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        self.eeg_encoder = eeg_encoder if eeg_encoder is not None else ELMEncoder()
+        if text_encoder is not None:
+            spec = text_encoder.spec()
+        elif isinstance(text_model, dict):
+            spec = dict(text_model)
+        else:
+            spec = {"name_or_path": text_model or MINILM_ALIAS}
+        self.text_model: dict[str, Any] = spec
+        # Kept out of the module tree on purpose (see class docstring).
+        self.__dict__["_text_encoder"] = text_encoder
+        if text_projection is None:
+            if text_dim is None:
+                text_dim = self._infer_text_dim()
+            text_projection = TextProjection(int(text_dim))
+        elif text_dim is not None and text_dim != text_projection.in_dim:
+            raise ValueError(
+                f"text_dim={text_dim} but text_projection.in_dim="
+                f"{text_projection.in_dim}"
+            )
+        self.text_projection = text_projection
+        self.temperature = float(temperature)
+        prompt_sets = {} if prompt_sets is None else dict(prompt_sets)
+        _check_json(prompt_sets, "prompt_sets")
+        self.prompt_sets: dict[str, Any] = prompt_sets
+
+    # -- text tower ------------------------------------------------------------
+    def _infer_text_dim(self) -> int:
+        enc = self.__dict__["_text_encoder"]
+        if enc is not None:
+            return enc.dim
+        name = str(self.text_model.get("model_id", self.text_model["name_or_path"]))
+        if name.lower() in KNOWN_DIMS:
+            return KNOWN_DIMS[name.lower()]
+        if name in KNOWN_DIMS:
+            return KNOWN_DIMS[name]
+        return self.text_encoder.dim
+
+    @property
+    def text_encoder(self) -> TextEncoder:
+        """The text tower (created from ``text_model`` on first access)."""
+        enc = self.__dict__["_text_encoder"]
+        if enc is None:
+            spec = self.text_model
+            enc = TextEncoder(
+                spec["name_or_path"],
+                pooling=spec.get("pooling"),
+                max_length=spec.get("max_length"),
+                segment_mode=spec.get("segment_mode", "sentence"),
+                revision=spec.get("revision")
+                if not str(spec.get("revision", "")).startswith("local-")
+                else None,
+            )
+            self.__dict__["_text_encoder"] = enc
+        return enc
+
+    @text_encoder.setter
+    def text_encoder(self, enc: TextEncoder) -> None:
+        if not isinstance(enc, TextEncoder):
+            raise TypeError(f"text_encoder must be a TextEncoder, got {type(enc)}")
+        self.__dict__["_text_encoder"] = enc
+        self.text_model = enc.spec()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # nn.Module.__setattr__ would register a TextEncoder as a submodule and
+        # bypass the property; route it to the setter instead.
+        if name == "text_encoder":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    # -- embedding -------------------------------------------------------------
+    def _device(self) -> torch.device:
+        return next(self.text_projection.parameters()).device
+
+    def embed_eeg(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """L2-normalised EEG embeddings.
+
+        Parameters
+        ----------
+        x : torch.Tensor or numpy.ndarray
+            EEG windows (N, 20, T) in ELM units (float16 arrays are converted).
+
+        Returns
+        -------
+        torch.Tensor
+            (N, 256) unit-norm embeddings.
+        """
+        ref = next(self.eeg_encoder.parameters())
+        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
+        x = x.to(device=ref.device, dtype=ref.dtype)
+        emb = self.eeg_encoder(x, return_features=True)["embedding"]
+        return F.normalize(emb, dim=-1)
+
+    def embed_text_features(self, feats: torch.Tensor) -> torch.Tensor:
+        """Project precomputed language-model features, L2-normalised.
+
+        Parameters
+        ----------
+        feats : torch.Tensor
+            (M, text_dim) features from :meth:`TextEncoder.encode`.
+
+        Returns
+        -------
+        torch.Tensor
+            (M, 256) unit-norm embeddings.
+        """
+        ref = next(self.text_projection.parameters())
+        feats = feats.to(device=ref.device, dtype=ref.dtype)
+        return F.normalize(self.text_projection(feats), dim=-1)
+
+    def embed_text(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        """Embed texts with the text tower and projection, L2-normalised.
+
+        Parameters
+        ----------
+        texts : list of str
+            Texts to embed.
+        batch_size : int
+            Language-model batch size.
+
+        Returns
+        -------
+        torch.Tensor
+            (M, 256) unit-norm embeddings.
+        """
+        enc = self.text_encoder.to(self._device())
+        return self.embed_text_features(enc.encode(texts, batch_size=batch_size))
+
+    def similarity(self, eeg_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+        """Temperature-scaled cosine similarities (N, M)."""
+        return (
+            F.normalize(eeg_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
+        ) / self.temperature
+
+    # -- persistence -----------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The JSON config written by :meth:`save_pretrained`."""
+        enc = self.eeg_encoder
+        eeg_kwargs: dict[str, Any] = {
+            "n_outputs": enc._n_outputs,
+            "n_chans": enc._n_chans,
+            "n_times": enc._n_times,
+            "sfreq": enc._sfreq,
+            "variant": enc.variant,
+            "drop_prob": enc.drop_prob,
+        }
+        eeg_kwargs["n_filters"] = enc.n_filters
+        eeg_kwargs["activation"] = _activation_name(enc.activation)
+        proj = self.text_projection
+        return {
+            "format_version": FORMAT_VERSION,
+            "model_type": "elm",
+            "eeg_encoder": {"class": type(enc).__name__, "kwargs": eeg_kwargs},
+            "text_model": self._text_spec(),
+            "text_projection": {
+                "in_dim": proj.in_dim,
+                "hidden": proj.hidden,
+                "out_dim": proj.out_dim,
+            },
+            "temperature": self.temperature,
+            "prompt_sets": self.prompt_sets,
+        }
+
+    def _text_spec(self) -> dict[str, Any]:
+        enc = self.__dict__["_text_encoder"]
+        return enc.spec() if enc is not None else dict(self.text_model)
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """Tensors saved by :meth:`save_pretrained` (EEG tower + text projection)."""
+        out = {}
+        for prefix, mod in (
+            ("eeg_encoder.", self.eeg_encoder),
+            ("text_projection.", self.text_projection),
+        ):
+            for k, v in mod.state_dict().items():
+                out[prefix + k] = v.detach().cpu().contiguous()
+        return out
+
+    def save_pretrained(self, save_directory: str | os.PathLike) -> Path:
+        """Write ``model.safetensors`` and ``config.json`` to a folder.
+
+        Parameters
+        ----------
+        save_directory : str or path-like
+            Target folder (created if needed).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        from safetensors.torch import save_file
+
+        folder = Path(save_directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = self.config()
+        _check_json(config, "ELM config")
+        save_file(self.weights(), str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True))
+        return folder
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ELM:
+        """Build an (untrained) bundle from a config dict."""
+        version = config.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"unsupported ELM config format_version {version!r} (this version "
+                f"reads {FORMAT_VERSION})"
+            )
+        eeg = config["eeg_encoder"]
+        if eeg.get("class") != "ELMEncoder":
+            raise ValueError(f"unknown EEG encoder class {eeg.get('class')!r}")
+        kwargs = dict(eeg["kwargs"])
+        kwargs["activation"] = _resolve_activation(kwargs["activation"])
+        proj = config["text_projection"]
+        return cls(
+            eeg_encoder=ELMEncoder(**kwargs),
+            text_projection=TextProjection(
+                proj["in_dim"], hidden=proj["hidden"], out_dim=proj["out_dim"]
+            ),
+            temperature=config["temperature"],
+            prompt_sets=config.get("prompt_sets"),
+            text_model=config["text_model"],
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        directory: str | os.PathLike,
+        *,
+        text_encoder: TextEncoder | None = None,
+        map_location: str | torch.device = "cpu",
+    ) -> ELM:
+        """Load a bundle written by :meth:`save_pretrained` (strict, no pickle).
+
+        Parameters
+        ----------
+        directory : str or path-like
+            Folder with ``config.json`` and ``model.safetensors``.
+        text_encoder : TextEncoder or None
+            Use this text tower instead of creating one from the saved reference.
+        map_location : str or torch.device
+            Device for the weights.
+
+        Returns
+        -------
+        ELM
+            The bundle, in eval mode.
+
+        Raises
+        ------
+        FileNotFoundError
+            If a file is missing.
+        ValueError
+            If the weights do not match the config (missing/unexpected keys or
+            shapes, all named).
+        """
+        from safetensors.torch import load_file
+
+        folder = Path(directory)
+        cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+        for p in (cfg_path, w_path):
+            if not p.is_file():
+                raise FileNotFoundError(
+                    f"{p} not found: {folder} is not an ELM bundle written by "
+                    "ELM.save_pretrained"
+                )
+        config = json.loads(cfg_path.read_text())
+        model = cls.from_config(config)
+        if text_encoder is not None:
+            model.text_encoder = text_encoder
+        state = load_file(str(w_path), device=str(map_location))
+        expected = model.weights()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        bad = [
+            f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+            for k in expected
+            if k in state and state[k].shape != expected[k].shape
+        ]
+        if missing or unexpected or bad:
+            raise ValueError(
+                f"weights in {w_path} do not match its config: missing keys "
+                f"{missing}, unexpected keys {unexpected}, shape mismatches {bad}"
+            )
+        for prefix, mod in (
+            ("eeg_encoder.", model.eeg_encoder),
+            ("text_projection.", model.text_projection),
+        ):
+            sub = {
+                k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)
+            }
+            mod.load_state_dict(sub, strict=True)
+        return model.to(map_location).eval()

@@ -1,0 +1,330 @@
+"""The ELM EEG tower (the paper's ``EEG_ResNet``) as a Braindecode model."""
+
+from __future__ import annotations
+
+import torch
+from braindecode.models.base import EEGModuleMixin
+from torch import nn
+
+try:  # braindecode's guard: BatchNorm in eval mode for a batch of one in training
+    from braindecode.models.util import (
+        _disable_batch_norm_training_if_batch_size_one as _bn_guard,
+    )
+except ImportError:  # pragma: no cover - older/newer braindecode
+
+    def _bn_guard(forward):
+        return forward
+
+
+__all__ = [
+    "ELMEncoder",
+    "POOL_SIZES",
+    "KERNEL_SIZES",
+    "ELM_N_CHANS",
+    "count_parameters",
+]
+
+#: Kernel sizes of the three parallel convolution branches (paper, Appendix).
+KERNEL_SIZES: tuple[int, ...] = (4, 8, 16)
+#: Max-pool size of each residual block, per input-length variant.
+POOL_SIZES: dict[str, tuple[int, ...]] = {"5s": (3, 2, 2, 2), "60s": (4, 4, 4, 4)}
+#: Number of TCP bipolar channels the official model was trained on.
+ELM_N_CHANS = 20
+_FEATURE_HIDDEN = 512
+_EMBED_DIM = 256
+
+
+def _same_pad(kernel_size: int) -> nn.ReflectionPad1d:
+    # Official padding: left k // 2, right (k - 1) // 2, so the length is kept for
+    # the even kernels 4, 8, 16 (total pad k - 1).
+    return nn.ReflectionPad1d((kernel_size // 2, (kernel_size - 1) // 2))
+
+
+def _branches(in_ch: int, out_ch: int, *, padded: bool) -> nn.ModuleList:
+    """Three parallel conv branches, concatenated along channels by the caller.
+
+    Module names mirror the official checkpoint (``<i>.1.weight`` for padded
+    branches, ``<i>.weight`` for the 1x1 stream convs) so weights map one to one.
+    """
+    if padded:
+        return nn.ModuleList(
+            nn.Sequential(_same_pad(k), nn.Conv1d(in_ch, out_ch, k))
+            for k in KERNEL_SIZES
+        )
+    return nn.ModuleList(nn.Conv1d(in_ch, out_ch, 1) for _ in KERNEL_SIZES)
+
+
+def _run_branches(layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([layer(x) for layer in layers], dim=1)
+
+
+class _ResBlock(nn.Module):
+    """One residual block of the ELM EEG tower (no activation after the sum)."""
+
+    def __init__(
+        self, width: int, n_filters: int, pool: int, activation: type[nn.Module]
+    ):
+        super().__init__()
+        self.conv1_layers = _branches(width, n_filters, padded=True)
+        self.bn1 = nn.BatchNorm1d(width)
+        self.act = activation()
+        self.conv2_layers = _branches(width, n_filters, padded=True)
+        self.bn2 = nn.BatchNorm1d(width)
+        self.stream_conv_layers = _branches(width, n_filters, padded=False)
+        self.stream_bn = nn.BatchNorm1d(width)
+        self.pool = nn.MaxPool1d(pool, stride=pool)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.act(self.bn1(_run_branches(self.conv1_layers, x)))
+        b = self.bn2(_run_branches(self.conv2_layers, a))
+        s = self.stream_bn(_run_branches(self.stream_conv_layers, x))
+        return self.pool(b + s)
+
+
+class ELMEncoder(EEGModuleMixin, nn.Module):
+    """EEG tower of ELM, the EEG-Language Model (Gijsen & Ritter, ICML 2025).
+
+    A 1-D multi-scale residual CNN (the paper's ``EEG_ResNet``) followed by a
+    projection head into the 256-d joint EEG-text space. Inputs are 20 TCP bipolar
+    channels at 100 Hz in ELM units (volts x 1e5, i.e. units of 10 uV, clipped at
+    +-80); 5 s windows (500 samples) for ``variant="5s"``, 60 s windows (6000
+    samples) for ``variant="60s"``.
+
+    Architecture: three parallel reflect-padded ``Conv1d`` branches (kernels 4, 8,
+    16) concatenated to ``3 * n_filters`` channels, BatchNorm, activation; four
+    residual blocks (two multi-scale conv layers plus a 1x1 multi-scale shortcut,
+    summed, then max-pooled by 3, 2, 2, 2 for 5 s or 4, 4, 4, 4 for 60 s); global
+    average pooling to the ``3 * n_filters``-d features; projection
+    ``Linear(96, 512) -> BatchNorm1d -> activation -> Linear(512, 256, bias=False)``
+    to the embedding. With the defaults the model has 928,416 trainable
+    parameters. When ``n_outputs`` is set a linear head ``final_layer`` maps the
+    256-d embedding to class logits (as in the paper's linear probe).
+
+    Parameters
+    ----------
+    variant : {"5s", "60s"}
+        Input-length variant; selects the pooling sizes.
+    activation : type of torch.nn.Module
+        Activation class used after the stem, inside the blocks and in the
+        projection head (ELU in the paper).
+    drop_prob : float
+        Dropout probability applied to the embedding before ``final_layer`` (0 in
+        the paper).
+    n_filters : int
+        Output channels of each of the three convolution branches; features have
+        ``3 * n_filters`` dimensions. The paper (and the official checkpoints) use
+        32; smaller values give a cheaper tower for CPU experiments.
+
+    References
+    ----------
+    .. [1] Gijsen, S., & Ritter, K. (2025). EEG-Language Pretraining for Highly
+       Label-Efficient Clinical Phenotyping. ICML 2025. arXiv:2409.07480.
+    """
+
+    # Replaces braindecode's Hub notes (they import from braindecode.models and
+    # link a label our docs lack); ``__init_subclass__`` appends this text.
+    _HUB_NOTES_TEMPLATE = """
+    .. rubric:: Saving, loading and the Hugging Face Hub
+
+    Like every Braindecode model, ``{name}`` supports ``get_config`` /
+    ``from_config``, ``save_pretrained`` / ``from_pretrained`` and, with
+    ``huggingface_hub`` installed, ``push_to_hub``::
+
+        from braindecode_elm.models import {name}
+
+        model = {name}(n_outputs=2, variant="5s")
+        model.save_pretrained("my-elm-encoder")
+        model = {name}.from_pretrained("my-elm-encoder")
+
+    To load the released ELM weights use :meth:`from_official_checkpoint`; to
+    save the whole EEG-language model use :class:`braindecode_elm.models.ELM`.
+    """
+
+    def __init__(
+        self,
+        n_outputs: int | None = None,
+        n_chans: int | None = ELM_N_CHANS,
+        chs_info: list[dict] | None = None,
+        n_times: int | None = None,
+        input_window_seconds: float | None = None,
+        sfreq: float | None = 100,
+        *,
+        variant: str = "5s",
+        activation: type[nn.Module] = nn.ELU,
+        drop_prob: float = 0.0,
+        n_filters: int = 32,
+    ):
+        if variant not in POOL_SIZES:
+            raise ValueError(
+                f"variant must be one of {sorted(POOL_SIZES)}, got {variant!r}"
+            )
+        if not isinstance(n_filters, int) or n_filters < 1:
+            raise ValueError(f"n_filters must be a positive int, got {n_filters!r}")
+        if not 0.0 <= float(drop_prob) < 1.0:
+            raise ValueError(f"drop_prob must be in [0, 1), got {drop_prob!r}")
+        if n_chans is None and chs_info is None:
+            n_chans = ELM_N_CHANS
+        super().__init__(
+            n_outputs=n_outputs,
+            n_chans=n_chans,
+            chs_info=chs_info,
+            n_times=n_times,
+            input_window_seconds=input_window_seconds,
+            sfreq=sfreq,
+        )
+        del n_outputs, n_chans, chs_info, n_times, input_window_seconds, sfreq
+        self.variant = variant
+        self.drop_prob = float(drop_prob)
+        self.n_filters = n_filters
+        self.activation = activation
+        self.pool_sizes: tuple[int, ...] = POOL_SIZES[variant]
+        width = len(KERNEL_SIZES) * n_filters
+        self.n_features = width
+        self.embedding_dim = _EMBED_DIM
+
+        if self._n_times is not None and self._n_times < self.min_n_times:
+            raise ValueError(
+                f"n_times={self._n_times} is too short for variant {variant!r}: "
+                f"need at least {self.min_n_times} samples (5 s at 100 Hz = 500)"
+            )
+
+        n_in = self.n_chans
+        self.conv1_layers = _branches(n_in, n_filters, padded=True)
+        self.bn1 = nn.BatchNorm1d(width)
+        self.act = activation()
+        self.res_blocks = nn.ModuleList(
+            _ResBlock(width, n_filters, p, activation) for p in self.pool_sizes
+        )
+        self.avgpool = nn.AdaptiveAvgPool1d(1)
+        # Index layout (0 Linear, 1 BN, 2 act, 3 Linear) mirrors the checkpoint.
+        self.proj = nn.Sequential(
+            nn.Linear(width, _FEATURE_HIDDEN),
+            nn.BatchNorm1d(_FEATURE_HIDDEN),
+            activation(),
+            nn.Linear(_FEATURE_HIDDEN, _EMBED_DIM, bias=False),
+        )
+        self.dropout = nn.Dropout(self.drop_prob)
+        self.final_layer: nn.Module = (
+            nn.Linear(_EMBED_DIM, self._n_outputs)
+            if self._n_outputs is not None
+            else nn.Identity()
+        )
+
+    @property
+    def min_n_times(self) -> int:
+        """Shortest input (samples) the reflection padding of every block accepts."""
+        # Reflection padding needs more samples than the widest pad (16 // 2 = 8)
+        # at the input of every block.
+        need = max(KERNEL_SIZES) // 2 + 1
+        total = need
+        for p in reversed(self.pool_sizes[:-1]):
+            total = max(total * p, need)
+        return total
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the pooled ``3 * n_filters``-d features of ``x`` (B, C, T)."""
+        x = self.act(self.bn1(_run_branches(self.conv1_layers, x)))
+        for block in self.res_blocks:
+            x = block(x)
+        return self.avgpool(x).flatten(1)
+
+    @_bn_guard
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Embed (or classify) a batch of EEG windows.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            EEG of shape (batch, n_chans, n_times) in ELM units.
+        return_features : bool
+            If True return a dict with ``features`` (B, 3 * n_filters),
+            ``embedding`` (B, 256) and, when ``n_outputs`` is set, ``logits``.
+
+        Returns
+        -------
+        torch.Tensor or dict of str to torch.Tensor
+            (B, 256) embedding when ``n_outputs`` is None, else (B, n_outputs)
+            logits; or the dict described above.
+        """
+        if x.dim() != 3:
+            raise ValueError(
+                f"expected input of shape (batch, n_chans, n_times), got "
+                f"{tuple(x.shape)}"
+            )
+        features = self.forward_features(x)
+        embedding = self.proj(features)
+        has_head = self._n_outputs is not None
+        if not return_features:
+            if has_head:
+                return self.final_layer(self.dropout(embedding))
+            return embedding
+        out = {"features": features, "embedding": embedding}
+        if has_head:
+            out["logits"] = self.final_layer(self.dropout(embedding))
+        return out
+
+    def reset_head(self, n_outputs: int) -> None:
+        """Replace ``final_layer`` by a fresh linear head with ``n_outputs`` outputs.
+
+        Parameters
+        ----------
+        n_outputs : int
+            Number of outputs of the new head.
+        """
+        self._set_n_outputs(n_outputs)
+        ref = next(self.proj.parameters())
+        self.final_layer = nn.Linear(_EMBED_DIM, n_outputs).to(
+            device=ref.device, dtype=ref.dtype
+        )
+
+    @classmethod
+    def from_official_checkpoint(
+        cls,
+        path: str,
+        variant: str,
+        *,
+        n_outputs: int | None = None,
+        map_location: str | torch.device = "cpu",
+    ) -> ELMEncoder:
+        """Load a released ELM ``model_0_checkpoint.pt`` (5 s or 60 s).
+
+        The file is read with ``torch.load(weights_only=True)`` (nothing is
+        unpickled), every one of its 151 keys is mapped onto this model and every
+        parameter and buffer of the tower and projection is filled; any mismatch
+        raises a ``ValueError`` listing the offending keys. The model is returned in
+        eval mode.
+
+        Parameters
+        ----------
+        path : str
+            Path to your own copy of the official checkpoint (we do not ship it).
+        variant : {"5s", "60s"}
+            Which checkpoint this is (only the pooling differs; pass the right
+            one).
+        n_outputs : int or None
+            If set, add a freshly initialised ``final_layer`` head.
+        map_location : str or torch.device
+            Passed to :func:`torch.load`.
+
+        Returns
+        -------
+        ELMEncoder
+            The loaded model, in eval mode.
+        """
+        from .official_checkpoint import load_official_state_dict
+
+        model = cls(n_outputs=n_outputs, variant=variant)
+        load_official_state_dict(model, path, map_location=map_location)
+        return model.eval()
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return f"variant={self.variant!r}, n_filters={self.n_filters}"
+
+
+def count_parameters(module: nn.Module, *, trainable: bool = True) -> int:
+    """Number of (trainable) parameters of ``module``."""
+    return sum(
+        p.numel() for p in module.parameters() if p.requires_grad or not trainable
+    )

@@ -1,0 +1,576 @@
+"""The ELM-MIL pretraining loop: ``pretrain(config) -> RunResult``."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .distributed import (
+    DistInfo,
+    convert_sync_bn,
+    init_distributed,
+    shutdown_distributed,
+)
+from .loader import MILBatchDataset, PretrainCorpus, make_loader, subject_split
+from .metrics import MetricsLogger, dump_run_info
+from .optim import build_optimizer, param_groups
+from .sampler import DistributedMILBatchSampler, MILBatchSampler
+from .schedule import scaled_lr, warmup_cosine_lr
+from .step import MILTrainModule, mil_step
+
+__all__ = ["pretrain", "RunResult", "recording_retrieval", "FINAL_DIR"]
+
+#: Sub-folder of the run holding the final ``ELM.save_pretrained`` weights.
+FINAL_DIR = "final"
+
+
+@dataclass
+class RunResult:
+    """What :func:`pretrain` returns.
+
+    Attributes
+    ----------
+    run_dir : pathlib.Path
+        The run folder.
+    final_dir : pathlib.Path or None
+        ``run_dir / "final"``, loadable with ``ELM.from_pretrained`` (None on
+        non-zero ranks).
+    history : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``lr``, ``crops_per_s``,
+        ``val_r1``, ``val_chance``, ``val_n``.
+    step : int
+        Optimiser steps done in total.
+    resumed_from : pathlib.Path or None
+        Checkpoint the run resumed from.
+    first_loss : float or None
+        Loss of the first logged step of this run (for quick sanity checks).
+    """
+
+    run_dir: Path
+    final_dir: Path | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    step: int = 0
+    resumed_from: Path | None = None
+    first_loss: float | None = None
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    module = getattr(module, "_orig_mod", module)  # torch.compile
+    return getattr(module, "module", module)  # DDP
+
+
+def _l2n(t: torch.Tensor) -> torch.Tensor:
+    return F.normalize(t.float(), dim=-1)
+
+
+@torch.no_grad()
+def recording_retrieval(
+    module: MILTrainModule,
+    corpus: PretrainCorpus,
+    text_table: torch.Tensor,
+    *,
+    device: torch.device,
+    max_crops: int = 120,
+    positives: str = "recording",
+    chunk: int = 512,
+) -> dict[str, float]:
+    """Recording-level EEG -> text retrieval R@1 on ``corpus``.
+
+    A recording's EEG embedding is the normalised mean of its (up to ``max_crops``,
+    evenly spaced) normalised crop embeddings; its text embedding is the normalised
+    mean of its normalised segment embeddings. R@1 is the fraction of recordings
+    whose most similar text is their own (with ``positives="text"``, any recording
+    with the identical set of texts counts as a hit). ``chance`` is the expected
+    R@1 of a random ranking.
+
+    Parameters
+    ----------
+    module : MILTrainModule
+        Trained towers (unwrapped).
+    corpus : PretrainCorpus
+        Validation recordings (held-out subjects).
+    text_table : torch.Tensor
+        (U, d) language-model features of ``corpus.texts``.
+    device : torch.device
+        Device to run on.
+    max_crops : int
+        Crops per recording.
+    positives : {"recording", "text"}
+        Hit definition (see above).
+    chunk : int
+        Crops per forward pass.
+
+    Returns
+    -------
+    dict
+        ``r1``, ``chance`` and ``n`` (number of recordings).
+    """
+    was_training = module.training
+    module.eval()
+    eeg, txt = [], []
+    for r, rec in enumerate(corpus.recordings):
+        n = len(rec.crops)
+        idx = np.unique(np.linspace(0, n - 1, min(n, max_crops)).round().astype(int))
+        crops = np.asarray(rec.crops[idx], dtype=np.float32)
+        embs = [
+            _l2n(module.eeg_encoder(torch.from_numpy(crops[s : s + chunk]).to(device)))
+            for s in range(0, len(crops), chunk)
+        ]
+        eeg.append(_l2n(torch.cat(embs).mean(0)))
+        feats = text_table[torch.as_tensor(corpus.segment_uids[r], device=device)]
+        txt.append(_l2n(_l2n(module.text_projection(feats)).mean(0)))
+    module.train(was_training)
+    sim = torch.stack(eeg) @ torch.stack(txt).T
+    pred = sim.argmax(1).cpu().numpy()
+    n_rec = len(corpus)
+    if positives == "text":
+        keys = [tuple(sorted(set(u.tolist()))) for u in corpus.segment_uids]
+        same = np.array([[a == b for b in keys] for a in keys])
+    else:
+        same = np.eye(n_rec, dtype=bool)
+    hits = same[np.arange(n_rec), pred]
+    return {
+        "r1": float(hits.mean()),
+        "chance": float(same.sum(1).mean() / n_rec),
+        "n": n_rec,
+    }
+
+
+def _encode_texts(
+    cfg: TrainConfig, texts: list[str], info: DistInfo, run_dir: Path
+) -> tuple[torch.Tensor, Any]:
+    from ..models import TextEncoder
+
+    cache_dir = (
+        Path(cfg.text_cache_dir) if cfg.text_cache_dir else run_dir / "text_cache"
+    )
+    enc = TextEncoder(
+        cfg.text_model,
+        max_length=cfg.text_max_length,
+        cache_dir=cache_dir,
+        segment_mode=cfg.text_mode,
+    )
+    # Rank 0 fills the on-disk cache first so the LM runs once per text in total.
+    if info.distributed and not info.is_main:
+        dist.barrier()
+    feats = enc.encode(texts, progress=info.is_main and len(texts) > 256).float().cpu()
+    if info.distributed and info.is_main:
+        dist.barrier()
+    return feats, enc
+
+
+def _build_module(cfg: TrainConfig, text_dim: int) -> MILTrainModule:
+    from ..models import ELMEncoder, TextProjection
+
+    eeg = ELMEncoder(variant=cfg.variant, n_filters=cfg.n_filters)
+    return MILTrainModule(eeg, TextProjection(text_dim))
+
+
+def _save_final(
+    module: MILTrainModule, cfg: TrainConfig, text_encoder: Any, out: Path
+) -> Path:
+    from ..models import ELM, ELMEncoder, TextProjection
+
+    # Fresh modules (plain BatchNorm1d, CPU) so the saved bundle does not depend on
+    # the distributed wrappers used for training.
+    eeg = ELMEncoder(variant=cfg.variant, n_filters=cfg.n_filters)
+    proj = TextProjection(module.text_projection.in_dim)
+    eeg.load_state_dict(
+        {k: v.cpu() for k, v in module.eeg_encoder.state_dict().items()}
+    )
+    proj.load_state_dict(
+        {k: v.cpu() for k, v in module.text_projection.state_dict().items()}
+    )
+    bundle = ELM(
+        eeg_encoder=eeg.eval(),
+        text_encoder=text_encoder,
+        text_projection=proj.eval(),
+        temperature=cfg.temperature,
+    )
+    return bundle.save_pretrained(out)
+
+
+def pretrain(
+    config: TrainConfig,
+    *,
+    corpus: PretrainCorpus | None = None,
+    resume: str | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Pretrain ELM with the MIL objective (single process or under ``torchrun``).
+
+    Only the EEG tower (with its projection) and the text projection train; the
+    language model is frozen and its features are computed once per distinct text
+    (cached on disk). With ``WORLD_SIZE > 1`` (``torchrun``) the run uses DDP (NCCL
+    on GPU, gloo on CPU), gathers embeddings so negatives span the global batch and
+    synchronises batch-norm statistics (``sync_bn``).
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Settings (see :func:`load_preset`); ``config.out`` is the run folder and
+        ``config.data`` the cache folder unless ``corpus`` is given.
+    corpus : PretrainCorpus or None
+        Use these recordings instead of opening ``config.data``.
+    resume : {"latest"} or path or None
+        Resume from the newest checkpoint of the run folder (``"latest"``; starts
+        fresh when there is none) or from a given checkpoint folder.
+    progress : bool
+        Show a progress bar (rank 0).
+
+    Returns
+    -------
+    RunResult
+        Run folder, final weights folder and per-epoch history.
+    """
+    cfg = config
+    if cfg.out is None:
+        raise ValueError("config.out (the run folder) is not set; pass --out RUN_DIR")
+    run_dir = Path(cfg.out)
+    info = init_distributed(cfg.device)
+    try:
+        return _pretrain(cfg, info, run_dir, corpus, resume, progress)
+    finally:
+        shutdown_distributed(info)
+
+
+def _pretrain(
+    cfg: TrainConfig,
+    info: DistInfo,
+    run_dir: Path,
+    corpus: PretrainCorpus | None,
+    resume: str | None,
+    progress: bool,
+) -> RunResult:
+    device = info.device
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = not cfg.deterministic
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- data ---------------------------------------------------------------------
+    if corpus is None:
+        if cfg.data is None:
+            raise ValueError("config.data (the cache folder) is not set; pass --data")
+        corpus = PretrainCorpus.from_cache(
+            cfg.data,
+            crop_seconds=cfg.crop_seconds,
+            drop_first_s=cfg.drop_first_s,
+            max_minutes=cfg.max_minutes,
+            text_mode=cfg.text_mode,
+        )
+    if corpus.crop_shape[1] != cfg.crop_samples:
+        raise ValueError(
+            f"corpus crops have {corpus.crop_shape[1]} samples but the config wants "
+            f"{cfg.crop_samples} ({cfg.crop_seconds} s at 100 Hz)"
+        )
+    train_idx, val_idx = subject_split(corpus.subjects, cfg.val_fraction, seed=cfg.seed)
+    if cfg.max_recordings is not None:
+        train_idx = train_idx[: cfg.max_recordings]
+    train = corpus.subset(train_idx)
+    val = corpus.subset(val_idx) if val_idx else None
+
+    texts = list(dict.fromkeys(train.texts + (val.texts if val else [])))
+    feats, text_encoder = _encode_texts(cfg, texts, info, run_dir)
+    row = {t: i for i, t in enumerate(texts)}
+    train_table = feats[[row[t] for t in train.texts]].to(device)
+    val_table = feats[[row[t] for t in val.texts]].to(device) if val else None
+
+    # -- model, optimiser -----------------------------------------------------------
+    torch.manual_seed(cfg.seed)
+    module = _build_module(cfg, feats.shape[1]).to(device)
+    world = info.world_size
+    if cfg.optimizer == "lars":
+        peak = scaled_lr(
+            cfg.base_lr,
+            world_size=world,
+            batch_size=cfg.batch_size,
+            max_eeg=cfg.max_eeg,
+        )
+    else:
+        peak = cfg.base_lr
+    optimizer = build_optimizer(
+        cfg.optimizer,
+        param_groups([module]),
+        lr=peak,
+        weight_decay=cfg.weight_decay,
+        momentum=cfg.momentum,
+        eta=cfg.eta,
+    )
+    scaler = torch.amp.GradScaler(device.type) if cfg.precision == "fp16" else None
+    from ..losses import MILInfoNCE, gather_with_grad
+
+    loss_fn = MILInfoNCE(temperature=cfg.temperature)
+
+    if world > 1:
+        sampler: MILBatchSampler = DistributedMILBatchSampler(
+            train.counts,
+            cfg.batch_size,
+            cfg.max_eeg,
+            cfg.max_text,
+            rank=info.rank,
+            world_size=world,
+            seed=cfg.seed,
+        )
+    else:
+        sampler = MILBatchSampler(
+            train.counts, cfg.batch_size, cfg.max_eeg, cfg.max_text, seed=cfg.seed
+        )
+
+    # -- resume ---------------------------------------------------------------------
+    step, epoch, position = 0, 0, 0
+    history: list[dict[str, Any]] = []
+    resumed_from = None
+    if resume:
+        ckpt = latest_checkpoint(run_dir) if resume == "latest" else Path(resume)
+        if ckpt is not None:
+            state = load_checkpoint(
+                ckpt, module=module, optimizer=optimizer, scaler=scaler
+            )
+            step, epoch, position = state["step"], state["epoch"], state["position"]
+            history = state.get("history", [])
+            resumed_from = ckpt
+            if info.is_main:
+                print(
+                    f"resumed from {ckpt} (step {step}, epoch {epoch}, batch "
+                    f"{position})",
+                    flush=True,
+                )
+    if info.is_main:
+        dump_run_info(
+            run_dir,
+            cfg.to_dict(),
+            {
+                "world_size": world,
+                "device": str(device),
+                "peak_lr": peak,
+                "n_train_recordings": len(train),
+                "n_val_recordings": len(val) if val else 0,
+                "n_unique_texts": len(texts),
+                "skipped_recordings": corpus.skipped,
+                "resumed_from": str(resumed_from) if resumed_from else None,
+            },
+        )
+    logger = MetricsLogger(
+        run_dir,
+        enabled=info.is_main,
+        truncate_after_step=step if resumed_from else None,
+    )
+
+    if world > 1 and cfg.sync_bn:
+        module = convert_sync_bn(module, device)
+    model: nn.Module = module
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(
+            module, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    if cfg.compile:
+        model = torch.compile(model)
+    gather = gather_with_grad if world > 1 else None
+
+    def checkpoint_state(ep: int, pos: int) -> dict[str, Any]:
+        return {
+            "epoch": ep,
+            "position": pos,
+            "sampler": {"seed": cfg.seed, "epoch": ep, "position": pos},
+            "history": history,
+            "world_size": world,
+            "config": cfg.to_dict(),
+        }
+
+    def save(ep: int, pos: int) -> None:
+        if info.is_main:
+            save_checkpoint(
+                run_dir,
+                step=step,
+                module=module,
+                optimizer=optimizer,
+                state=checkpoint_state(ep, pos),
+                scaler=scaler,
+                keep_last=cfg.keep_last,
+            )
+
+    # -- loop -----------------------------------------------------------------------
+    first_loss = None
+    t_start = time.perf_counter()
+    stop = False
+    max_steps = cfg.max_steps
+    for ep in range(epoch, cfg.epochs):
+        lr = warmup_cosine_lr(
+            ep,
+            peak_lr=peak,
+            warmup_epochs=cfg.warmup_epochs,
+            epochs=cfg.epochs,
+            min_ratio=cfg.min_lr_ratio,
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        sampler.set_epoch(ep, position if ep == epoch else 0)
+        batches = sampler.epoch_batches()
+        n_batches = len(batches)
+        start = sampler.position
+        loader = make_loader(
+            MILBatchDataset(train, batches[start:]),
+            num_workers=cfg.num_workers,
+            pin_memory=device.type == "cuda",
+            prefetch_factor=cfg.prefetch_factor,
+        )
+        bar = None
+        if progress and info.is_main:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(
+                total=n_batches,
+                initial=start,
+                desc=f"epoch {ep + 1}/{cfg.epochs}",
+                unit="batch",
+                leave=False,
+            )
+        loss_sum = torch.zeros((), device=device)
+        n_loss = 0
+        win_crops, win_t = 0, time.perf_counter()
+        ep_crops, ep_t = 0, time.perf_counter()
+        pos = start
+        for batch in loader:
+            x = batch["x"].to(device, non_blocking=True)
+            eeg_rec = batch["eeg_rec"].to(device, non_blocking=True)
+            text_rec = batch["text_rec"].to(device, non_blocking=True)
+            uid = batch["text_uid"].to(device, non_blocking=True)
+            loss = mil_step(
+                model,
+                loss_fn,
+                optimizer,
+                x,
+                train_table[uid],
+                eeg_rec,
+                text_rec,
+                uid if cfg.positives == "text" else None,
+                precision=cfg.precision,
+                scaler=scaler,
+                gather=gather,
+            )
+            step += 1
+            pos += 1
+            n_loss += 1
+            loss_sum += loss
+            crops = len(x) * world  # approximate global crops for throughput
+            win_crops += crops
+            ep_crops += crops
+            if step % max(1, cfg.log_every_steps) == 0 or pos == n_batches:
+                lval = float(loss)
+                if first_loss is None:
+                    first_loss = lval
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                now = time.perf_counter()
+                rate = win_crops / max(now - win_t, 1e-9)
+                win_crops, win_t = 0, now
+                logger.log(
+                    "step",
+                    step=step,
+                    epoch=ep,
+                    loss=lval,
+                    lr=lr,
+                    crops_per_s=rate,
+                    elapsed_s=round(now - t_start, 3),
+                )
+                if bar is not None:
+                    bar.set_postfix(loss=f"{lval:.4f}", crops_s=f"{rate:,.0f}")
+            if bar is not None:
+                bar.update(1)
+            if (
+                cfg.checkpoint_every_steps
+                and step % cfg.checkpoint_every_steps == 0
+                and pos < n_batches
+            ):
+                save(ep, pos)
+            if max_steps is not None and step >= int(max_steps):
+                stop = True
+                break
+        if bar is not None:
+            bar.close()
+        del loader
+        ep_rate = ep_crops / max(time.perf_counter() - ep_t, 1e-9)
+        train_loss = float(loss_sum) / max(n_loss, 1) if n_loss else float("nan")
+        if info.distributed:
+            t = torch.tensor([train_loss], device=device)
+            dist.all_reduce(t)
+            train_loss = float(t) / world
+        val_metrics = {"r1": float("nan"), "chance": float("nan"), "n": 0}
+        if val is not None and info.is_main:
+            val_metrics = recording_retrieval(
+                module,
+                val,
+                val_table,
+                device=device,
+                max_crops=cfg.val_max_crops,
+                positives=cfg.positives,
+            )
+        record = {
+            "epoch": ep,
+            "step": step,
+            "train_loss": train_loss,
+            "lr": lr,
+            "crops_per_s": ep_rate,
+            "val_r1": val_metrics["r1"],
+            "val_chance": val_metrics["chance"],
+            "val_n": val_metrics["n"],
+        }
+        history.append(record)
+        logger.log(
+            "epoch",
+            step=step,
+            epoch=ep,
+            loss=train_loss,
+            lr=lr,
+            crops_per_s=ep_rate,
+            val_r1=val_metrics["r1"],
+            val_chance=val_metrics["chance"],
+            val_n=val_metrics["n"],
+            elapsed_s=round(time.perf_counter() - t_start, 3),
+        )
+        if info.is_main and progress:
+            print(
+                f"epoch {ep + 1}/{cfg.epochs}: loss {train_loss:.4f}, lr {lr:.4g}, "
+                f"{ep_rate:,.0f} crops/s, val R@1 {val_metrics['r1']:.3f} "
+                f"(chance {val_metrics['chance']:.3f}, n={val_metrics['n']})",
+                flush=True,
+            )
+        if stop:
+            save(ep, pos)
+            break
+        save(ep + 1, 0)
+        if info.distributed:
+            dist.barrier()
+    logger.close()
+
+    final_dir = None
+    if info.is_main:
+        final_dir = _save_final(module, cfg, text_encoder, run_dir / FINAL_DIR)
+    if info.distributed:
+        dist.barrier()
+    if math.isnan(history[-1]["train_loss"]) if history else False:
+        raise FloatingPointError("training loss is NaN")
+    return RunResult(
+        run_dir=run_dir,
+        final_dir=final_dir,
+        history=history,
+        step=step,
+        resumed_from=resumed_from,
+        first_loss=first_loss,
+    )

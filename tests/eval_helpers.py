@@ -1,0 +1,45 @@
+"""Shared helpers of the evaluation/CLI tests: a tiny synthetic corpus and cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_BUILT: dict[str, tuple] = {}
+
+BALANCED = {
+    "normal": 0.5,
+    "diffuse_slowing": 0.25,
+    "epileptiform_generalized": 0.25,
+}
+
+
+def build_small_cache(root: Path, n_subjects: int = 6, seed: int = 3):
+    """Synthetic corpus (70-90 s recordings) + its cache; built once per session."""
+    key = f"{n_subjects}-{seed}"
+    if key in _BUILT:
+        return _BUILT[key]
+    import pandas as pd
+
+    from braindecode_elm.data import (
+        TUHReports,
+        build_cache,
+        make_synthetic_tuh,
+        open_cache,
+    )
+
+    raw = root / f"raw-{key}"
+    make_synthetic_tuh(
+        raw,
+        n_subjects,
+        seed=seed,
+        duration_s=(70.0, 90.0),
+        sessions_per_subject=(1, 2),
+        phenotype_weights=BALANCED,
+        progress=False,
+    )
+    build_cache(TUHReports(raw), root / f"cache-{key}", progress=False)
+    truth = pd.read_csv(raw / "ground_truth.csv")
+    labels = dict(zip(truth["recording_id"].astype(str), truth["abnormal"]))
+    out = (open_cache(root / f"cache-{key}"), labels, raw)
+    _BUILT[key] = out
+    return out

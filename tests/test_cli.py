@@ -1,0 +1,184 @@
+"""The ``elm`` command line: help, lazy imports, every subcommand on tiny data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from braindecode_elm.cli import build_parser, main
+
+COMMANDS = [
+    "synth",
+    "preprocess",
+    "pretrain",
+    "embed",
+    "zeroshot",
+    "retrieve",
+    "probe",
+    "benchmark",
+    "demo",
+]
+
+
+def test_help_lists_every_command_and_is_torch_free():
+    code = (
+        "import sys; from braindecode_elm.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('TORCH', 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for cmd in COMMANDS:
+        assert cmd in out
+    assert "TORCH False" in out
+
+
+@pytest.mark.parametrize("cmd", [c for c in COMMANDS if c != "pretrain"])
+def test_subcommand_help_has_examples(cmd, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([cmd, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out and f"elm {cmd}" in out
+
+
+def test_pretrain_is_delegated(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["pretrain", "--help"])
+    assert exc.value.code == 0
+    assert "--preset" in capsys.readouterr().out
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "COMMAND" in capsys.readouterr().out
+    assert build_parser().prog == "elm"
+
+
+def test_missing_model_is_a_clear_error(tmp_path, capsys):
+    rc = main(["zeroshot", "--model", str(tmp_path / "nope"), "--cache", str(tmp_path)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "model folder" in err and "save_pretrained" in err
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    import torch
+    from eval_helpers import build_small_cache
+
+    from braindecode_elm.models import ELM, ELMEncoder, TextProjection
+    from braindecode_elm.models.text_encoder import TextEncoder
+
+    root = tmp_path_factory.mktemp("cli")
+    corpus, labels, raw = build_small_cache(root, n_subjects=8, seed=5)
+    torch.manual_seed(0)
+    text = TextEncoder("minilm")
+    model_dir = root / "model"
+    ELM(ELMEncoder(n_filters=8), text, TextProjection(text.dim)).save_pretrained(
+        model_dir
+    )
+    return corpus, labels, raw, model_dir, root
+
+
+def test_zeroshot_retrieve_probe_embed(setup, tmp_path, capsys):
+    corpus, labels, raw, model_dir, _ = setup
+    cache = str(setup[4] / "cache-8-5")
+    lab = f"{raw / 'ground_truth.csv'}:abnormal"
+    base = ["--model", str(model_dir), "--cache", cache, "--max-crops", "4"]
+
+    assert main(["zeroshot", *base, "--labels", lab, "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "zeroshot.json").read_text())
+    assert res["ids"] == corpus.ids
+    assert 0.0 <= res["balanced_accuracy"] <= 1.0
+    assert (tmp_path / "zeroshot_confusion.png").stat().st_size > 1000
+    assert "balanced accuracy" in capsys.readouterr().out
+
+    assert main(["retrieve", *base, "--out", str(tmp_path)]) == 0
+    rt = json.loads((tmp_path / "retrieval.json").read_text())
+    assert rt["n_recordings"] == len(corpus.ids)
+    assert main(["retrieve", *base, "--query", "focal slowing", "--top-k", "3"]) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if x[:1].isdigit()]
+    assert [x.split("\t")[0] for x in lines[-3:]] == ["1", "2", "3"]
+
+    probe = [
+        "probe",
+        *base,
+        "--labels",
+        lab,
+        "--fractions",
+        "0.5,1.0",
+        "--seeds",
+        "2",
+        "--test-size",
+        "0.3",
+        "--val-size",
+        "0.4",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(probe) == 0
+    pr = json.loads((tmp_path / "probe.json").read_text())
+    assert set(pr["summary"]) == {"0.5", "1.0"} and len(pr["runs"]) == 4
+    assert (tmp_path / "probe_curves.png").exists()
+
+    npz = tmp_path / "emb.npz"
+    assert main(["embed", *base, "--text", "--out", str(npz)]) == 0
+    data = np.load(npz)
+    assert data["recording_embeddings"].shape == (len(corpus.ids), 256)
+    assert len(data["texts"]) == len(data["text_groups"]) > 0
+
+
+def test_benchmark_grid(setup, tmp_path, capsys):
+    corpus, labels, raw, model_dir, root = setup
+    cache = str(root / "cache-8-5")
+    rc = main(
+        [
+            "benchmark",
+            "--models",
+            f"{model_dir},labram",
+            "--datasets",
+            cache,
+            "--tasks",
+            "zeroshot,retrieval",
+            "--out",
+            str(tmp_path),
+            "--labels",
+            f"{raw / 'ground_truth.csv'}:abnormal",
+        ]
+    )
+    assert rc == 0
+    cells = sorted(p.name for p in (tmp_path / "cells").glob("*.json"))
+    assert len(cells) == 4
+    skipped = json.loads(
+        (tmp_path / "cells" / "labram__cache-8-5__zeroshot.json").read_text()
+    )
+    assert skipped["status"] == "skipped" and "no local weights" in skipped["reason"]
+    ok = json.loads(
+        (tmp_path / "cells" / "model__cache-8-5__retrieval.json").read_text()
+    )
+    assert ok["status"] == "ok" and "eeg_to_text_R@1" in ok["metrics"]
+    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    assert {"model", "dataset", "task", "metric", "value"} <= set(board.columns)
+    md = (tmp_path / "leaderboard.md").read_text()
+    assert md.startswith("| model |") and "skipped" in md
+    assert "no local weights" in capsys.readouterr().out
+
+
+def test_synth_and_preprocess(tmp_path, capsys):
+    raw, cache = tmp_path / "raw", tmp_path / "cache"
+    assert main(["synth", str(raw), "--subjects", "2", "--seed", "1"]) == 0
+    assert (raw / "ground_truth.csv").exists()
+    assert main(["preprocess", str(raw), str(cache)]) == 0
+    from braindecode_elm.data import open_cache
+
+    n = len(pd.read_csv(raw / "ground_truth.csv"))
+    assert len(open_cache(cache)) == n
+    assert f"{n} recordings OK" in capsys.readouterr().out
+    assert main(["preprocess", str(raw), str(cache), "--shard", "x"]) == 2

@@ -1,0 +1,186 @@
+"""Report parsing: headings, ELM filtering, sentence splitting, encodings.
+
+All report texts here are written for the tests (no real TUH text is available).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from braindecode_elm.data.reports import (
+    ELM_HEADINGS,
+    TUH_HEADINGS,
+    ReportDecodeError,
+    normalize_report_text,
+    read_report,
+    segment_report,
+    split_report,
+    split_sentences,
+)
+
+REPORT = """MEMORIAL HOSPITAL EEG LABORATORY
+DATE OF STUDY: 03/14/2012
+CLINICAL HISTORY: 54 year old woman with seizures. Dr. Smith referred her.
+MEDICATIONS: Keppra, Ativan.
+REASON FOR STUDY: Seizures.
+INTRODUCTION: Routine EEG with the 10-20 system.
+TECHNICAL DIFFICULTIES: Electrode artifact at T4.
+DESCRIPTION OF THE RECORD: The posterior dominant rhythm is 9.5 Hz.  It attenuates
+with eye opening. Sharp waves at approx. 1 per minute are seen over T3, e.g. at
+10:02. J. Doe reviewed the record.
+HEART RATE: 72 bpm
+ACTIVATION PROCEDURES: Photic stimulation produced a driving response.
+IMPRESSION: Abnormal EEG due to left temporal sharp waves.
+CLINICAL CORRELATION: Consistent with a focal epilepsy.
+"""
+
+
+def test_heading_table_matches_the_paper():
+    assert len(TUH_HEADINGS) == 43
+    assert len(set(TUH_HEADINGS)) == 43
+    assert len(ELM_HEADINGS) == 20
+    assert set(ELM_HEADINGS) <= set(TUH_HEADINGS)
+    for excluded in ("TECHNICAL PROBLEM", "RECORDING ENVIRONMENT", "HEART RATE"):
+        assert excluded not in ELM_HEADINGS
+
+
+def test_split_report_order_first_line_and_colons():
+    sections = split_report(REPORT)
+    heads = [h for h, _ in sections]
+    # The letterhead (first line without heading) is dropped.
+    assert heads == [
+        "DATE OF STUDY",
+        "CLINICAL HISTORY",
+        "MEDICATIONS",
+        "REASON FOR STUDY",
+        "INTRODUCTION",
+        "TECHNICAL DIFFICULTIES",
+        "DESCRIPTION OF THE RECORD",
+        "HEART RATE",
+        "ACTIVATION PROCEDURES",
+        "IMPRESSION",
+        "CLINICAL CORRELATION",
+    ]
+    body = dict(sections)
+    assert body["MEDICATIONS"] == "Keppra, Ativan."
+    assert not any(b.startswith(":") for b in body.values())
+    # Line breaks inside a section and double spaces are collapsed.
+    assert "9.5 Hz. It attenuates with eye opening." in body["DESCRIPTION OF THE RECORD"]
+
+
+def test_longest_heading_wins_and_case_insensitive():
+    text = "Clinical history: seizures.\nHistory: none.\nEvents: one.\nEvent: two."
+    sections = split_report(text)
+    assert sections == [
+        ("CLINICAL HISTORY", "seizures."),
+        ("HISTORY", "none."),
+        ("EVENTS", "one."),
+        ("EVENT", "two."),
+    ]
+    # "DESCRIPTION OF RECORD" is not "DESCRIPTION" + "OF RECORD".
+    assert split_report("DESCRIPTION OF RECORD: slow.")[0][0] == "DESCRIPTION OF RECORD"
+    assert split_report("SUMMARY OF FINDINGS: ok.")[0][0] == "SUMMARY OF FINDINGS"
+
+
+def test_heading_without_colon_uppercase_or_alone_on_line():
+    text = "IMPRESSION Normal EEG.\nCORRELATION\nNo seizures."
+    assert split_report(text) == [
+        ("IMPRESSION", "Normal EEG."),
+        ("CORRELATION", "No seizures."),
+    ]
+    # Lower-case prose starting with a heading word is not a heading.
+    text = "IMPRESSION: Normal.\nHistory of falls is noted."
+    assert split_report(text) == [("IMPRESSION", "Normal. History of falls is noted.")]
+
+
+def test_line_separator_and_double_spaces_normalised():
+    assert normalize_report_text("a\u2028b  c") == "a\nb c"
+    text = "IMPRESSION: Normal\u2028CLINICAL CORRELATION: None."
+    assert split_report(text) == [
+        ("IMPRESSION", "Normal"),
+        ("CLINICAL CORRELATION", "None."),
+    ]
+
+
+def test_sentence_splitter_keeps_abbreviations_decimals_initials():
+    text = (
+        "Dr. Smith saw approx. 3 sharp waves at 2.5 Hz, e.g. over T3. "
+        "J. R. Doe agreed. Is it normal? No! The end"
+    )
+    assert split_sentences(text) == [
+        "Dr. Smith saw approx. 3 sharp waves at 2.5 Hz, e.g. over T3.",
+        "J. R. Doe agreed.",
+        "Is it normal?",
+        "No!",
+        "The end",
+    ]
+
+
+def test_segment_sentence_mode_filters_sections():
+    segs = segment_report(REPORT, "sentence")
+    assert segs == [
+        "54 year old woman with seizures.",
+        "Dr. Smith referred her.",
+        "Keppra, Ativan.",
+        "The posterior dominant rhythm is 9.5 Hz.",
+        "It attenuates with eye opening.",
+        "Sharp waves at approx. 1 per minute are seen over T3, e.g. at 10:02.",
+        "J. Doe reviewed the record.",
+        "Abnormal EEG due to left temporal sharp waves.",
+        "Consistent with a focal epilepsy.",
+    ]
+    joined = " ".join(segs)
+    for excluded in ("03/14/2012", "72 bpm", "Photic", "Electrode artifact", "10-20"):
+        assert excluded not in joined
+
+
+def test_segment_paragraph_and_report_modes():
+    paras = segment_report(REPORT, "paragraph")
+    assert [p.split(":")[0] for p in paras] == [
+        "CLINICAL HISTORY",
+        "MEDICATIONS",
+        "DESCRIPTION OF THE RECORD",
+        "IMPRESSION",
+        "CLINICAL CORRELATION",
+    ]
+    assert paras[1] == "MEDICATIONS: Keppra, Ativan."
+    (report,) = segment_report(REPORT, "report")
+    assert report == "\n".join(paras)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        segment_report(REPORT, "words")
+
+
+def test_custom_headings_and_fallbacks():
+    assert segment_report(REPORT, "paragraph", headings=["IMPRESSION"]) == [
+        "IMPRESSION: Abnormal EEG due to left temporal sharp waves."
+    ]
+    # No requested heading present -> the whole report as one paragraph.
+    text = "HEART RATE: 80.\nTECHNIQUE: Standard."
+    assert segment_report(text, "sentence") == ["HEART RATE: 80. TECHNIQUE: Standard."]
+    # No heading at all (a caption) -> its sentences, first line kept.
+    caption = "Resting EEG, awake. Eyes closed: alpha at 10.5 Hz."
+    assert segment_report(caption, "sentence") == [
+        "Resting EEG, awake.",
+        "Eyes closed: alpha at 10.5 Hz.",
+    ]
+    assert segment_report(caption, "paragraph") == segment_report(caption, "sentence")
+    assert segment_report(None) == [] and segment_report("  \n ") == []
+    # headings=None keeps every section.
+    assert len(segment_report(REPORT, "paragraph", headings=None)) == 11
+
+
+def test_read_report_encodings(tmp_path):
+    utf8 = tmp_path / "a.txt"
+    utf8.write_text("IMPRESSION: Normal, 10 µV.", encoding="utf-8")
+    assert read_report(utf8) == ("IMPRESSION: Normal, 10 µV.", "utf-8")
+    cp = tmp_path / "b.txt"
+    cp.write_bytes("IMPRESSION: Normal \u2013 10 µV, café.".encode("cp1252"))
+    text, enc = read_report(cp)
+    assert enc == "cp1252" and text == "IMPRESSION: Normal \u2013 10 µV, café."
+    bom = tmp_path / "c.txt"
+    bom.write_bytes("IMPRESSION: é".encode("utf-16"))
+    assert read_report(bom) == ("IMPRESSION: é", "utf-16")
+    binary = tmp_path / "d.txt"
+    binary.write_bytes(b"\x00\x01\x02garbage")
+    with pytest.raises(ReportDecodeError, match="binary"):
+        read_report(binary)

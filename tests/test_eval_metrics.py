@@ -1,0 +1,201 @@
+"""Metric functions of braindecode_elm.evaluation against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from braindecode_elm.evaluation import (
+    PROBE_CS,
+    PROMPT_SETS,
+    classification_metrics,
+    ensemble_class_embeddings,
+    fit_probe,
+    get_prompts,
+    linear_probe_from_features,
+    nested_label_subsets,
+    probe_pipeline,
+    retrieval_from_similarity,
+    zero_shot_from_embeddings,
+)
+
+
+# ----------------------------------------------------------------- retrieval
+def test_retrieval_hand_computed():
+    sim = np.array([[0.1, 0.9, 0.5, 0.3], [0.8, 0.7, 0.6, 0.9]])
+    # query a: relevant targets 0 (rank 4) and 1 (rank 1) -> AP = (1/1 + 2/4) / 2
+    # query b: relevant target 2 at rank 4 -> AP = 1/4
+    m = retrieval_from_similarity(sim, ["a", "b"], ["a", "a", "b", "c"], ks=(1, 3, 5))
+    assert m["R@1"] == pytest.approx(0.5)
+    assert m["R@3"] == pytest.approx(0.5)
+    assert m["R@5"] == pytest.approx(1.0)
+    assert m["median_rank"] == pytest.approx(2.5)
+    assert m["mAP"] == pytest.approx((0.75 + 0.25) / 2)
+    assert m["n_queries"] == 2
+
+
+def test_retrieval_ties_are_pessimistic():
+    sim = np.zeros((2, 4))
+    m = retrieval_from_similarity(sim, ["a", "b"], ["a", "a", "b", "c"], ks=(1, 3))
+    # a: two irrelevant ties rank first -> best rank 3; b: three before it -> 4
+    assert m["R@1"] == 0.0
+    assert m["R@3"] == pytest.approx(0.5)
+    assert m["median_rank"] == pytest.approx(3.5)
+    assert m["mAP"] == pytest.approx(((1 / 3 + 2 / 4) / 2 + 1 / 4) / 2)
+
+
+def test_retrieval_groups_queries_per_recording():
+    # two queries of recording a (ranks 1 and 2), one of b (rank 1)
+    sim = np.array([[0.9, 0.1], [0.1, 0.9], [0.2, 0.8]])
+    m = retrieval_from_similarity(sim, ["a", "a", "b"], ["a", "b"], ks=(1,))
+    assert m["R@1"] == pytest.approx((0.5 + 1.0) / 2)
+    assert m["median_rank"] == pytest.approx(np.median([1.5, 1.0]))
+    assert m["n_queries"] == 2
+
+
+def test_retrieval_perfect_and_errors():
+    sim = np.eye(5)
+    m = retrieval_from_similarity(sim, list("abcde"), list("abcde"))
+    assert m["R@1"] == 1.0 and m["mAP"] == 1.0 and m["median_rank"] == 1.0
+    with pytest.raises(ValueError, match="no relevant target"):
+        retrieval_from_similarity(sim, list("abcdz"), list("abcde"))
+    with pytest.raises(ValueError, match="must match"):
+        retrieval_from_similarity(sim, list("abc"), list("abcde"))
+    with pytest.raises(ValueError, match="NaN"):
+        retrieval_from_similarity(sim * np.nan, list("abcde"), list("abcde"))
+
+
+# ----------------------------------------------------------------- zero-shot
+def test_prompt_ensemble_mean_of_normalised():
+    c = ensemble_class_embeddings([np.array([[2.0, 0.0], [0.0, 1.0]]), [[0.0, -3.0]]])
+    s = np.sqrt(0.5)
+    np.testing.assert_allclose(c, [[s, s], [0.0, -1.0]], atol=1e-12)
+
+
+def test_zero_shot_scores_averaged_per_recording():
+    cls = np.array([[np.sqrt(0.5), np.sqrt(0.5)], [0.0, -1.0]])
+    eeg = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, -5.0]])
+    scores, order = zero_shot_from_embeddings(eeg, cls, ["r1", "r1", "r2"])
+    assert order == ["r1", "r2"]
+    s = np.sqrt(0.5)
+    np.testing.assert_allclose(scores, [[s, -0.5], [-s, 1.0]], atol=1e-12)
+    scores_t, _ = zero_shot_from_embeddings(
+        eeg, cls, ["r1", "r1", "r2"], temperature=0.5
+    )
+    np.testing.assert_allclose(scores_t, scores / 0.5)
+
+
+def test_classification_metrics_binary_hand():
+    y = [0, 0, 1, 1]
+    scores = np.array([[0.0, 0.1], [0.0, 0.4], [0.0, 0.35], [0.0, 0.8]])
+    m = classification_metrics(y, scores)
+    # positives 0.35 (beats 0.1 only) and 0.8 (beats both): 3 of 4 pairs
+    assert m["auroc"] == pytest.approx(0.75)
+    # every prediction is class 1 -> recall 0 and 1 -> balanced accuracy 0.5
+    assert m["balanced_accuracy"] == pytest.approx(0.5)
+
+
+def test_classification_metrics_multiclass_macro_ovr():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 5)
+    scores = rng.normal(size=(15, 3)) + np.eye(3)[y]
+    m = classification_metrics(y, scores)
+    p = np.exp(scores) / np.exp(scores).sum(1, keepdims=True)
+    assert m["auroc"] == pytest.approx(roc_auc_score(y, p, multi_class="ovr"))
+    perfect = classification_metrics(y, np.eye(3)[y] * 10)
+    assert perfect["auroc"] == 1.0 and perfect["balanced_accuracy"] == 1.0
+
+
+def test_prompt_sets_have_several_phrasings():
+    assert {"normal_abnormal", "slowing", "epileptiform", "rest_task"} <= set(
+        PROMPT_SETS
+    )
+    for classes in PROMPT_SETS.values():
+        assert len(classes) >= 2
+        for prompts in classes.values():
+            assert len(prompts) >= 3 and len(set(prompts)) == len(prompts)
+    p = get_prompts("rest_task")
+    p["rest"].append("x")
+    assert "x" not in PROMPT_SETS["rest_task"]["rest"]
+    with pytest.raises(KeyError, match="available"):
+        get_prompts("nope")
+
+
+# ----------------------------------------------------------------- probe
+def test_probe_pipeline_is_elm_protocol():
+    pipe = probe_pipeline(0.5)
+    names = [type(s).__name__ for _, s in pipe.steps]
+    assert names == [
+        "SimpleImputer",
+        "VarianceThreshold",
+        "StandardScaler",
+        "LogisticRegression",
+    ]
+    assert pipe.steps[0][1].strategy == "median"
+    lr = pipe.steps[-1][1]
+    assert lr.class_weight == "balanced" and lr.max_iter == 2000 and lr.C == 0.5
+    assert len(PROBE_CS) == 45
+    assert PROBE_CS[0] == pytest.approx(1e-6) and PROBE_CS[-1] == pytest.approx(1e5)
+
+
+def test_nested_label_subsets_stratified_and_nested():
+    y = np.array([0] * 200 + [1] * 50)
+    subs = nested_label_subsets(y, [0.01, 0.1, 1.0], seed=3)
+    assert np.bincount(y[subs[0.01]]).tolist() == [2, 1]  # round(0.5) -> at least 1
+    assert np.bincount(y[subs[0.1]]).tolist() == [20, 5]
+    assert len(subs[1.0]) == 250
+    assert set(subs[0.01]) <= set(subs[0.1]) <= set(subs[1.0])
+    again = nested_label_subsets(y, [0.1], seed=3)
+    np.testing.assert_array_equal(again[0.1], subs[0.1])
+    other = nested_label_subsets(y, [0.1], seed=4)
+    assert not np.array_equal(other[0.1], subs[0.1])
+    with pytest.raises(ValueError, match="fractions"):
+        nested_label_subsets(y, [0.0], seed=0)
+
+
+def _blobs(n, d=6, shift=1.5, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    X = rng.normal(size=(n, d))
+    X[:, 0] += shift * (2 * y - 1)
+    X[:, 1] = 3.0  # constant column: removed by VarianceThreshold
+    X[rng.random(X.shape) < 0.02] = np.nan  # missing values: median imputer
+    return X, y
+
+
+def test_fit_probe_selects_best_validation_c():
+    from sklearn.metrics import balanced_accuracy_score
+
+    Xtr, ytr = _blobs(40, seed=1)
+    Xva, yva = _blobs(40, seed=2)
+    grid = np.logspace(-6, 5, 9)
+    pipe, C, score = fit_probe(Xtr, ytr, Xva, yva, Cs=grid)
+    brute = []
+    for c in grid:
+        p = probe_pipeline(c).fit(Xtr, ytr)
+        brute.append(balanced_accuracy_score(yva, p.predict(Xva)))
+    assert C == pytest.approx(grid[int(np.argmax(brute))])
+    assert score == pytest.approx(max(brute))
+    assert pipe.steps[-1][1].C == C
+
+
+def test_linear_probe_protocol_runs_and_summarises():
+    Xtr, ytr = _blobs(200, seed=1)
+    Xva, yva = _blobs(60, seed=2)
+    Xte, yte = _blobs(100, seed=3)
+    grid = np.logspace(-3, 2, 6)
+    out = linear_probe_from_features(
+        Xtr, ytr, Xva, yva, Xte, yte, fractions=(0.1, 1.0), seeds=3, Cs=grid
+    )
+    assert len(out["runs"]) == 6
+    assert {r["n_train"] for r in out["runs"] if r["fraction"] == 0.1} == {20}
+    s = out["summary"]
+    for f in (0.1, 1.0):
+        vals = [r["balanced_accuracy"] for r in out["runs"] if r["fraction"] == f]
+        assert s[f]["balanced_accuracy_mean"] == pytest.approx(np.mean(vals))
+        assert s[f]["balanced_accuracy_std"] == pytest.approx(np.std(vals))
+    # blobs shifted by 3 sigma: full-label probe must be accurate, far above 0.5
+    assert s[1.0]["balanced_accuracy_mean"] > 0.85
+    assert s[1.0]["auroc_mean"] > 0.9

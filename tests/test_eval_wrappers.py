@@ -1,0 +1,226 @@
+"""Model-facing wrappers (zero_shot, retrieval_metrics, linear_probe, embed_corpus).
+
+A fake corpus and a fake model with known geometry check the wrapper logic exactly;
+one test runs an untrained ELM bundle on a real cache and recomputes by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from braindecode_elm.evaluation import (
+    embed_corpus,
+    linear_probe,
+    retrieval_metrics,
+    zero_shot,
+)
+from braindecode_elm.evaluation.splits import subject_split
+
+D = 8
+
+
+class FakeRecording:
+    def __init__(self, rid, subject, label, n_crops, sentences):
+        self.id, self.subject = rid, subject
+        self.description = {"target": label}
+        self._label, self._n = label, n_crops
+        self._sentences = sentences
+        self.idx = int(rid[1:])
+
+    def crops(self, seconds=5.0, *, drop_first_s=10.0, max_minutes=45.0):
+        # Channel 0 carries the recording index, channel 1 the label: the fake
+        # model reads them back.
+        x = np.zeros((self._n, 20, int(seconds * 100)), dtype=np.float16)
+        x[:, 0] = self.idx
+        x[:, 1] = self._label
+        x[:, 2] = np.arange(self._n)[:, None]
+        return x
+
+    def segments(self, mode="sentence"):
+        return list(self._sentences)
+
+
+class FakeCorpus:
+    def __init__(self, recs):
+        self._recs = {r.id: r for r in recs}
+        self.ids = [r.id for r in recs]
+        self.subjects = [r.subject for r in recs]
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, key):
+        return self._recs[key if isinstance(key, str) else self.ids[key]]
+
+
+class FakeModel(torch.nn.Module):
+    """EEG of recording i -> e_label + 2 * e_(2+i); text 'rec i' -> e_(2+i)."""
+
+    temperature = 1.0
+
+    def embed_eeg(self, x):
+        out = torch.zeros(len(x), D)
+        idx = x[:, 0, 0].long()
+        lab = x[:, 1, 0].long()
+        out[torch.arange(len(x)), lab] = 1.0
+        out[torch.arange(len(x)), 2 + idx] = 2.0
+        return torch.nn.functional.normalize(out, dim=-1)
+
+    def embed_text(self, texts):
+        out = torch.zeros(len(texts), D)
+        for i, t in enumerate(texts):
+            if t.startswith("rec"):
+                out[i, 2 + int(t.split()[1])] = 1.0
+            elif "abnormal" in t:
+                out[i, 1] = 1.0
+            else:
+                out[i, 0] = 1.0
+        return torch.nn.functional.normalize(out, dim=-1)
+
+
+@pytest.fixture
+def fake():
+    recs = [
+        FakeRecording(
+            f"r{i}", f"s{i // 2}", i % 2, 3 + i % 2, [f"rec {i} a", f"rec {i} b"]
+        )
+        for i in range(6)
+    ]
+    return FakeCorpus(recs), FakeModel()
+
+
+PROMPTS = {"normal": ["normal eeg", "a normal record"], "abnormal": ["abnormal eeg"]}
+
+
+def test_embed_corpus_groups_crops_and_texts(fake):
+    corpus, model = fake
+    emb = embed_corpus(model, corpus, with_text=True)
+    assert emb.ids == corpus.ids
+    assert len(emb.crop_groups) == sum(3 + i % 2 for i in range(6))
+    assert emb.crop_embeddings.shape == (len(emb.crop_groups), D)
+    np.testing.assert_allclose(np.linalg.norm(emb.crop_embeddings, axis=1), 1.0)
+    assert emb.text_groups == [f"r{i}" for i in range(6) for _ in range(2)]
+    sub = embed_corpus(model, corpus, recording_ids=["r1", "r4"], max_crops=2)
+    assert sub.crop_groups == ["r1", "r1", "r4", "r4"]
+    with pytest.raises(ValueError, match="no recordings"):
+        embed_corpus(model, corpus, recording_ids=[])
+
+
+def test_zero_shot_wrapper_exact(fake):
+    corpus, model = fake
+    res = zero_shot(model, corpus, PROMPTS)
+    assert res["ids"] == corpus.ids
+    assert res["predictions"] == ["normal", "abnormal"] * 3
+    assert res["balanced_accuracy"] == 1.0 and res["auroc"] == 1.0
+    np.testing.assert_array_equal(res["confusion_matrix"], [[3, 0], [0, 3]])
+    # score = cos(EEG, class) = 1/sqrt(5) for the right class, 0 for the other
+    np.testing.assert_allclose(res["scores"][0], [1 / np.sqrt(5), 0.0], atol=1e-6)
+    crop = zero_shot(model, corpus, PROMPTS, aggregate="crop")
+    assert len(crop["ids"]) == sum(3 + i % 2 for i in range(6))
+    with pytest.raises(ValueError, match="aggregate"):
+        zero_shot(model, corpus, PROMPTS, aggregate="subject")
+    with pytest.raises(ValueError, match="neither a class name"):
+        zero_shot(model, corpus, PROMPTS, labels={r: "maybe" for r in corpus.ids})
+
+
+def test_zero_shot_labels_by_name_and_mapping(fake):
+    corpus, model = fake
+    names = {r: ("normal", "abnormal")[int(r[1:]) % 2] for r in corpus.ids}
+    assert zero_shot(model, corpus, PROMPTS, labels=names)["balanced_accuracy"] == 1.0
+    flipped = {r: 1 - int(r[1:]) % 2 for r in corpus.ids}
+    res = zero_shot(model, corpus, PROMPTS, labels=flipped)
+    assert res["balanced_accuracy"] == 0.0 and res["auroc"] == 0.0
+
+
+def test_retrieval_wrapper_perfect_and_chance(fake):
+    corpus, model = fake
+    res = retrieval_metrics(model, corpus)
+    assert res["n_recordings"] == 6 and res["n_segments"] == 12
+    for direction in ("eeg_to_text", "text_to_eeg"):
+        assert res[direction]["R@1"] == 1.0
+        assert res[direction]["median_rank"] == 1.0
+        assert res[direction]["mAP"] == 1.0
+    assert res["chance_R@1"] == pytest.approx(1 / 6)
+
+
+def test_linear_probe_wrapper(fake):
+    corpus, model = fake
+    emb = embed_corpus(model, corpus)
+    tr, te = subject_split(emb.ids, [emb.subjects[r] for r in emb.ids], [0.67, 0.33])
+    res = linear_probe(
+        model,
+        emb.subset(tr),
+        emb.subset(te),
+        val=emb.subset(tr),
+        fractions=(1.0,),
+        seeds=2,
+        Cs=[1.0],
+    )
+    assert res["level"] == "recording"
+    assert res["summary"][1.0]["balanced_accuracy_mean"] == 1.0
+    win = linear_probe(
+        model,
+        emb.subset(tr),
+        emb.subset(te),
+        val=emb.subset(tr),
+        level="window",
+        fractions=(0.5, 1.0),
+        seeds=1,
+        Cs=[1.0],
+    )
+    n_win = sum(1 for g in emb.crop_groups if g in set(tr))
+    assert win["summary"][1.0]["n_train"] == n_win
+
+
+def test_subject_split_disjoint_and_stratified():
+    ids = [f"r{i}" for i in range(40)]
+    subj = [f"s{i // 2}" for i in range(40)]
+    lab = [int(i < 12) for i in range(40)]
+    a, b, c = subject_split(ids, subj, [0.6, 0.2, 0.2], seed=1, stratify=lab)
+    assert sorted(a + b + c, key=lambda r: int(r[1:])) == ids
+    sa, sb, sc = ({subj[int(r[1:])] for r in p} for p in (a, b, c))
+    assert not (sa & sb) and not (sa & sc) and not (sb & sc)
+    for part in (a, b, c):
+        assert {lab[int(r[1:])] for r in part} == {0, 1}
+    with pytest.raises(ValueError, match="subject-disjoint"):
+        subject_split(ids[:2], ["s", "s"], [0.5, 0.5])
+
+
+def test_untrained_elm_on_real_cache_matches_manual(small_cache):
+    from braindecode_elm.models import ELM, ELMEncoder, TextEncoder, TextProjection
+
+    corpus, truth = small_cache
+    torch.manual_seed(0)
+    text = TextEncoder("minilm")
+    model = ELM(ELMEncoder(n_filters=8), text, TextProjection(text.dim)).eval()
+    emb = embed_corpus(model, corpus, with_text=True, max_crops=4)
+    rid = corpus.ids[0]
+    crops = np.asarray(corpus[rid].crops(5.0), dtype=np.float32)
+    pick = np.linspace(0, len(crops) - 1, 4).round().astype(int)
+    with torch.no_grad():
+        manual = model.embed_eeg(torch.from_numpy(crops[pick])).numpy()
+    mine = emb.crop_embeddings[[g == rid for g in emb.crop_groups]]
+    np.testing.assert_allclose(mine, manual, atol=1e-5)
+    labels = {r: int(truth[r]) for r in corpus.ids}
+    res = zero_shot(model, emb, PROMPTS, labels=labels)
+    with torch.no_grad():
+        cls = [
+            torch.nn.functional.normalize(model.embed_text(p), dim=-1).mean(0)
+            for p in PROMPTS.values()
+        ]
+    cls = torch.nn.functional.normalize(torch.stack(cls), dim=-1).numpy()
+    rec0 = (mine @ cls.T).mean(0) / model.temperature
+    np.testing.assert_allclose(res["scores"][0], rec0, atol=1e-5)
+    rt = retrieval_metrics(model, emb)
+    assert 0.0 <= rt["eeg_to_text"]["R@1"] <= 1.0
+    assert rt["n_segments"] == sum(len(corpus[r].segments()) for r in corpus.ids)
+
+
+@pytest.fixture(scope="module")
+def small_cache(tmp_path_factory):
+    from eval_helpers import build_small_cache
+
+    corpus, labels, _ = build_small_cache(tmp_path_factory.mktemp("evalcache"))
+    return corpus, labels

@@ -1,0 +1,147 @@
+"""The ELM bundle: embeddings, save_pretrained / from_pretrained, strict loading."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from braindecode_elm.models import ELM, ELMEncoder, TextEncoder, TextProjection
+
+torch.set_num_threads(1)
+
+PROMPTS = {"tuab": {"normal": ["normal EEG"], "abnormal": ["abnormal EEG", "slowing"]}}
+
+
+def _bundle(**kw) -> ELM:
+    torch.manual_seed(0)
+    model = ELM(ELMEncoder(n_filters=4), prompt_sets=PROMPTS, temperature=0.25, **kw)
+    # Non-trivial BN statistics so a lost buffer would show.
+    model.train()
+    with torch.no_grad():
+        model.embed_eeg(torch.randn(8, 20, 500))
+        model.embed_text_features(torch.randn(8, 384))
+    return model.eval()
+
+
+def test_embeddings_are_unit_norm() -> None:
+    model = _bundle()
+    e = model.embed_eeg(torch.randn(3, 20, 500))
+    t = model.embed_text(["normal EEG", "focal slowing"])
+    assert e.shape == (3, 256) and t.shape == (2, 256)
+    torch.testing.assert_close(e.norm(dim=1), torch.ones(3))
+    torch.testing.assert_close(t.norm(dim=1), torch.ones(2))
+    feats = model.text_encoder.encode(["normal EEG", "focal slowing"])
+    torch.testing.assert_close(model.embed_text_features(feats), t)
+    torch.testing.assert_close(model.similarity(e, t), e @ t.T / 0.25)
+    # float16 numpy (the cache format) is accepted.
+    x16 = np.random.default_rng(0).normal(size=(2, 20, 500)).astype(np.float16)
+    torch.testing.assert_close(
+        model.embed_eeg(x16), model.embed_eeg(torch.from_numpy(x16).float())
+    )
+
+
+def test_text_encoder_is_not_part_of_the_state() -> None:
+    model = _bundle()
+    model.embed_text(["load the language model"])
+    keys = set(model.state_dict())
+    assert keys and all(
+        k.startswith(("eeg_encoder.", "text_projection.")) for k in keys
+    )
+    assert not any("text_encoder" in n for n, _ in model.named_parameters())
+
+
+def test_save_and_load_roundtrip(tmp_path) -> None:
+    model = _bundle()
+    model.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["prompt_sets"] == PROMPTS
+    assert config["temperature"] == 0.25
+    assert config["text_model"]["name_or_path"] == "minilm"
+    assert config["eeg_encoder"]["kwargs"]["n_filters"] == 4
+    weights = load_file(tmp_path / "model.safetensors")
+    # The public language model is referenced, never copied.
+    assert not any("text_encoder" in k or "embeddings" in k for k in weights)
+    assert "text_projection.net.4.running_var" in weights
+
+    loaded = ELM.from_pretrained(tmp_path)
+    assert not loaded.training
+    assert loaded.prompt_sets == PROMPTS and loaded.temperature == 0.25
+    x = torch.randn(4, 20, 500)
+    torch.testing.assert_close(loaded.embed_eeg(x), model.embed_eeg(x))
+    f = torch.randn(5, 384)
+    torch.testing.assert_close(
+        loaded.embed_text_features(f), model.embed_text_features(f)
+    )
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_text_reference_records_revision_after_use(tmp_path) -> None:
+    enc = TextEncoder("minilm", max_length=40)
+    model = ELM(ELMEncoder(n_filters=4), text_encoder=enc)
+    assert model.text_projection.in_dim == 384
+    model.save_pretrained(tmp_path)
+    spec = json.loads((tmp_path / "config.json").read_text())["text_model"]
+    assert spec["max_length"] == 40 and spec["pooling"] == "mean"
+    assert spec["revision"] == enc.revision
+    loaded = ELM.from_pretrained(tmp_path)
+    assert loaded.text_encoder.max_length == 40
+    assert loaded.text_encoder.revision == enc.revision
+    other = TextEncoder("minilm", max_length=20)
+    assert ELM.from_pretrained(tmp_path, text_encoder=other).text_encoder is other
+
+
+def test_strict_loading_names_bad_keys(tmp_path) -> None:
+    _bundle().save_pretrained(tmp_path)
+    w = load_file(tmp_path / "model.safetensors")
+    del w["eeg_encoder.proj.3.weight"]
+    w["eeg_encoder.extra.weight"] = torch.zeros(2)
+    save_file(w, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError) as err:
+        ELM.from_pretrained(tmp_path)
+    msg = str(err.value)
+    assert "missing keys ['eeg_encoder.proj.3.weight']" in msg
+    assert "unexpected keys ['eeg_encoder.extra.weight']" in msg
+
+
+def test_shape_mismatch_is_named(tmp_path) -> None:
+    _bundle().save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["eeg_encoder"]["kwargs"]["n_filters"] = 8
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="eeg_encoder.bn1.weight: file \\(12,\\)"):
+        ELM.from_pretrained(tmp_path)
+
+
+def test_missing_files_and_unsafe_config(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="not an ELM bundle"):
+        ELM.from_pretrained(tmp_path)
+    _bundle().save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["eeg_encoder"]["kwargs"]["activation"] = "os.system"
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="not a torch.nn class"):
+        ELM.from_pretrained(tmp_path)
+    cfg["format_version"] = 99
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="format_version 99"):
+        ELM.from_pretrained(tmp_path)
+
+
+def test_constructor_checks() -> None:
+    with pytest.raises(ValueError, match="temperature"):
+        ELM(temperature=0)
+    with pytest.raises(ValueError, match="text_dim=768"):
+        ELM(text_projection=TextProjection(384), text_dim=768)
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        ELM(prompt_sets={"x": {1, 2}})
+    assert ELM(text_model="medcpt").text_projection.in_dim == 768
+    assert ELM(text_dim=32).text_projection.in_dim == 32

@@ -1,0 +1,252 @@
+"""ELMEncoder: architecture, parameter count, official checkpoint layout."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from braindecode_elm.models import ELMEncoder, count_parameters
+from braindecode_elm.models.official_checkpoint import (
+    OFFICIAL_N_KEYS,
+    load_official_state_dict,
+)
+
+torch.set_num_threads(1)
+
+KS = (4, 8, 16)
+POOLS = {"5s": (3, 2, 2, 2), "60s": (4, 4, 4, 4)}
+
+
+def test_parameter_count_is_papers() -> None:
+    model = ELMEncoder()
+    assert count_parameters(model) == 928_416
+    # Same for 60 s: only the pooling differs.
+    assert count_parameters(ELMEncoder(variant="60s")) == 928_416
+    # The linear head adds 256 * n + n parameters.
+    assert count_parameters(ELMEncoder(n_outputs=2)) == 928_416 + 514
+
+
+@pytest.mark.parametrize("variant,n_times", [("5s", 500), ("60s", 6000)])
+def test_output_shapes(variant: str, n_times: int) -> None:
+    model = ELMEncoder(variant=variant, n_times=n_times).eval()
+    x = torch.randn(2, 20, n_times)
+    with torch.no_grad():
+        emb = model(x)
+        out = model(x, return_features=True)
+    assert emb.shape == (2, 256)
+    assert out["features"].shape == (2, 96)
+    assert out["embedding"].shape == (2, 256)
+    assert "logits" not in out
+    torch.testing.assert_close(out["embedding"], emb)
+
+
+def test_head_and_reset_head() -> None:
+    model = ELMEncoder(n_outputs=3, n_times=500).eval()
+    x = torch.randn(4, 20, 500)
+    with torch.no_grad():
+        logits = model(x)
+        out = model(x, return_features=True)
+    assert logits.shape == (4, 3)
+    torch.testing.assert_close(out["logits"], logits)
+    torch.testing.assert_close(out["logits"], model.final_layer(out["embedding"]))
+    model.reset_head(5)
+    assert model.n_outputs == 5
+    assert model.final_layer.out_features == 5
+    assert model(x).shape == (4, 5)
+    assert model.get_config()["n_outputs"] == 5
+
+
+def test_narrow_tower() -> None:
+    model = ELMEncoder(n_filters=8).eval()
+    out = model(torch.randn(2, 20, 500), return_features=True)
+    assert out["features"].shape == (2, 24)
+    assert out["embedding"].shape == (2, 256)
+    assert count_parameters(model) < 928_416 / 4
+
+
+def test_bad_arguments_raise_clear_errors() -> None:
+    with pytest.raises(ValueError, match="variant must be one of"):
+        ELMEncoder(variant="10s")
+    with pytest.raises(ValueError, match="n_filters"):
+        ELMEncoder(n_filters=0)
+    with pytest.raises(ValueError, match="drop_prob"):
+        ELMEncoder(drop_prob=1.5)
+    with pytest.raises(ValueError, match="too short"):
+        ELMEncoder(n_times=50)
+    with pytest.raises(ValueError, match="batch, n_chans, n_times"):
+        ELMEncoder()(torch.randn(20, 500))
+
+
+def test_min_n_times_is_tight() -> None:
+    model = ELMEncoder().eval()
+    n = model.min_n_times
+    with torch.no_grad():
+        assert model(torch.randn(1, 20, n)).shape == (1, 256)
+        with pytest.raises(RuntimeError):
+            model(torch.randn(1, 20, n - 4))
+
+
+def test_length_is_kept_by_reflection_padding() -> None:
+    model = ELMEncoder()
+    for branch, k in zip(model.conv1_layers, KS):
+        pad = branch[0].padding
+        assert tuple(pad) == (k // 2, (k - 1) // 2)
+        assert branch(torch.randn(1, 20, 37)).shape[-1] == 37
+
+
+# --- official checkpoint layout -------------------------------------------------
+
+
+def _bn(sd: dict, prefix: str, n: int, g: torch.Generator) -> None:
+    sd[f"{prefix}.weight"] = 1 + 0.1 * torch.randn(n, generator=g)
+    sd[f"{prefix}.bias"] = 0.1 * torch.randn(n, generator=g)
+    sd[f"{prefix}.running_mean"] = 0.1 * torch.randn(n, generator=g)
+    sd[f"{prefix}.running_var"] = 0.5 + torch.rand(n, generator=g)
+    sd[f"{prefix}.num_batches_tracked"] = torch.tensor(123)
+
+
+def _branches(sd: dict, prefix: str, c_in: int, g, kernels, padded=True) -> None:
+    for j, k in enumerate(kernels):
+        mid = ".1" if padded else ""
+        sd[f"{prefix}.{j}{mid}.weight"] = 0.1 * torch.randn(32, c_in, k, generator=g)
+        sd[f"{prefix}.{j}{mid}.bias"] = 0.1 * torch.randn(32, generator=g)
+
+
+def official_layout_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A random state dict in exactly the layout the issue describes."""
+    g = torch.Generator().manual_seed(seed)
+    sd: dict[str, torch.Tensor] = {}
+    _branches(sd, "conv1_layers", 20, g, KS)
+    _bn(sd, "bn1", 96, g)
+    for i in range(4):
+        b = f"res_blocks.{i}"
+        _branches(sd, f"{b}.conv1_layers", 96, g, KS)
+        _bn(sd, f"{b}.bn1", 96, g)
+        _branches(sd, f"{b}.conv2_layers", 96, g, KS)
+        _bn(sd, f"{b}.bn2", 96, g)
+        _branches(sd, f"{b}.stream_conv_layers", 96, g, (1, 1, 1), padded=False)
+        _bn(sd, f"{b}.stream_bn", 96, g)
+    sd["proj.0.weight"] = 0.1 * torch.randn(512, 96, generator=g)
+    sd["proj.0.bias"] = 0.1 * torch.randn(512, generator=g)
+    _bn(sd, "proj.1", 512, g)
+    sd["proj.3.weight"] = 0.05 * torch.randn(256, 512, generator=g)
+    return sd
+
+
+def _f_bn(x: torch.Tensor, sd: dict, prefix: str) -> torch.Tensor:
+    return F.batch_norm(
+        x,
+        sd[f"{prefix}.running_mean"],
+        sd[f"{prefix}.running_var"],
+        sd[f"{prefix}.weight"],
+        sd[f"{prefix}.bias"],
+        training=False,
+        eps=1e-5,
+    )
+
+
+def _f_multi(x: torch.Tensor, sd: dict, prefix: str, padded: bool = True):
+    outs = []
+    for j, k in enumerate(KS if padded else (1, 1, 1)):
+        if padded:
+            xp = F.pad(x, (k // 2, (k - 1) // 2), mode="reflect")
+            w, b = sd[f"{prefix}.{j}.1.weight"], sd[f"{prefix}.{j}.1.bias"]
+        else:
+            xp = x
+            w, b = sd[f"{prefix}.{j}.weight"], sd[f"{prefix}.{j}.bias"]
+        outs.append(F.conv1d(xp, w, b))
+    return torch.cat(outs, dim=1)
+
+
+def functional_elm(x: torch.Tensor, sd: dict, variant: str) -> dict[str, torch.Tensor]:
+    """The issue's architecture written directly with torch.nn.functional."""
+    h = F.elu(_f_bn(_f_multi(x, sd, "conv1_layers"), sd, "bn1"))
+    for i, p in enumerate(POOLS[variant]):
+        b = f"res_blocks.{i}"
+        a = F.elu(_f_bn(_f_multi(h, sd, f"{b}.conv1_layers"), sd, f"{b}.bn1"))
+        c = _f_bn(_f_multi(a, sd, f"{b}.conv2_layers"), sd, f"{b}.bn2")
+        s = _f_bn(
+            _f_multi(h, sd, f"{b}.stream_conv_layers", False), sd, f"{b}.stream_bn"
+        )
+        h = F.max_pool1d(c + s, kernel_size=p, stride=p)
+    feats = h.mean(dim=-1)
+    z = F.linear(feats, sd["proj.0.weight"], sd["proj.0.bias"])
+    z = F.elu(_f_bn(z, sd, "proj.1"))
+    return {"features": feats, "embedding": F.linear(z, sd["proj.3.weight"])}
+
+
+def test_official_layout_has_151_keys() -> None:
+    assert len(official_layout_state_dict()) == OFFICIAL_N_KEYS == 151
+
+
+@pytest.mark.parametrize("variant,n_times", [("5s", 500), ("60s", 6000)])
+def test_official_checkpoint_matches_functional(tmp_path, variant, n_times) -> None:
+    sd = official_layout_state_dict(seed=1)
+    path = tmp_path / "model_0_checkpoint.pt"
+    torch.save(sd, path)
+    model = ELMEncoder.from_official_checkpoint(str(path), variant)
+    assert not model.training
+    x = 3 * torch.randn(2, 20, n_times, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        got = model(x, return_features=True)
+    ref = functional_elm(x, sd, variant)
+    torch.testing.assert_close(got["features"], ref["features"], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(got["embedding"], ref["embedding"], rtol=1e-4, atol=1e-5)
+    # Every checkpoint tensor landed in the model unchanged.
+    ours = model.state_dict()
+    for k, v in sd.items():
+        torch.testing.assert_close(ours[k], v, rtol=0, atol=0)
+
+
+def test_official_checkpoint_with_head_keeps_fresh_head(tmp_path) -> None:
+    path = tmp_path / "ckpt.pt"
+    torch.save(official_layout_state_dict(), path)
+    model = ELMEncoder.from_official_checkpoint(str(path), "5s", n_outputs=2)
+    assert model(torch.randn(3, 20, 500)).shape == (3, 2)
+
+
+def test_official_checkpoint_mismatches_are_listed(tmp_path) -> None:
+    sd = official_layout_state_dict()
+    del sd["res_blocks.2.bn2.running_var"]
+    sd["head.weight"] = torch.zeros(2, 256)
+    sd["proj.3.weight"] = torch.zeros(128, 512)
+    path = tmp_path / "bad.pt"
+    torch.save(sd, path)
+    with pytest.raises(ValueError) as err:
+        ELMEncoder.from_official_checkpoint(str(path), "5s")
+    msg = str(err.value)
+    assert "missing keys (1): ['res_blocks.2.bn2.running_var']" in msg
+    assert "unexpected keys (1): ['head.weight']" in msg
+    assert "proj.3.weight: checkpoint (128, 512) vs model (256, 512)" in msg
+
+
+def test_official_checkpoint_needs_default_width() -> None:
+    with pytest.raises(ValueError, match="n_filters=32"):
+        load_official_state_dict(ELMEncoder(n_filters=8), official_layout_state_dict())
+
+
+def test_official_checkpoint_refuses_pickled_objects(tmp_path) -> None:
+    path = tmp_path / "evil.pt"
+    torch.save({"conv1_layers.0.1.weight": nn.ELU()}, path)
+    with pytest.raises(Exception, match="[Ww]eights only load failed|weights_only"):
+        ELMEncoder.from_official_checkpoint(str(path), "5s")
+
+
+def test_official_checkpoint_ddp_prefix_tolerated(tmp_path) -> None:
+    sd = {f"module.{k}": v for k, v in official_layout_state_dict().items()}
+    path = tmp_path / "ddp.pt"
+    torch.save(sd, path)
+    model = ELMEncoder.from_official_checkpoint(str(path), "60s")
+    torch.testing.assert_close(
+        model.state_dict()["proj.3.weight"], sd["module.proj.3.weight"]
+    )
+
+
+def test_activation_is_used_everywhere() -> None:
+    model = ELMEncoder(activation=nn.GELU)
+    acts = [m for m in model.modules() if isinstance(m, nn.GELU)]
+    # stem + one per block + projection head
+    assert len(acts) == 1 + 4 + 1
+    assert not any(isinstance(m, nn.ELU) for m in model.modules())

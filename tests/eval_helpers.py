@@ -13,7 +13,7 @@ BALANCED = {
 }
 
 
-def build_small_cache(root: Path, n_subjects: int = 6, seed: int = 3):
+def build_small_cache(root: Path, n_subjects: int = 8, seed: int = 3):
     """Synthetic corpus (70-90 s recordings) + its cache; built once per session."""
     key = f"{n_subjects}-{seed}"
     if key in _BUILT:
@@ -40,6 +40,8 @@ def build_small_cache(root: Path, n_subjects: int = 6, seed: int = 3):
     build_cache(TUHReports(raw), root / f"cache-{key}", progress=False)
     truth = pd.read_csv(raw / "ground_truth.csv")
     labels = dict(zip(truth["recording_id"].astype(str), truth["abnormal"]))
-    out = (open_cache(root / f"cache-{key}"), labels, raw)
+    corpus = open_cache(root / f"cache-{key}")
+    corpus.cache_dir = root / f"cache-{key}"  # for the CLI tests
+    out = (corpus, labels, raw)
     _BUILT[key] = out
     return out

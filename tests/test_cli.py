@@ -77,7 +77,7 @@ def setup(tmp_path_factory):
     from braindecode_elm.models.text_encoder import TextEncoder
 
     root = tmp_path_factory.mktemp("cli")
-    corpus, labels, raw = build_small_cache(root, n_subjects=8, seed=5)
+    corpus, labels, raw = build_small_cache(root, n_subjects=8, seed=3)
     torch.manual_seed(0)
     text = TextEncoder("minilm")
     model_dir = root / "model"
@@ -89,7 +89,7 @@ def setup(tmp_path_factory):
 
 def test_zeroshot_retrieve_probe_embed(setup, tmp_path, capsys):
     corpus, labels, raw, model_dir, _ = setup
-    cache = str(setup[4] / "cache-8-5")
+    cache = str(corpus.cache_dir)
     lab = f"{raw / 'ground_truth.csv'}:abnormal"
     base = ["--model", str(model_dir), "--cache", cache, "--max-crops", "4"]
 
@@ -137,7 +137,7 @@ def test_zeroshot_retrieve_probe_embed(setup, tmp_path, capsys):
 
 def test_benchmark_grid(setup, tmp_path, capsys):
     corpus, labels, raw, model_dir, root = setup
-    cache = str(root / "cache-8-5")
+    cache = str(corpus.cache_dir)
     rc = main(
         [
             "benchmark",
@@ -157,11 +157,11 @@ def test_benchmark_grid(setup, tmp_path, capsys):
     cells = sorted(p.name for p in (tmp_path / "cells").glob("*.json"))
     assert len(cells) == 4
     skipped = json.loads(
-        (tmp_path / "cells" / "labram__cache-8-5__zeroshot.json").read_text()
+        (tmp_path / "cells" / "labram__cache-8-3__zeroshot.json").read_text()
     )
     assert skipped["status"] == "skipped" and "no local weights" in skipped["reason"]
     ok = json.loads(
-        (tmp_path / "cells" / "model__cache-8-5__retrieval.json").read_text()
+        (tmp_path / "cells" / "model__cache-8-3__retrieval.json").read_text()
     )
     assert ok["status"] == "ok" and "eeg_to_text_R@1" in ok["metrics"]
     board = pd.read_csv(tmp_path / "leaderboard.csv")
@@ -173,12 +173,17 @@ def test_benchmark_grid(setup, tmp_path, capsys):
 
 def test_synth_and_preprocess(tmp_path, capsys):
     raw, cache = tmp_path / "raw", tmp_path / "cache"
-    assert main(["synth", str(raw), "--subjects", "2", "--seed", "1"]) == 0
-    assert (raw / "ground_truth.csv").exists()
-    assert main(["preprocess", str(raw), str(cache)]) == 0
+    args = ["synth", str(raw), "--subjects", "2", "--seed", "1"]
+    assert main([*args, "--phenotypes", "diffuse_slowing=1"]) == 0
+    truth = pd.read_csv(raw / "ground_truth.csv")
+    assert set(truth["phenotype"]) == {"diffuse_slowing"}
+    ids = tmp_path / "ids.txt"
+    ids.write_text(truth["recording_id"].iloc[0] + "\n")
+    assert main(["preprocess", str(raw), str(cache), "--recordings", str(ids)]) == 0
     from braindecode_elm.data import open_cache
 
-    n = len(pd.read_csv(raw / "ground_truth.csv"))
-    assert len(open_cache(cache)) == n
-    assert f"{n} recordings OK" in capsys.readouterr().out
+    assert open_cache(cache).ids == [truth["recording_id"].iloc[0]]
+    assert "1 recordings OK" in capsys.readouterr().out
     assert main(["preprocess", str(raw), str(cache), "--shard", "x"]) == 2
+    assert main([*args, "--phenotypes", "normal:1"]) == 2
+    assert "--phenotypes must look like" in capsys.readouterr().err

@@ -133,7 +133,9 @@ def test_rerun_skips_done_and_resumes(corpus, cache, tmp_path):
     first = {p.name: p.stat().st_mtime_ns for p in (out / "recordings").iterdir()}
     again = build_cache(TUHReports(corpus.root), out, progress=False)
     assert again.n_cached == 0 and again.n_already == corpus.n_recordings
-    assert {p.name: p.stat().st_mtime_ns for p in (out / "recordings").iterdir()} == first
+    assert {
+        p.name: p.stat().st_mtime_ns for p in (out / "recordings").iterdir()
+    } == first
     # Resume: a cache missing one array redoes only that one.
     part = tmp_path / "part"
     shutil.copytree(out, part)
@@ -239,7 +241,11 @@ def _bad_corpus(root):
     add("bbbbbbbf", "missing_report", report_text=None)
     add("bbbbbbbg", "empty_report", report_text="  \n")
     add("bbbbbbbh", "unreadable_report", report_text=b"\x00\x01\x02\xff")
-    add("bbbbbbbi", "ok", report_text=report.replace("EEG", "EEG – café").encode("cp1252"))
+    add(
+        "bbbbbbbi",
+        "ok",
+        report_text=report.replace("EEG", "EEG – café").encode("cp1252"),
+    )
     # Too short for ELM (< 60 s).
     add("bbbbbbbj", "too_short", seconds=30)
     # Duplicate recording id: the same stem in another folder.
@@ -279,9 +285,12 @@ def test_bad_input_corpus_nothing_silently_lost(tmp_path):
     assert all(c.skipped["detail"].map(lambda d: isinstance(d, str) and len(d) > 5))
     assert c["bbbbbbbi_s001_t000"].report is not None
     assert "café" in c["bbbbbbbi_s001_t000"].report
-    assert c.manifest.set_index("recording_id").loc[
-        "bbbbbbbi_s001_t000", "report_encoding"
-    ] == "cp1252"
+    assert (
+        c.manifest.set_index("recording_id").loc[
+            "bbbbbbbi_s001_t000", "report_encoding"
+        ]
+        == "cp1252"
+    )
     with pytest.raises(KeyError, match="truncated_edf"):
         c["bbbbbbba_s001_t000"]
     # Re-running keeps the picture (skipped retried, same reasons, no new arrays).
@@ -331,3 +340,66 @@ def test_in_memory_raws_with_nan_and_no_report(tmp_path):
     assert s.reasons == {"too_short": 1}
     with pytest.raises(FileNotFoundError, match="no cache manifest"):
         open_cache(tmp_path / "empty")
+
+
+def test_official_and_default_recipes(tmp_path):
+    from braindecode.datasets import BaseConcatDataset, RawDataset
+
+    rng = np.random.default_rng(1)
+    chans = sorted({e for p in dsp.TCP_PAIRS for e in p})
+    info = mne.create_info(chans, 200.0, ch_types="eeg")
+    x = rng.standard_normal((len(chans), 200 * 70)) * 20e-6
+    raw = mne.io.RawArray(x, info, verbose="error")
+    ds = BaseConcatDataset(
+        [RawDataset(raw, pd.Series({"recording_id": "r", "report": "A caption."}))]
+    )
+    build_cache(ds, tmp_path / "off", recipe="elm_official", progress=False)
+    rec = open_cache(tmp_path / "off")["r"]
+    ref = dsp.preprocess_raw(raw, recipe="elm_official").get_data()
+    # The official recipe already dropped the first 10 s: crops start at 0.
+    assert rec.start_s == 10.0 and rec.n_times == ref.shape[1] == 6000
+    np.testing.assert_allclose(rec.data, ref, atol=2e-3 * np.abs(ref).max())
+    assert rec.crops(5.0).shape == (12, 20, 500)
+    np.testing.assert_array_equal(rec.crops(5.0)[0], rec.data[:, :500])
+    build_cache(ds, tmp_path / "volts", recipe="default", progress=False)
+    rec = open_cache(tmp_path / "volts")["r"]
+    assert rec.data.dtype == np.float32 and np.abs(rec.data).max() < 1e-3
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        build_cache(ds, tmp_path / "x", recipe="fast", progress=False)
+
+
+def test_reading_a_cache_does_not_import_torch(cache):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from braindecode_elm.data import open_cache\n"
+        f"c = open_cache({str(cache[0])!r})\n"
+        "x = c[0].crops(5.0)\n"
+        "assert x.shape[1:] == (20, 500)\n"
+        "bad = [m for m in ('torch', 'braindecode', 'braindecode_elm.models',"
+        " 'braindecode_elm.training') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_ids_with_odd_characters_stay_inside_the_cache(tmp_path):
+    from braindecode.datasets import BaseConcatDataset, RawDataset
+
+    chans = sorted({e for p in dsp.TCP_PAIRS for e in p})
+    info = mne.create_info(chans, 100.0, ch_types="eeg")
+    x = np.random.default_rng(2).standard_normal((len(chans), 100 * 65)) * 2e-5
+    ds = BaseConcatDataset(
+        [
+            RawDataset(
+                mne.io.RawArray(x, info, verbose="error"),
+                pd.Series({"recording_id": "../a b/c", "report": "R."}),
+            )
+        ]
+    )
+    build_cache(ds, tmp_path / "c", progress=False)
+    rec = open_cache(tmp_path / "c")["../a b/c"]
+    assert rec.path.parent == tmp_path / "c" / "recordings"
+    assert rec.path.name.startswith(".._a_b_c-") and rec.data.shape[0] == 20

@@ -26,6 +26,8 @@ def _offline(monkeypatch):
         raise OSError("network disabled in tests")
 
     monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 def test_eegmat_loads_offline_with_descriptions(eegmat_dir):
@@ -91,6 +93,9 @@ def test_eegbci_loads_offline_with_events_and_captions(eegbci_dir):
     caps = d["event_captions"].iloc[0]
     assert caps["left_hand"].endswith("left fist.") and "imagining" in caps["left_hand"]
     assert "imagery" in d["caption"].iloc[0].lower()
+    raw_codes = EEGBCI(eegbci_dir, runs=[4], rename_events=False, download=False)
+    assert set(raw_codes.datasets[0].raw.annotations.description) == {"T0", "T1", "T2"}
+    assert set(raw_codes.description["event_captions"].iloc[0]) == {"T0", "T1", "T2"}
     with pytest.raises(ValueError, match="3-14"):
         EEGBCI(eegbci_dir, runs=[1])
 
@@ -112,7 +117,10 @@ def test_moabb_adapters_run_offline(eegmat_dir, eegbci_dir):
 
     m = EEGMATMOABB(eegmat_dir.parents[3], download=False)
     paths = m.data_path(1)
-    assert paths == [str(eegmat_dir / "Subject00_1.edf"), str(eegmat_dir / "Subject00_2.edf")]
+    assert paths == [
+        str(eegmat_dir / "Subject00_1.edf"),
+        str(eegmat_dir / "Subject00_2.edf"),
+    ]
     p = MotorImagery(
         events=["rest", "arithmetic"], n_classes=2, fmin=1, fmax=40, tmin=0, tmax=5
     )
@@ -128,3 +136,18 @@ def test_moabb_adapters_run_offline(eegmat_dir, eegbci_dir):
     X, y, _ = p.get_data(e, [1])
     assert X.shape[0] == 45 and X.shape[1] == 64
     assert sorted(set(y)) == ["left_hand", "right_hand"]
+
+
+def test_missing_data_errors_and_offline_fetch_message(tmp_path):
+    from braindecode_elm.data import fetch_eegmat
+
+    with pytest.raises(FileNotFoundError, match="EEGMAT not found"):
+        EEGMAT(tmp_path, download=False)
+    with pytest.raises(FileNotFoundError, match="EEGBCI not found"):
+        EEGBCI(tmp_path, download=False)
+    # With the network refused, the fetch path fails with a message saying what
+    # to do; it writes nothing usable.
+    pytest.importorskip("pooch")
+    with pytest.raises(ConnectionError, match="offline"):
+        fetch_eegmat(tmp_path, subjects=[0])
+    assert not list(tmp_path.rglob("*.edf"))

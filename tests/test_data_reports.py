@@ -65,7 +65,9 @@ def test_split_report_order_first_line_and_colons():
     assert body["MEDICATIONS"] == "Keppra, Ativan."
     assert not any(b.startswith(":") for b in body.values())
     # Line breaks inside a section and double spaces are collapsed.
-    assert "9.5 Hz. It attenuates with eye opening." in body["DESCRIPTION OF THE RECORD"]
+    assert (
+        "9.5 Hz. It attenuates with eye opening." in body["DESCRIPTION OF THE RECORD"]
+    )
 
 
 def test_longest_heading_wins_and_case_insensitive():
@@ -114,6 +116,15 @@ def test_sentence_splitter_keeps_abbreviations_decimals_initials():
         "No!",
         "The end",
     ]
+    # Numbered lists: the marker starts a sentence, it does not end one.
+    text = (
+        "Abnormal EEG due to: 1. Diffuse slowing. 2. Sharp waves at T3. Seen in 2010."
+    )
+    assert split_sentences(text) == [
+        "Abnormal EEG due to: 1. Diffuse slowing.",
+        "2. Sharp waves at T3.",
+        "Seen in 2010.",
+    ]
 
 
 def test_segment_sentence_mode_filters_sections():
@@ -154,6 +165,15 @@ def test_custom_headings_and_fallbacks():
     assert segment_report(REPORT, "paragraph", headings=["IMPRESSION"]) == [
         "IMPRESSION: Abnormal EEG due to left temporal sharp waves."
     ]
+    assert segment_report(REPORT, "paragraph", headings="IMPRESSION") == [
+        "IMPRESSION: Abnormal EEG due to left temporal sharp waves."
+    ]
+    # Substring match: "HISTORY" keeps "CLINICAL HISTORY"; it is one-way.
+    text = "CLINICAL HISTORY: Falls.\nBACKGROUND: Slow.\nHEART RATE: 70."
+    assert segment_report(text, "paragraph", headings=["HISTORY"]) == [
+        "CLINICAL HISTORY: Falls."
+    ]
+    assert segment_report(text, "paragraph") == ["CLINICAL HISTORY: Falls."]
     # No requested heading present -> the whole report as one paragraph.
     text = "HEART RATE: 80.\nTECHNIQUE: Standard."
     assert segment_report(text, "sentence") == ["HEART RATE: 80. TECHNIQUE: Standard."]

@@ -33,7 +33,9 @@ def test_subject_split_no_overlap_complete_and_stable():
     again = subject_split(SUBJECTS, {"train": 0.7, "valid": 0.1, "test": 0.2}, seed=1)
     assert all(np.array_equal(out[k], again[k]) for k in out)
     # Order of recordings does not matter, only subject ids and the seed.
-    rev = subject_split(SUBJECTS[::-1], {"train": 0.7, "valid": 0.1, "test": 0.2}, seed=1)
+    rev = subject_split(
+        SUBJECTS[::-1], {"train": 0.7, "valid": 0.1, "test": 0.2}, seed=1
+    )
     assert {SUBJECTS[::-1][i] for i in rev["test"]} == subj["test"]
     other = subject_split(SUBJECTS, {"train": 0.7, "valid": 0.1, "test": 0.2}, seed=2)
     assert {SUBJECTS[i] for i in other["test"]} != subj["test"]
@@ -61,15 +63,15 @@ def test_leakage_check_fails_loudly():
     with pytest.raises(SubjectLeakageError) as err:
         check_no_subject_overlap({"pretrain": pretrain, "tuab_eval": tuab_eval})
     msg = str(err.value)
-    assert "'pretrain' and 'tuab_eval' share 2 subject(s)" in msg and "['c', 'd']" in msg
+    assert (
+        "'pretrain' and 'tuab_eval' share 2 subject(s)" in msg and "['c', 'd']" in msg
+    )
     assert err.value.overlap == {("pretrain", "tuab_eval"): ["c", "d"]}
     check_no_subject_overlap({"a": ["a"], "b": ["b"]})
     check_no_subject_overlap({"a": ["a"], "b": ["a"]}, allow=[("b", "a")])
     keep = exclude_subjects(pretrain, tuab_eval)
     assert keep.tolist() == [0, 1]
-    check_no_subject_overlap(
-        {"pretrain": pretrain.iloc[keep], "tuab_eval": tuab_eval}
-    )
+    check_no_subject_overlap({"pretrain": pretrain.iloc[keep], "tuab_eval": tuab_eval})
     with pytest.raises(TypeError):
         subjects_of("abc")
 
@@ -102,6 +104,7 @@ def test_crop_rules():
     np.testing.assert_array_equal(v[1], x[:, 700:1200])
 
 
+@pytest.mark.realdata
 def test_probe_windows_from_raw(eegmat_dir):
     from braindecode_elm.data import EEGMAT
 
@@ -113,3 +116,15 @@ def test_probe_windows_from_raw(eegmat_dir):
     assert len(win) == 24
     assert win.datasets[1].description["label"] == "arithmetic"
     assert np.abs(X).max() <= 80.0
+
+
+@pytest.mark.realdata
+def test_probe_windows_drop_and_cap(eegmat_dir):
+    from braindecode_elm.data import EEGMAT
+
+    ds = EEGMAT(eegmat_dir, subjects=[4], states=["rest"], download=False)
+    win = create_probe_windows(ds, 5.0, drop_first_s=10.0, max_minutes=0.5)
+    assert len(win) == 6  # 30 s after the first 10 s
+    ds = EEGMAT(eegmat_dir, subjects=[4], states=["rest"], download=False)
+    full = create_probe_windows(ds, 5.0, drop_first_s=0.0)
+    np.testing.assert_allclose(win[0][0], full[2][0], atol=1e-6)

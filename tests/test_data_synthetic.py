@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import mne
 import numpy as np
@@ -33,7 +34,9 @@ def _one(tmp_path, phenotype, n=2, seed=0, **kw):
 
 def _raw(corpus, i=0):
     row = corpus.ground_truth.iloc[i]
-    raw = mne.io.read_raw_edf(corpus.root / row["edf_path"], preload=True, verbose="error")
+    raw = mne.io.read_raw_edf(
+        corpus.root / row["edf_path"], preload=True, verbose="error"
+    )
     return raw, row
 
 
@@ -65,7 +68,9 @@ def test_real_edf_tuh_names_layout_and_ground_truth(tmp_path):
         assert parts[0] == "edf" and parts[2] == row["subject"]
         assert parts[3] == f"{row['session']}_{row['date'].replace('-', '_')}"
         assert parts[4] == row["montage"]
-        assert edf.stem == row["recording_id"] == f"{row['subject']}_{row['session']}_t000"
+        assert (
+            edf.stem == row["recording_id"] == f"{row['subject']}_{row['session']}_t000"
+        )
         assert (tmp_path / row["report_path"]).parent == edf.parent.parent
         raw = mne.io.read_raw_edf(edf, preload=True, verbose="error")
         assert 21 <= len(raw.ch_names) <= 31
@@ -80,12 +85,25 @@ def test_real_edf_tuh_names_layout_and_ground_truth(tmp_path):
 
 
 def test_deterministic_by_seed_and_refuses_overwrite(tmp_path):
-    a = make_synthetic_tuh(tmp_path / "a", 3, seed=7, duration_s=(60, 61), progress=False)
-    b = make_synthetic_tuh(tmp_path / "b", 3, seed=7, duration_s=(60, 61), progress=False)
+    a = make_synthetic_tuh(
+        tmp_path / "a", 3, seed=7, duration_s=(60, 61), progress=False
+    )
+    b = make_synthetic_tuh(
+        tmp_path / "b", 3, seed=7, duration_s=(60, 61), progress=False
+    )
     pd.testing.assert_frame_equal(a.ground_truth, b.ground_truth)
+    par = make_synthetic_tuh(
+        tmp_path / "par", 3, seed=7, duration_s=(60, 61), n_jobs=2, progress=False
+    )
+    pd.testing.assert_frame_equal(a.ground_truth, par.ground_truth)
     for p in a.ground_truth["edf_path"]:
         assert (a.root / p).read_bytes() == (b.root / p).read_bytes()
-    c = make_synthetic_tuh(tmp_path / "c", 3, seed=8, duration_s=(60, 61), progress=False)
+        assert (a.root / p).read_bytes() == (par.root / p).read_bytes()
+        report = (a.root / p).parent.parent / f"{Path(p).stem.rsplit('_', 1)[0]}.txt"
+        assert report.read_text() == (par.root / report.relative_to(a.root)).read_text()
+    c = make_synthetic_tuh(
+        tmp_path / "c", 3, seed=8, duration_s=(60, 61), progress=False
+    )
     assert (a.root / a.ground_truth["edf_path"][0]).read_bytes() != (
         c.root / c.ground_truth["edf_path"][0]
     ).read_bytes()

@@ -83,8 +83,7 @@ def _edf(path, seconds=4, sfreq=250.0, patient="X M 01-JAN-1970 X Age:51"):
         ),
         # TUSZ v2: session folder with year only, 03_tcp_ar_a montage
         (
-            "tusz/v2.0.0/edf/dev/aaaaaajy/s001_2003/03_tcp_ar_a/"
-            "aaaaaajy_s001_t000.edf",
+            "tusz/v2.0.0/edf/dev/aaaaaajy/s001_2003/03_tcp_ar_a/aaaaaajy_s001_t000.edf",
             dict(
                 subject="aaaaaajy",
                 session="s001",
@@ -128,6 +127,12 @@ def test_parse_age_gender_report_then_header():
     )
     assert parse_age_gender("History: 45-year-old man.") == (45.0, "M")
     assert parse_age_gender("This 8 yo boy has spells.") == (8.0, "M")
+    assert parse_age_gender("HISTORY: 63 y.o. female.") == (63.0, "F")
+    assert parse_age_gender("HISTORY: 70 y/o gentleman.") == (70.0, "M")
+    assert parse_age_gender("HISTORY: 5-yr-old girl.") == (5.0, "F")
+    assert parse_age_gender("HISTORY: 19 years old man.") == (19.0, "M")
+    # Numbers that are not ages are not taken for ages.
+    assert parse_age_gender("HISTORY: 3 seizures in 2010.")[0] is None
     # Header fills what the report lacks.
     assert parse_age_gender("IMPRESSION: normal.", "abc F 01-JAN-1950 abc Age:66") == (
         66.0,
@@ -166,6 +171,13 @@ def test_tuhreports_subset_and_errors(tmp_path):
     for s in ("aaaaaaab", "aaaaaaac", "aaaaaaad"):
         _edf(tmp_path / s / f"{s}_s001_t000.edf")
     assert len(TUHReports(tmp_path, recording_ids=[0, 2]).datasets) == 2
+    par = TUHReports(tmp_path, n_jobs=2, preload=True)
+    assert par.description["recording_id"].tolist() == [
+        "aaaaaaab_s001_t000",
+        "aaaaaaac_s001_t000",
+        "aaaaaaad_s001_t000",
+    ]
+    assert all(d.raw.preload for d in par.datasets)
     ds = TUHReports(tmp_path, recording_ids=["aaaaaaac_s001_t000"])
     assert ds.description["subject"].tolist() == ["aaaaaaac"]
     with pytest.raises(FileNotFoundError, match="does not exist"):

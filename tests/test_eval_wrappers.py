@@ -222,5 +222,31 @@ def test_untrained_elm_on_real_cache_matches_manual(small_cache):
 def small_cache(tmp_path_factory):
     from eval_helpers import build_small_cache
 
-    corpus, labels, _ = build_small_cache(tmp_path_factory.mktemp("evalcache"))
+    corpus, labels, _ = build_small_cache(
+        tmp_path_factory.mktemp("evalcache"), n_subjects=8, seed=3
+    )
     return corpus, labels
+
+
+def test_elm_classifier_finetunes_a_copy():
+    from braindecode_elm.evaluation import elm_classifier
+    from braindecode_elm.models import ELMEncoder
+
+    torch.manual_seed(0)
+    enc = ELMEncoder(n_filters=8).eval()
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    rng = np.random.default_rng(0)
+    y = np.arange(16) % 2
+    X = rng.normal(size=(16, 20, 500)).astype(np.float32)
+    X[:, 0] += 3.0 * y[:, None]  # class signal on one channel
+    clf = elm_classifier(enc, 2, max_epochs=3, batch_size=8, lr=1e-2)
+    clf.fit(X, y)
+    assert clf.predict_proba(X).shape == (16, 2)
+    for k, v in enc.state_dict().items():  # the pretrained tower is untouched
+        assert torch.equal(v, before[k]), k
+    frozen = elm_classifier(enc, 2, freeze_tower=True, max_epochs=1)
+    frozen.initialize()
+    trainable = [n for n, p in frozen.module_.named_parameters() if p.requires_grad]
+    assert trainable and all(n.startswith("final_layer") for n in trainable)
+    with pytest.raises(ValueError, match="n_outputs"):
+        elm_classifier(enc, 1)

@@ -144,4 +144,7 @@ def test_constructor_checks() -> None:
     with pytest.raises(TypeError, match="JSON-serialisable"):
         ELM(prompt_sets={"x": {1, 2}})
     assert ELM(text_model="medcpt").text_projection.in_dim == 768
-    assert ELM(text_dim=32).text_projection.in_dim == 32
+    model = ELM(text_dim=32)
+    assert model.text_projection.in_dim == 32
+    with pytest.raises(TypeError, match="must be a TextEncoder"):
+        model.text_encoder = "minilm"

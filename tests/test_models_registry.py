@@ -147,6 +147,9 @@ def test_hub_style_save_and_load(name: str, tmp_path) -> None:
     x = _input(name)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x))
+    # Asking for another n_outputs rebuilds the head through reset_head.
+    other = type(model).from_pretrained(tmp_path, n_outputs=5).eval()
+    assert other(x).shape == (2, 5)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -170,7 +173,8 @@ def test_reset_head(name: str) -> None:
 def test_torch_compile(name: str) -> None:
     model = _make(name, n_outputs=2, n_filters=4).eval()
     x = _input(name)
-    compiled = torch.compile(model, dynamic=False)
+    # fullgraph: the forward (and braindecode's batch-of-one guard) has no breaks.
+    compiled = torch.compile(model, dynamic=False, fullgraph=True)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-5)
 

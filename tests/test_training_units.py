@@ -312,7 +312,9 @@ def test_batch_dataset_reads_planned_crops():
     ds = MILBatchDataset(corpus, s.epoch_batches())
     item = ds[0]
     batch = s.epoch_batches()[0]
-    expect = np.concatenate([corpus.recordings[st.recording].crops[st.crops] for st in batch])
+    expect = np.concatenate(
+        [corpus.recordings[st.recording].crops[st.crops] for st in batch]
+    )
     np.testing.assert_array_equal(item["x"].numpy(), expect)
     assert item["eeg_rec"].tolist() == [st.recording for st in batch for _ in st.crops]
     uids = [corpus.segment_uids[st.recording][k] for st in batch for k in st.segments]
@@ -345,3 +347,31 @@ def test_global_batchnorm_is_batchnorm_when_single_process():
     assert set(net.state_dict()) == set(ref.state_dict())
     x = torch.randn(6, 3, 9)
     torch.testing.assert_close(net(x), ref(x))
+
+
+def test_mil_step_text_positives_flag_uses_identical_text_mask():
+    """positives="text": the step's loss equals MILInfoNCE with that mask."""
+    from braindecode_elm.losses import MILInfoNCE
+    from braindecode_elm.training.step import MILTrainModule, mil_step
+
+    torch.manual_seed(0)
+    eeg = nn.Sequential(nn.Flatten(), nn.Linear(2 * 5, 6))
+    proj = nn.Linear(3, 6)
+    module = MILTrainModule(eeg, proj)
+    x = torch.randn(4, 2, 5)
+    feats = torch.randn(3, 3)
+    eeg_rec = torch.tensor([0, 0, 1, 2])
+    text_rec = torch.tensor([0, 1, 2])
+    uid = torch.tensor([9, 9, 4])  # recordings 0 and 1 share a caption
+    loss_fn = MILInfoNCE(0.3)
+    with torch.no_grad():
+        e, t = module(x, feats)
+        mask = identical_text_mask(eeg_rec, text_rec, uid)
+        want_text = loss_fn(e, t, eeg_rec, text_rec, mask)
+        want_rec = loss_fn(e, t, eeg_rec, text_rec)
+    assert not torch.isclose(want_text, want_rec)  # the flag changes the loss
+    opt = torch.optim.SGD(module.parameters(), lr=0.0)
+    got = mil_step(module, loss_fn, opt, x, feats, eeg_rec, text_rec, uid)
+    torch.testing.assert_close(got, want_text)
+    got = mil_step(module, loss_fn, opt, x, feats, eeg_rec, text_rec, None)
+    torch.testing.assert_close(got, want_rec)

@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="output folder (TUEG layout)")
     p.add_argument("--subjects", type=int, default=20, help="number of subjects")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--phenotypes",
+        default=None,
+        help="phenotype mix over subjects, e.g. normal=0.5,diffuse_slowing=0.5",
+    )
 
     p = sub.add_parser(
         "preprocess",
@@ -86,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument("--shard", default=None, help="I/N: process shard I of N")
+    p.add_argument(
+        "--recordings",
+        default=None,
+        help="file with one recording id per line to restrict to (default: all)",
+    )
 
     sub.add_parser(
         "pretrain",

@@ -102,18 +102,19 @@ def _threads() -> None:
         torch.set_num_threads(n)
 
 
+def _read_ids(path: str) -> list[str]:
+    ids = [x.strip() for x in Path(path).read_text().splitlines() if x.strip()]
+    if not ids:
+        raise ValueError(f"{path} lists no recording id")
+    return ids
+
+
 def _embed(args: argparse.Namespace, model: Any, *, with_text: bool) -> Any:
     from braindecode_elm.data import open_cache
     from braindecode_elm.evaluation import embed_corpus
 
     corpus = open_cache(args.cache)
-    ids = None
-    if args.recordings:
-        ids = [
-            line.strip()
-            for line in Path(args.recordings).read_text().splitlines()
-            if line.strip()
-        ]
+    ids = _read_ids(args.recordings) if args.recordings else None
     return embed_corpus(
         model,
         corpus,
@@ -136,7 +137,21 @@ def _out(args: argparse.Namespace) -> Path | None:
 def cmd_synth(args: argparse.Namespace) -> int:
     from braindecode_elm.data import make_synthetic_tuh
 
-    make_synthetic_tuh(args.out, args.subjects, seed=args.seed)
+    weights = None
+    if args.phenotypes:
+        try:
+            weights = {
+                k.strip(): float(v)
+                for k, v in (item.split("=") for item in args.phenotypes.split(","))
+            }
+        except ValueError as err:
+            raise ValueError(
+                f"--phenotypes must look like normal=0.5,diffuse_slowing=0.5, got "
+                f"{args.phenotypes!r}"
+            ) from err
+    make_synthetic_tuh(
+        args.out, args.subjects, seed=args.seed, phenotype_weights=weights
+    )
     print(f"synthetic corpus with {args.subjects} subjects written to {args.out}")
     return 0
 
@@ -151,7 +166,8 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise ValueError(f"--shard must look like I/N, got {args.shard!r}") from err
         shard = (i, n)
-    ds = TUHReports(args.source)
+    ids = _read_ids(args.recordings) if args.recordings else None
+    ds = TUHReports(args.source, recording_ids=ids)
     build_cache(ds, args.out, recipe=args.recipe, n_jobs=args.n_jobs, shard=shard)
     from braindecode_elm.data import open_cache
 

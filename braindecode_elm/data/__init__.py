@@ -4,7 +4,9 @@ Data flow: EDF files + report ``.txt`` -> :class:`TUHReports` (Braindecode
 dataset with description rows) -> :func:`build_cache` (DSP engine, float16,
 memory-mapped, manifest) -> :func:`open_cache` -> per-recording crops and text
 segments for training, and Braindecode windows for probing. This package never
-imports the model or training code.
+imports the model or training code; the parts built on Braindecode datasets
+(:class:`TUHReports`, :class:`EEGMAT`, :class:`EEGBCI`, the MOABB adapters) load
+on first use, so the rest works without importing torch.
 """
 
 from __future__ import annotations
@@ -22,14 +24,6 @@ from .cache import (
     shard_of,
 )
 from .edf import EDFError, read_edf_data, read_edf_header, write_edf
-from .physionet import (
-    EEGBCI,
-    EEGBCI_EVENT_CAPTIONS,
-    EEGMAT,
-    EEGMAT_CAPTIONS,
-    fetch_eegbci,
-    fetch_eegmat,
-)
 from .reports import (
     ELM_HEADINGS,
     TUH_HEADINGS,
@@ -47,7 +41,12 @@ from .splits import (
     subjects_of,
 )
 from .synthetic import PHENOTYPES, SyntheticCorpus, make_synthetic_tuh
-from .tuh import TUHReports, find_report, parse_age_gender, parse_tuh_path
+from .tuh_index import (
+    find_report,
+    index_tuh,
+    parse_age_gender,
+    parse_tuh_path,
+)
 from .windows import (
     ELM_DROP_FIRST_S,
     ELM_MAX_DURATION_S,
@@ -93,6 +92,7 @@ __all__ = [
     "crop_bounds",
     "crop_view",
     "find_report",
+    "index_tuh",
     "make_synthetic_tuh",
     "open_cache",
     "parse_age_gender",
@@ -108,10 +108,30 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # MOABB is optional and slow to import: load its adapters on first use.
-    if name in ("EEGMATMOABB", "EEGBCIMOABB"):
-        from . import moabb_datasets
+# Names whose modules import braindecode (and so torch): loaded on first use, so
+# that reading a cache, parsing reports or writing the synthetic corpus stays
+# light (DataLoader workers, the CLI).
+_LAZY = {
+    "TUHReports": "tuh",
+    "EEGMAT": "physionet",
+    "EEGBCI": "physionet",
+    "EEGMAT_CAPTIONS": "physionet",
+    "EEGBCI_EVENT_CAPTIONS": "physionet",
+    "fetch_eegmat": "physionet",
+    "fetch_eegbci": "physionet",
+    "EEGMATMOABB": "moabb_datasets",
+    "EEGBCIMOABB": "moabb_datasets",
+}
 
-        return getattr(moabb_datasets, name)
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

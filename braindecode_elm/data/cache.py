@@ -73,6 +73,8 @@ SKIP_REASONS: dict[str, str] = {
 }
 
 _OUT_SFREQ = 100.0
+# Source files up to this size are read into memory once (hash + decode).
+_BLOB_MAX = 512 * 1024**2
 
 
 class CacheError(RuntimeError):
@@ -266,7 +268,7 @@ def _read_signal(task: dict[str, Any]) -> tuple[np.ndarray, list[str], float, fl
     task["_check_duration"](duration)
     if task["raw"] is None:
         try:
-            data = read_edf_data(header, picks)
+            data = read_edf_data(header, picks, buffer=task.get("_blob"))
         except (OSError, ValueError) as exc:
             raise _Skip("unreadable_file", f"{task['path']}: {exc}") from exc
     else:
@@ -319,7 +321,13 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
                 raise _Skip("missing_report", "no report text for this recording")
         if cfg["hash_source"] and task["path"] and os.path.isfile(task["path"]):
             try:
-                row["sha256"] = _sha256(task["path"])
+                if task["raw"] is None and os.path.getsize(task["path"]) < _BLOB_MAX:
+                    # Read once: hash these bytes and decode the signals from them.
+                    blob = Path(task["path"]).read_bytes()
+                    row["sha256"] = hashlib.sha256(blob).hexdigest()
+                    task["_blob"] = blob
+                else:
+                    row["sha256"] = _sha256(task["path"])
             except OSError as exc:
                 raise _Skip("unreadable_file", f"{task['path']}: {exc}") from exc
         data, names, sfreq, duration = _read_signal(task)
@@ -349,8 +357,14 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
                 row["start_s"] = 0.0
         except ValueError as exc:
             raise _Skip("preprocessing_failed", str(exc)) from exc
-        y16 = y.astype(np.float16)
-        rel = Path("recordings") / f"{rid}.npy"
+        # ELM units (|x| <= 80) fit float16; volts ("default" recipe) would
+        # underflow in float16, so those stay float32.
+        y16 = y.astype(np.float16 if params.get("scale") else np.float32)
+        # Ids come from file names or descriptions: keep them a single file name.
+        safe = "".join(ch if ch.isalnum() or ch in "-_.@" else "_" for ch in rid)
+        if safe != rid:  # two ids must not share a file after the clean-up
+            safe = f"{safe}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}"
+        rel = Path("recordings") / f"{safe}.npy"
         dest = cfg["out_dir"] / rel
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
@@ -365,7 +379,9 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
             n_times=int(y16.shape[1]),
             sfreq=float(params.get("out_sfreq", _OUT_SFREQ)),
             ch_names=list(out_names),
-            params=_jsonable({k: v for k, v in params.items() if k != "dtype"}),
+            params=_jsonable(
+                {k: v for k, v in params.items() if k not in ("dtype", "n_threads")}
+            ),
             backend=dsp.backend(),
         )
     except _Skip as skip:
@@ -407,31 +423,35 @@ def build_cache(
     max_duration_s: float | None = ELM_MAX_DURATION_S,
     hash_source: bool = True,
     retry_skipped: bool = True,
+    n_threads: int = 1,
     progress: bool = True,
 ) -> CacheSummary:
     """Preprocess every recording once into a memory-mappable float16 cache.
 
-    Each recording goes through the DSP engine (:func:`braindecode_elm.dsp.preprocess`:
-    TCP montage, zero-phase band-pass 0.1-49 Hz, x1e5 and clip +-80 for the
-    ``"elm"`` recipe, polyphase resampling to 100 Hz) and is written as
-    ``recordings/<id>.npy`` (float16, (20, n_times)). The manifest row holds the
-    id, source path, sha256 of the source, shape, sampling rate, channel names,
-    preprocessing parameters, the report, the description and the status; a
-    skipped recording's row holds its reason (see :data:`SKIP_REASONS`).
+    Each recording goes through the DSP engine
+    (:func:`braindecode_elm.dsp.preprocess`: TCP montage, zero-phase band-pass
+    0.1-49 Hz, x1e5 and clip +-80 for the ``"elm"`` recipe, polyphase resampling
+    to 100 Hz) and is written as ``recordings/<id>.npy`` (float16, (20,
+    n_times); float32 for the unscaled ``"default"`` recipe). The manifest row
+    holds the id, source path, sha256 of the source, shape, sampling rate,
+    channel names, preprocessing parameters, the report, the description and
+    the status; a skipped recording's row holds its reason (see
+    :data:`SKIP_REASONS`).
 
     Parameters
     ----------
     concat_ds : braindecode.datasets.BaseConcatDataset | str | os.PathLike
         Recordings (e.g. :class:`TUHReports`, :class:`EEGMAT`), or a TUH corpus
-        folder to index with :class:`TUHReports`. Its ``skipped`` table, if any,
-        goes into the manifest.
+        folder (indexed with :func:`index_tuh`, same description rows as
+        :class:`TUHReports`, without building MNE objects). A dataset's
+        ``skipped`` table, if any, goes into the manifest.
     out_dir : str | os.PathLike
         Cache folder (created).
     recipe : {"elm", "default", "elm_official"}
         ``"elm"``: ELM units (volts x 1e5, clipped at +-80); ``"default"``: volts
-        (float16 cannot hold volts well; for inspection only);
-        ``"elm_official"``: the paper's MNE chain (slow; drops the first 10 s,
-        recorded as ``start_s`` so crops stay aligned to the original time).
+        (stored as float32); ``"elm_official"``: the paper's MNE chain (slow;
+        drops the first 10 s, recorded as ``start_s`` so crops stay aligned to
+        the original time).
     n_jobs : int
         Worker processes (recordings are processed in parallel).
     shard : tuple of (int, int) | None
@@ -453,6 +473,9 @@ def build_cache(
     retry_skipped : bool
         On a re-run, retry recordings the manifest lists as skipped (default);
         recordings listed as ok with their array present are never redone.
+    n_threads : int
+        Engine threads per recording (channels split among them); use with
+        ``n_jobs=1`` to parallelise inside recordings instead of across them.
     progress : bool
         Show a tqdm progress bar.
 
@@ -471,10 +494,6 @@ def build_cache(
     t0 = time.perf_counter()
     if recipe not in dsp.RECIPES:
         raise ValueError(f"recipe must be one of {sorted(dsp.RECIPES)}, got {recipe!r}")
-    if isinstance(concat_ds, (str, os.PathLike)):
-        from .tuh import TUHReports
-
-        concat_ds = TUHReports(concat_ds)
     if shard is not None:
         i_shard, n_shards = (int(v) for v in shard)
         if not (n_shards >= 1 and 0 <= i_shard < n_shards):
@@ -496,6 +515,7 @@ def build_cache(
         scale=scale,
         clip=clip,
         dtype=np.float32,
+        n_threads=int(n_threads),
     )
     cfg = dict(
         recipe=recipe,
@@ -507,7 +527,25 @@ def build_cache(
         max_duration_s=None if max_duration_s is None else float(max_duration_s),
         hash_source=hash_source,
     )
-    tasks, pre_skipped = _task_list(concat_ds)
+    if isinstance(concat_ds, (str, os.PathLike)):
+        # A corpus folder: index it without building MNE Raw objects.
+        from .tuh_index import index_tuh
+
+        descs, skipped_df = index_tuh(concat_ds)
+        tasks = [
+            dict(
+                recording_id=str(d["recording_id"]),
+                subject=d["subject"],
+                path=d["path"],
+                description=d,
+                raw=None,
+                ch_names=None,
+            )
+            for d in descs
+        ]
+        pre_skipped = skipped_df.to_dict("records")
+    else:
+        tasks, pre_skipped = _task_list(concat_ds)
 
     # Duplicates are resolved on the whole list so every shard agrees.
     first: dict[str, str] = {}
@@ -594,6 +632,9 @@ def build_cache(
         else:
             from concurrent.futures import ProcessPoolExecutor
 
+            # Default start method (fork on Linux): workers only read files and
+            # call the engine, never torch, so forking a parent that imported
+            # torch is safe; on Linux user scripts need no __main__ guard.
             with ProcessPoolExecutor(max_workers=n_jobs) as ex:
                 for row in ex.map(_process_star, [(t, cfg) for t in todo], chunksize=1):
                     record(row)
@@ -746,6 +787,9 @@ class CachedCorpus:
     def __init__(self, root: Path, rows: list[dict[str, Any]]) -> None:
         self.root = root
         last: dict[str, dict[str, Any]] = {}
+        # Latest row wins; rows from several shard manifests are ordered by
+        # their creation time (a stable sort keeps file order for ties).
+        rows = sorted(rows, key=lambda r: r.get("created") or "")
         for r in rows:
             last[r.get("recording_id_key", r["recording_id"])] = r
         ordered = sorted(
@@ -879,7 +923,7 @@ class CachedCorpus:
             BaseConcatDataset(parts),
             window_size_samples=size,
             window_stride_samples=size,
-            drop_last_window=True,
+            on_last_window="drop",
         )
 
     def __repr__(self) -> str:

@@ -169,9 +169,13 @@ def read_edf_header(path: str | os.PathLike[str]) -> EDFHeader:
     if len(rest) < 256 * ns:
         raise EDFError(f"{path}: file ends inside the header", "truncated_edf")
 
+    text = rest.decode("latin-1")
+
     def col(offset: int, width: int) -> list[str]:
         base = offset * ns
-        return [_field(rest, base + i * width, width) for i in range(ns)]
+        return [
+            text[base + i * width : base + (i + 1) * width].strip() for i in range(ns)
+        ]
 
     labels = col(0, 16)
     units = col(16 + 80, 8)
@@ -222,6 +226,7 @@ def read_edf_data(
     header: EDFHeader | str | os.PathLike[str],
     picks: list[int] | None = None,
     dtype: type = np.float64,
+    buffer: bytes | None = None,
 ) -> np.ndarray:
     """Read signals of an EDF file in volts.
 
@@ -234,6 +239,9 @@ def read_edf_data(
         signal with the most common rate.
     dtype : numpy dtype
         Output type.
+    buffer : bytes | None
+        The file's bytes when already in memory (e.g. read once for hashing);
+        otherwise the file is memory-mapped.
 
     Returns
     -------
@@ -255,13 +263,21 @@ def read_edf_data(
     if len({int(ns[i]) for i in picks}) > 1:
         raise ValueError("picked EDF signals have different sampling rates")
     rec = int(ns.sum())
-    raw = np.memmap(
-        header.path,
-        dtype="<i2",
-        mode="r",
-        offset=header.header_bytes,
-        shape=(header.n_records, rec),
-    )
+    if buffer is not None:
+        raw = np.frombuffer(
+            buffer,
+            dtype="<i2",
+            count=header.n_records * rec,
+            offset=header.header_bytes,
+        ).reshape(header.n_records, rec)
+    else:
+        raw = np.memmap(
+            header.path,
+            dtype="<i2",
+            mode="r",
+            offset=header.header_bytes,
+            shape=(header.n_records, rec),
+        )
     starts = np.concatenate([[0], np.cumsum(ns)[:-1]])
     n = int(ns[picks[0]])
     gain, offset = header.gains()

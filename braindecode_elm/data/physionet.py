@@ -437,7 +437,9 @@ class EEGBCI(BaseConcatDataset):
     preload : bool
         Load signals now.
     rename_events : bool
-        Rename T0/T1/T2 annotations to the task labels.
+        Rename T0/T1/T2 annotations to the task labels (``rest``,
+        ``left_hand``, ``right_hand``, ``hands``, ``feet``); False keeps
+        PhysioNet's T0/T1/T2.
     download : bool
         Fetch from PhysioNet when no local copy is found.
     """
@@ -473,8 +475,10 @@ class EEGBCI(BaseConcatDataset):
                         [labels.get(d, d) for d in raw.annotations.description]
                     )
                     raw.annotations.description = desc_arr
+                # Keyed like the annotations: task labels, or T0/T1/T2 as read.
                 event_caps = {
-                    labels[k]: v for k, v in EEGBCI_EVENT_CAPTIONS[task].items()
+                    (labels[k] if rename_events else k): v
+                    for k, v in EEGBCI_EVENT_CAPTIONS[task].items()
                 }
                 desc = {
                     "recording_id": f"S{int(s):03d}R{run:02d}",

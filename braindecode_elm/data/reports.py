@@ -261,8 +261,8 @@ def split_sentences(text: str) -> list[str]:
 
     A sentence ends at ``.``, ``!`` or ``?`` followed by white space and a
     capital letter or digit, except after abbreviations ("Dr.", "approx.",
-    "e.g."), single-letter initials ("J. Smith") and inside decimals
-    ("2.5 Hz", never followed by white space).
+    "e.g."), single-letter initials ("J. Smith"), list markers ("1.", "2.")
+    and inside decimals ("2.5 Hz", never followed by white space).
 
     Parameters
     ----------
@@ -283,8 +283,11 @@ def split_sentences(text: str) -> list[str]:
         if m.group(1) == ".":
             before = text[start : m.start()].split(" ")[-1] if m.start() > start else ""
             token = before.lstrip("(\"'[").lower()
-            # Initials ("J.") and abbreviations keep the sentence going.
+            # Initials ("J."), abbreviations and list markers ("1.", "12.")
+            # keep the sentence going.
             if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                continue
+            if token.isdigit() and len(token) <= 2:
                 continue
         out.append(text[start : m.end()].strip())
         start = m.end()
@@ -332,6 +335,8 @@ def segment_report(
         return []
     if all(head == "" for head, _ in sections):
         return split_sentences(" ".join(body for _, body in sections))
+    if isinstance(headings, str):  # one heading, not its characters
+        headings = (headings,)
     wanted = None if headings is None else [h.upper() for h in headings]
     kept = [
         (head, body)

@@ -188,16 +188,22 @@ def create_probe_windows(
     sfreq = sfreqs.pop()
     size = int(round(window_seconds * sfreq))
     stride = int(round((stride_seconds or window_seconds) * sfreq))
-    start = int(round(drop_first_s * sfreq))
-    stop = None
-    if max_minutes is not None:
-        stop = start + int(round(max_minutes * 60 * sfreq))
+    if drop_first_s > 0 or max_minutes is not None:
+        # Crop each recording (braindecode deprecates the offset arguments).
+        for ds in concat_ds.datasets:
+            end = ds.raw.times[-1]
+            if max_minutes is not None:
+                end = min(end, drop_first_s + max_minutes * 60.0)
+            if drop_first_s >= end:
+                raise ValueError(
+                    f"recording {ds.description.get('recording_id', '?')} is "
+                    f"{ds.raw.times[-1]:.1f} s long; cannot drop {drop_first_s} s"
+                )
+            ds.raw.crop(tmin=drop_first_s, tmax=end, include_tmax=False)
     return create_fixed_length_windows(
         concat_ds,
-        start_offset_samples=start,
-        stop_offset_samples=stop,
         window_size_samples=size,
         window_stride_samples=stride,
-        drop_last_window=True,
+        on_last_window="drop",
         n_jobs=n_jobs,
     )

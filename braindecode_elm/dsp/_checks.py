@@ -50,8 +50,8 @@ def check_finite(x: np.ndarray, name: str = "x") -> None:
 
 def check_band(order: int, l_freq: float, h_freq: float, sfreq: float) -> None:
     """Validate a band-pass design request."""
-    if isinstance(order, bool) or int(order) != order or order < 1:
-        raise ValueError(f"order must be a positive integer, got {order!r}")
+    if isinstance(order, bool) or int(order) != order or not 1 <= order <= 32:
+        raise ValueError(f"order must be an integer from 1 to 32, got {order!r}")
     for nm, v in (("l_freq", l_freq), ("h_freq", h_freq), ("sfreq", sfreq)):
         if not isinstance(v, int | float | np.number) or not math.isfinite(v):
             raise ValueError(f"{nm} must be a finite number, got {v!r}")

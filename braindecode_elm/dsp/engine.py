@@ -39,6 +39,7 @@ ELM_SCALE: float = 1e5
 ELM_CLIP: float = 80.0
 
 _FILTER_PADTYPES = ("odd", "mne")
+_MAX_SECTIONS = 8
 _RESAMPLE_PADTYPES = ("constant", "reflect")
 
 
@@ -94,6 +95,11 @@ def _as_sos(sos: npt.ArrayLike) -> np.ndarray:
     return sos
 
 
+def _native_sos_ok(sos: np.ndarray) -> bool:
+    # The fused kernel factors b0 out of every section and unrolls up to 8 of them.
+    return 1 <= sos.shape[0] <= _MAX_SECTIONS and bool(np.all(sos[:, 0] != 0))
+
+
 def odd_padlen(sos: npt.ArrayLike) -> int:
     """SciPy's ``sosfiltfilt`` default padding: ``3 * ntaps`` samples.
 
@@ -141,7 +147,7 @@ def sosfiltfilt(
             f"{odd_padlen(sos)} samples at each end and needs more than that"
         )
     fn = _native("sosfiltfilt")
-    if fn is None:
+    if fn is None or not _native_sos_ok(sos):
         check_finite(x)
         y = ref.sosfiltfilt(sos, x, padtype=padtype).astype(x.dtype, copy=False)
     else:
@@ -292,9 +298,11 @@ def preprocess(
     names : list of str
         Output channel names (e.g. ``"FP1-F7"``).
     """
+    if np.ndim(x) != 2:
+        raise ValueError(
+            f"x must be 2-D (n_channels, n_times), got shape {np.shape(x)}"
+        )
     x, _ = as_signal(x)
-    if x.ndim != 2:  # pragma: no cover - as_signal guarantees it
-        raise ValueError("x must be 2-D")
     out_dtype = _check_dtype(dtype)
     if padtype not in _FILTER_PADTYPES:
         raise ValueError(f"padtype must be one of {_FILTER_PADTYPES}, got {padtype!r}")
@@ -317,7 +325,7 @@ def preprocess(
             f"{odd_padlen(sos)} samples at each end and needs more than that"
         )
     fn = _native("preprocess")
-    if fn is None:
+    if fn is None or not _native_sos_ok(sos):
         check_finite(x)
         y, _ = ref.preprocess(
             x,
@@ -347,6 +355,7 @@ def preprocess(
         resample_padtype,
         out_dtype == np.float32,
         int(n_threads),
+        [str(c) for c in ch_names],
     )
     return y, names
 
@@ -370,7 +379,8 @@ def preprocess_batch(
     sfreqs : sequence of float
         Sampling rate of each recording.
     n_threads : int
-        Recordings processed in parallel (native thread pool, GIL released).
+        Recordings processed in parallel (a native rayon pool; the GIL is
+        released for the whole batch).
     **kwargs
         Passed to :func:`preprocess` (``l_freq``, ``scale``, ``clip``, ...).
 
@@ -384,14 +394,65 @@ def preprocess_batch(
             f"xs, ch_names and sfreqs must have the same length, got {len(xs)}, "
             f"{len(ch_names)} and {len(sfreqs)}"
         )
-    if n_threads <= 1 or len(xs) <= 1 or _native("preprocess") is None:
-        return [preprocess(x, c, s, **kwargs) for x, c, s in zip(xs, ch_names, sfreqs)]
-    from concurrent.futures import ThreadPoolExecutor
-
-    # The native kernel releases the GIL, so Python threads run it in parallel.
-    with ThreadPoolExecutor(max_workers=int(n_threads)) as pool:
-        futures = [
-            pool.submit(preprocess, x, c, s, **kwargs)
+    if isinstance(n_threads, bool) or int(n_threads) != n_threads or n_threads < 1:
+        raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
+    opts = dict(kwargs)
+    native = _native("preprocess_batch")
+    if native is None or len(xs) == 0:
+        return [
+            preprocess(x, c, s, n_threads=1, **opts)
             for x, c, s in zip(xs, ch_names, sfreqs)
         ]
-        return [f.result() for f in futures]
+    l_freq = opts.pop("l_freq", 0.1)
+    h_freq = opts.pop("h_freq", 49.0)
+    out_sfreq = opts.pop("out_sfreq", 100.0)
+    order = opts.pop("order", 4)
+    montage = opts.pop("montage", "tcp")
+    scale = opts.pop("scale", None)
+    clip = opts.pop("clip", None)
+    out_dtype = _check_dtype(opts.pop("dtype", np.float32))
+    padtype = opts.pop("padtype", "odd")
+    resample_padtype = opts.pop("resample_padtype", "constant")
+    if opts:
+        raise TypeError(f"unexpected arguments: {sorted(opts)}")
+    if padtype not in _FILTER_PADTYPES:
+        raise ValueError(f"padtype must be one of {_FILTER_PADTYPES}, got {padtype!r}")
+    if resample_padtype not in _RESAMPLE_PADTYPES:
+        raise ValueError(
+            f"resample_padtype must be one of {_RESAMPLE_PADTYPES}, got "
+            f"{resample_padtype!r}"
+        )
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be positive or None, got {clip!r}")
+    arrays, indices, soses, ups, downs, all_names = [], [], [], [], [], []
+    for i, (x, names_in, sfreq) in enumerate(zip(xs, ch_names, sfreqs)):
+        x, _ = as_signal(x, f"xs[{i}]")
+        index, names, up, down = _plan(
+            names_in, x.shape[0], sfreq, l_freq, h_freq, out_sfreq, order, montage
+        )
+        sos = butter_bandpass_sos(order, l_freq, h_freq, sfreq)
+        if padtype == "odd" and x.shape[1] <= odd_padlen(sos):
+            raise ValueError(
+                f"xs[{i}] too short: {x.shape[1]} samples, but zero-phase filtering "
+                f"pads {odd_padlen(sos)} samples at each end and needs more than that"
+            )
+        arrays.append(x)
+        indices.append(index)
+        soses.append(sos)
+        ups.append(up)
+        downs.append(down)
+        all_names.append(names)
+    ys = native(
+        arrays,
+        indices,
+        soses,
+        ups,
+        downs,
+        None if scale is None else float(scale),
+        None if clip is None else float(clip),
+        padtype,
+        resample_padtype,
+        out_dtype == np.float32,
+        int(n_threads),
+    )
+    return list(zip(ys, all_names))

@@ -36,7 +36,10 @@ _LAZY = {
     "CorpusPhenotypeDataset": ".moabb_eval",
     "run_moabb_comparison": ".moabb_eval",
     "moabb_pipelines": ".moabb_eval",
+    "run_real_data_comparisons": ".moabb_eval",
+    "WindowParadigm": ".moabb_eval",
     "run_benchmark": ".benchmark",
+    "elm_classifier": ".finetune",
 }
 
 __all__ = [

@@ -301,14 +301,14 @@ def run_benchmark(
                             value=value,
                         )
                     )
-                if cell["status"] == "skipped":
+                if cell["status"] != "ok":
                     rows.append(
                         dict(
                             model=mname,
                             dataset=dname,
                             task=task,
-                            metric="skipped",
-                            value=np.nan,
+                            metric="status",
+                            value=cell["status"],
                         )
                     )
     table = pd.DataFrame(rows, columns=["model", "dataset", "task", "metric", "value"])

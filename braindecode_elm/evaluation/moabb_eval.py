@@ -36,6 +36,7 @@ __all__ = [
     "moabb_pipelines",
     "run_moabb_comparison",
     "plot_moabb_results",
+    "run_real_data_comparisons",
     "DEFAULT_PIPELINES",
 ]
 
@@ -339,6 +340,29 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
         """Class labels (original names)."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
+    def score(
+        self, X: np.ndarray, y: Sequence[Any], sample_weight: Any = None
+    ) -> float:
+        """Accuracy of :meth:`predict` on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : np.ndarray
+            Epochs (n, channels, times) in volts.
+        y : sequence
+            True labels.
+        sample_weight : array-like | None
+            Optional sample weights.
+
+        Returns
+        -------
+        float
+            Accuracy.
+        """
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+
 
 def moabb_pipelines(
     ch_names: Sequence[str],
@@ -358,8 +382,9 @@ def moabb_pipelines(
         Their sampling rate.
     names : sequence of str
         Among ``ELM+LR``, ``CSP+LDA``, ``TS+LR``, ``ShallowFBCSPNet``, ``EEGNet``.
-    model : ELM | ELMEncoder | str | None
-        Model for ``ELM+LR`` (None: untrained tower).
+    model : ELM | ELMEncoder | str | dict | None
+        Model for ``ELM+LR`` (None: untrained tower); a dict ``{label: model}``
+        gives one ``ELM[label]+LR`` pipeline per model.
     n_epochs : int
         Training epochs of the braindecode networks.
 
@@ -376,11 +401,14 @@ def moabb_pipelines(
     out: dict[str, Any] = {}
     for name in names:
         if name == "ELM+LR":
-            out[name] = make_pipeline(
-                ELMFeatures(model, ch_names=list(ch_names), sfreq=sfreq, units="V"),
-                StandardScaler(),
-                LogisticRegression(class_weight="balanced", max_iter=2000),
-            )
+            models = model if isinstance(model, Mapping) else {None: model}
+            for label, m in models.items():
+                key = name if label is None else f"ELM[{label}]+LR"
+                out[key] = make_pipeline(
+                    ELMFeatures(m, ch_names=list(ch_names), sfreq=sfreq, units="V"),
+                    StandardScaler(),
+                    LogisticRegression(class_weight="balanced", max_iter=2000),
+                )
         elif name == "CSP+LDA":
             from mne.decoding import CSP
 
@@ -518,3 +546,103 @@ def plot_moabb_results(results: Any, path: str | os.PathLike) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def run_real_data_comparisons(
+    out_dir: str | os.PathLike,
+    *,
+    model: Any = None,
+    data_path: str | os.PathLike | None = None,
+    eegmat_subjects: Sequence[int] | None = None,
+    n_splits: int | None = 6,
+    n_epochs: int = 10,
+    pipelines: Sequence[str] = DEFAULT_PIPELINES,
+) -> dict[str, Any]:
+    """The two offline comparisons on the shared PhysioNet data.
+
+    * eegmat, rest vs mental arithmetic, 5 s windows, ``CrossSubjectEvaluation``
+      (``n_splits`` subject folds; None = leave one subject out);
+    * EEGBCI subject 1, rest vs motor imagery (left/right hand, both hands, feet
+      merged), 3 s windows, ``WithinSessionEvaluation``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        ``eegmat/`` and ``eegbci/`` result folders (CSV + PNG) and a combined
+        ``summary.csv``/``summary.md`` are written here.
+    model : ELM | ELMEncoder | str | None
+        Model of ``ELM+LR``.
+    data_path : path-like | None
+        Data root (default :func:`braindecode_elm.data_dir`).
+    eegmat_subjects : sequence of int | None
+        MOABB subject numbers 1-36 (default all).
+    n_splits : int | None
+        Cross-subject folds on eegmat.
+    n_epochs : int
+        Training epochs of the braindecode networks.
+    pipelines : sequence of str
+        Compared pipelines.
+
+    Returns
+    -------
+    dict
+        ``{"eegmat": DataFrame, "eegbci": DataFrame, "summary": DataFrame}``.
+    """
+    import pandas as pd
+
+    from braindecode_elm.data.moabb_datasets import EEGBCIMOABB, EEGMATMOABB
+
+    out = Path(out_dir)
+    frames = {}
+    mat = EEGMATMOABB(data_path, download=False)
+    frames["eegmat"] = run_moabb_comparison(
+        mat,
+        WindowParadigm(["rest", "arithmetic"], tmin=0.0, tmax=5.0),
+        subjects=eegmat_subjects,
+        n_splits=n_splits,
+        n_epochs=n_epochs,
+        model=model,
+        pipelines=pipelines,
+        out_dir=out / "eegmat",
+    )
+    imagery = ["left_hand", "right_hand", "hands", "feet"]
+    bci = EEGBCIMOABB(data_path, download=False)
+    frames["eegbci"] = run_moabb_comparison(
+        bci,
+        WindowParadigm(
+            ["rest", *imagery],
+            tmin=0.0,
+            tmax=3.0,
+            label_map=dict.fromkeys(imagery, "imagery"),
+        ),
+        evaluation="within-session",
+        n_epochs=n_epochs,
+        model=model,
+        pipelines=pipelines,
+        out_dir=out / "eegbci",
+    )
+    rows = []
+    for name, df in frames.items():
+        for pipe, g in df.groupby("pipeline"):
+            rows.append(
+                dict(
+                    dataset=name,
+                    pipeline=pipe,
+                    score_mean=g["score"].mean(),
+                    score_std=g["score"].std(ddof=0),
+                    n=len(g),
+                    fit_time_s=g["time"].mean(),
+                )
+            )
+    summary = pd.DataFrame(rows)
+    summary.to_csv(out / "summary.csv", index=False)
+    lines = ["| dataset | pipeline | ROC AUC (mean +- std) | n | fit time (s) |"]
+    lines.append("|---|---|---|---|---|")
+    for r in summary.itertuples():
+        lines.append(
+            f"| {r.dataset} | {r.pipeline} | {r.score_mean:.3f} +- {r.score_std:.3f}"
+            f" | {r.n} | {r.fit_time_s:.1f} |"
+        )
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    frames["summary"] = summary
+    return frames

@@ -10,11 +10,13 @@ from .bundle import ELM
 from .eeg_encoder import ELMEncoder, count_parameters
 from .embedding_cache import EmbeddingCache
 from .projection import TextProjection
+from .registry import MODEL_REGISTRY
 from .text_encoder import DEFAULT_MAX_LENGTH, TextEncoder, minilm_path
 
 __all__ = [
     "ELM",
     "ELMEncoder",
+    "MODEL_REGISTRY",
     "EmbeddingCache",
     "TextEncoder",
     "TextProjection",

@@ -1,4 +1,4 @@
-"""Command line of pretraining: ``python -m braindecode_elm.training`` / ``elm pretrain``.
+"""Pretraining command line: ``python -m braindecode_elm.training``, ``elm pretrain``.
 
 Also the entry point under ``torchrun``::
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         Exit status (0 on success, 2 on a configuration error).
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     from .config import load_preset, parse_overrides
 
     try:
@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     result = pretrain(cfg, resume=args.resume, progress=not args.no_progress)
     if result.final_dir is not None:
         last = result.history[-1] if result.history else {}
+        loss = last.get("train_loss", float("nan"))
         print(
-            f"done: {result.step} steps, final loss {last.get('train_loss', float('nan')):.4f}, "
+            f"done: {result.step} steps, final loss {loss:.4f}, "
             f"val R@1 {last.get('val_r1', float('nan')):.3f}; weights in "
             f"{result.final_dir}",
             file=sys.stdout,

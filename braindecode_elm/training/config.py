@@ -29,7 +29,8 @@ class TrainConfig:
     description : str
         Human-readable summary of the preset.
     data : str or None
-        Cache folder written by ``elm preprocess`` (:func:`braindecode_elm.data.build_cache`).
+        Cache folder written by ``elm preprocess``
+        (:func:`braindecode_elm.data.build_cache`).
     out : str or None
         Run folder (checkpoints, metrics, ``final/`` weights).
     variant : {"5s", "60s"}

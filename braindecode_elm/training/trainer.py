@@ -295,6 +295,9 @@ def _pretrain(
     torch.manual_seed(cfg.seed)
     module = _build_module(cfg, feats.shape[1]).to(device)
     world = info.world_size
+    if world > 1 and cfg.sync_bn:
+        # Before the optimiser is built: conversion creates new parameter objects.
+        module = convert_sync_bn(module, device)
     if cfg.optimizer == "lars":
         peak = scaled_lr(
             cfg.base_lr,
@@ -372,8 +375,6 @@ def _pretrain(
         truncate_after_step=step if resumed_from else None,
     )
 
-    if world > 1 and cfg.sync_bn:
-        module = convert_sync_bn(module, device)
     model: nn.Module = module
     if world > 1:
         model = nn.parallel.DistributedDataParallel(

@@ -83,10 +83,16 @@ impl C64 {
     }
 }
 
+/// Highest Butterworth order accepted (the fused kernel runs up to 8 sections;
+/// the design alone goes further, but such filters are numerically useless).
+pub const MAX_ORDER: usize = 32;
+
 /// Check a band-pass request; the messages are shown to Python users.
 pub fn check_band(order: usize, l_freq: f64, h_freq: f64, sfreq: f64) -> Result<(), DspError> {
-    if order == 0 {
-        return Err(DspError::invalid("order must be a positive integer"));
+    if order == 0 || order > MAX_ORDER {
+        return Err(DspError::invalid(format!(
+            "order must be an integer from 1 to {MAX_ORDER}, got {order}"
+        )));
     }
     if !(l_freq.is_finite() && h_freq.is_finite() && sfreq.is_finite()) {
         return Err(DspError::invalid(format!(
@@ -340,18 +346,37 @@ fn zpk2sos_nearest(z: Vec<C64>, p: Vec<C64>, k: f64) -> Result<Vec<Section>, Dsp
     Ok(sos)
 }
 
+/// `scipy.signal.lfilter_zi` for one section: solve `(I - companion(a).T) zi =
+/// b[1:] - a[1:] * b[0]` the way LAPACK's `dgesv` does for a 2x2 system (LU
+/// with partial pivoting, pivot reciprocal), so that the rounding — which the
+/// near-unit-circle poles amplify — matches SciPy's.
+fn lfilter_zi2(s: &Section) -> [f64; 2] {
+    let (b0, b1, b2) = (s[0] / s[3], s[1] / s[3], s[2] / s[3]);
+    let (a1, a2) = (s[4] / s[3], s[5] / s[3]);
+    let r = [b1 - a1 * b0, b2 - a2 * b0];
+    // m = [[1 + a1, -1], [a2, 1]]
+    let (mut m00, mut m01, mut m10, mut m11) = (1.0 + a1, -1.0, a2, 1.0);
+    let (mut r0, mut r1) = (r[0], r[1]);
+    if m10.abs() > m00.abs() {
+        std::mem::swap(&mut m00, &mut m10);
+        std::mem::swap(&mut m01, &mut m11);
+        std::mem::swap(&mut r0, &mut r1);
+    }
+    let l = m10 * (1.0 / m00);
+    let u11 = m11 - l * m01;
+    let y1 = r1 - l * r0;
+    let x1 = y1 / u11;
+    let x0 = (r0 - m01 * x1) / m00;
+    [x0, x1]
+}
+
 /// `scipy.signal.sosfilt_zi`: steady-state initial conditions for a unit step.
 pub fn sosfilt_zi(sos: &[Section]) -> Vec<[f64; 2]> {
     let mut scale = 1.0;
     sos.iter()
         .map(|s| {
-            let (b, a) = ([s[0] / s[3], s[1] / s[3], s[2] / s[3]], [1.0, s[4] / s[3], s[5] / s[3]]);
-            // lfilter_zi for order 2: solve (I - companion(a).T) zi = b[1:] - a[1:] * b[0].
-            let r0 = b[1] - a[1] * b[0];
-            let r1 = b[2] - a[2] * b[0];
-            let zi0 = (r0 + r1) / (1.0 + a[1] + a[2]);
-            let zi1 = r1 - a[2] * zi0;
-            let out = [scale * zi0, scale * zi1];
+            let z = lfilter_zi2(s);
+            let out = [scale * z[0], scale * z[1]];
             scale *= (s[0] + s[1] + s[2]) / (s[3] + s[4] + s[5]);
             out
         })

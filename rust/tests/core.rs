@@ -1,0 +1,263 @@
+//! Unit tests of the core crate against numbers computed with SciPy 1.17.1.
+//! Each constant block names the command that produced it.
+
+use elm_dsp::design::{
+    bessel_i0, butter_bandpass_sos, firwin_kaiser, mne_ringing_samples, odd_padlen, sosfilt,
+    sosfilt_zi,
+};
+use elm_dsp::engine::{filter_spec, run, run_resample, FilterPad, Lane, MontageSource};
+use elm_dsp::polyphase::{reflect_index, PolyPlan, ResamplePad};
+use elm_dsp::simd::SimdLevel;
+use elm_dsp::DspError;
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-300) || (a - b).abs() < 1e-300
+}
+
+// python -c "from scipy import signal; print(signal.butter(4, [0.1, 49.0],
+//   btype='bandpass', output='sos', fs=256.0).tolist())"
+const SOS_4_01_49_256: [[f64; 6]; 4] = [
+    [0.04027766166243047, 0.08055532332486094, 0.04027766166243047, 1.0, -0.38972601865998785, 0.07494189674142379],
+    [1.0, 2.0, 1.0, 1.0, -0.5315329178246468, 0.4750526057780662],
+    [1.0, -2.0, 1.0, 1.0, -1.9954576942871896, 0.9954637414405874],
+    [1.0, -2.0, 1.0, 1.0, -1.9981219984859666, 0.998128023047111],
+];
+// python -c "from scipy import signal; print(signal.butter(3, [1.0, 40.0],
+//   btype='bandpass', output='sos', fs=250.0).tolist())"
+const SOS_3_1_40_250: [[f64; 6]; 3] = [
+    [0.054462723971084016, 0.10892544794216803, 0.054462723971084016, 1.0, -0.7735512818172456, 0.42338462030982427],
+    [1.0, 0.0, -1.0, 1.0, -1.286307270411458, 0.30420455805283164],
+    [1.0, -2.0, 1.0, 1.0, -1.9751418818296762, 0.97577943594805],
+];
+
+#[test]
+fn butter_matches_scipy_order4() {
+    let sos = butter_bandpass_sos(4, 0.1, 49.0, 256.0).unwrap();
+    assert_eq!(sos.len(), 4);
+    for (s, r) in sos.iter().zip(SOS_4_01_49_256.iter()) {
+        for (a, b) in s.iter().zip(r) {
+            assert!(close(*a, *b, 1e-12), "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn butter_matches_scipy_odd_order_real_poles() {
+    // Odd order: the prototype's real pole gives two real band-pass poles,
+    // exercising zpk2sos' real-pole pairing and a [1, 0, -1] numerator.
+    let sos = butter_bandpass_sos(3, 1.0, 40.0, 250.0).unwrap();
+    assert_eq!(sos.len(), 3);
+    for (s, r) in sos.iter().zip(SOS_3_1_40_250.iter()) {
+        for (a, b) in s.iter().zip(r) {
+            assert!(close(*a, *b, 1e-12), "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn butter_rejects_bad_bands() {
+    assert!(butter_bandpass_sos(4, 49.0, 0.1, 256.0).is_err());
+    assert!(butter_bandpass_sos(4, 0.1, 128.0, 256.0).is_err());
+    assert!(butter_bandpass_sos(4, -1.0, 40.0, 256.0).is_err());
+    assert!(butter_bandpass_sos(0, 1.0, 40.0, 256.0).is_err());
+    assert!(butter_bandpass_sos(4, 1.0, f64::NAN, 256.0).is_err());
+}
+
+// python -c "from scipy import signal; s = signal.butter(4, [0.1, 49.0],
+//   btype='bandpass', output='sos', fs=256.0); print(signal.sosfilt_zi(s).tolist())"
+#[test]
+fn zi_matches_scipy() {
+    let want = [
+        [0.19484626322504028, 0.02265702876207535],
+        [0.7616710668417475, -0.23840613336002026],
+        [-0.9967949917293984, 0.9967949917293976],
+        [0.0, 0.0],
+    ];
+    let zi = sosfilt_zi(&SOS_4_01_49_256);
+    for (z, w) in zi.iter().zip(want.iter()) {
+        for (a, b) in z.iter().zip(w) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+    }
+}
+
+// python -c "import numpy as np; from scipy import signal; s = signal.butter(4,
+//   [0.1, 49.0], btype='bandpass', output='sos', fs=256.0); x = np.zeros(8);
+//   x[0] = 1; print(signal.sosfilt(s, x).tolist())"
+#[test]
+fn impulse_response_matches_scipy() {
+    let want = [
+        0.04027766166243047, 0.19795820743468884, 0.3922484942357147, 0.3788115529078777,
+        0.1315083144035663, -0.08857538424697088, -0.11401135131579919, -0.02595413844822981,
+    ];
+    let mut x = [0.0; 8];
+    x[0] = 1.0;
+    let mut zi = vec![[0.0; 2]; 4];
+    sosfilt(&SOS_4_01_49_256, &mut x, &mut zi);
+    for (a, b) in x.iter().zip(want) {
+        assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+    }
+}
+
+// python -c "from scipy import signal; print(signal.firwin(41, 1/2,
+//   window=('kaiser', 5.0))[:21].tolist())"
+#[test]
+fn firwin_matches_scipy() {
+    let want = [
+        -7.158970950886459e-19, -0.0010514587726751215, 1.8542998243319006e-18,
+        0.0025089668121477146, -3.494145233950968e-18, -0.004894834339287572,
+        5.60645116237481e-18, 0.008556559002481406, -8.091013094452995e-18,
+        -0.01398997323843515, 1.0781132014374604e-17, 0.022023120574074614,
+        -1.3459677422897392e-17, -0.03434017988174492, 1.5884600682954174e-17,
+        0.05528828391185702, -1.78202070879486e-17, -0.10093019739773386,
+        1.9069296838463637e-17, 0.31670034568030075, 0.5002587352980301,
+    ];
+    let h = firwin_kaiser(41, 0.5, 5.0);
+    assert_eq!(h.len(), 41);
+    for (a, b) in h.iter().zip(want) {
+        assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+    }
+    // Symmetric and unit DC gain.
+    for i in 0..20 {
+        assert!((h[i] - h[40 - i]).abs() < 1e-17);
+    }
+    assert!((h.iter().sum::<f64>() - 1.0).abs() < 1e-14);
+    // python -c "from scipy import signal; print(signal.firwin(21, 0.25,
+    //   window=('kaiser', 5.0)).tolist()[8:13])"
+    let h = firwin_kaiser(21, 0.25, 5.0);
+    let want = [0.14571408009768874, 0.22051515873308986, 0.2504749560988805, 0.22051515873308986, 0.14571408009768874];
+    for (a, b) in h[8..13].iter().zip(want) {
+        assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn bessel_i0_known_values() {
+    // scipy.special.i0(0), i0(1), i0(5)
+    assert_eq!(bessel_i0(0.0), 1.0);
+    assert!(close(bessel_i0(1.0), 1.2660658777520082, 1e-15));
+    assert!(close(bessel_i0(5.0), 27.239871823604442, 1e-15));
+}
+
+#[test]
+fn padlens() {
+    assert_eq!(odd_padlen(&SOS_4_01_49_256), 27);
+    // python -c "from mne.filter import estimate_ringing_samples as e; from scipy
+    //   import signal; print(e(signal.butter(4, [0.1, 49], 'bandpass',
+    //   output='sos', fs=256)))"  -> 1315
+    assert_eq!(mne_ringing_samples(&SOS_4_01_49_256), 1315);
+}
+
+fn lcg(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        })
+        .collect()
+}
+
+/// Straightforward scalar sosfiltfilt (SciPy's algorithm) as the oracle.
+fn naive_filtfilt(sos: &[[f64; 6]], x: &[f64], pad: usize) -> Vec<f64> {
+    let n = x.len();
+    let mut ext = Vec::with_capacity(n + 2 * pad);
+    for i in (1..=pad).rev() {
+        ext.push(2.0 * x[0] - x[i]);
+    }
+    ext.extend_from_slice(x);
+    for i in 0..pad {
+        ext.push(2.0 * x[n - 1] - x[n - 2 - i]);
+    }
+    let zi = sosfilt_zi(sos);
+    let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * ext[0], z[1] * ext[0]]).collect();
+    sosfilt(sos, &mut ext, &mut z);
+    ext.reverse();
+    let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * ext[0], z[1] * ext[0]]).collect();
+    sosfilt(sos, &mut ext, &mut z);
+    ext.reverse();
+    ext[pad..pad + n].to_vec()
+}
+
+#[test]
+fn fused_filter_matches_naive_all_levels() {
+    let n = 5003;
+    let data = lcg(3 * n, 7);
+    let sos = SOS_4_01_49_256.to_vec();
+    let src = MontageSource::new(&data, 3, n, vec![Lane::Diff(0, 1), Lane::Chan(2)]).unwrap();
+    let spec = filter_spec(&sos, n, FilterPad::Odd, None, None).unwrap();
+    let want0 = naive_filtfilt(
+        &sos,
+        &data[..n].iter().zip(&data[n..2 * n]).map(|(a, b)| a - b).collect::<Vec<_>>(),
+        27,
+    );
+    let want1 = naive_filtfilt(&sos, &data[2 * n..], 27);
+    for level in [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512] {
+        let mut out = vec![0.0f64; 2 * n];
+        run(&src, &spec, None, &mut out, 1, Some(level)).unwrap();
+        let rms = (want1.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+        for (a, b) in out[..n].iter().zip(&want0).chain(out[n..].iter().zip(&want1)) {
+            assert!((a - b).abs() < 1e-11 * rms, "{level:?}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn resample_constant_matches_direct_convolution() {
+    // Direct evaluation of upfirdn + slicing for 2/5 on a short signal.
+    let n = 101;
+    let x = lcg(n, 3);
+    let plan = PolyPlan::new(2, 5, ResamplePad::Constant).unwrap();
+    let (up, down) = (2usize, 5usize);
+    let half_len = 10 * 5;
+    let mut h = firwin_kaiser(2 * half_len + 1, 1.0 / 5.0, 5.0);
+    h.iter_mut().for_each(|v| *v *= up as f64);
+    let n_pre_pad = down - half_len % down;
+    let n_pre_remove = (half_len + n_pre_pad) / down;
+    let n_out = (n * up).div_ceil(down);
+    let src = MontageSource::identity(&x, 1, n).unwrap();
+    let mut out = vec![0.0f64; n_out];
+    run_resample(&src, &plan, &mut out, None).unwrap();
+    for (k, got) in out.iter().enumerate() {
+        let j = k + n_pre_remove;
+        let mut acc = 0.0;
+        for (i, hv) in h.iter().enumerate() {
+            let m = (j * down) as isize - (i + n_pre_pad) as isize;
+            if m >= 0 && m as usize % up == 0 && (m as usize / up) < n {
+                acc += hv * x[m as usize / up];
+            }
+        }
+        assert!((got - acc).abs() < 1e-13, "k={k}: {got} vs {acc}");
+    }
+}
+
+#[test]
+fn reflect_index_is_numpy_reflect() {
+    // python -c "import numpy as np; print(np.pad(np.arange(4), 6, mode='reflect'))"
+    //   -> [0 1 2 3 2 1 0 1 2 3 2 1 0 1 2 3]
+    let want = [0, 1, 2, 3, 2, 1];
+    for (i, w) in want.iter().enumerate() {
+        assert_eq!(reflect_index(i as isize - 6, 4), *w);
+    }
+    assert_eq!(reflect_index(4, 4), 2);
+    assert_eq!(reflect_index(9, 4), 3);
+    assert_eq!(reflect_index(-5, 1), 0);
+}
+
+#[test]
+fn errors_are_reported() {
+    let sos = SOS_4_01_49_256.to_vec();
+    assert!(matches!(
+        filter_spec(&sos, 27, FilterPad::Odd, None, None),
+        Err(DspError::TooShort { n_times: 27, needed: 28 })
+    ));
+    let mut data = lcg(2 * 200, 1);
+    data[200 + 17] = f64::NAN;
+    let src = MontageSource::identity(&data, 2, 200).unwrap();
+    let spec = filter_spec(&sos, 200, FilterPad::Odd, None, None).unwrap();
+    let mut out = vec![0.0f64; 400];
+    let err = run(&src, &spec, None, &mut out, 1, None).unwrap_err();
+    assert_eq!(err, DspError::NonFinite { channel: 1, sample: 17 });
+    assert!(PolyPlan::new(0, 3, ResamplePad::Constant).is_err());
+    assert!(MontageSource::new(&data, 2, 200, vec![Lane::Diff(0, 5)]).is_err());
+}

@@ -1,9 +1,17 @@
-"""Type stubs of the native extension ``braindecode_elm._rust`` (``src/lib.rs``)."""
+"""Type stubs of the native extension ``braindecode_elm._rust`` (``src/lib.rs``).
+
+Use :mod:`braindecode_elm.dsp` instead of calling these directly: it validates
+arguments with friendlier messages and resolves montages and rates. Every
+function releases the GIL while computing and raises ``ValueError`` (bad
+input), ``TypeError`` (wrong dtype/type) or ``RuntimeError`` (internal error).
+"""
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
+
+_F = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
 def simd_level() -> str:
     """SIMD set detected at run time: avx512, avx2, sse2, neon or scalar."""
@@ -12,3 +20,55 @@ def roundtrip(
     x: npt.NDArray[np.float32] | npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float32] | npt.NDArray[np.float64], float]:
     """Return ``x`` itself (no copy) and its sum; C-contiguous float arrays only."""
+
+def butter_bandpass_sos(
+    order: int, l_freq: float, h_freq: float, sfreq: float
+) -> npt.NDArray[np.float64]:
+    """``scipy.signal.butter(order, [l, h], "bandpass", output="sos", fs=sfreq)``."""
+
+def sosfilt_zi(sos: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``scipy.signal.sosfilt_zi(sos)``, shape (n_sections, 2)."""
+
+def mne_padlen(sos: npt.NDArray[np.float64]) -> int:
+    """``mne.filter.estimate_ringing_samples(sos)``."""
+
+def firwin_kaiser(numtaps: int, cutoff: float, beta: float) -> npt.NDArray[np.float64]:
+    """``scipy.signal.firwin(numtaps, cutoff, window=("kaiser", beta))``."""
+
+def sosfiltfilt(sos: npt.NDArray[np.float64], x: _F, padtype: str = "odd") -> _F:
+    """Zero-phase filtering of a 2-D array along its last axis; same dtype out."""
+
+def resample_poly(x: _F, up: int, down: int, padtype: str = "constant") -> _F:
+    """Polyphase resampling of a 2-D array along its last axis; same dtype out."""
+
+def preprocess(
+    x: _F,
+    index: npt.NDArray[np.int64] | None,
+    sos: npt.NDArray[np.float64],
+    up: int,
+    down: int,
+    scale: float | None,
+    clip: float | None,
+    padtype: str,
+    resample_padtype: str,
+    out_f32: bool,
+    n_threads: int,
+    ch_names: list[str] | None = None,
+) -> _F:
+    """Fused montage (``index`` rows: anode, cathode), band-pass, scale, clip and
+    resampling; float32 output when ``out_f32`` else float64."""
+
+def preprocess_batch(
+    xs: list[_F],
+    indices: list[npt.NDArray[np.int64] | None],
+    soses: list[npt.NDArray[np.float64]],
+    ups: list[int],
+    downs: list[int],
+    scale: float | None,
+    clip: float | None,
+    padtype: str,
+    resample_padtype: str,
+    out_f32: bool,
+    n_threads: int,
+) -> list[_F]:
+    """:func:`preprocess` over many recordings on ``n_threads`` native threads."""

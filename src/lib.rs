@@ -94,7 +94,7 @@ enum Input<'py> {
 
 impl<'py> Input<'py> {
     fn extract(x: &Bound<'py, PyAny>, what: &str) -> PyResult<Self> {
-        let ndim = |a: &Bound<'py, PyAny>| -> PyResult<usize> { Ok(a.getattr("ndim")?.extract()?) };
+        let ndim = |a: &Bound<'py, PyAny>| -> PyResult<usize> { a.getattr("ndim")?.extract() };
         let is_f64 = x.cast::<PyArrayDyn<f64>>().is_ok();
         let is_f32 = x.cast::<PyArrayDyn<f32>>().is_ok();
         if !is_f64 && !is_f32 {
@@ -109,10 +109,16 @@ impl<'py> Input<'py> {
             )));
         }
         // A non-contiguous view is copied once into C order.
-        let x = if x.getattr("flags")?.get_item("C_CONTIGUOUS")?.extract::<bool>()? {
+        let x = if x
+            .getattr("flags")?
+            .get_item("C_CONTIGUOUS")?
+            .extract::<bool>()?
+        {
             x.clone()
         } else {
-            x.py().import("numpy")?.call_method1("ascontiguousarray", (x,))?
+            x.py()
+                .import("numpy")?
+                .call_method1("ascontiguousarray", (x,))?
         };
         let inp = if is_f64 {
             Input::F64(x.cast::<PyArray2<f64>>()?.readonly())
@@ -153,7 +159,7 @@ fn sos_from(sos: PyReadonlyArray2<'_, f64>) -> PyResult<Vec<Section>> {
 
 fn sos_to_py<'py>(py: Python<'py>, sos: &[Section]) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let flat: Vec<f64> = sos.iter().flatten().copied().collect();
-    Ok(PyArray1::from_vec(py, flat).reshape([sos.len(), 6])?)
+    PyArray1::from_vec(py, flat).reshape([sos.len(), 6])
 }
 
 fn to_py_2d<'py, U: Sample + numpy::Element>(
@@ -208,7 +214,7 @@ fn sosfilt_zi<'py>(
     let sos = design::normalize_sections(&sos_from(sos)?).map_err(|e| value_err(e, None))?;
     let zi = design::sosfilt_zi(&sos);
     let flat: Vec<f64> = zi.iter().flatten().copied().collect();
-    Ok(PyArray1::from_vec(py, flat).reshape([zi.len(), 2])?)
+    PyArray1::from_vec(py, flat).reshape([zi.len(), 2])
 }
 
 /// MNE's ringing estimate of `sos` (the padding of its IIR filtering).
@@ -231,7 +237,10 @@ fn firwin_kaiser<'py>(
             "firwin_kaiser needs numtaps >= 1, 0 < cutoff < 1 and a finite beta",
         ));
     }
-    Ok(PyArray1::from_vec(py, design::firwin_kaiser(numtaps, cutoff, beta)))
+    Ok(PyArray1::from_vec(
+        py,
+        design::firwin_kaiser(numtaps, cutoff, beta),
+    ))
 }
 
 struct Job {
@@ -260,7 +269,14 @@ fn run_job<T: Sample, U: Sample>(
     match &job.sos {
         Some(sos) => {
             let spec = engine::filter_spec(sos, n, job.fpad, job.scale, job.clip)?;
-            engine::run(&src, &spec, job.plan.as_ref(), &mut out, job.n_threads, None)?;
+            engine::run(
+                &src,
+                &spec,
+                job.plan.as_ref(),
+                &mut out,
+                job.n_threads,
+                None,
+            )?;
         }
         None => {
             let plan = job.plan.as_ref().expect("resampling job without a plan");
@@ -430,7 +446,15 @@ fn preprocess<'py>(
     ch_names: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let job = make_job(
-        index, sos, up, down, scale, clip, padtype, resample_padtype, n_threads,
+        index,
+        sos,
+        up,
+        down,
+        scale,
+        clip,
+        padtype,
+        resample_padtype,
+        n_threads,
     )?;
     execute(py, x, job, Some(out_f32), ch_names, "preprocess")
 }
@@ -470,7 +494,15 @@ fn preprocess_batch<'py>(
     let mut jobs = Vec::with_capacity(n);
     for (((idx, sos), up), down) in indices.into_iter().zip(soses).zip(ups).zip(downs) {
         jobs.push(make_job(
-            idx, sos, up, down, scale, clip, padtype, resample_padtype, 1,
+            idx,
+            sos,
+            up,
+            down,
+            scale,
+            clip,
+            padtype,
+            resample_padtype,
+            1,
         )?);
     }
     // Borrow every input as an f64 or f32 slice (no copy), then fan out.
@@ -512,18 +544,21 @@ fn preprocess_batch<'py>(
             };
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
             match pool {
-                Ok(p) if threads > 1 => {
-                    p.install(|| datas.par_iter().zip(jobs.par_iter()).map(one).collect::<Vec<_>>())
-                }
+                Ok(p) if threads > 1 => p.install(|| {
+                    datas
+                        .par_iter()
+                        .zip(jobs.par_iter())
+                        .map(one)
+                        .collect::<Vec<_>>()
+                }),
                 _ => datas.iter().zip(jobs.iter()).map(one).collect::<Vec<_>>(),
             }
         }),
     )?;
     let list = PyList::empty(py);
     for (i, r) in results.into_iter().enumerate() {
-        let (v64, v32, rows, cols) = r.map_err(|e| {
-            PyValueError::new_err(format!("recording {i}: {}", value_err(e, None)))
-        })?;
+        let (v64, v32, rows, cols) =
+            r.map_err(|e| PyValueError::new_err(format!("recording {i}: {}", value_err(e, None))))?;
         if out_f32 {
             list.append(to_py_2d(py, v32, rows, cols)?)?;
         } else {

@@ -268,3 +268,44 @@ def test_cli_reports_bad_arguments(capsys, tmp_path):
                 str(tmp_path),
             ]
         )
+
+
+def test_resume_refuses_other_plan_and_fresh_run_moves_old_checkpoints(tmp_path):
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    from braindecode_elm.training import PretrainCorpus
+
+    corpus = PretrainCorpus.from_arrays(
+        [
+            (
+                f"r{i}",
+                f"s{i}",
+                rng.normal(size=(6, 20, 500)).astype(np.float16),
+                [f"t{i}"],
+            )
+            for i in range(6)
+        ]
+    )
+    kw = dict(
+        out=str(tmp_path / "run"),
+        max_steps=1,
+        val_fraction=0.0,
+        batch_size=4,
+        max_eeg=4,
+        text_cache_dir=str(tmp_path / "tc"),
+    )
+    first = pretrain(load_preset("tiny-cpu", **kw), corpus=corpus, progress=False)
+    assert first.step == 1 and (tmp_path / "run" / "final").is_dir()
+    with pytest.raises(ValueError, match="batch_size"):
+        pretrain(
+            load_preset("tiny-cpu", **{**kw, "batch_size": 2}),
+            corpus=corpus,
+            resume="latest",
+            progress=False,
+        )
+    # max_steps counts all steps: resuming the finished run does no extra step
+    again = pretrain(load_preset("tiny-cpu", **kw), corpus=corpus, resume="latest")
+    assert again.resumed_from is not None and again.step == 1
+    fresh = pretrain(load_preset("tiny-cpu", **kw), corpus=corpus, progress=False)
+    assert fresh.resumed_from is None
+    assert len(list(tmp_path.glob("run/checkpoints.old-*"))) == 1

@@ -41,17 +41,19 @@ def confusion_matrix(
     """Confusion matrix with counts (rows: true, columns: predicted)."""
     plt = _plt()
     cm = np.asarray(cm)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(classes), 1.4 + 1.0 * len(classes)))
-    ax.imshow(cm, cmap="Blues")
+    vmax = max(int(cm.max()), 1)
+    fig, ax = plt.subplots(figsize=(2.8 + 1.1 * len(classes), 1.8 + 1.0 * len(classes)))
+    # vmin=0 so equal counts are not all drawn as the palest colour.
+    ax.imshow(cm, cmap="Blues", vmin=0, vmax=vmax)
     ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
     ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            color = "white" if cm[i, j] > cm.max() / 2 else "black"
+            color = "white" if cm[i, j] > 0.6 * vmax else "black"
             ax.text(j, i, str(cm[i, j]), ha="center", va="center", color=color)
-    ax.set_title(title or "zero-shot confusion matrix")
+    ax.set_title(title or "zero-shot confusion matrix", fontsize=9)
     return _save(fig, path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -147,6 +148,42 @@ def recording_retrieval(
     }
 
 
+#: Config fields that define the sampling plan and the model: a checkpoint only
+#: resumes exactly under the same values.
+_PLAN_FIELDS = (
+    "batch_size",
+    "max_eeg",
+    "max_text",
+    "seed",
+    "crop_seconds",
+    "drop_first_s",
+    "max_minutes",
+    "text_mode",
+    "val_fraction",
+    "max_recordings",
+    "variant",
+    "n_filters",
+)
+
+
+def _check_resume_compatible(ckpt: Path, cfg: TrainConfig, world: int) -> None:
+    state = json.loads((ckpt / "state.json").read_text())
+    saved = state.get("config", {})
+    diff = {
+        k: (saved.get(k), getattr(cfg, k))
+        for k in _PLAN_FIELDS
+        if k in saved and saved.get(k) != getattr(cfg, k)
+    }
+    if state.get("world_size", world) != world:
+        diff["world_size"] = (state.get("world_size"), world)
+    if diff:
+        raise ValueError(
+            f"cannot resume from {ckpt}: these settings differ from the checkpoint "
+            f"(saved, now): {diff}; resume with the run's own config (see "
+            "RUN_DIR/config.yaml) or start a new run folder"
+        )
+
+
 def _encode_texts(
     cfg: TrainConfig, texts: list[str], info: DistInfo, run_dir: Path
 ) -> tuple[torch.Tensor, Any]:
@@ -164,7 +201,15 @@ def _encode_texts(
     # Rank 0 fills the on-disk cache first so the LM runs once per text in total.
     if info.distributed and not info.is_main:
         dist.barrier()
-    feats = enc.encode(texts, progress=info.is_main and len(texts) > 256).float().cpu()
+    gpu = info.device.type == "cuda"
+    if gpu:
+        enc.to(info.device)  # the (frozen) LM embeds the corpus once, on the GPU
+    feats = enc.encode(
+        texts, batch_size=256 if gpu else 64, progress=info.is_main and len(texts) > 256
+    )
+    feats = feats.float().cpu()
+    if gpu:
+        enc.to("cpu")  # free GPU memory for training
     if info.distributed and info.is_main:
         dist.barrier()
     return feats, enc
@@ -342,11 +387,14 @@ def _pretrain(
     if resume:
         ckpt = latest_checkpoint(run_dir) if resume == "latest" else Path(resume)
         if ckpt is not None:
+            _check_resume_compatible(ckpt, cfg, world)
             state = load_checkpoint(
                 ckpt, module=module, optimizer=optimizer, scaler=scaler
             )
             step, epoch, position = state["step"], state["epoch"], state["position"]
-            history = state.get("history", [])
+            # An entry for the resumed epoch itself came from a stop mid-epoch
+            # (max_steps): that epoch is finished and validated again.
+            history = [h for h in state.get("history", []) if h["epoch"] < epoch]
             resumed_from = ckpt
             if info.is_main:
                 print(
@@ -354,6 +402,18 @@ def _pretrain(
                     f"{position})",
                     flush=True,
                 )
+    if info.is_main and resumed_from is None:
+        old_ckpts = run_dir / "checkpoints"
+        if old_ckpts.is_dir() and any(old_ckpts.iterdir()):
+            # A fresh run must not mix its checkpoints with a previous run's (the
+            # newest-step pruning would keep the stale ones): move them aside.
+            aside = run_dir / f"checkpoints.old-{time.strftime('%Y%m%dT%H%M%S')}"
+            old_ckpts.rename(aside)
+            print(
+                f"{run_dir} held checkpoints of an earlier run and --resume was not "
+                f"given: moved them to {aside}",
+                flush=True,
+            )
     if info.is_main:
         dump_run_info(
             run_dir,
@@ -412,6 +472,8 @@ def _pretrain(
     stop = False
     max_steps = cfg.max_steps
     for ep in range(epoch, cfg.epochs):
+        if max_steps is not None and step >= int(max_steps):
+            break  # e.g. resuming a run that already reached max_steps
         lr = warmup_cosine_lr(
             ep,
             peak_lr=peak,

@@ -8,7 +8,10 @@ use elm_dsp::simd::{detect, SimdLevel};
 
 /// CPU time of this thread: the machine is shared, wall time is not meaningful.
 fn cpu() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
@@ -29,7 +32,9 @@ fn main() {
     let mut seed = 1u64;
     let data: Vec<f64> = (0..n_ch * n)
         .map(|_| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         })
         .collect();
@@ -38,6 +43,15 @@ fn main() {
     let sos = butter_bandpass_sos(4, 0.1, 49.0, 256.0).unwrap();
     let spec = filter_spec(&sos, n, FilterPad::Odd, None, None).unwrap();
     let plan = PolyPlan::new(25, 64, ResamplePad::Constant).unwrap();
+    if std::env::var("RESAMPLE_ONLY").is_ok() {
+        let mut out = vec![0.0f64; 20 * plan.n_out(n)];
+        for _ in 0..5 {
+            let t = Instant::now();
+            run_resample(&src, &plan, &mut out, None).unwrap();
+            println!("resample {:.3} s", t.elapsed().as_secs_f64());
+        }
+        return;
+    }
     if std::env::var("FUSED_ONLY").is_ok() {
         let mut out = vec![0.0f64; 20 * plan.n_out(n)];
         for _ in 0..5 {

@@ -100,10 +100,14 @@ pub fn check_band(order: usize, l_freq: f64, h_freq: f64, sfreq: f64) -> Result<
         )));
     }
     if sfreq <= 0.0 {
-        return Err(DspError::invalid(format!("sfreq must be positive, got {sfreq}")));
+        return Err(DspError::invalid(format!(
+            "sfreq must be positive, got {sfreq}"
+        )));
     }
     if l_freq <= 0.0 {
-        return Err(DspError::invalid(format!("l_freq must be > 0 Hz, got {l_freq}")));
+        return Err(DspError::invalid(format!(
+            "l_freq must be > 0 Hz, got {l_freq}"
+        )));
     }
     if l_freq >= h_freq {
         return Err(DspError::invalid(format!(
@@ -168,9 +172,16 @@ pub fn butter_bandpass_sos(
     let fs2 = C64::real(2.0 * fs);
     let mut z_z: Vec<C64> = z_bp.iter().map(|z| fs2.add(*z).div(fs2.sub(*z))).collect();
     let p_z: Vec<C64> = p_bp.iter().map(|p| fs2.add(*p).div(fs2.sub(*p))).collect();
-    z_z.extend(std::iter::repeat_n(C64::real(-1.0), p_bp.len() - z_bp.len()));
-    let num = z_bp.iter().fold(C64::real(1.0), |acc, z| acc.mul(fs2.sub(*z)));
-    let den = p_bp.iter().fold(C64::real(1.0), |acc, p| acc.mul(fs2.sub(*p)));
+    z_z.extend(std::iter::repeat_n(
+        C64::real(-1.0),
+        p_bp.len() - z_bp.len(),
+    ));
+    let num = z_bp
+        .iter()
+        .fold(C64::real(1.0), |acc, z| acc.mul(fs2.sub(*z)));
+    let den = p_bp
+        .iter()
+        .fold(C64::real(1.0), |acc, p| acc.mul(fs2.sub(*p)));
     let k_z = k_bp * num.div(den).re;
     zpk2sos_nearest(z_z, p_z, k_z)
 }
@@ -303,9 +314,15 @@ fn zpk2sos_nearest(z: Vec<C64>, p: Vec<C64>, k: f64) -> Result<Vec<Section>, Dsp
         z.push(C64::real(0.0));
     }
     let (zc, zr) = cplxreal(&z)?;
-    let mut z: Vec<C64> = zc.into_iter().chain(zr.into_iter().map(C64::real)).collect();
+    let mut z: Vec<C64> = zc
+        .into_iter()
+        .chain(zr.into_iter().map(C64::real))
+        .collect();
     let (pc, pr) = cplxreal(&p)?;
-    let mut p: Vec<C64> = pc.into_iter().chain(pr.into_iter().map(C64::real)).collect();
+    let mut p: Vec<C64> = pc
+        .into_iter()
+        .chain(pr.into_iter().map(C64::real))
+        .collect();
     let mut sos = vec![[0.0; 6]; n_sections];
     for si in (0..n_sections).rev() {
         let p1 = p.remove(idx_worst(&p));

@@ -59,14 +59,21 @@ pub struct MontageSource<'a, T: Sample> {
 
 impl<'a, T: Sample> MontageSource<'a, T> {
     /// Check shapes and indices.
-    pub fn new(data: &'a [T], n_channels: usize, n_times: usize, lanes: Vec<Lane>) -> Result<Self, DspError> {
+    pub fn new(
+        data: &'a [T],
+        n_channels: usize,
+        n_times: usize,
+        lanes: Vec<Lane>,
+    ) -> Result<Self, DspError> {
         if n_channels == 0 || n_times == 0 {
             return Err(DspError::invalid(format!(
                 "empty signal: {n_channels} channels x {n_times} samples"
             )));
         }
         if data.len() != n_channels * n_times {
-            return Err(DspError::invalid("data length does not match n_channels * n_times"));
+            return Err(DspError::invalid(
+                "data length does not match n_channels * n_times",
+            ));
         }
         if lanes.is_empty() {
             return Err(DspError::invalid("no output channels requested"));
@@ -82,12 +89,21 @@ impl<'a, T: Sample> MontageSource<'a, T> {
                 )));
             }
         }
-        Ok(Self { data, n_times, lanes })
+        Ok(Self {
+            data,
+            n_times,
+            lanes,
+        })
     }
 
     /// Identity montage: every row is an output channel.
     pub fn identity(data: &'a [T], n_channels: usize, n_times: usize) -> Result<Self, DspError> {
-        Self::new(data, n_channels, n_times, (0..n_channels).map(Lane::Chan).collect())
+        Self::new(
+            data,
+            n_channels,
+            n_times,
+            (0..n_channels).map(Lane::Chan).collect(),
+        )
     }
 
     fn row(&self, c: usize) -> &[T] {
@@ -119,6 +135,7 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
             }
         }
     }
+    #[allow(clippy::too_many_arguments)]
     fn fill_block(
         &self,
         l0: usize,
@@ -230,14 +247,17 @@ pub fn filter_spec(
         FilterPad::Odd => {
             let p = odd_padlen(&sos);
             if n <= p {
-                return Err(DspError::TooShort { n_times: n, needed: p + 1 });
+                return Err(DspError::TooShort {
+                    n_times: n,
+                    needed: p + 1,
+                });
             }
             p
         }
         FilterPad::Mne => mne_ringing_samples(&sos).min(n.saturating_sub(1)),
     };
     if let Some(c) = clip {
-        if !(c > 0.0) {
+        if c.is_nan() || c <= 0.0 {
             return Err(DspError::invalid(format!("clip must be positive, got {c}")));
         }
     }
@@ -265,7 +285,10 @@ fn pool(n_threads: usize) -> Result<rayon::ThreadPool, DspError> {
 fn blocks(n_lanes: usize, w: usize, n_threads: usize) -> Vec<(usize, usize)> {
     let n_blocks = n_lanes.div_ceil(w).max(n_threads.min(n_lanes));
     let size = n_lanes.div_ceil(n_blocks);
-    (0..n_lanes).step_by(size).map(|l0| (l0, size.min(n_lanes - l0))).collect()
+    (0..n_lanes)
+        .step_by(size)
+        .map(|l0| (l0, size.min(n_lanes - l0)))
+        .collect()
 }
 
 /// Run the filter (and optional resampler) on every lane of `src` into `out`
@@ -281,7 +304,11 @@ pub fn run<U: Sample>(
     let level = level.unwrap_or_else(detect);
     let n = src.n_times();
     let n_out = plan.map_or(n, |p| p.n_out(n));
-    assert_eq!(out.len(), src.n_lanes() * n_out, "output buffer has the wrong size");
+    assert_eq!(
+        out.len(),
+        src.n_lanes() * n_out,
+        "output buffer has the wrong size"
+    );
     let stage = match plan {
         Some(p) => Stage::Resample(p),
         None => Stage::Direct,
@@ -313,7 +340,11 @@ pub fn run_resample<U: Sample>(
 ) -> Result<(), DspError> {
     let level = level.unwrap_or_else(detect);
     let n_out = plan.n_out(src.n_times());
-    assert_eq!(out.len(), src.n_lanes() * n_out, "output buffer has the wrong size");
+    assert_eq!(
+        out.len(),
+        src.n_lanes() * n_out,
+        "output buffer has the wrong size"
+    );
     let bl = blocks(src.n_lanes(), block_width(level), 1);
     let mut rows: Vec<&mut [U]> = out.chunks_mut(n_out).collect();
     for &(l0, nl) in bl.iter().rev() {
@@ -325,10 +356,15 @@ pub fn run_resample<U: Sample>(
     if out.iter().any(|v| !v.to_f64().is_finite()) {
         for lane in 0..src.n_lanes() {
             if let Some((c, t)) = src.find_nonfinite(lane) {
-                return Err(DspError::NonFinite { channel: c, sample: t });
+                return Err(DspError::NonFinite {
+                    channel: c,
+                    sample: t,
+                });
             }
         }
-        return Err(DspError::invalid("resampling overflowed to Inf/NaN (input values too large)"));
+        return Err(DspError::invalid(
+            "resampling overflowed to Inf/NaN (input values too large)",
+        ));
     }
     Ok(())
 }
@@ -349,7 +385,9 @@ pub fn run_batch<T: Sample, U: Sample>(
     outs: &mut [Vec<U>],
     n_threads: usize,
 ) -> Vec<Result<(), DspError>> {
-    let go = |(it, out): (&BatchItem<'_, T>, &mut Vec<U>)| run(&it.src, &it.spec, it.plan.as_ref(), out, 1, None);
+    let go = |(it, out): (&BatchItem<'_, T>, &mut Vec<U>)| {
+        run(&it.src, &it.spec, it.plan.as_ref(), out, 1, None)
+    };
     if n_threads <= 1 {
         items.iter().zip(outs.iter_mut()).map(go).collect()
     } else {

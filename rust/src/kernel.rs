@@ -31,6 +31,7 @@ pub trait LaneSource: Sync {
     fn fill(&self, lane: usize, q0: usize, len: usize, out: &mut [f64], stride: usize, off: usize);
     /// Write samples `q0..q0 + len` of lanes `l0..l0 + nl` to
     /// `out[i * stride + j]` (lane `l0 + j`); `scratch` is reusable memory.
+    #[allow(clippy::too_many_arguments)]
     fn fill_block(
         &self,
         l0: usize,
@@ -276,7 +277,15 @@ impl FilterSpec {
             coef.push([s[1] / b0, s[2] / b0, s[4], s[5]]);
             zi.push([z[0] / gain, z[1] / gain]);
         }
-        Self { sos, coef, zi, gain, pad, scale, clip }
+        Self {
+            sos,
+            coef,
+            zi,
+            gain,
+            pad,
+            scale,
+            clip,
+        }
     }
 }
 
@@ -336,7 +345,15 @@ impl Block<'_> {
         let mid_hi = (e0 + len).min(pad + n);
         if mid_lo < mid_hi {
             let out = &mut buf[(mid_lo - e0) * W..];
-            self.src.fill_block(self.l0, self.nl, mid_lo - pad, mid_hi - mid_lo, out, W, scratch);
+            self.src.fill_block(
+                self.l0,
+                self.nl,
+                mid_lo - pad,
+                mid_hi - mid_lo,
+                out,
+                W,
+                scratch,
+            );
         }
         for j in 0..self.nl {
             let lane = self.l0 + j;
@@ -358,7 +375,10 @@ impl Block<'_> {
 
     fn nonfinite_error(&self, j: usize) -> DspError {
         match self.src.find_nonfinite(self.l0 + j) {
-            Some((ch, t)) => DspError::NonFinite { channel: ch, sample: t },
+            Some((ch, t)) => DspError::NonFinite {
+                channel: ch,
+                sample: t,
+            },
             None => DspError::invalid(
                 "the filtered signal overflowed to Inf/NaN (input values too large)",
             ),
@@ -412,7 +432,11 @@ fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, S: Sink>(
         }
     }
     for j in 0..block.nl {
-        if !ylast[j].is_finite() || st.iter().any(|s| !(s[0][j].is_finite() && s[1][j].is_finite())) {
+        if !ylast[j].is_finite()
+            || st
+                .iter()
+                .any(|s| !(s[0][j].is_finite() && s[1][j].is_finite()))
+        {
             return Err(block.nonfinite_error(j));
         }
     }
@@ -454,7 +478,11 @@ fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, S: Sink>(
 
 /// Polyphase resampling (no filter) of one block of lanes.
 #[inline(always)]
-fn resample_block<const W: usize, const FMA: bool>(block: &Block<'_>, plan: &PolyPlan, writer: &mut dyn RowWriter) {
+fn resample_block<const W: usize, const FMA: bool>(
+    block: &Block<'_>,
+    plan: &PolyPlan,
+    writer: &mut dyn RowWriter,
+) {
     let n = block.src.n_times();
     let mut sink = DecimSink::<W, FMA>::new(plan, n, writer);
     let mut buf = vec![0.0f64; CHUNK * W];
@@ -464,7 +492,9 @@ fn resample_block<const W: usize, const FMA: bool>(block: &Block<'_>, plan: &Pol
         let q0 = ci * CHUNK;
         let len = CHUNK.min(n - q0);
         buf[..len * W].iter_mut().for_each(|v| *v = 0.0);
-        block.src.fill_block(block.l0, block.nl, q0, len, &mut buf, W, &mut scratch);
+        block
+            .src
+            .fill_block(block.l0, block.nl, q0, len, &mut buf, W, &mut scratch);
         sink.consume(q0, &buf[..len * W]);
     }
 }

@@ -113,7 +113,10 @@ impl PolyPlan {
     pub fn phase(&self, k: usize) -> (isize, &[f64]) {
         let t = (k + self.n_pre_remove) * self.down - self.n_pre_pad;
         let p = t % self.up;
-        ((t / self.up) as isize, &self.taps[self.offsets[p]..self.offsets[p + 1]])
+        (
+            (t / self.up) as isize,
+            &self.taps[self.offsets[p]..self.offsets[p + 1]],
+        )
     }
 
     /// Taps of output `k`'s phase, oldest input first.

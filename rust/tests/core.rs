@@ -1,5 +1,6 @@
 //! Unit tests of the core crate against numbers computed with SciPy 1.17.1.
 //! Each constant block names the command that produced it.
+#![allow(clippy::manual_is_multiple_of)] // is_multiple_of is newer than our MSRV
 
 use elm_dsp::design::{
     bessel_i0, butter_bandpass_sos, firwin_kaiser, mne_ringing_samples, odd_padlen, sosfilt,
@@ -17,7 +18,14 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 // python -c "from scipy import signal; print(signal.butter(4, [0.1, 49.0],
 //   btype='bandpass', output='sos', fs=256.0).tolist())"
 const SOS_4_01_49_256: [[f64; 6]; 4] = [
-    [0.04027766166243047, 0.08055532332486094, 0.04027766166243047, 1.0, -0.38972601865998785, 0.07494189674142379],
+    [
+        0.04027766166243047,
+        0.08055532332486094,
+        0.04027766166243047,
+        1.0,
+        -0.38972601865998785,
+        0.07494189674142379,
+    ],
     [1.0, 2.0, 1.0, 1.0, -0.5315329178246468, 0.4750526057780662],
     [1.0, -2.0, 1.0, 1.0, -1.9954576942871896, 0.9954637414405874],
     [1.0, -2.0, 1.0, 1.0, -1.9981219984859666, 0.998128023047111],
@@ -25,7 +33,14 @@ const SOS_4_01_49_256: [[f64; 6]; 4] = [
 // python -c "from scipy import signal; print(signal.butter(3, [1.0, 40.0],
 //   btype='bandpass', output='sos', fs=250.0).tolist())"
 const SOS_3_1_40_250: [[f64; 6]; 3] = [
-    [0.054462723971084016, 0.10892544794216803, 0.054462723971084016, 1.0, -0.7735512818172456, 0.42338462030982427],
+    [
+        0.054462723971084016,
+        0.10892544794216803,
+        0.054462723971084016,
+        1.0,
+        -0.7735512818172456,
+        0.42338462030982427,
+    ],
     [1.0, 0.0, -1.0, 1.0, -1.286307270411458, 0.30420455805283164],
     [1.0, -2.0, 1.0, 1.0, -1.9751418818296762, 0.97577943594805],
 ];
@@ -87,8 +102,14 @@ fn zi_matches_scipy() {
 #[test]
 fn impulse_response_matches_scipy() {
     let want = [
-        0.04027766166243047, 0.19795820743468884, 0.3922484942357147, 0.3788115529078777,
-        0.1315083144035663, -0.08857538424697088, -0.11401135131579919, -0.02595413844822981,
+        0.04027766166243047,
+        0.19795820743468884,
+        0.3922484942357147,
+        0.3788115529078777,
+        0.1315083144035663,
+        -0.08857538424697088,
+        -0.11401135131579919,
+        -0.02595413844822981,
     ];
     let mut x = [0.0; 8];
     x[0] = 1.0;
@@ -104,13 +125,27 @@ fn impulse_response_matches_scipy() {
 #[test]
 fn firwin_matches_scipy() {
     let want = [
-        -7.158970950886459e-19, -0.0010514587726751215, 1.8542998243319006e-18,
-        0.0025089668121477146, -3.494145233950968e-18, -0.004894834339287572,
-        5.60645116237481e-18, 0.008556559002481406, -8.091013094452995e-18,
-        -0.01398997323843515, 1.0781132014374604e-17, 0.022023120574074614,
-        -1.3459677422897392e-17, -0.03434017988174492, 1.5884600682954174e-17,
-        0.05528828391185702, -1.78202070879486e-17, -0.10093019739773386,
-        1.9069296838463637e-17, 0.31670034568030075, 0.5002587352980301,
+        -7.158970950886459e-19,
+        -0.0010514587726751215,
+        1.8542998243319006e-18,
+        0.0025089668121477146,
+        -3.494145233950968e-18,
+        -0.004894834339287572,
+        5.60645116237481e-18,
+        0.008556559002481406,
+        -8.091013094452995e-18,
+        -0.01398997323843515,
+        1.0781132014374604e-17,
+        0.022023120574074614,
+        -1.3459677422897392e-17,
+        -0.03434017988174492,
+        1.5884600682954174e-17,
+        0.05528828391185702,
+        -1.78202070879486e-17,
+        -0.10093019739773386,
+        1.9069296838463637e-17,
+        0.31670034568030075,
+        0.5002587352980301,
     ];
     let h = firwin_kaiser(41, 0.5, 5.0);
     assert_eq!(h.len(), 41);
@@ -125,7 +160,13 @@ fn firwin_matches_scipy() {
     // python -c "from scipy import signal; print(signal.firwin(21, 0.25,
     //   window=('kaiser', 5.0)).tolist()[8:13])"
     let h = firwin_kaiser(21, 0.25, 5.0);
-    let want = [0.14571408009768874, 0.22051515873308986, 0.2504749560988805, 0.22051515873308986, 0.14571408009768874];
+    let want = [
+        0.14571408009768874,
+        0.22051515873308986,
+        0.2504749560988805,
+        0.22051515873308986,
+        0.14571408009768874,
+    ];
     for (a, b) in h[8..13].iter().zip(want) {
         assert!((a - b).abs() < 1e-15, "{a} vs {b}");
     }
@@ -152,7 +193,9 @@ fn lcg(n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed;
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         })
         .collect()
@@ -188,7 +231,11 @@ fn fused_filter_matches_naive_all_levels() {
     let spec = filter_spec(&sos, n, FilterPad::Odd, None, None).unwrap();
     let want0 = naive_filtfilt(
         &sos,
-        &data[..n].iter().zip(&data[n..2 * n]).map(|(a, b)| a - b).collect::<Vec<_>>(),
+        &data[..n]
+            .iter()
+            .zip(&data[n..2 * n])
+            .map(|(a, b)| a - b)
+            .collect::<Vec<_>>(),
         27,
     );
     let want1 = naive_filtfilt(&sos, &data[2 * n..], 27);
@@ -196,7 +243,11 @@ fn fused_filter_matches_naive_all_levels() {
         let mut out = vec![0.0f64; 2 * n];
         run(&src, &spec, None, &mut out, 1, Some(level)).unwrap();
         let rms = (want1.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
-        for (a, b) in out[..n].iter().zip(&want0).chain(out[n..].iter().zip(&want1)) {
+        for (a, b) in out[..n]
+            .iter()
+            .zip(&want0)
+            .chain(out[n..].iter().zip(&want1))
+        {
             assert!((a - b).abs() < 1e-11 * rms, "{level:?}: {a} vs {b}");
         }
     }
@@ -249,7 +300,10 @@ fn errors_are_reported() {
     let sos = SOS_4_01_49_256.to_vec();
     assert!(matches!(
         filter_spec(&sos, 27, FilterPad::Odd, None, None),
-        Err(DspError::TooShort { n_times: 27, needed: 28 })
+        Err(DspError::TooShort {
+            n_times: 27,
+            needed: 28
+        })
     ));
     let mut data = lcg(2 * 200, 1);
     data[200 + 17] = f64::NAN;
@@ -257,7 +311,13 @@ fn errors_are_reported() {
     let spec = filter_spec(&sos, 200, FilterPad::Odd, None, None).unwrap();
     let mut out = vec![0.0f64; 400];
     let err = run(&src, &spec, None, &mut out, 1, None).unwrap_err();
-    assert_eq!(err, DspError::NonFinite { channel: 1, sample: 17 });
+    assert_eq!(
+        err,
+        DspError::NonFinite {
+            channel: 1,
+            sample: 17
+        }
+    );
     assert!(PolyPlan::new(0, 3, ResamplePad::Constant).is_err());
     assert!(MontageSource::new(&data, 2, 200, vec![Lane::Diff(0, 5)]).is_err());
 }

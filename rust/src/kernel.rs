@@ -321,6 +321,51 @@ fn step<const W: usize, const NS: usize, const FMA: bool>(
     }
 }
 
+/// Rows per sub-block of [`run_sections`]: small enough to stay in L1.
+const SUB: usize = 64;
+
+/// Filter `rows` (lane-interleaved samples, oldest first; newest first when
+/// `REV`) through all sections. Within each L1-sized sub-block the sections
+/// run one after another: one section's state (a few registers) is live at a
+/// time, so nothing spills, and the three-vector recurrence keeps the FMA
+/// units busy.
+#[inline(always)]
+fn run_sections<const W: usize, const NS: usize, const FMA: bool, const REV: bool>(
+    rows: &mut [f64],
+    st: &mut State<W, NS>,
+    c: &[[f64; 4]; NS],
+) {
+    let n = rows.len() / W;
+    let mut done = 0;
+    while done < n {
+        let m = SUB.min(n - done);
+        let (a, b) = if REV { (n - done - m, n - done) } else { (done, done + m) };
+        let sub = &mut rows[a * W..b * W];
+        for s in 0..NS {
+            let [b1, b2, a1, a2] = c[s];
+            let mut z0 = st[s][0];
+            let mut z1 = st[s][1];
+            let mut one = |row: &mut [f64]| {
+                let x: &mut [f64; W] = row.try_into().unwrap();
+                for l in 0..W {
+                    let xi = x[l];
+                    let y = xi + z0[l];
+                    z0[l] = fmadd::<FMA>(-a1, y, fmadd::<FMA>(b1, xi, z1[l]));
+                    z1[l] = fmadd::<FMA>(-a2, y, b2 * xi);
+                    x[l] = y;
+                }
+            };
+            if REV {
+                sub.chunks_exact_mut(W).rev().for_each(&mut one);
+            } else {
+                sub.chunks_exact_mut(W).for_each(&mut one);
+            }
+            st[s] = [z0, z1];
+        }
+        done += m;
+    }
+}
+
 struct Block<'s> {
     src: &'s dyn LaneSource,
     l0: usize,
@@ -423,10 +468,7 @@ fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, S: Sink>(
         let e0 = ci * CHUNK;
         let len = CHUNK.min(n_ext - e0);
         block.fill_ext::<W>(pad, e0, len, &mut buf, &mut scratch);
-        for row in buf[..len * W].chunks_exact_mut(W) {
-            let x: &mut [f64; W] = row.try_into().unwrap();
-            step::<W, NS, FMA>(x, &mut st, &c);
-        }
+        run_sections::<W, NS, FMA, false>(&mut buf[..len * W], &mut st, &c);
         if ci + 1 == nchunks {
             ylast.copy_from_slice(&buf[(len - 1) * W..len * W]);
         }
@@ -449,13 +491,10 @@ fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, S: Sink>(
         let len = CHUNK.min(n_ext - e0);
         let mut stf = snaps[ci];
         block.fill_ext::<W>(pad, e0, len, &mut buf, &mut scratch);
+        run_sections::<W, NS, FMA, false>(&mut buf[..len * W], &mut stf, &c);
+        run_sections::<W, NS, FMA, true>(&mut buf[..len * W], &mut stb, &c);
         for row in buf[..len * W].chunks_exact_mut(W) {
             let x: &mut [f64; W] = row.try_into().unwrap();
-            step::<W, NS, FMA>(x, &mut stf, &c);
-        }
-        for row in buf[..len * W].chunks_exact_mut(W).rev() {
-            let x: &mut [f64; W] = row.try_into().unwrap();
-            step::<W, NS, FMA>(x, &mut stb, &c);
             for v in x.iter_mut() {
                 *v *= scale;
             }

@@ -10,23 +10,26 @@ from __future__ import annotations
 __all__ = ["PROMPT_SETS", "get_prompts"]
 
 PROMPT_SETS: dict[str, dict[str, list[str]]] = {
+    # Phrased like the IMPRESSION lines of clinical reports (what the text tower
+    # saw during pretraining), not like descriptions of findings: negated
+    # findings ("no focal slowing") embed close to the findings themselves in
+    # small sentence encoders, so they would pull "normal" towards "abnormal".
     "normal_abnormal": {
         "normal": [
+            "Normal EEG.",
+            "Normal awake EEG.",
             "This is a normal EEG.",
-            "Normal EEG in wakefulness and drowsiness.",
-            "Well-organized posterior dominant rhythm with normal background.",
-            "No epileptiform discharges or focal slowing were seen.",
+            "The record is within normal limits.",
             "IMPRESSION: Normal EEG.",
-            "The background is symmetric and well organized with a normal alpha "
-            "rhythm.",
+            "Normal EEG in wakefulness.",
         ],
         "abnormal": [
+            "Abnormal EEG.",
             "This is an abnormal EEG.",
-            "Abnormal EEG due to slowing of the background.",
-            "Abnormal EEG with epileptiform discharges.",
-            "There is focal slowing and disorganization of the background.",
-            "IMPRESSION: Abnormal EEG.",
-            "The background is slow and poorly organized.",
+            "Abnormal EEG due to diffuse slowing of the background.",
+            "Abnormal EEG due to focal slowing in the temporal region.",
+            "Abnormal EEG with frequent temporal epileptiform discharges.",
+            "Abnormal EEG due to generalized spike and wave discharges.",
         ],
     },
     "slowing": {

@@ -17,6 +17,12 @@ pub trait Sample: Copy + Send + Sync + 'static {
     fn to_f64(self) -> f64;
     /// Narrow from f64 (rounding to nearest).
     fn from_f64(v: f64) -> Self;
+    /// Widen a slice into `dst` (same length).
+    fn widen_into(src: &[Self], dst: &mut [f64]) {
+        for (d, v) in dst.iter_mut().zip(src) {
+            *d = v.to_f64();
+        }
+    }
 }
 
 impl Sample for f32 {
@@ -34,6 +40,10 @@ impl Sample for f64 {
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self
+    }
+    fn widen_into(src: &[Self], dst: &mut [f64]) {
+        // memcpy streams from DRAM better than a hand-written loop.
+        dst.copy_from_slice(src);
     }
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
@@ -146,45 +156,24 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
         stride: usize,
         scratch: &mut Vec<f64>,
     ) {
-        // Read every input row once per chunk (into cache-resident scratch),
-        // then form the lanes from it: far fewer memory streams than reading
-        // two rows per lane.
-        let lanes = &self.lanes[l0..l0 + nl];
-        let mut rows: Vec<usize> = lanes
-            .iter()
-            .flat_map(|l| match *l {
-                Lane::Chan(c) => [c, c],
-                Lane::Diff(a, b) => [a, b],
-            })
-            .collect();
-        rows.sort_unstable();
-        rows.dedup();
+        // Form each lane contiguously (vectorised), lane-major in `scratch`,
+        // then transpose 8 x 8 tiles into the lane-interleaved `out`.
         scratch.clear();
-        scratch.resize(rows.len() * len, 0.0);
-        for (k, &r) in rows.iter().enumerate() {
-            let src = &self.row(r)[q0..q0 + len];
-            for (d, v) in scratch[k * len..(k + 1) * len].iter_mut().zip(src) {
-                *d = v.to_f64();
-            }
-        }
-        let slot = |c: usize| rows.binary_search(&c).unwrap() * len;
-        for (j, l) in lanes.iter().enumerate() {
+        scratch.resize(nl * len, 0.0);
+        for (j, l) in self.lanes[l0..l0 + nl].iter().enumerate() {
+            let d = &mut scratch[j * len..(j + 1) * len];
             match *l {
-                Lane::Chan(c) => {
-                    let s = &scratch[slot(c)..slot(c) + len];
-                    for (o, v) in out.chunks_mut(stride).zip(s) {
-                        o[j] = *v;
-                    }
-                }
+                Lane::Chan(c) => T::widen_into(&self.row(c)[q0..q0 + len], d),
                 Lane::Diff(a, b) => {
-                    let sa = &scratch[slot(a)..slot(a) + len];
-                    let sb = &scratch[slot(b)..slot(b) + len];
-                    for (o, (va, vb)) in out.chunks_mut(stride).zip(sa.iter().zip(sb)) {
-                        o[j] = va - vb;
+                    let ra = &self.row(a)[q0..q0 + len];
+                    let rb = &self.row(b)[q0..q0 + len];
+                    for (o, (va, vb)) in d.iter_mut().zip(ra.iter().zip(rb)) {
+                        *o = va.to_f64() - vb.to_f64();
                     }
                 }
             }
         }
+        transpose(scratch, nl, len, out, stride);
     }
     fn get(&self, lane: usize, q: usize) -> f64 {
         match self.lanes[lane] {
@@ -206,6 +195,59 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
             })
             .min_by_key(|&(c, t)| (t, c))
     }
+}
+
+/// `out[i * stride + j] = src[j * len + i]` for `j < nl`, `i < len`, in 8 x 8
+/// tiles (AVX-512 when available: the tiles become register shuffles).
+fn transpose(src: &[f64], nl: usize, len: usize, out: &mut [f64], stride: usize) {
+    #[inline(always)]
+    fn body(src: &[f64], nl: usize, len: usize, out: &mut [f64], stride: usize) {
+        let mut j0 = 0;
+        while j0 < nl {
+            let jn = 8.min(nl - j0);
+            let mut i0 = 0;
+            while i0 + 8 <= len {
+                if jn == 8 {
+                    let mut t = [[0.0f64; 8]; 8];
+                    for (j, tj) in t.iter_mut().enumerate() {
+                        tj.copy_from_slice(&src[(j0 + j) * len + i0..(j0 + j) * len + i0 + 8]);
+                    }
+                    for i in 0..8 {
+                        let o = &mut out[(i0 + i) * stride + j0..(i0 + i) * stride + j0 + 8];
+                        for j in 0..8 {
+                            o[j] = t[j][i];
+                        }
+                    }
+                } else {
+                    for i in i0..i0 + 8 {
+                        for j in 0..jn {
+                            out[i * stride + j0 + j] = src[(j0 + j) * len + i];
+                        }
+                    }
+                }
+                i0 += 8;
+            }
+            for i in i0..len {
+                for j in 0..jn {
+                    out[i * stride + j0 + j] = src[(j0 + j) * len + i];
+                }
+            }
+            j0 += 8;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512vl")]
+        unsafe fn body_avx512(src: &[f64], nl: usize, len: usize, out: &mut [f64], stride: usize) {
+            body(src, nl, len, out, stride)
+        }
+        if crate::simd::detect() == crate::simd::SimdLevel::Avx512 {
+            // SAFETY: the CPU supports the features the function enables.
+            unsafe { body_avx512(src, nl, len, out, stride) };
+            return;
+        }
+    }
+    body(src, nl, len, out, stride)
 }
 
 /// Writes block outputs into rows of a channel-major output `out[c * n_out + k]`.

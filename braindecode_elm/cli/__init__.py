@@ -76,6 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="phenotype mix over subjects, e.g. normal=0.5,diffuse_slowing=0.5",
     )
+    p.add_argument(
+        "--sessions",
+        type=int,
+        nargs=2,
+        default=(1, 3),
+        metavar=("MIN", "MAX"),
+        help="inclusive range of sessions (recordings) per subject",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        nargs=2,
+        default=(120.0, 300.0),
+        metavar=("MIN", "MAX"),
+        help="range of recording lengths in seconds",
+    )
 
     p = sub.add_parser(
         "preprocess",

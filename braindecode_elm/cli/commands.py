@@ -150,7 +150,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
                 f"{args.phenotypes!r}"
             ) from err
     make_synthetic_tuh(
-        args.out, args.subjects, seed=args.seed, phenotype_weights=weights
+        args.out,
+        args.subjects,
+        seed=args.seed,
+        phenotype_weights=weights,
+        sessions_per_subject=tuple(getattr(args, "sessions", (1, 3))),
+        duration_s=tuple(getattr(args, "duration", (120.0, 300.0))),
     )
     print(f"synthetic corpus with {args.subjects} subjects written to {args.out}")
     return 0

@@ -13,6 +13,8 @@ use rayon::prelude::*;
 
 /// A float sample type of the I/O arrays (the maths is always f64).
 pub trait Sample: Copy + Send + Sync + 'static {
+    /// True for `f32` (selects the converting loads of the SIMD fill).
+    const IS_F32: bool = false;
     /// Widen to f64.
     fn to_f64(self) -> f64;
     /// Narrow from f64 (rounding to nearest).
@@ -26,6 +28,7 @@ pub trait Sample: Copy + Send + Sync + 'static {
 }
 
 impl Sample for f32 {
+    const IS_F32: bool = true;
     #[inline(always)]
     fn to_f64(self) -> f64 {
         self as f64
@@ -156,6 +159,27 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
         stride: usize,
         scratch: &mut Vec<f64>,
     ) {
+        #[cfg(target_arch = "x86_64")]
+        if detect() >= SimdLevel::Avx2 && len >= 4 {
+            // One pass: load 4 samples of each lane's row(s), form the
+            // montage in registers and transpose 4 x 4 tiles straight into
+            // `out` (no lane-major scratch, each input read once).
+            let pairs: Vec<(&[T], Option<&[T]>)> = self.lanes[l0..l0 + nl]
+                .iter()
+                .map(|l| match *l {
+                    Lane::Chan(c) => (&self.row(c)[q0..q0 + len], None),
+                    Lane::Diff(a, b) => (
+                        &self.row(a)[q0..q0 + len],
+                        Some(&self.row(b)[q0..q0 + len]),
+                    ),
+                })
+                .collect();
+            assert!(out.len() >= (len - 1) * stride + nl && nl <= stride);
+            // SAFETY: AVX2 is present; `pairs` rows hold `len` samples and
+            // `out` holds `len` rows of `stride >= nl` values (checked above).
+            unsafe { simd_io::fill_avx2(&pairs, len, out, stride) };
+            return;
+        }
         // Form each lane contiguously (vectorised), lane-major in `scratch`,
         // then transpose 8 x 8 tiles into the lane-interleaved `out`.
         scratch.clear();
@@ -194,6 +218,153 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
                     .map(|t| (c, t))
             })
             .min_by_key(|&(c, t)| (t, c))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd_io {
+    //! AVX2 gather/scatter between channel-major rows and the kernel's
+    //! lane-interleaved blocks, as 4 x 4 register transposes.
+    use super::Sample;
+    use std::arch::x86_64::*;
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load4<T: Sample>(p: *const T) -> __m256d {
+        if T::IS_F32 {
+            _mm256_cvtps_pd(_mm_loadu_ps(p as *const f32))
+        } else {
+            _mm256_loadu_pd(p as *const f64)
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store4<U: Sample>(p: *mut U, v: __m256d) {
+        if U::IS_F32 {
+            _mm_storeu_ps(p as *mut f32, _mm256_cvtpd_ps(v))
+        } else {
+            _mm256_storeu_pd(p as *mut f64, v)
+        }
+    }
+
+    /// Transpose the 4 x 4 tile held in `r` (row = one vector).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn tr4(r: [__m256d; 4]) -> [__m256d; 4] {
+        let t0 = _mm256_unpacklo_pd(r[0], r[1]);
+        let t1 = _mm256_unpackhi_pd(r[0], r[1]);
+        let t2 = _mm256_unpacklo_pd(r[2], r[3]);
+        let t3 = _mm256_unpackhi_pd(r[2], r[3]);
+        [
+            _mm256_permute2f128_pd(t0, t2, 0x20),
+            _mm256_permute2f128_pd(t1, t3, 0x20),
+            _mm256_permute2f128_pd(t0, t2, 0x31),
+            _mm256_permute2f128_pd(t1, t3, 0x31),
+        ]
+    }
+
+    /// `out[i * stride + j] = a_j[i] - b_j[i]` (or `a_j[i]`) for every lane
+    /// `j` of `pairs` and `i < len`, every row holding `len` samples.
+    ///
+    /// # Safety
+    /// AVX2 must be available; `out.len() >= (len - 1) * stride + pairs.len()`
+    /// and `pairs.len() <= stride`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn fill_avx2<T: Sample>(
+        pairs: &[(&[T], Option<&[T]>)],
+        len: usize,
+        out: &mut [f64],
+        stride: usize,
+    ) {
+        let nl = pairs.len();
+        let o = out.as_mut_ptr();
+        let zero = _mm256_setzero_pd();
+        let mut j0 = 0;
+        while j0 < nl {
+            let jn = 4.min(nl - j0);
+            let grp = &pairs[j0..j0 + jn];
+            let mask = _mm256_setr_epi64x(
+                -1,
+                if jn > 1 { -1 } else { 0 },
+                if jn > 2 { -1 } else { 0 },
+                if jn > 3 { -1 } else { 0 },
+            );
+            let mut i = 0;
+            while i + 4 <= len {
+                let mut r = [zero; 4];
+                for (rj, (a, b)) in r.iter_mut().zip(grp) {
+                    let va = load4(a.as_ptr().add(i));
+                    *rj = match b {
+                        Some(b) => _mm256_sub_pd(va, load4(b.as_ptr().add(i))),
+                        None => va,
+                    };
+                }
+                let t = tr4(r);
+                for (k, v) in t.iter().enumerate() {
+                    let p = o.add((i + k) * stride + j0);
+                    if jn == 4 {
+                        _mm256_storeu_pd(p, *v);
+                    } else {
+                        _mm256_maskstore_pd(p, mask, *v);
+                    }
+                }
+                i += 4;
+            }
+            for i in i..len {
+                for (j, (a, b)) in grp.iter().enumerate() {
+                    let v = a[i].to_f64() - b.map_or(0.0, |b| b[i].to_f64());
+                    *o.add(i * stride + j0 + j) = v;
+                }
+            }
+            j0 += 4;
+        }
+    }
+
+    /// `rows[j][k0 + i] = data[i * w + j]` for `i < count`: the inverse of
+    /// [`fill_avx2`] for the kernel's output.
+    ///
+    /// # Safety
+    /// AVX2 must be available; every row holds `k0 + count` samples and
+    /// `data.len() >= count * w`, `rows.len() <= w`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn write_avx2<U: Sample>(
+        rows: &mut [&mut [U]],
+        k0: usize,
+        count: usize,
+        data: &[f64],
+        w: usize,
+    ) {
+        let nl = rows.len();
+        let d = data.as_ptr();
+        let mut j0 = 0;
+        while j0 + 4 <= nl {
+            let mut i = 0;
+            while i + 4 <= count {
+                let r = [
+                    _mm256_loadu_pd(d.add(i * w + j0)),
+                    _mm256_loadu_pd(d.add((i + 1) * w + j0)),
+                    _mm256_loadu_pd(d.add((i + 2) * w + j0)),
+                    _mm256_loadu_pd(d.add((i + 3) * w + j0)),
+                ];
+                let t = tr4(r);
+                for (k, v) in t.iter().enumerate() {
+                    store4(rows[j0 + k].as_mut_ptr().add(k0 + i), *v);
+                }
+                i += 4;
+            }
+            for i in i..count {
+                for k in 0..4 {
+                    rows[j0 + k][k0 + i] = U::from_f64(data[i * w + j0 + k]);
+                }
+            }
+            j0 += 4;
+        }
+        for (j, row) in rows.iter_mut().enumerate().skip(j0) {
+            for i in 0..count {
+                row[k0 + i] = U::from_f64(data[i * w + j]);
+            }
+        }
     }
 }
 
@@ -257,6 +428,14 @@ struct RowsOut<'a, U: Sample> {
 
 impl<U: Sample> RowWriter for RowsOut<'_, U> {
     fn write(&mut self, k0: usize, count: usize, data: &[f64], w: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if detect() >= SimdLevel::Avx2 {
+            assert!(data.len() >= count * w && self.rows.len() <= w);
+            assert!(self.rows.iter().all(|r| r.len() >= k0 + count));
+            // SAFETY: AVX2 is present and the sizes were checked above.
+            unsafe { simd_io::write_avx2(&mut self.rows, k0, count, data, w) };
+            return;
+        }
         for (j, row) in self.rows.iter_mut().enumerate() {
             let dst = &mut row[k0..k0 + count];
             for (i, d) in dst.iter_mut().enumerate() {

@@ -314,11 +314,24 @@ pub const SUB: usize = 64;
 /// time, so nothing spills, and the three-vector recurrence keeps the FMA
 /// units busy.
 #[inline(always)]
-fn run_sections<const W: usize, const NS: usize, const FMA: bool, const REV: bool>(
+fn run_sections<const W: usize, const NS: usize, const FMA: bool, const REV: bool, const PAIR: bool>(
     rows: &mut [f64],
     st: &mut State<W, NS>,
     c: &[[f64; 4]; NS],
 ) {
+    // One section step on lane values `xi` (transposed direct form II with
+    // `b0 = 1`); `$b2one` drops the `b2 * x` multiply when `b2 == 1`, which
+    // is exact (every Butterworth band-pass section: `[1, +-2, 1]`).
+    macro_rules! step {
+        ($xi:expr, $z0:expr, $z1:expr, $c:expr, $b2one:expr) => {{
+            let [b1, b2, a1, a2] = $c;
+            let xi = $xi;
+            let y = xi + $z0;
+            $z0 = fmadd::<FMA>(-a1, y, fmadd::<FMA>(b1, xi, $z1));
+            $z1 = fmadd::<FMA>(-a2, y, if $b2one { xi } else { b2 * xi });
+            y
+        }};
+    }
     let n = rows.len() / W;
     let mut done = 0;
     while done < n {
@@ -329,26 +342,101 @@ fn run_sections<const W: usize, const NS: usize, const FMA: bool, const REV: boo
             (done, done + m)
         };
         let sub = &mut rows[a * W..b * W];
-        for s in 0..NS {
-            let [b1, b2, a1, a2] = c[s];
-            let mut z0 = st[s][0];
-            let mut z1 = st[s][1];
-            let mut one = |row: &mut [f64]| {
-                let x: &mut [f64; W] = row.try_into().unwrap();
-                for l in 0..W {
-                    let xi = x[l];
-                    let y = xi + z0[l];
-                    z0[l] = fmadd::<FMA>(-a1, y, fmadd::<FMA>(b1, xi, z1[l]));
-                    z1[l] = fmadd::<FMA>(-a2, y, b2 * xi);
-                    x[l] = y;
+        let rows_n = sub.len() / W;
+        // Plain index loops (no iterator adaptors with closures): they are
+        // always inlined into the `target_feature` caller, so `mul_add`
+        // becomes one FMA instruction, never a libm call.
+        macro_rules! sweep1 {
+            ($s:expr, $b2one:expr) => {{
+                let cs = c[$s];
+                let [mut z0, mut z1] = st[$s];
+                for r in 0..rows_n {
+                    let i = if REV { rows_n - 1 - r } else { r };
+                    let x: &mut [f64; W] = (&mut sub[i * W..i * W + W]).try_into().unwrap();
+                    for l in 0..W {
+                        x[l] = step!(x[l], z0[l], z1[l], cs, $b2one);
+                    }
                 }
-            };
-            if REV {
-                sub.chunks_exact_mut(W).rev().for_each(&mut one);
+                st[$s] = [z0, z1];
+            }};
+        }
+        // Two sections per sweep (AVX-512: 32 registers hold both states):
+        // twice the independent recurrences in flight hides the add + FMA
+        // latency of each one. Same operations in the same order per
+        // section, so the result is bit-identical.
+        // Second section in "add form" when its numerator is exactly
+        // `[1, +-2, 1]`: `b1 * x + z1` as `(x + x) + z1` (or `z1 - (x + x)`)
+        // is the same correctly rounded value (`x + x` is exact) but runs on
+        // the FP add ports instead of the FMA ports, which the recursion's
+        // other FMAs saturate.
+        macro_rules! step_add {
+            ($xi:expr, $z0:expr, $z1:expr, $c:expr, $neg:expr) => {{
+                let [_, _, a1, a2] = $c;
+                let xi = $xi;
+                let y = xi + $z0;
+                let xx = xi + xi;
+                let t = if $neg { $z1 - xx } else { $z1 + xx };
+                $z0 = fmadd::<FMA>(-a1, y, t);
+                $z1 = fmadd::<FMA>(-a2, y, xi);
+                y
+            }};
+        }
+        macro_rules! sweep2add {
+            ($s:expr, $neg:expr) => {{
+                let (ca, cb) = (c[$s], c[$s + 1]);
+                let [mut z0a, mut z1a] = st[$s];
+                let [mut z0b, mut z1b] = st[$s + 1];
+                for r in 0..rows_n {
+                    let i = if REV { rows_n - 1 - r } else { r };
+                    let x: &mut [f64; W] = (&mut sub[i * W..i * W + W]).try_into().unwrap();
+                    for l in 0..W {
+                        let y = step!(x[l], z0a[l], z1a[l], ca, true);
+                        x[l] = step_add!(y, z0b[l], z1b[l], cb, $neg);
+                    }
+                }
+                st[$s] = [z0a, z1a];
+                st[$s + 1] = [z0b, z1b];
+            }};
+        }
+        macro_rules! sweep2 {
+            ($s:expr, $b2one:expr) => {{
+                let (ca, cb) = (c[$s], c[$s + 1]);
+                let [mut z0a, mut z1a] = st[$s];
+                let [mut z0b, mut z1b] = st[$s + 1];
+                for r in 0..rows_n {
+                    let i = if REV { rows_n - 1 - r } else { r };
+                    let x: &mut [f64; W] = (&mut sub[i * W..i * W + W]).try_into().unwrap();
+                    for l in 0..W {
+                        let y = step!(x[l], z0a[l], z1a[l], ca, $b2one);
+                        x[l] = step!(y, z0b[l], z1b[l], cb, $b2one);
+                    }
+                }
+                st[$s] = [z0a, z1a];
+                st[$s + 1] = [z0b, z1b];
+            }};
+        }
+        let mut s = 0;
+        while s < NS {
+            if PAIR && s + 1 < NS {
+                let b2one = c[s][1] == 1.0 && c[s + 1][1] == 1.0;
+                if b2one && c[s + 1][0] == 2.0 {
+                    sweep2add!(s, false);
+                } else if b2one && c[s + 1][0] == -2.0 {
+                    sweep2add!(s, true);
+                } else if b2one {
+                    sweep2!(s, true);
+                } else {
+                    sweep2!(s, false);
+                }
+                s += 2;
             } else {
-                sub.chunks_exact_mut(W).for_each(&mut one);
+                if c[s][1] == 1.0 {
+                    sweep1!(s, true);
+                } else {
+                    sweep1!(s, false);
+                }
+                s += 1;
             }
-            st[s] = [z0, z1];
         }
         done += m;
     }
@@ -421,7 +509,7 @@ impl Block<'_> {
 
 /// Zero-phase filtering of one block of lanes, fed to `sink` newest first.
 #[inline(always)]
-fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, S: Sink>(
+fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, const PAIR: bool, S: Sink>(
     block: &Block<'_>,
     spec: &FilterSpec,
     sink: &mut S,
@@ -456,7 +544,7 @@ fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, S: Sink>(
         let e0 = ci * CHUNK;
         let len = CHUNK.min(n_ext - e0);
         block.fill_ext::<W>(pad, e0, len, &mut buf, &mut scratch);
-        run_sections::<W, NS, FMA, false>(&mut buf[..len * W], &mut st, &c);
+        run_sections::<W, NS, FMA, false, PAIR>(&mut buf[..len * W], &mut st, &c);
         if ci + 1 == nchunks {
             ylast.copy_from_slice(&buf[(len - 1) * W..len * W]);
         }
@@ -479,8 +567,8 @@ fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, S: Sink>(
         let len = CHUNK.min(n_ext - e0);
         let mut stf = snaps[ci];
         block.fill_ext::<W>(pad, e0, len, &mut buf, &mut scratch);
-        run_sections::<W, NS, FMA, false>(&mut buf[..len * W], &mut stf, &c);
-        run_sections::<W, NS, FMA, true>(&mut buf[..len * W], &mut stb, &c);
+        run_sections::<W, NS, FMA, false, PAIR>(&mut buf[..len * W], &mut stf, &c);
+        run_sections::<W, NS, FMA, true, PAIR>(&mut buf[..len * W], &mut stb, &c);
         for row in buf[..len * W].chunks_exact_mut(W) {
             let x: &mut [f64; W] = row.try_into().unwrap();
             for v in x.iter_mut() {
@@ -535,7 +623,7 @@ pub enum Stage<'p> {
 }
 
 macro_rules! filt_fn {
-    ($name:ident, $w:expr, $fma:expr $(, $feat:literal)?) => {
+    ($name:ident, $w:expr, $fma:expr, $pair:expr $(, $feat:literal)?) => {
         $(#[target_feature(enable = $feat)])?
         unsafe fn $name<const NS: usize>(
             block: &Block<'_>,
@@ -546,12 +634,12 @@ macro_rules! filt_fn {
             match stage {
                 Stage::Direct => {
                     let mut sink = DirectSink::<$w> { writer };
-                    filtfilt_block::<$w, NS, $fma, _>(block, spec, &mut sink)
+                    filtfilt_block::<$w, NS, $fma, $pair, _>(block, spec, &mut sink)
                 }
                 Stage::Resample(plan) => {
                     let n = block.src.n_times();
                     let mut sink = DecimSink::<$w, $fma>::new(plan, n, writer);
-                    filtfilt_block::<$w, NS, $fma, _>(block, spec, &mut sink)
+                    filtfilt_block::<$w, NS, $fma, $pair, _>(block, spec, &mut sink)
                 }
             }
         }
@@ -570,16 +658,16 @@ macro_rules! res_fn {
 // AVX-512: blocks of 8, 16, 20 (the TCP montage: 2.5 registers, no idle lane)
 // or 24 lanes; 32 vector registers hold the whole filter state.
 #[cfg(target_arch = "x86_64")]
-filt_fn!(filt_avx512_8, 8, true, "avx512f,avx512vl,fma");
+filt_fn!(filt_avx512_8, 8, true, true, "avx512f,avx512vl,fma");
 #[cfg(target_arch = "x86_64")]
-filt_fn!(filt_avx512_16, 16, true, "avx512f,avx512vl,fma");
+filt_fn!(filt_avx512_16, 16, true, true, "avx512f,avx512vl,fma");
 #[cfg(target_arch = "x86_64")]
-filt_fn!(filt_avx512_20, 20, true, "avx512f,avx512vl,fma");
+filt_fn!(filt_avx512_20, 20, true, true, "avx512f,avx512vl,fma");
 #[cfg(target_arch = "x86_64")]
-filt_fn!(filt_avx512_24, 24, true, "avx512f,avx512vl,fma");
+filt_fn!(filt_avx512_24, 24, true, true, "avx512f,avx512vl,fma");
 #[cfg(target_arch = "x86_64")]
-filt_fn!(filt_avx2, 12, true, "avx2,fma");
-filt_fn!(filt_scalar, 4, false);
+filt_fn!(filt_avx2, 12, true, false, "avx2,fma");
+filt_fn!(filt_scalar, 4, false, false);
 #[cfg(target_arch = "x86_64")]
 res_fn!(res_avx512, 24, true, "avx512f,avx512vl,fma");
 #[cfg(target_arch = "x86_64")]

@@ -163,17 +163,21 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(corpus_cache, tmp_path):
     victim.send_signal(signal.SIGKILL)
     victim.communicate()
     assert victim.returncode == -signal.SIGKILL
-    latest = (tmp_path / "victim" / "checkpoints" / "latest").read_text().strip()
-    state = json.loads(
-        (tmp_path / "victim" / "checkpoints" / latest / "state.json").read_text()
-    )
+    # The kill may land between the checkpoint folder's rename and the update of
+    # the `latest` pointer; resume then falls back to the newest complete folder,
+    # which is what `latest_checkpoint` returns (and what --resume latest uses).
+    from braindecode_elm.training import latest_checkpoint
+
+    ckpt = latest_checkpoint(tmp_path / "victim")
+    assert ckpt is not None, "no complete checkpoint after SIGKILL"
+    state = json.loads((ckpt / "state.json").read_text())
     assert state["epoch"] == 0 and state["position"] > 0  # killed mid-epoch
     assert not (tmp_path / "victim" / "final").exists()
     resumed = _cli(
         [*_resume_args(cache, tcache, tmp_path / "victim"), "--resume", "latest"]
     )
     out = _finish(resumed)
-    assert f"resumed from {tmp_path / 'victim' / 'checkpoints' / latest}" in out
+    assert f"resumed from {ckpt}" in out
     _finish(ref_proc)
     ref, got = _weights(tmp_path / "ref"), _weights(tmp_path / "victim")
     assert ref.keys() == got.keys()

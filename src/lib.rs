@@ -253,6 +253,31 @@ struct Job {
     n_threads: usize,
 }
 
+/// Ask Linux for transparent huge pages on a large, still untouched output
+/// buffer (a no-op elsewhere or when THP is off). A 60-minute recording's
+/// float64 output is ~58 MB: faulting it in 4 kB pages cost ~25 ms, a fifth of
+/// the whole preprocessing; 2 MB pages make that negligible.
+fn huge_pages<U>(buf: &mut [U]) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = std::mem::size_of_val(buf);
+        if bytes < 4 * HUGE {
+            return;
+        }
+        let start = buf.as_mut_ptr() as usize;
+        let lo = start.div_ceil(HUGE) * HUGE;
+        let hi = (start + bytes) / HUGE * HUGE;
+        if lo < hi {
+            // SAFETY: [lo, hi) lies inside `buf`'s allocation; MADV_HUGEPAGE
+            // is only advice and never changes the memory's contents.
+            unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = buf;
+}
+
 fn run_job<T: Sample, U: Sample>(
     data: &[T],
     n_ch: usize,
@@ -266,6 +291,7 @@ fn run_job<T: Sample, U: Sample>(
     let n_lanes = elm_dsp::kernel::LaneSource::n_lanes(&src);
     let n_out = job.plan.as_ref().map_or(n, |p| p.n_out(n));
     let mut out = vec![U::from_f64(0.0); n_lanes * n_out];
+    huge_pages(&mut out);
     match &job.sos {
         Some(sos) => {
             let spec = engine::filter_spec(sos, n, job.fpad, job.scale, job.clip)?;

@@ -124,6 +124,60 @@ impl<'a, T: Sample> MontageSource<'a, T> {
     }
 }
 
+impl<T: Sample> MontageSource<'_, T> {
+    /// [`LaneSource::fill_block`].
+    #[allow(clippy::too_many_arguments)]
+    fn fill_impl(
+        &self,
+        l0: usize,
+        nl: usize,
+        q0: usize,
+        len: usize,
+        out: &mut [f64],
+        stride: usize,
+        scratch: &mut Vec<f64>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if detect() >= SimdLevel::Avx2 && len >= 4 {
+            // One pass: load 4 samples of each lane's row(s), form the
+            // montage in registers and transpose 4 x 4 tiles straight into
+            // `out` (no lane-major scratch, each input read once).
+            let pairs: Vec<(&[T], Option<&[T]>)> = self.lanes[l0..l0 + nl]
+                .iter()
+                .map(|l| match *l {
+                    Lane::Chan(c) => (&self.row(c)[q0..q0 + len], None),
+                    Lane::Diff(a, b) => {
+                        (&self.row(a)[q0..q0 + len], Some(&self.row(b)[q0..q0 + len]))
+                    }
+                })
+                .collect();
+            assert!(out.len() >= (len - 1) * stride + nl && nl <= stride);
+            // SAFETY: AVX2 is present; `pairs` rows hold `len` samples and
+            // `out` holds `len` rows of `stride >= nl` values (checked above).
+            unsafe { simd_io::fill_avx2(&pairs, len, out, stride) };
+            return;
+        }
+        // Form each lane contiguously (vectorised), lane-major in `scratch`,
+        // then transpose 8 x 8 tiles into the lane-interleaved `out`.
+        scratch.clear();
+        scratch.resize(nl * len, 0.0);
+        for (j, l) in self.lanes[l0..l0 + nl].iter().enumerate() {
+            let d = &mut scratch[j * len..(j + 1) * len];
+            match *l {
+                Lane::Chan(c) => T::widen_into(&self.row(c)[q0..q0 + len], d),
+                Lane::Diff(a, b) => {
+                    let ra = &self.row(a)[q0..q0 + len];
+                    let rb = &self.row(b)[q0..q0 + len];
+                    for (o, (va, vb)) in d.iter_mut().zip(ra.iter().zip(rb)) {
+                        *o = va.to_f64() - vb.to_f64();
+                    }
+                }
+            }
+        }
+        transpose(scratch, nl, len, out, stride);
+    }
+}
+
 impl<T: Sample> LaneSource for MontageSource<'_, T> {
     fn n_times(&self) -> usize {
         self.n_times
@@ -159,45 +213,7 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
         stride: usize,
         scratch: &mut Vec<f64>,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if detect() >= SimdLevel::Avx2 && len >= 4 {
-            // One pass: load 4 samples of each lane's row(s), form the
-            // montage in registers and transpose 4 x 4 tiles straight into
-            // `out` (no lane-major scratch, each input read once).
-            let pairs: Vec<(&[T], Option<&[T]>)> = self.lanes[l0..l0 + nl]
-                .iter()
-                .map(|l| match *l {
-                    Lane::Chan(c) => (&self.row(c)[q0..q0 + len], None),
-                    Lane::Diff(a, b) => (
-                        &self.row(a)[q0..q0 + len],
-                        Some(&self.row(b)[q0..q0 + len]),
-                    ),
-                })
-                .collect();
-            assert!(out.len() >= (len - 1) * stride + nl && nl <= stride);
-            // SAFETY: AVX2 is present; `pairs` rows hold `len` samples and
-            // `out` holds `len` rows of `stride >= nl` values (checked above).
-            unsafe { simd_io::fill_avx2(&pairs, len, out, stride) };
-            return;
-        }
-        // Form each lane contiguously (vectorised), lane-major in `scratch`,
-        // then transpose 8 x 8 tiles into the lane-interleaved `out`.
-        scratch.clear();
-        scratch.resize(nl * len, 0.0);
-        for (j, l) in self.lanes[l0..l0 + nl].iter().enumerate() {
-            let d = &mut scratch[j * len..(j + 1) * len];
-            match *l {
-                Lane::Chan(c) => T::widen_into(&self.row(c)[q0..q0 + len], d),
-                Lane::Diff(a, b) => {
-                    let ra = &self.row(a)[q0..q0 + len];
-                    let rb = &self.row(b)[q0..q0 + len];
-                    for (o, (va, vb)) in d.iter_mut().zip(ra.iter().zip(rb)) {
-                        *o = va.to_f64() - vb.to_f64();
-                    }
-                }
-            }
-        }
-        transpose(scratch, nl, len, out, stride);
+        self.fill_impl(l0, nl, q0, len, out, stride, scratch)
     }
     fn get(&self, lane: usize, q: usize) -> f64 {
         match self.lanes[lane] {
@@ -290,8 +306,14 @@ mod simd_io {
                 if jn > 2 { -1 } else { 0 },
                 if jn > 3 { -1 } else { 0 },
             );
-            let mut i = 0;
-            while i + 4 <= len {
+            let len4 = len - len % 4;
+            for i in len4..len {
+                for (j, (a, b)) in grp.iter().enumerate() {
+                    let v = a[i].to_f64() - b.map_or(0.0, |b| b[i].to_f64());
+                    *o.add(i * stride + j0 + j) = v;
+                }
+            }
+            for i in (0..len4).step_by(4) {
                 let mut r = [zero; 4];
                 for (rj, (a, b)) in r.iter_mut().zip(grp) {
                     let va = load4(a.as_ptr().add(i));
@@ -308,13 +330,6 @@ mod simd_io {
                     } else {
                         _mm256_maskstore_pd(p, mask, *v);
                     }
-                }
-                i += 4;
-            }
-            for i in i..len {
-                for (j, (a, b)) in grp.iter().enumerate() {
-                    let v = a[i].to_f64() - b.map_or(0.0, |b| b[i].to_f64());
-                    *o.add(i * stride + j0 + j) = v;
                 }
             }
             j0 += 4;

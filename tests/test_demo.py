@@ -46,11 +46,19 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
         assert (out / png).stat().st_size > 2000, png
     report = (out / "REPORT.md").read_text()
     assert "elm demo --out" in report and "--quick" in report
+    # the step-by-step commands reproduce the demo corpus and preset
+    assert "--sessions 1 2 --duration 120 240" in report
+    assert "--preset tiny-cpu-demo" in report
     assert f"| {ba:.3f} |" in report
     assert (out / "synthetic" / "run" / "final" / "config.json").exists()
     if with_eegmat:
         eeg = res["eegmat"]["ELM eegmat"]
         assert set(eeg["zero_shot"]["classes"]) == {"rest", "arithmetic"}
         assert len(eeg["zero_shot"]["ids"]) == 12  # subjects 24-29, two files each
+        # probes at both levels, tested on the evaluation subjects only
+        assert set(eeg["probe"]) == {"window", "recording"}
+        rec = eeg["probe"]["recording"]["summary"]["0.1"]["balanced_accuracy_mean"]
+        assert f"{rec:.3f} +-" in printed
+        assert "recording probe, 10% labels" in printed
         assert (out / "eegmat_zeroshot_confusion.png").exists()
         assert 'positives="text"' in report

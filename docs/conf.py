@@ -33,12 +33,12 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks: set[str] = set()
-templates_path = ["_templates"]
+templates_path: list[str] = []
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 suppress_warnings = ["config.cache"]
 
 html_theme = "pydata_sphinx_theme"
-html_static_path = ["_static"]
+html_static_path: list[str] = []
 html_theme_options = {"navigation_depth": 2, "show_toc_level": 2}
 html_title = f"braindecode-elm {release}"
 

@@ -234,6 +234,52 @@ def _check_dtype(dtype: npt.DTypeLike) -> np.dtype:
     return dt
 
 
+def _check_options(padtype: str, resample_padtype: str, clip: float | None) -> None:
+    """Validate the options shared by :func:`preprocess` and the batch API."""
+    if padtype not in _FILTER_PADTYPES:
+        raise ValueError(f"padtype must be one of {_FILTER_PADTYPES}, got {padtype!r}")
+    if resample_padtype not in _RESAMPLE_PADTYPES:
+        raise ValueError(
+            f"resample_padtype must be one of {_RESAMPLE_PADTYPES}, got "
+            f"{resample_padtype!r}"
+        )
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be positive or None, got {clip!r}")
+
+
+def _check_threads(n_threads: int) -> None:
+    if isinstance(n_threads, bool) or int(n_threads) != n_threads or n_threads < 1:
+        raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
+
+
+def _plan_recording(
+    x: np.ndarray,
+    ch_names: Sequence[str],
+    sfreq: float,
+    l_freq: float,
+    h_freq: float,
+    out_sfreq: float,
+    order: int,
+    montage: Any,
+    padtype: str,
+    label: str,
+) -> tuple[Any, list[str], int, int, np.ndarray]:
+    """Montage plan, rates and SOS of one recording; rejects too-short signals.
+
+    ``label`` names the signal in the error ("signal", "xs[3]").
+    """
+    index, names, up, down = _plan(
+        ch_names, x.shape[0], sfreq, l_freq, h_freq, out_sfreq, order, montage
+    )
+    sos = butter_bandpass_sos(order, l_freq, h_freq, sfreq)
+    if padtype == "odd" and x.shape[1] <= odd_padlen(sos):
+        raise ValueError(
+            f"{label} too short: {x.shape[1]} samples, but zero-phase filtering "
+            f"pads {odd_padlen(sos)} samples at each end and needs more than that"
+        )
+    return index, names, up, down, sos
+
+
 def preprocess(
     x: npt.ArrayLike,
     ch_names: Sequence[str],
@@ -304,26 +350,11 @@ def preprocess(
         )
     x, _ = as_signal(x)
     out_dtype = _check_dtype(dtype)
-    if padtype not in _FILTER_PADTYPES:
-        raise ValueError(f"padtype must be one of {_FILTER_PADTYPES}, got {padtype!r}")
-    if resample_padtype not in _RESAMPLE_PADTYPES:
-        raise ValueError(
-            f"resample_padtype must be one of {_RESAMPLE_PADTYPES}, got "
-            f"{resample_padtype!r}"
-        )
-    if clip is not None and not clip > 0:
-        raise ValueError(f"clip must be positive or None, got {clip!r}")
-    if isinstance(n_threads, bool) or int(n_threads) != n_threads or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
-    index, names, up, down = _plan(
-        ch_names, x.shape[0], sfreq, l_freq, h_freq, out_sfreq, order, montage
+    _check_options(padtype, resample_padtype, clip)
+    _check_threads(n_threads)
+    index, names, up, down, sos = _plan_recording(
+        x, ch_names, sfreq, l_freq, h_freq, out_sfreq, order, montage, padtype, "signal"
     )
-    sos = butter_bandpass_sos(order, l_freq, h_freq, sfreq)
-    if padtype == "odd" and x.shape[1] <= odd_padlen(sos):
-        raise ValueError(
-            f"signal too short: {x.shape[1]} samples, but zero-phase filtering pads "
-            f"{odd_padlen(sos)} samples at each end and needs more than that"
-        )
     fn = _native("preprocess")
     if fn is None or not _native_sos_ok(sos):
         check_finite(x)
@@ -394,8 +425,7 @@ def preprocess_batch(
             f"xs, ch_names and sfreqs must have the same length, got {len(xs)}, "
             f"{len(ch_names)} and {len(sfreqs)}"
         )
-    if isinstance(n_threads, bool) or int(n_threads) != n_threads or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
+    _check_threads(n_threads)
     opts = dict(kwargs)
     native = _native("preprocess_batch")
     if native is None or len(xs) == 0:
@@ -415,27 +445,22 @@ def preprocess_batch(
     resample_padtype = opts.pop("resample_padtype", "constant")
     if opts:
         raise TypeError(f"unexpected arguments: {sorted(opts)}")
-    if padtype not in _FILTER_PADTYPES:
-        raise ValueError(f"padtype must be one of {_FILTER_PADTYPES}, got {padtype!r}")
-    if resample_padtype not in _RESAMPLE_PADTYPES:
-        raise ValueError(
-            f"resample_padtype must be one of {_RESAMPLE_PADTYPES}, got "
-            f"{resample_padtype!r}"
-        )
-    if clip is not None and not clip > 0:
-        raise ValueError(f"clip must be positive or None, got {clip!r}")
+    _check_options(padtype, resample_padtype, clip)
     arrays, indices, soses, ups, downs, all_names = [], [], [], [], [], []
     for i, (x, names_in, sfreq) in enumerate(zip(xs, ch_names, sfreqs)):
         x, _ = as_signal(x, f"xs[{i}]")
-        index, names, up, down = _plan(
-            names_in, x.shape[0], sfreq, l_freq, h_freq, out_sfreq, order, montage
+        index, names, up, down, sos = _plan_recording(
+            x,
+            names_in,
+            sfreq,
+            l_freq,
+            h_freq,
+            out_sfreq,
+            order,
+            montage,
+            padtype,
+            f"xs[{i}]",
         )
-        sos = butter_bandpass_sos(order, l_freq, h_freq, sfreq)
-        if padtype == "odd" and x.shape[1] <= odd_padlen(sos):
-            raise ValueError(
-                f"xs[{i}] too short: {x.shape[1]} samples, but zero-phase filtering "
-                f"pads {odd_padlen(sos)} samples at each end and needs more than that"
-            )
         arrays.append(x)
         indices.append(index)
         soses.append(sos)

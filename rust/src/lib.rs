@@ -13,6 +13,7 @@
 pub mod design;
 pub mod engine;
 pub mod kernel;
+pub mod onepass;
 pub mod polyphase;
 pub mod simd;
 

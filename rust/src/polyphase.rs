@@ -35,6 +35,9 @@ pub struct PolyPlan {
     offsets: Vec<usize>,
     /// Longest phase (input samples one output depends on).
     pub max_len: usize,
+    /// Per output residue `r = k % up`: (newest input of output `r`, phase).
+    /// Output `k = j * up + r` has newest input `j * down + res[r].0`.
+    res: Vec<(usize, usize)>,
     /// Extension mode.
     pub pad: ResamplePad,
 }
@@ -85,6 +88,15 @@ impl PolyPlan {
             max_len = max_len.max(taps.len() - start);
             offsets.push(taps.len());
         }
+        // t(k) = (k + n_pre_remove) * down - n_pre_pad is never negative
+        // (n_pre_remove * down - n_pre_pad = half_len), and k -> k + up adds
+        // up * down to t: one table over k % up locates every output.
+        let res = (0..up)
+            .map(|r| {
+                let t = (r + n_pre_remove) * down - n_pre_pad;
+                (t / up, t % up)
+            })
+            .collect();
         let mut taps_rev = taps.clone();
         for p in 0..up {
             taps_rev[offsets[p]..offsets[p + 1]].reverse();
@@ -99,6 +111,7 @@ impl PolyPlan {
             taps,
             offsets,
             max_len,
+            res,
             pad,
         })
     }
@@ -125,6 +138,18 @@ impl PolyPlan {
         let t = (k + self.n_pre_remove) * self.down - self.n_pre_pad;
         let p = t % self.up;
         &self.taps_rev[self.offsets[p]..self.offsets[p + 1]]
+    }
+
+    /// Newest input index of output `k` and its phase's taps, oldest input
+    /// first (one division instead of the four of [`PolyPlan::phase`]).
+    #[inline(always)]
+    pub fn locate(&self, k: usize) -> (usize, &[f64]) {
+        let (j, r) = (k / self.up, k % self.up);
+        let (q, p) = self.res[r];
+        (
+            j * self.down + q,
+            &self.taps_rev[self.offsets[p]..self.offsets[p + 1]],
+        )
     }
 
     /// Oldest input index output `k` depends on.

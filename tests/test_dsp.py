@@ -272,3 +272,51 @@ def test_tcp_montage_values_and_names():
     y2, names2 = dsp.tcp_montage(x, new_names)
     assert names2 == names
     np.testing.assert_array_equal(y2, y)
+
+
+# Recordings long enough for the one-sweep path (rust/src/onepass.rs: chunks
+# over which the slowest mode decays 10-fold, i.e. 2.4k samples at 128 Hz to
+# 9.6k at 1000 Hz, and at least three of them). Shorter ones (above) run the
+# two-pass kernel; both must match SciPy.
+@pytest.mark.parametrize("sfreq", RATES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_preprocess_long_recordings_match_scipy(sfreq, dtype):
+    n = int(sfreq * 75) + 3
+    x = _signal(21, n, seed=11, dtype=dtype)
+    got, _ = dsp.preprocess(x, NAMES21, sfreq, dtype=dtype, scale=dsp.ELM_SCALE)
+    want, _ = ref.preprocess(x.astype(np.float64), NAMES21, sfreq, scale=dsp.ELM_SCALE)
+    bip = ref.bipolar_montage(x.astype(np.float64), dsp.resolve_pairs(NAMES21)[0])
+    tol = TOL64 if dtype == np.float64 else TOL32
+    assert _rel_err(got, want, bip * dsp.ELM_SCALE) <= tol
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [0, 1, 63, 64, 4999],  # lengths around chunk and grid boundaries
+)
+def test_preprocess_one_sweep_lengths_threads_and_lanes(extra):
+    n = 3 * 2496 - 54 + extra  # 3 chunks of 2496 at 256 Hz, minus the padding
+    x = _signal(21, n, seed=extra)
+    pairs = [("Cz", "Pz"), ("T7", "P7"), ("Fp1", "F3")]
+    for montage, n_threads in (("tcp", 2), (pairs, 1)):
+        got, _ = dsp.preprocess(
+            x, NAMES21, 256.0, montage=montage, n_threads=n_threads, dtype=np.float64
+        )
+        want, _ = ref.preprocess(
+            x, NAMES21, 256.0, pairs=None if montage == "tcp" else montage
+        )
+        assert got.shape == want.shape
+        assert _rel_err(got, want, x - x.mean()) <= TOL64
+
+
+def test_preprocess_one_sweep_mne_padding_and_nan():
+    x = _signal(21, 256 * 90, seed=4)
+    kw = dict(padtype="mne")
+    got, _ = dsp.preprocess(x, NAMES21, 256.0, dtype=np.float64, **kw)
+    want, _ = ref.preprocess(x, NAMES21, 256.0, **kw)
+    bip = ref.bipolar_montage(x, dsp.resolve_pairs(NAMES21)[0])
+    assert _rel_err(got, want, bip) <= TOL64
+    x[3, 20_000] = np.nan  # F4 (row 3) is in TCP pairs FP2-F4 and F4-C4
+    msg = r"channel 3 \('EEG F4-REF'\), first bad sample 20000"
+    with pytest.raises(ValueError, match=msg):
+        dsp.preprocess(x, NAMES21, 256.0)

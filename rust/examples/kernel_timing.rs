@@ -59,7 +59,11 @@ fn main() {
     if std::env::var("FUSED_ONLY").is_ok() {
         let mut out = vec![0.0f64; 20 * plan.n_out(n)];
         let mut best = f64::INFINITY;
-        for _ in 0..12 {
+        let reps: usize = std::env::var("REPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(12);
+        for _ in 0..reps {
             let t = Instant::now();
             run(&src, &spec, Some(&plan), &mut out, 1, None).unwrap();
             best = best.min(t.elapsed().as_secs_f64());

@@ -22,7 +22,7 @@
 //!   `down`, so the output grid repeats chunk after chunk);
 //! * `Phi^m` falls fast (the slowest pole of a 0.1 Hz high-pass at 256 Hz
 //!   loses a factor ~100 per 2048-sample chunk), so `S_c` is, to far below
-//!   rounding (`|Phi^M| < 1e-24`), `sigma_{c+1} + Phi sigma_{c+2} + ... +
+//!   rounding (`|Phi^M| < 1e-20`), `sigma_{c+1} + Phi sigma_{c+2} + ... +
 //!   Phi^(M-1) sigma_{c+M}`: chunk `c` is finished `M` chunks later, while its
 //!   outputs are still in cache. The last `M` chunks use the exact recursion
 //!   from the true end state.
@@ -42,11 +42,29 @@ use std::sync::{Arc, Mutex};
 
 /// Target chunk length (rounded to a multiple of `down`).
 const TARGET_CHUNK: usize = 2048;
-/// `|Phi^M|` below which the truncated state sum is exact to rounding.
-const TRUNC_TOL: f64 = 1e-24;
+/// `|Phi^M|` below which the truncated state sum is exact to rounding (the
+/// states are at most ~1e4 times the outputs they produce).
+const TRUNC_TOL: f64 = 1e-20;
 
 /// Bases of recent filters (the double-double simulation costs ~1 ms).
 static BASES: Mutex<Vec<(Vec<u64>, Arc<Basis>)>> = Mutex::new(Vec::new());
+
+/// Key of a decimated basis: plan (up, down, longest phase), grid phase of
+/// the chunk start, filter key.
+type DecKey = (usize, usize, usize, usize, Vec<u64>);
+
+/// Decimated bases of interior chunks: (first output relative to the first
+/// output reaching the chunk, values).
+#[allow(clippy::type_complexity)]
+static DEC_BASES: Mutex<Vec<(DecKey, (isize, Arc<Vec<f64>>))>> = Mutex::new(Vec::new());
+
+fn key_of(c: &[[f64; 4]], l: usize, out_scale: f64) -> Vec<u64> {
+    c.iter()
+        .flatten()
+        .map(|v| v.to_bits())
+        .chain([l as u64, out_scale.to_bits()])
+        .collect()
+}
 
 thread_local! {
     /// Working buffers reused across calls: fresh ones of this size are
@@ -328,12 +346,6 @@ struct Pending<const W: usize> {
 }
 
 impl<const W: usize> Pending<W> {
-    #[inline(always)]
-    fn slot(&mut self, k: usize) -> &mut [f64; W] {
-        let s = (k % self.cap) * W;
-        (&mut self.buf[s..s + W]).try_into().unwrap()
-    }
-
     fn flush(&mut self, upto: usize, writer: &mut dyn RowWriter) {
         while self.flushed < upto {
             let s = self.flushed % self.cap;
@@ -353,19 +365,29 @@ fn correct<const W: usize, const NS: usize, const FMA: bool>(
     n_out: usize,
 ) {
     let ns2 = 2 * NS;
-    // The states as one flat list; the output accumulates in registers.
+    // The states as one flat list; each output accumulates in registers, in
+    // two chains (even and odd states) so the FMA latency does not bind.
     let sv: &[[f64; W]] = st.as_flattened();
+    let mut slot = k0 % pend.cap;
     for i in 0..nk.min(n_out.saturating_sub(k0)) {
         let dk = &d[i * ns2..(i + 1) * ns2];
-        let out = pend.slot(k0 + i);
+        let out: &mut [f64; W] = (&mut pend.buf[slot * W..slot * W + W]).try_into().unwrap();
         let mut acc = *out;
-        for j in 0..ns2 {
-            let (dj, s) = (dk[j], &sv[j]);
+        let mut acc2 = [0.0f64; W];
+        for j in (0..ns2).step_by(2) {
+            let (d0, s0, d1, s1) = (dk[j], &sv[j], dk[j + 1], &sv[j + 1]);
             for l in 0..W {
-                acc[l] = fmadd::<FMA>(dj, s[l], acc[l]);
+                acc[l] = fmadd::<FMA>(d0, s0[l], acc[l]);
+                acc2[l] = fmadd::<FMA>(d1, s1[l], acc2[l]);
             }
         }
-        *out = acc;
+        for l in 0..W {
+            out[l] = acc[l] + acc2[l];
+        }
+        slot += 1;
+        if slot == pend.cap {
+            slot = 0;
+        }
     }
 }
 
@@ -429,12 +451,7 @@ pub(crate) fn filtfilt_decimate<
     let geo = Geometry { n, pad, l, n_out };
     let c: [[f64; 4]; NS] = spec.coef[..NS].try_into().unwrap();
     let out_scale = spec.scale.unwrap_or(1.0) * spec.gain * spec.gain;
-    let key: Vec<u64> = c
-        .iter()
-        .flatten()
-        .map(|v| v.to_bits())
-        .chain([l as u64, out_scale.to_bits()])
-        .collect();
+    let key = key_of(&c, l, out_scale);
     let cached = BASES
         .lock()
         .ok()
@@ -456,7 +473,45 @@ pub(crate) fn filtfilt_decimate<
     // Decimated basis of the chunks inside the signal (all alike, shifted by
     // `l * up / down` outputs per chunk).
     let ref_chunk = (0..nchunks).find(|&ch| geo.interior(ch));
-    let ref_db = ref_chunk.map(|ch| (ch, geo.dec_basis(plan, &basis, ch)));
+    // (Cached: it depends on the filter, the plan and where chunk starts fall
+    // on the output grid, not on the recording.)
+    let ref_db = ref_chunk.map(|ch| {
+        let (qs, _) = geo.span(ch);
+        let k0 = first_k_reaching(plan, qs);
+        let key = (
+            plan.up,
+            plan.down,
+            plan.max_len,
+            qs % plan.down,
+            key_of(&c, l, out_scale),
+        );
+        let hit = DEC_BASES
+            .lock()
+            .ok()
+            .and_then(|b| b.iter().find(|(k, _)| *k == key).map(|(_, d)| d.clone()));
+        let db = match hit {
+            // Same grid alignment: the same values, at this chunk's outputs.
+            Some((rel, d)) => DecBasis {
+                k0: k0.checked_add_signed(rel).unwrap_or(k0),
+                nk: d.len() / (2 * NS),
+                d: d.to_vec(),
+            },
+            None => {
+                let db = geo.dec_basis(plan, &basis, ch);
+                // (Only a basis not cut short by the end of the recording.)
+                let complete = db.k0 + db.nk < n_out;
+                if let (true, Ok(mut cache)) = (complete, DEC_BASES.lock()) {
+                    if cache.len() >= 8 {
+                        cache.remove(0);
+                    }
+                    let rel = db.k0 as isize - k0 as isize;
+                    cache.push((key, (rel, Arc::new(db.d.clone()))));
+                }
+                db
+            }
+        };
+        (ch, db)
+    });
     let shift = l / plan.down * plan.up;
     // Chunks at the edges (padding inside) get their own decimated basis.
     let mut own: DecBasis;
@@ -621,6 +676,16 @@ fn decimate<const W: usize, const FMA: bool>(
     let n = geo.n;
     let at_end = qe == n;
     let mut k = dec.k_next;
+    // Ring slot of output k, advanced without a division per output.
+    let cap = pend.cap;
+    let mut slot = k % cap;
+    let mut put = |slot: &mut usize, v: [f64; W]| {
+        pend.buf[*slot * W..*slot * W + W].copy_from_slice(&v);
+        *slot += 1;
+        if *slot == cap {
+            *slot = 0;
+        }
+    };
     while k < geo.n_out {
         let (q_hi, taps) = plan.locate(k);
         let len = taps.len();
@@ -644,14 +709,17 @@ fn decimate<const W: usize, const FMA: bool>(
                         q_lo2 - lo,
                         &win[(lo - w0) * W..(hi - w0) * W],
                     );
-                    *pend.slot(k) = scaled(a, scale);
-                    *pend.slot(k + 1) = scaled(b, scale);
+                    put(&mut slot, scaled(a, scale));
+                    put(&mut slot, scaled(b, scale));
                     k += 2;
                     continue;
                 }
             }
             let a = (q_lo as usize - w0) * W;
-            *pend.slot(k) = scaled(dot_rows::<W, FMA>(taps, &win[a..a + len * W]), scale);
+            put(
+                &mut slot,
+                scaled(dot_rows::<W, FMA>(taps, &win[a..a + len * W]), scale),
+            );
         } else {
             // Zero padding: only samples inside [0, n) contribute.
             let mut acc = [0.0f64; W];
@@ -664,7 +732,7 @@ fn decimate<const W: usize, const FMA: bool>(
                     acc[li] = fmadd::<FMA>(tap, row[li], acc[li]);
                 }
             }
-            *pend.slot(k) = scaled(acc, scale);
+            put(&mut slot, scaled(acc, scale));
         }
         k += 1;
     }

@@ -24,6 +24,7 @@ from .engine import (
 from .montage import TCP_PAIRS, normalize_ch_name, resolve_pairs, tcp_montage
 from .rates import rational_factors
 from .raw import RECIPES, elm_official, elm_preprocessor, preprocess_raw
+from .streaming import preprocess_chunked
 
 __all__ = [
     "ELM_CLIP",
@@ -38,6 +39,7 @@ __all__ = [
     "odd_padlen",
     "preprocess",
     "preprocess_batch",
+    "preprocess_chunked",
     "preprocess_raw",
     "rational_factors",
     "resample_poly",

@@ -32,8 +32,10 @@
 //! correction of edge chunks back into the signal). Every other case runs the
 //! two-pass kernel. Both agree with SciPy to the same tolerance (tested).
 
+#[cfg(target_arch = "x86_64")]
+use crate::kernel::dot_pair;
 use crate::kernel::{
-    dot_pair, dot_rows, fmadd, run_sections, Block, FilterSpec, Prefetcher, RowWriter, State,
+    dot_rows, fmadd, run_sections, Block, FilterSpec, Prefetcher, RowWriter, State,
 };
 use crate::polyphase::{PolyPlan, ResamplePad};
 use crate::DspError;

@@ -371,6 +371,21 @@ fn correct<const W: usize, const NS: usize, const FMA: bool>(
     // two chains (even and odd states) so the FMA latency does not bind.
     let sv: &[[f64; W]] = st.as_flattened();
     let mut slot = k0 % pend.cap;
+    #[cfg(target_arch = "x86_64")]
+    if W == 20 && NS == 4 && FMA {
+        // SAFETY: 20-lane FMA kernels run only where AVX-512 exists.
+        unsafe {
+            correct20(
+                &mut pend.buf,
+                pend.cap,
+                slot,
+                nk.min(n_out.saturating_sub(k0)),
+                d,
+                sv.as_ptr() as *const f64,
+            )
+        };
+        return;
+    }
     for i in 0..nk.min(n_out.saturating_sub(k0)) {
         let dk = &d[i * ns2..(i + 1) * ns2];
         let out: &mut [f64; W] = (&mut pend.buf[slot * W..slot * W + W]).try_into().unwrap();
@@ -388,6 +403,54 @@ fn correct<const W: usize, const NS: usize, const FMA: bool>(
         }
         slot += 1;
         if slot == pend.cap {
+            slot = 0;
+        }
+    }
+}
+
+/// [`correct`] for 20 lanes and 4 sections with the 8 states in 24 AVX-512
+/// registers for the whole chunk.
+///
+/// # Safety
+/// AVX-512F/VL and FMA; `sv` points to 8 x 20 values; `d` holds `nk * 8`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,fma")]
+unsafe fn correct20(
+    buf: &mut [f64],
+    cap: usize,
+    mut slot: usize,
+    nk: usize,
+    d: &[f64],
+    sv: *const f64,
+) {
+    use std::arch::x86_64::*;
+    assert!(d.len() >= nk * 8 && buf.len() >= cap * 20);
+    let mut s0 = [_mm512_setzero_pd(); 8];
+    let mut s1 = [_mm512_setzero_pd(); 8];
+    let mut s2 = [_mm256_setzero_pd(); 8];
+    for j in 0..8 {
+        s0[j] = _mm512_loadu_pd(sv.add(20 * j));
+        s1[j] = _mm512_loadu_pd(sv.add(20 * j + 8));
+        s2[j] = _mm256_loadu_pd(sv.add(20 * j + 16));
+    }
+    let b = buf.as_mut_ptr();
+    let dp = d.as_ptr();
+    for i in 0..nk {
+        let q = b.add(slot * 20);
+        let mut a0 = _mm512_loadu_pd(q);
+        let mut a1 = _mm512_loadu_pd(q.add(8));
+        let mut a2 = _mm256_loadu_pd(q.add(16));
+        for j in 0..8 {
+            let c = _mm512_set1_pd(*dp.add(i * 8 + j));
+            a0 = _mm512_fmadd_pd(c, s0[j], a0);
+            a1 = _mm512_fmadd_pd(c, s1[j], a1);
+            a2 = _mm256_fmadd_pd(_mm512_castpd512_pd256(c), s2[j], a2);
+        }
+        _mm512_storeu_pd(q, a0);
+        _mm512_storeu_pd(q.add(8), a1);
+        _mm256_storeu_pd(q.add(16), a2);
+        slot += 1;
+        if slot == cap {
             slot = 0;
         }
     }

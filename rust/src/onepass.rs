@@ -752,13 +752,14 @@ fn decimate<const W: usize, const FMA: bool>(
     // Ring slot of output k, advanced without a division per output.
     let cap = pend.cap;
     let mut slot = k % cap;
-    let mut put = |slot: &mut usize, v: [f64; W]| {
-        pend.buf[*slot * W..*slot * W + W].copy_from_slice(&v);
+    #[inline(always)]
+    fn put<const W: usize>(buf: &mut [f64], cap: usize, slot: &mut usize, v: [f64; W]) {
+        buf[*slot * W..*slot * W + W].copy_from_slice(&v);
         *slot += 1;
         if *slot == cap {
             *slot = 0;
         }
-    };
+    }
     while k < geo.n_out {
         let (q_hi, taps) = plan.locate(k);
         let len = taps.len();
@@ -775,21 +776,34 @@ fn decimate<const W: usize, const FMA: bool>(
                 if q_hi2 < w_end && q_lo2 >= w0 && q_hi2 + 1 >= taps2.len() {
                     let lo = (q_lo as usize).min(q_lo2);
                     let hi = q_hi.max(q_hi2) + 1;
-                    let (a, b) = dot_pair::<W>(
+                    // Slots k and k + 1 (the second may wrap to 0).
+                    let s1 = if slot + 1 == cap { 0 } else { slot + 1 };
+                    let (pa, pb) = if s1 > slot {
+                        let (x, y) = pend.buf.split_at_mut(s1 * W);
+                        (&mut x[slot * W..], &mut y[..W])
+                    } else {
+                        let (x, y) = pend.buf.split_at_mut(slot * W);
+                        (&mut y[..W], &mut x[..W])
+                    };
+                    dot_pair::<W>(
                         taps,
                         q_lo as usize - lo,
                         taps2,
                         q_lo2 - lo,
                         &win[(lo - w0) * W..(hi - w0) * W],
+                        scale,
+                        pa.try_into().unwrap(),
+                        pb.try_into().unwrap(),
                     );
-                    put(&mut slot, scaled(a, scale));
-                    put(&mut slot, scaled(b, scale));
+                    slot = if s1 + 1 == cap { 0 } else { s1 + 1 };
                     k += 2;
                     continue;
                 }
             }
             let a = (q_lo as usize - w0) * W;
             put(
+                &mut pend.buf,
+                cap,
                 &mut slot,
                 scaled(dot_rows::<W, FMA>(taps, &win[a..a + len * W]), scale),
             );
@@ -805,7 +819,7 @@ fn decimate<const W: usize, const FMA: bool>(
                     acc[li] = fmadd::<FMA>(tap, row[li], acc[li]);
                 }
             }
-            put(&mut slot, scaled(acc, scale));
+            put(&mut pend.buf, cap, &mut slot, scaled(acc, scale));
         }
         k += 1;
     }

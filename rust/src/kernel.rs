@@ -985,7 +985,26 @@ impl Block<'_> {
         }
     }
 
-    pub(crate) fn nonfinite_error(&self, j: usize) -> DspError {
+    /// NaN/Inf in the input reaches the forward pass's last output or end
+    /// state (an IIR never forgets it): report its first place if so.
+    pub(crate) fn check_end<const W: usize, const NS: usize>(
+        &self,
+        ylast: &[f64; W],
+        st: &State<W, NS>,
+    ) -> Result<(), DspError> {
+        for j in 0..self.nl {
+            if !ylast[j].is_finite()
+                || st
+                    .iter()
+                    .any(|s| !(s[0][j].is_finite() && s[1][j].is_finite()))
+            {
+                return Err(self.nonfinite_error(j));
+            }
+        }
+        Ok(())
+    }
+
+    fn nonfinite_error(&self, j: usize) -> DspError {
         match self.src.find_nonfinite(self.l0 + j) {
             Some((ch, t)) => DspError::NonFinite {
                 channel: ch,
@@ -1048,15 +1067,7 @@ fn filtfilt_block<const W: usize, const NS: usize, const FMA: bool, const PAIR: 
             ylast.copy_from_slice(&buf[(len - 1) * W..len * W]);
         }
     }
-    for j in 0..block.nl {
-        if !ylast[j].is_finite()
-            || st
-                .iter()
-                .any(|s| !(s[0][j].is_finite() && s[1][j].is_finite()))
-        {
-            return Err(block.nonfinite_error(j));
-        }
-    }
+    block.check_end(&ylast, &st)?;
     // Backward pass, chunk by chunk from the end.
     let mut stb = init(&ylast);
     let scale = spec.scale.unwrap_or(1.0) * spec.gain * spec.gain;

@@ -690,15 +690,7 @@ pub(crate) fn filtfilt_decimate<
             pend.flush(upto, writer);
         }
     }
-    for j in 0..block.nl {
-        if !ylast[j].is_finite()
-            || st
-                .iter()
-                .any(|s| !(s[0][j].is_finite() && s[1][j].is_finite()))
-        {
-            return Err(block.nonfinite_error(j));
-        }
-    }
+    block.check_end(&ylast, &st)?;
     // The last chunks, exactly from the true end state.
     let mut s = s_end;
     for r in (resolved..nchunks - 1).rev() {

@@ -1,6 +1,5 @@
 //! Unit tests of the core crate against numbers computed with SciPy 1.17.1.
 //! Each constant block names the command that produced it.
-#![allow(clippy::manual_is_multiple_of)] // is_multiple_of is newer than our MSRV
 
 use elm_dsp::design::{
     bessel_i0, butter_bandpass_sos, firwin_kaiser, mne_ringing_samples, odd_padlen, sosfilt,
@@ -274,7 +273,7 @@ fn resample_constant_matches_direct_convolution() {
         let mut acc = 0.0;
         for (i, hv) in h.iter().enumerate() {
             let m = (j * down) as isize - (i + n_pre_pad) as isize;
-            if m >= 0 && m as usize % up == 0 && (m as usize / up) < n {
+            if m >= 0 && (m as usize).is_multiple_of(up) && (m as usize / up) < n {
                 acc += hv * x[m as usize / up];
             }
         }

@@ -320,3 +320,15 @@ def test_preprocess_one_sweep_mne_padding_and_nan():
     msg = r"channel 3 \('EEG F4-REF'\), first bad sample 20000"
     with pytest.raises(ValueError, match=msg):
         dsp.preprocess(x, NAMES21, 256.0)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_preprocess_one_sweep_all_channels(n_threads):
+    # 21 lanes (the 24-lane kernel on one thread; 11 + 10 lanes on two).
+    x = _signal(21, 500 * 90 + 7, seed=3)
+    got, names = dsp.preprocess(
+        x, NAMES21, 500.0, montage=None, dtype=np.float64, n_threads=n_threads
+    )
+    want, _ = ref.preprocess(x, NAMES21, 500.0, montage=False)
+    assert names == NAMES21 and got.shape == want.shape == (21, 9002)
+    assert _rel_err(got, want, x - x.mean(axis=1, keepdims=True)) <= TOL64

@@ -124,10 +124,32 @@ impl<'a, T: Sample> MontageSource<'a, T> {
     }
 }
 
-impl<T: Sample> MontageSource<'_, T> {
-    /// [`LaneSource::fill_block`].
+impl<T: Sample> LaneSource for MontageSource<'_, T> {
+    fn n_times(&self) -> usize {
+        self.n_times
+    }
+    fn n_lanes(&self) -> usize {
+        self.lanes.len()
+    }
+    fn fill(&self, lane: usize, q0: usize, len: usize, out: &mut [f64], stride: usize, off: usize) {
+        match self.lanes[lane] {
+            Lane::Chan(c) => {
+                let r = &self.row(c)[q0..q0 + len];
+                for (o, v) in out.chunks_mut(stride).zip(r) {
+                    o[off] = v.to_f64();
+                }
+            }
+            Lane::Diff(a, b) => {
+                let ra = &self.row(a)[q0..q0 + len];
+                let rb = &self.row(b)[q0..q0 + len];
+                for (o, (va, vb)) in out.chunks_mut(stride).zip(ra.iter().zip(rb)) {
+                    o[off] = va.to_f64() - vb.to_f64();
+                }
+            }
+        }
+    }
     #[allow(clippy::too_many_arguments)]
-    fn fill_impl(
+    fn fill_block(
         &self,
         l0: usize,
         nl: usize,
@@ -175,45 +197,6 @@ impl<T: Sample> MontageSource<'_, T> {
             }
         }
         transpose(scratch, nl, len, out, stride);
-    }
-}
-
-impl<T: Sample> LaneSource for MontageSource<'_, T> {
-    fn n_times(&self) -> usize {
-        self.n_times
-    }
-    fn n_lanes(&self) -> usize {
-        self.lanes.len()
-    }
-    fn fill(&self, lane: usize, q0: usize, len: usize, out: &mut [f64], stride: usize, off: usize) {
-        match self.lanes[lane] {
-            Lane::Chan(c) => {
-                let r = &self.row(c)[q0..q0 + len];
-                for (o, v) in out.chunks_mut(stride).zip(r) {
-                    o[off] = v.to_f64();
-                }
-            }
-            Lane::Diff(a, b) => {
-                let ra = &self.row(a)[q0..q0 + len];
-                let rb = &self.row(b)[q0..q0 + len];
-                for (o, (va, vb)) in out.chunks_mut(stride).zip(ra.iter().zip(rb)) {
-                    o[off] = va.to_f64() - vb.to_f64();
-                }
-            }
-        }
-    }
-    #[allow(clippy::too_many_arguments)]
-    fn fill_block(
-        &self,
-        l0: usize,
-        nl: usize,
-        q0: usize,
-        len: usize,
-        out: &mut [f64],
-        stride: usize,
-        scratch: &mut Vec<f64>,
-    ) {
-        self.fill_impl(l0, nl, q0, len, out, stride, scratch)
     }
     fn prefetch_rows(&self, l0: usize, nl: usize) -> (Vec<usize>, usize) {
         let mut rows: Vec<usize> = self.lanes[l0..l0 + nl]

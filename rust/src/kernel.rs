@@ -722,26 +722,10 @@ pub(crate) fn run_sections<
                 y
             }};
         }
-        macro_rules! sweep2add {
-            ($s:expr, $neg:expr) => {{
-                let (ca, cb) = (c[$s], c[$s + 1]);
-                let [mut z0a, mut z1a] = st[$s];
-                let [mut z0b, mut z1b] = st[$s + 1];
-                for r in 0..rows_n {
-                    let i = if REV { rows_n - 1 - r } else { r };
-                    let x: &mut [f64; W] = (&mut sub[i * W..i * W + W]).try_into().unwrap();
-                    pf.step();
-                    for l in 0..W {
-                        let y = step!(x[l], z0a[l], z1a[l], ca, true);
-                        x[l] = step_add!(y, z0b[l], z1b[l], cb, $neg);
-                    }
-                }
-                st[$s] = [z0a, z1a];
-                st[$s + 1] = [z0b, z1b];
-            }};
-        }
+        // Two sections per sweep: `$second` is `step` or `step_add` (its
+        // last argument: `b2 == 1`, or the sign of `b1 = +-2`).
         macro_rules! sweep2 {
-            ($s:expr, $b2one:expr) => {{
+            ($s:expr, $b2one:expr, $second:ident, $flag:expr) => {{
                 let (ca, cb) = (c[$s], c[$s + 1]);
                 let [mut z0a, mut z1a] = st[$s];
                 let [mut z0b, mut z1b] = st[$s + 1];
@@ -751,7 +735,7 @@ pub(crate) fn run_sections<
                     pf.step();
                     for l in 0..W {
                         let y = step!(x[l], z0a[l], z1a[l], ca, $b2one);
-                        x[l] = step!(y, z0b[l], z1b[l], cb, $b2one);
+                        x[l] = $second!(y, z0b[l], z1b[l], cb, $flag);
                     }
                 }
                 st[$s] = [z0a, z1a];
@@ -771,7 +755,7 @@ pub(crate) fn run_sections<
                         s += 2;
                         continue;
                     }
-                    sweep2add!(s, false);
+                    sweep2!(s, true, step_add, false);
                 } else if b2one && c[s + 1][0] == -2.0 {
                     #[cfg(target_arch = "x86_64")]
                     if W == 20 && FMA && PAIR {
@@ -780,11 +764,11 @@ pub(crate) fn run_sections<
                         s += 2;
                         continue;
                     }
-                    sweep2add!(s, true);
+                    sweep2!(s, true, step_add, true);
                 } else if b2one {
-                    sweep2!(s, true);
+                    sweep2!(s, true, step, true);
                 } else {
-                    sweep2!(s, false);
+                    sweep2!(s, false, step, false);
                 }
                 s += 2;
             } else {

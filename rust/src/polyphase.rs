@@ -132,16 +132,8 @@ impl PolyPlan {
         )
     }
 
-    /// Taps of output `k`'s phase, oldest input first.
-    #[inline(always)]
-    pub fn phase_oldest_first(&self, k: usize) -> &[f64] {
-        let t = (k + self.n_pre_remove) * self.down - self.n_pre_pad;
-        let p = t % self.up;
-        &self.taps_rev[self.offsets[p]..self.offsets[p + 1]]
-    }
-
     /// Newest input index of output `k` and its phase's taps, oldest input
-    /// first (one division instead of the four of [`PolyPlan::phase`]).
+    /// first (one division and a table lookup; [`PolyPlan::phase`] divides twice).
     #[inline(always)]
     pub fn locate(&self, k: usize) -> (usize, &[f64]) {
         let (j, r) = (k / self.up, k % self.up);
@@ -150,13 +142,6 @@ impl PolyPlan {
             j * self.down + q,
             &self.taps_rev[self.offsets[p]..self.offsets[p + 1]],
         )
-    }
-
-    /// Oldest input index output `k` depends on.
-    #[inline(always)]
-    pub fn q_lo(&self, k: usize) -> isize {
-        let (q_hi, taps) = self.phase(k);
-        q_hi - taps.len() as isize + 1
     }
 }
 

@@ -98,10 +98,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="preprocess EDF recordings into the ELM cache (Rust engine)",
         formatter_class=fmt,
         epilog="examples:\n  elm preprocess corpus/ cache/\n"
-        "  elm preprocess /data/tueg cache/ --n-jobs 8 --shard 0/4",
+        "  elm preprocess eegmat/ cache/ --metadata labels.csv\n"
+        "  elm preprocess /data/tueg cache/ --require-reports --n-jobs 8 "
+        "--shard 0/4",
     )
-    p.add_argument("source", help="TUH-style folder with EDF files and reports")
+    p.add_argument(
+        "source",
+        help="folder of EDF files (TUH, BIDS or plain; reports optional), "
+        "searched recursively",
+    )
     p.add_argument("out", help="cache folder")
+    p.add_argument(
+        "--metadata",
+        action="append",
+        default=None,
+        help="CSV/TSV of labels and metadata, one row per recording (column "
+        "recording_id = EDF stem, or path) or per subject (column subject or "
+        "participant_id); a 'subject' column sets subject ids, a 'report' column "
+        "report text; repeat for several tables (default: none; a BIDS "
+        "participants.tsv is read anyway)",
+    )
+    p.add_argument(
+        "--require-reports",
+        action="store_true",
+        help="skip recordings without a report (needed for pretraining; "
+        "default: cache them without text)",
+    )
+    p.add_argument(
+        "--min-duration",
+        type=float,
+        default=60.0,
+        help="skip recordings shorter than this many seconds (default: 60)",
+    )
+    p.add_argument(
+        "--max-duration",
+        type=float,
+        default=9000.0,
+        help="skip recordings longer than this many seconds (default: 9000)",
+    )
     p.add_argument(
         "--recipe", default="elm", choices=["elm", "default", "elm_official"]
     )

@@ -161,8 +161,21 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What to try when nothing was cached, per dominant skip reason.
+_SKIP_HINTS = {
+    "missing_report": "drop --require-reports to cache recordings without reports",
+    "empty_report": "drop --require-reports to cache recordings without reports",
+    "too_short": "lower --min-duration (seconds)",
+    "too_long": "raise --max-duration (seconds)",
+    "missing_tcp_electrodes": "the ELM montage needs the 10-20 electrodes of the "
+    "TCP pairs (Fp1, F7, T3/T7, ...); check the channel names in the EDF headers",
+}
+
+
 def cmd_preprocess(args: argparse.Namespace) -> int:
-    from braindecode_elm.data import TUHReports, build_cache
+    import sys
+
+    from braindecode_elm.data import SKIP_REASONS, build_cache, open_cache
 
     shard = None
     if args.shard:
@@ -171,13 +184,54 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         except ValueError as err:
             raise ValueError(f"--shard must look like I/N, got {args.shard!r}") from err
         shard = (i, n)
+    source = Path(args.source)
+    if not source.is_dir():
+        raise FileNotFoundError(f"corpus folder {source} does not exist")
     ids = _read_ids(args.recordings) if args.recordings else None
-    ds = TUHReports(args.source, recording_ids=ids)
-    build_cache(ds, args.out, recipe=args.recipe, n_jobs=args.n_jobs, shard=shard)
-    from braindecode_elm.data import open_cache
-
+    summary = build_cache(
+        source,
+        args.out,
+        recipe=args.recipe,
+        n_jobs=args.n_jobs,
+        shard=shard,
+        require_report=args.require_reports,
+        min_duration_s=args.min_duration,
+        max_duration_s=args.max_duration,
+        metadata=args.metadata,
+        recording_ids=ids,
+    )
+    print(summary)
     corpus = open_cache(args.out)
-    print(f"cache {args.out}: {len(corpus)} recordings OK")
+    n_subj = len(set(corpus.subjects))
+    skipped = corpus.skipped
+    with_report = sum(1 for r in corpus if r.report)
+    print(
+        f"cache {args.out}: {len(corpus)} recordings OK ({n_subj} subjects, "
+        f"{with_report} with a report), {len(skipped)} skipped"
+    )
+    counts = skipped["reason"].value_counts() if len(skipped) else None
+    if counts is None:
+        print("skipped by reason: none")
+    else:
+        print("skipped by reason:")
+        for reason, count in counts.items():
+            print(f"  {reason:<24} {count:6d}  {SKIP_REASONS.get(reason, '')}")
+    if len(corpus) > 1 and n_subj == 1:
+        print(
+            f"warning: all {len(corpus)} recordings have the subject "
+            f"{corpus.subjects[0]!r}; subject-disjoint splits need several. Give "
+            "subject ids with --metadata TABLE (columns recording_id, subject).",
+            file=sys.stderr,
+        )
+    if len(corpus) == 0:
+        top = None if counts is None else str(counts.index[0])
+        hint = _SKIP_HINTS.get(top or "", "see the manifest for each file's reason")
+        print(
+            f"elm preprocess: error: nothing was cached from {source} "
+            f"({len(skipped)} skipped); {hint}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -42,10 +42,13 @@ from .splits import (
 )
 from .synthetic import PHENOTYPES, SyntheticCorpus, make_synthetic_tuh
 from .tuh_index import (
+    apply_metadata,
     find_report,
     index_tuh,
+    list_edf_files,
     parse_age_gender,
     parse_tuh_path,
+    read_metadata,
 )
 from .windows import (
     ELM_DROP_FIRST_S,
@@ -93,6 +96,9 @@ __all__ = [
     "crop_view",
     "find_report",
     "index_tuh",
+    "list_edf_files",
+    "read_metadata",
+    "apply_metadata",
     "make_synthetic_tuh",
     "open_cache",
     "parse_age_gender",

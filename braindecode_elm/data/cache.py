@@ -438,6 +438,8 @@ def build_cache(
     retry_skipped: bool = True,
     n_threads: int = 1,
     progress: bool = True,
+    metadata: Any = None,
+    recording_ids: Sequence[str] | None = None,
 ) -> CacheSummary:
     """Preprocess every recording once into a memory-mappable float16 cache.
 
@@ -491,6 +493,13 @@ def build_cache(
         ``n_jobs=1`` to parallelise inside recordings instead of across them.
     progress : bool
         Show a tqdm progress bar.
+    metadata : pandas.DataFrame | path-like | list of them | None
+        Labels/metadata tables merged into the descriptions (see
+        :func:`~braindecode_elm.data.read_metadata`): one row per
+        recording (EDF stem or path) or per subject. Its ``subject`` column
+        sets subject ids; its ``report`` column gives report text.
+    recording_ids : sequence of str | None
+        With a folder input: only these recording ids (EDF stems).
 
     Returns
     -------
@@ -544,7 +553,9 @@ def build_cache(
         # A corpus folder: index it without building MNE Raw objects.
         from .tuh_index import index_tuh
 
-        descs, skipped_df = index_tuh(concat_ds)
+        descs, skipped_df = index_tuh(
+            concat_ds, recording_ids=recording_ids, metadata=metadata
+        )
         tasks = [
             dict(
                 recording_id=str(d["recording_id"]),
@@ -558,7 +569,18 @@ def build_cache(
         ]
         pre_skipped = skipped_df.to_dict("records")
     else:
+        if recording_ids is not None:
+            raise ValueError("recording_ids selects files of a folder input only")
         tasks, pre_skipped = _task_list(concat_ds)
+        if metadata is not None:
+            from .tuh_index import apply_metadata
+
+            tables = metadata if isinstance(metadata, (list, tuple)) else [metadata]
+            for table in tables:
+                apply_metadata([t["description"] for t in tasks], table)
+            for t in tasks:
+                subj = t["description"].get("subject")
+                t["subject"] = None if subj is None else str(subj)
 
     # Duplicates are resolved on the whole list so every shard agrees.
     first: dict[str, str] = {}

@@ -73,6 +73,9 @@ class TUHReports(BaseConcatDataset):
         Threads for reading headers, reports and (with ``preload``) data.
     on_error : {"skip", "raise"}
         ``"raise"`` raises on the first file that cannot be indexed.
+    metadata : pandas.DataFrame | path-like | list of them | None
+        Label/metadata tables merged into the descriptions (see
+        :func:`~braindecode_elm.data.read_metadata`).
 
     Attributes
     ----------
@@ -90,10 +93,15 @@ class TUHReports(BaseConcatDataset):
         preload: bool = False,
         n_jobs: int = 1,
         on_error: str = "skip",
+        metadata: Any = None,
     ) -> None:
         root = Path(path)
         descs, skipped = index_tuh(
-            root, recording_ids=recording_ids, n_jobs=n_jobs, on_error=on_error
+            root,
+            recording_ids=recording_ids,
+            n_jobs=n_jobs,
+            on_error=on_error,
+            metadata=metadata,
         )
         if not descs:
             raise ValueError(

@@ -6,12 +6,20 @@ subject ids are 8 characters (digits in TUEG v1, letters from v2 on), sessions
 folders ``NN_tcp_*``, ``normal``/``abnormal`` and ``train``/``eval``/``dev``
 folders. Reports are searched beside the EDF file and in the session folder and
 decoded with :func:`~braindecode_elm.data.reports.read_report`.
+
+Any folder of EDF files works, with or without reports: subject ids come from
+*inside* the corpus root only (TUH name patterns, BIDS ``sub-`` entities, the
+file stem such as eegmat's ``Subject00_1``, or a user table), never from the
+folders above it, so the same corpus gives the same ids wherever it sits or
+whichever symlink points at it. Labels and other metadata may come from a
+CSV/TSV table (:func:`read_metadata`) and from a BIDS ``participants.tsv``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +31,11 @@ from .reports import ReportDecodeError, read_report
 
 __all__ = [
     "index_tuh",
+    "list_edf_files",
+    "read_metadata",
+    "apply_metadata",
+    "RECORDING_KEYS",
+    "SUBJECT_KEYS",
     "parse_tuh_path",
     "find_report",
     "parse_age_gender",
@@ -35,18 +48,36 @@ _SEGMENT = re.compile(r"^t\d{3}$")
 _SESSION_DIR = re.compile(r"^(s\d{3})_(\d{4})(?:_(\d{2})_(\d{2}))?$")
 _MONTAGE_DIR = re.compile(r"^\d{2}_tcp_[a-z_]+$")
 _SPLITS = {"train", "eval", "dev", "test"}
+# BIDS entities in a file stem or folder name: "sub-01", "ses-2", "task-rest".
+_BIDS = re.compile(r"^(sub|ses|task|acq|run)-([A-Za-z0-9]+)$")
 
 #: Columns of the ``skipped`` table of an indexed dataset.
 SKIP_COLUMNS = ["recording_id", "path", "subject", "status", "reason", "detail"]
 
 
-def parse_tuh_path(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Describe a TUH EDF path from the names of its parts.
+def _bids_entities(tokens: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for t in tokens:
+        if m := _BIDS.match(t):
+            out.setdefault(m.group(1), m.group(2))
+    return out
+
+
+def parse_tuh_path(
+    path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """Describe an EDF path from the names of its parts.
 
     Parameters
     ----------
     path : str | os.PathLike
-        Path of an EDF file in any TUH release layout.
+        Path of an EDF file in any TUH release layout, a BIDS tree or a plain
+        folder.
+    root : str | os.PathLike | None
+        The corpus root. Only folders *below* it are read (session, montage,
+        normal/abnormal, split, BIDS ``sub-``/``ses-`` folders, TUH subject
+        folders), so folders above the corpus never leak into the description.
+        Without it, only the file name gives the subject.
 
     Returns
     -------
@@ -54,14 +85,26 @@ def parse_tuh_path(path: str | os.PathLike[str]) -> dict[str, Any]:
         ``recording_id`` (the file stem), ``subject``, ``session``,
         ``segment``, ``montage``, ``year``, ``date`` (ISO string or None),
         ``pathological`` (True/False/None), ``split`` (``"train"``, ``"eval"``,
-        ``"dev"`` or None) and ``train`` (bool or None).
+        ``"dev"`` or None), ``train`` (bool or None) and, for BIDS names,
+        ``task`` and ``run``.
+
+    Notes
+    -----
+    The subject is, in order: a BIDS ``sub-`` entity of the file name, a TUH
+    subject token of the file name (8 letters or digits), a ``sub-`` or TUH
+    subject folder *inside* ``root``, and else the first ``_``-separated token
+    of the file name (``Subject00_1`` -> ``Subject00``). A user table with a
+    ``subject`` column (:func:`apply_metadata`) overrides all of these.
     """
     p = Path(path)
     tokens = p.stem.split("_")
+    bids = _bids_entities(tokens)
     out: dict[str, Any] = {
         "recording_id": p.stem,
-        "subject": next((t for t in tokens if _SUBJECT.match(t)), None),
-        "session": next((t for t in tokens if _SESSION.match(t)), None),
+        "subject": (f"sub-{bids['sub']}" if "sub" in bids else None)
+        or next((t for t in tokens if _SUBJECT.match(t)), None),
+        "session": (f"ses-{bids['ses']}" if "ses" in bids else None)
+        or next((t for t in tokens if _SESSION.match(t)), None),
         "segment": next((t for t in tokens if _SEGMENT.match(t)), None),
         "montage": None,
         "year": None,
@@ -69,7 +112,26 @@ def parse_tuh_path(path: str | os.PathLike[str]) -> dict[str, Any]:
         "pathological": None,
         "split": None,
     }
-    for part in p.parts[:-1]:
+    if "task" in bids:
+        out["task"] = bids["task"]
+    if "run" in bids:
+        out["run"] = bids["run"]
+    if root is None:
+        # Without a root every folder may be above the corpus: read only those
+        # whose names cannot be mistaken for a subject.
+        folders = list(p.parts[:-1])
+        subject_folders = False
+    else:
+        try:
+            folders = list(p.parent.relative_to(Path(root)).parts)
+        except ValueError:
+            folders = list(
+                Path(os.path.abspath(p.parent))
+                .relative_to(Path(os.path.abspath(root)))
+                .parts
+            )
+        subject_folders = True
+    for part in folders:
         low = part.lower()
         if _MONTAGE_DIR.match(low):
             out["montage"] = low
@@ -82,10 +144,18 @@ def parse_tuh_path(path: str | os.PathLike[str]) -> dict[str, Any]:
             out["pathological"] = low == "abnormal"
         elif low in _SPLITS:
             out["split"] = low
-        elif out["subject"] is None and _SUBJECT.match(low):
+        elif subject_folders and (m := _BIDS.match(part)):
+            key = m.group(1)
+            if (
+                key in ("sub", "ses")
+                and out["subject" if key == "sub" else "session"] is None
+            ):
+                out["subject" if key == "sub" else "session"] = part
+        elif subject_folders and out["subject"] is None and _SUBJECT.match(low):
             out["subject"] = low
     if out["subject"] is None:
-        # Unknown layout: the first token of the stem is the best guess.
+        # A plain folder: the first token of the stem (``Subject00_1`` ->
+        # ``Subject00``); a user table can override it.
         out["subject"] = tokens[0]
     out["train"] = None if out["split"] is None else out["split"] == "train"
     return out
@@ -184,9 +254,11 @@ def parse_age_gender(
     return age, gender
 
 
-def _describe(path: Path) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
+def _describe(
+    path: Path, root: Path | None = None
+) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
     """Return (description, None) or (None, (reason, detail)) for one EDF file."""
-    info = parse_tuh_path(path)
+    info = parse_tuh_path(path, root)
     try:
         header = read_edf_header(path)
     except EDFError as exc:
@@ -219,29 +291,243 @@ def _describe(path: Path) -> tuple[dict[str, Any] | None, tuple[str, str] | None
     return info, None
 
 
+def list_edf_files(root: str | os.PathLike[str]) -> list[Path]:
+    """Every ``*.edf`` file below ``root``, following symlinked folders once.
+
+    Parameters
+    ----------
+    root : str | os.PathLike
+        Corpus root (may itself be a symlink).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Paths under ``root`` as given (not resolved), sorted by stem then path.
+    """
+    root = Path(root)
+    seen: set[str] = set()
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a symlink loop or a folder linked twice
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in names:
+            if name.lower().endswith(".edf"):
+                files.append(Path(folder) / name)
+    return sorted(files, key=lambda p: (p.stem, str(p)))
+
+
+#: Columns that key a metadata table per recording (first one found wins).
+RECORDING_KEYS = ("recording_id", "recording", "path", "file", "filename", "stem")
+#: Columns that key a metadata table per subject (BIDS ``participants.tsv``).
+SUBJECT_KEYS = ("participant_id", "subject", "subject_id", "participant")
+
+
+def read_metadata(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a metadata table (CSV, or TSV for ``.tsv``/``.tab`` files).
+
+    Parameters
+    ----------
+    path : str | os.PathLike
+        Table with one row per recording (a column among
+        :data:`RECORDING_KEYS`: the EDF stem, its file name or its path relative
+        to the corpus root) or one row per subject (a column among
+        :data:`SUBJECT_KEYS`, e.g. a BIDS ``participants.tsv``). Column names
+        are matched case-insensitively. Every other column becomes a
+        description field (labels, age, ...); a ``subject`` column in a
+        per-recording table sets the subject ids; a ``report`` column gives the
+        report text of recordings without a report file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, read with string keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"metadata table {path} does not exist")
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    table = pd.read_csv(path, sep=sep, dtype=object, keep_default_na=True)
+    table.columns = [str(c).strip() for c in table.columns]
+    if _key_column(table) is None:
+        raise ValueError(
+            f"metadata table {path} needs a key column: one of "
+            f"{list(RECORDING_KEYS)} (one row per recording) or "
+            f"{list(SUBJECT_KEYS)} (one row per subject); it has "
+            f"{list(table.columns)}"
+        )
+    return table
+
+
+def _key_column(table: pd.DataFrame) -> tuple[str, str] | None:
+    lower = {c.lower(): c for c in table.columns}
+    for key in RECORDING_KEYS:
+        if key in lower:
+            return "recording", lower[key]
+    for key in SUBJECT_KEYS:
+        if key in lower:
+            return "subject", lower[key]
+    return None
+
+
+def _value(v: Any) -> Any:
+    """A table cell as a description value (numbers as numbers, NaN as None)."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    text = str(v).strip()
+    if text == "" or text.lower() in ("n/a", "nan"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _norm_subject(s: Any) -> str:
+    s = str(s).strip()
+    return s[4:] if s.lower().startswith("sub-") else s
+
+
+def apply_metadata(
+    descriptions: list[dict[str, Any]],
+    metadata: pd.DataFrame | str | os.PathLike[str],
+    *,
+    root: str | os.PathLike[str] | None = None,
+    source: str | None = None,
+    overwrite: bool = True,
+) -> int:
+    """Merge a metadata table into recording descriptions, in place.
+
+    Parameters
+    ----------
+    descriptions : list of dict
+        Descriptions with ``recording_id``, ``subject`` and ``path``.
+    metadata : pandas.DataFrame | path-like
+        See :func:`read_metadata`.
+    root : path-like | None
+        Corpus root, to match keys given as paths relative to it.
+    source : str | None
+        Name of the table in warnings.
+    overwrite : bool
+        Replace fields the description already has (a user table does; a BIDS
+        ``participants.tsv`` only fills gaps, except ``subject``-keyed fields).
+
+    Returns
+    -------
+    int
+        Number of descriptions that matched a row. Rows matching no recording
+        and recordings without a row are reported with a warning.
+    """
+    if not isinstance(metadata, pd.DataFrame):
+        source = source or str(metadata)
+        metadata = read_metadata(metadata)
+    source = source or "metadata table"
+    found = _key_column(metadata)
+    if found is None:
+        raise ValueError(
+            f"{source} needs a key column among {list(RECORDING_KEYS)} or "
+            f"{list(SUBJECT_KEYS)}; it has {list(metadata.columns)}"
+        )
+    kind, key = found
+    rows: dict[str, dict[str, Any]] = {}
+    for rec in metadata.to_dict("records"):
+        k = rec.get(key)
+        if k is None or (isinstance(k, float) and np.isnan(k)):
+            continue
+        k = str(k).strip().replace("\\", "/")
+        if kind == "subject":
+            k = _norm_subject(k)
+        if k in rows:
+            raise ValueError(f"{source}: key {k!r} appears twice in column {key!r}")
+        rows[k] = {c: _value(v) for c, v in rec.items() if c != key}
+    used: set[str] = set()
+    matched = 0
+    for d in descriptions:
+        if kind == "subject":
+            candidates = [_norm_subject(d.get("subject"))]
+        else:
+            rid = str(d["recording_id"])
+            candidates = [rid]
+            if d.get("path"):
+                p = Path(d["path"])
+                candidates.append(p.name)
+                if root is not None:
+                    try:
+                        rel = p.relative_to(Path(root)).as_posix()
+                        candidates += [rel, rel[: -len(p.suffix)] or rel]
+                    except ValueError:
+                        pass
+        hit = next((c for c in candidates if c in rows), None)
+        if hit is None:
+            continue
+        used.add(hit)
+        matched += 1
+        for col, v in rows[hit].items():
+            name = "subject" if col.lower() == "subject" else col
+            if name == "subject" and kind == "subject":
+                continue
+            if name == "subject" and v is not None:
+                d["subject"] = str(v)
+            elif name.lower() == "report":
+                # Report text from the table, for recordings without a file.
+                if isinstance(v, str) and v.strip() and d.get("report") is None:
+                    d.update(report=v, report_status="ok", report_path=source)
+            elif overwrite or d.get(name) is None:
+                d[name] = v
+    n_missing = len(descriptions) - matched
+    unused = sorted(set(rows) - used)
+    if n_missing and descriptions:
+        warnings.warn(
+            f"{source}: {n_missing} of {len(descriptions)} recordings have no row "
+            f"(keyed by {key!r}), e.g. "
+            f"{[d['recording_id'] for d in descriptions][:3]}",
+            stacklevel=2,
+        )
+    if unused and kind == "recording":
+        warnings.warn(
+            f"{source}: {len(unused)} rows match no recording, e.g. {unused[:3]}",
+            stacklevel=2,
+        )
+    return matched
+
+
 def index_tuh(
     path: str | os.PathLike[str],
     *,
     recording_ids: list[int] | list[str] | None = None,
     n_jobs: int = 1,
     on_error: str = "skip",
+    metadata: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    """Describe every EDF file of a TUH corpus without opening it with MNE.
+    """Describe every EDF file of a corpus folder without opening it with MNE.
 
     The description rows of :class:`TUHReports` (same columns) plus the table
     of files that cannot be indexed; :func:`build_cache` uses this directly
     when given a folder, which avoids building MNE Raw objects it never needs.
+    Works on TUH releases, BIDS trees and plain folders of EDF files (reports
+    optional); subject ids come only from inside ``path`` (see
+    :func:`parse_tuh_path`).
 
     Parameters
     ----------
     path : str | os.PathLike
-        Corpus root; searched recursively for ``*.edf``.
+        Corpus root (may be a symlink); searched recursively for ``*.edf``,
+        following symlinked folders.
     recording_ids : list of int | list of str | None
         Subset: positions in the sorted file list or recording ids.
     n_jobs : int
         Threads for reading headers and reports.
     on_error : {"skip", "raise"}
         ``"raise"`` raises on the first file that cannot be indexed.
+    metadata : pandas.DataFrame | path-like | list of them | None
+        Tables merged into the descriptions in order (see
+        :func:`read_metadata`); a ``participants.tsv`` in ``path`` (BIDS) is
+        merged first, filling gaps.
 
     Returns
     -------
@@ -254,11 +540,8 @@ def index_tuh(
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
     root = Path(path)
     if not root.is_dir():
-        raise FileNotFoundError(f"TUH corpus folder {root} does not exist")
-    files = sorted(
-        (p for p in root.rglob("*") if p.suffix.lower() == ".edf"),
-        key=lambda p: (p.stem, str(p)),
-    )
+        raise FileNotFoundError(f"corpus folder {root} does not exist")
+    files = list_edf_files(root)
     if recording_ids is not None:
         if all(isinstance(r, (int, np.integer)) for r in recording_ids):
             files = [files[int(i)] for i in recording_ids]
@@ -266,16 +549,32 @@ def index_tuh(
             wanted = {str(r) for r in recording_ids}
             files = [f for f in files if f.stem in wanted]
     if not files:
-        raise ValueError(f"no EDF files found under {root}")
+        raise ValueError(
+            f"no EDF files (*.edf) found under {root}"
+            + (" matching the given recording ids" if recording_ids else "")
+            + "; point to the folder that holds the recordings"
+        )
+
+    def describe(f: Path) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
+        return _describe(f, root)
+
     if n_jobs == 1:
-        results = [_describe(f) for f in files]
+        results = [describe(f) for f in files]
     else:
         # Threads: the work is file I/O, and worker processes would each pay
         # the import of torch (via braindecode).
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=n_jobs) as ex:
-            results = list(ex.map(_describe, files))
+            results = list(ex.map(describe, files))
+    good = [d for d, err in results if err is None]
+    participants = root / "participants.tsv"
+    if participants.is_file() and good:
+        apply_metadata(good, participants, root=root, overwrite=False)
+    if metadata is not None and good:
+        tables = metadata if isinstance(metadata, (list, tuple)) else [metadata]
+        for table in tables:
+            apply_metadata(good, table, root=root)
     skipped: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
     descs = []
@@ -289,12 +588,12 @@ def index_tuh(
         if err is not None:
             if on_error == "raise":
                 raise ValueError(f"{f}: {err[0]}: {err[1]}")
-            info = parse_tuh_path(f)
+            info = parse_tuh_path(f, root)
             skipped.append(
                 dict(
                     recording_id=info["recording_id"],
                     path=str(f),
-                    subject=info["subject"],
+                    subject=(desc or info)["subject"],
                     status="skipped",
                     reason=err[0],
                     detail=err[1],

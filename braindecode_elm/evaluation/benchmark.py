@@ -1,6 +1,7 @@
 """Benchmark grid: models x datasets x tasks (the CLIP_benchmark idea for EEG).
 
-Each cell writes one JSON file (``cells/<model>__<dataset>__<task>.json``), and
+Each cell writes one JSON file (``cells/<model>__<dataset>__<task>.json``; names
+are unique, see :func:`unique_names`), and
 the grid a long-format CSV (``leaderboard.csv``) and a markdown table
 (``leaderboard.md``). A model that cannot run a task (no text tower for
 zero-shot, foundation-model weights absent) gets a ``skipped`` cell with the reason.
@@ -17,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["run_benchmark", "load_model_spec", "FOUNDATION_MODELS", "TASKS"]
+__all__ = [
+    "run_benchmark",
+    "load_model_spec",
+    "unique_names",
+    "split_label",
+    "FOUNDATION_MODELS",
+    "TASKS",
+]
 
 TASKS = ("zeroshot", "retrieval", "probe")
 
@@ -104,10 +112,93 @@ def load_model_spec(spec: str, weights_dir: str | os.PathLike | None = None) -> 
     return ELM.from_pretrained(spec).eval()
 
 
-def _name(spec: str) -> str:
-    p = Path(spec)
-    base = f"{p.parent.name}-{p.name}" if p.name in ("final", "") else p.name
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", base or spec)
+def _clean(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+def split_label(spec: str) -> tuple[str | None, str]:
+    """``"name=path"`` -> ``("name", "path")``; a plain spec -> ``(None, spec)``.
+
+    Only a label without a path separator counts, so a path holding ``=`` in a
+    folder name is still read as a path.
+    """
+    label, sep, rest = spec.partition("=")
+    if sep and label and rest and "/" not in label and os.sep not in label:
+        return label, rest
+    return None, spec
+
+
+def unique_names(specs: Sequence[str]) -> list[tuple[str, str]]:
+    """A distinct, file-name-safe name for every model or dataset spec.
+
+    ``name=path`` gives the name explicitly. Otherwise the name is derived from
+    the path: its last folder (``run/final`` -> ``run-final``, since ``final`` or
+    ``best`` alone says nothing), with more parent folders added while two specs
+    would get the same name, and ``-2``, ``-3`` ... as a last resort (the same
+    path given twice).
+
+    Parameters
+    ----------
+    specs : sequence of str
+        Model or dataset specs, optionally ``name=path``.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(name, spec without the label)`` in input order.
+
+    Raises
+    ------
+    ValueError
+        When two user labels are the same.
+    """
+    parsed = [split_label(s) for s in specs]
+    labels = [lab for lab, _ in parsed if lab is not None]
+    dup = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if dup:
+        raise ValueError(f"benchmark labels must be unique; repeated: {dup}")
+
+    def parts(spec: str) -> list[str]:
+        p = [x for x in Path(spec).parts if x not in ("/", ".", "")]
+        return p or [spec]
+
+    def derived(spec: str, depth: int) -> str:
+        p = parts(spec)
+        if depth == 1 and p[-1] in ("final", "best", "latest") and len(p) > 1:
+            depth = 2
+        return _clean("-".join(p[-depth:]))
+
+    depth = {i: 1 for i, (lab, _) in enumerate(parsed) if lab is None}
+    names = {
+        i: _clean(lab) if lab is not None else derived(spec, 1)
+        for i, (lab, spec) in enumerate(parsed)
+    }
+    while True:
+        seen: dict[str, list[int]] = {}
+        for i, n in names.items():
+            seen.setdefault(n, []).append(i)
+        # Only names of different paths can be told apart by more folders.
+        grow = [
+            i
+            for group in seen.values()
+            if len({parsed[j][1] for j in group}) > 1
+            for i in group
+            if i in depth and depth[i] < len(parts(parsed[i][1]))
+        ]
+        if not grow:
+            break
+        for i in grow:
+            depth[i] += 1
+            names[i] = derived(parsed[i][1], depth[i])
+    taken: set[str] = set()
+    out = []
+    for i, (_, spec) in enumerate(parsed):
+        name, k = names[i], 2
+        while name in taken:
+            name, k = f"{names[i]}-{k}", k + 1
+        taken.add(name)
+        out.append((name, spec))
+    return out
 
 
 def _cell(
@@ -206,9 +297,12 @@ def run_benchmark(
     Parameters
     ----------
     models : sequence of str
-        Model specs (see :func:`load_model_spec`).
+        Model specs (see :func:`load_model_spec`), optionally labelled
+        ``name=spec``; unlabelled ones are named by :func:`unique_names`, so two
+        bundles at ``.../run/final`` give two distinct rows.
     datasets : sequence of str
-        Cache folders (:func:`braindecode_elm.data.build_cache`).
+        Cache folders (:func:`braindecode_elm.data.build_cache`), optionally
+        ``name=folder``.
     tasks : sequence of str
         Among ``zeroshot``, ``retrieval``, ``probe``.
     out_dir : path-like
@@ -245,19 +339,25 @@ def run_benchmark(
     out = Path(out_dir)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     rows = []
-    for mspec in models:
-        mname = _name(mspec)
+    model_names = unique_names(models)
+    dataset_names = unique_names(datasets)
+    for mname, mspec in model_names:
         try:
             model = load_model_spec(mspec, weights_dir)
             skip_model = None
         except _Skip as why:
             model, skip_model = None, str(why)
             print(f"skipping {mname}: {why}")
-        for dspec in datasets:
-            dname = _name(dspec)
+        for dname, dspec in dataset_names:
             emb = None
             for task in tasks:
-                cell: dict[str, Any] = {"model": mname, "dataset": dname, "task": task}
+                cell: dict[str, Any] = {
+                    "model": mname,
+                    "dataset": dname,
+                    "task": task,
+                    "model_spec": mspec,
+                    "dataset_spec": dspec,
+                }
                 try:
                     if skip_model:
                         raise _Skip(skip_model)

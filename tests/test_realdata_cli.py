@@ -1,0 +1,353 @@
+"""The ``elm`` CLI on the real eegmat EDF folder, as a user runs it.
+
+A plain folder of EDF files without reports: subject ids from the file names
+only (never from the folders above the corpus), labels and captions from a
+user table, unique benchmark names.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from braindecode_elm.cli import main
+from braindecode_elm.data import open_cache, parse_tuh_path
+
+CAPTIONS = {
+    "1": "resting EEG before a mental arithmetic task",
+    "2": "EEG during mental arithmetic (serial subtraction)",
+}
+LABELS = {"1": "rest", "2": "task"}
+
+
+def _subject_map(cache: Path) -> dict[str, str]:
+    corpus = open_cache(cache)
+    return dict(zip(corpus.ids, corpus.subjects))
+
+
+def _labels_csv(eegmat_dir: Path, path: Path) -> Path:
+    """Per-recording labels and captions, keyed by EDF stem (what a user writes)."""
+    rows = []
+    for f in sorted(eegmat_dir.glob("Subject*_*.edf")):
+        k = f.stem.rsplit("_", 1)[1]
+        rows.append(
+            dict(
+                recording_id=f.stem,
+                state=LABELS[k],
+                target=int(k) - 1,
+                report=CAPTIONS[k],
+            )
+        )
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def plain_cache(eegmat_dir, tmp_path_factory):
+    """``elm preprocess`` on the eegmat folder: no reports, no metadata."""
+    cache = tmp_path_factory.mktemp("plain") / "cache"
+    rc = main(["preprocess", str(eegmat_dir), str(cache)])
+    return rc, cache
+
+
+def test_preprocess_plain_edf_folder(plain_cache, capsys):
+    rc, cache = plain_cache
+    assert rc == 0
+    corpus = open_cache(cache)
+    assert len(corpus) == 72
+    assert len(set(corpus.subjects)) == 36
+    assert set(corpus.subjects) == {f"Subject{i:02d}" for i in range(36)}
+    assert all(r.report is None for r in corpus)
+    assert corpus["Subject07_2"].subject == "Subject07"
+    assert corpus["Subject07_2"].data.shape == (20, 6200)
+
+
+def test_preprocess_prints_summary(eegmat_dir, tmp_path, capsys):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("Subject03_1\nSubject03_2\nSubject04_1\n")
+    rc = main(
+        ["preprocess", str(eegmat_dir), str(tmp_path / "c"), "--recordings", str(ids)]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "3 recordings OK (2 subjects, 0 with a report), 0 skipped" in out
+    assert "skipped by reason: none" in out
+
+
+def _odd_tree(eegmat_dir: Path, root: Path) -> Path:
+    """The eegmat files under 8-character parents, each file a symlink."""
+    corpus = root / "research" / "datasets" / "steering" / "eegmat"
+    corpus.mkdir(parents=True)
+    for f in eegmat_dir.iterdir():
+        (corpus / f.name).symlink_to(f)
+    return corpus
+
+
+def test_subjects_never_from_parent_folders(plain_cache, eegmat_dir, tmp_path):
+    _, ref = plain_cache
+    reference = _subject_map(ref)
+    corpus = _odd_tree(eegmat_dir, tmp_path)
+    assert main(["preprocess", str(corpus), str(tmp_path / "c1")]) == 0
+    assert _subject_map(tmp_path / "c1") == reference
+    # The same corpus behind a symlinked folder (itself under odd parents).
+    link = tmp_path / "elsewhere" / "archives"
+    link.parent.mkdir()
+    link.symlink_to(corpus, target_is_directory=True)
+    assert main(["preprocess", str(link), str(tmp_path / "c2")]) == 0
+    got = _subject_map(tmp_path / "c2")
+    assert got == reference and len(set(got.values())) == 36
+    # parse_tuh_path: folders above the root are never read.
+    edf = corpus / "Subject05_2.edf"
+    assert parse_tuh_path(edf, corpus)["subject"] == "Subject05"
+    assert parse_tuh_path(edf)["subject"] == "Subject05"
+    tuh_like = tmp_path / "abcdefgh" / "eval" / "normal" / "rec_1.edf"
+    info = parse_tuh_path(tuh_like, tmp_path / "abcdefgh" / "eval" / "normal")
+    assert info["subject"] == "rec" and info["split"] is None
+    assert info["pathological"] is None
+
+
+def test_preprocess_empty_folder_fails(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no recordings here")
+    rc = main(["preprocess", str(empty), str(tmp_path / "cache")])
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "no EDF files (*.edf) found under" in err and str(empty) in err
+    rc = main(["preprocess", str(tmp_path / "missing"), str(tmp_path / "cache")])
+    assert rc != 0 and "does not exist" in capsys.readouterr().err
+
+
+def test_preprocess_nothing_cached_is_an_error(eegmat_dir, tmp_path, capsys):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("Subject00_1\nSubject00_2\n")
+    args = [
+        "preprocess",
+        str(eegmat_dir),
+        str(tmp_path / "c"),
+        "--recordings",
+        str(ids),
+    ]
+    assert main([*args, "--require-reports"]) == 1
+    cap = capsys.readouterr()
+    assert "missing_report                2" in cap.out
+    assert "nothing was cached" in cap.err and "--require-reports" in cap.err
+    # The lengths rule too: eegmat recordings are 62 s long.
+    rc = main(
+        [
+            "preprocess",
+            str(eegmat_dir),
+            str(tmp_path / "d"),
+            "--recordings",
+            str(ids),
+            "--min-duration",
+            "100",
+        ]
+    )
+    cap = capsys.readouterr()
+    assert rc == 1 and "too_short" in cap.out and "--min-duration" in cap.err
+
+
+def test_preprocess_metadata_tables(eegmat_dir, tmp_path):
+    labels = _labels_csv(eegmat_dir, tmp_path / "labels.csv")
+    ids = tmp_path / "ids.txt"
+    ids.write_text("Subject00_1\nSubject00_2\nSubject01_1\n")
+    cache = tmp_path / "c"
+    rc = main(
+        [
+            "preprocess",
+            str(eegmat_dir),
+            str(cache),
+            "--recordings",
+            str(ids),
+            "--metadata",
+            str(labels),
+            "--metadata",
+            str(eegmat_dir / "subject-info.csv"),
+        ]
+    )
+    assert rc == 0
+    corpus = open_cache(cache)
+    rec = corpus["Subject00_2"]
+    assert rec.description["state"] == "task" and rec.description["target"] == 1
+    assert rec.report == CAPTIONS["2"]
+    assert rec.segments() == [CAPTIONS["2"]]
+    info = pd.read_csv(eegmat_dir / "subject-info.csv").set_index("Subject")
+    assert rec.description["Count quality"] == info.loc["Subject00", "Count quality"]
+    assert corpus["Subject01_1"].description["Age"] == info.loc["Subject01", "Age"]
+    # A user table's subject column wins over the file names.
+    table = pd.DataFrame(
+        dict(
+            recording_id=["Subject00_1", "Subject00_2", "Subject01_1"],
+            subject=["p1", "p1", "p2"],
+        )
+    )
+    table.to_csv(tmp_path / "subj.csv", index=False)
+    assert (
+        main(
+            [
+                "preprocess",
+                str(eegmat_dir),
+                str(tmp_path / "d"),
+                "--recordings",
+                str(ids),
+                "--metadata",
+                str(tmp_path / "subj.csv"),
+            ]
+        )
+        == 0
+    )
+    assert _subject_map(tmp_path / "d") == {
+        "Subject00_1": "p1",
+        "Subject00_2": "p1",
+        "Subject01_1": "p2",
+    }
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,label\nx,1\n")
+    assert (
+        main(
+            ["preprocess", str(eegmat_dir), str(tmp_path / "e"), "--metadata", str(bad)]
+        )
+        == 2
+    )
+
+
+def test_preprocess_bids_entities_and_participants(eegmat_dir, tmp_path):
+    bids = tmp_path / "bids"
+    for sub, src in (("01", "Subject02"), ("02", "Subject03")):
+        for k, task in (("1", "rest"), ("2", "arithmetic")):
+            d = bids / f"sub-{sub}" / "ses-1" / "eeg"
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"sub-{sub}_ses-1_task-{task}_eeg.edf").symlink_to(
+                eegmat_dir / f"{src}_{k}.edf"
+            )
+    (bids / "participants.tsv").write_text(
+        "participant_id\tage\tgroup\nsub-01\t19\tgood\nsub-02\t17\tbad\n"
+    )
+    assert main(["preprocess", str(bids), str(tmp_path / "c")]) == 0
+    corpus = open_cache(tmp_path / "c")
+    assert sorted(set(corpus.subjects)) == ["sub-01", "sub-02"]
+    rec = corpus["sub-02_ses-1_task-arithmetic_eeg"]
+    assert rec.description["session"] == "ses-1"
+    assert rec.description["task"] == "arithmetic"
+    assert rec.description["group"] == "bad" and rec.description["age"] == 17
+
+
+# --------------------------------------------------------------------- benchmark
+@pytest.fixture(scope="module")
+def labelled_cache(eegmat_dir, tmp_path_factory):
+    """eegmat with labels and captions from a user table (10 subjects)."""
+    root = tmp_path_factory.mktemp("labelled")
+    labels = _labels_csv(eegmat_dir, root / "labels.csv")
+    ids = root / "ids.txt"
+    ids.write_text("".join(f"Subject{i:02d}_{k}\n" for i in range(10) for k in (1, 2)))
+    cache = root / "cache"
+    rc = main(
+        [
+            "preprocess",
+            str(eegmat_dir),
+            str(cache),
+            "--recordings",
+            str(ids),
+            "--metadata",
+            str(labels),
+        ]
+    )
+    assert rc == 0
+    return cache
+
+
+@pytest.fixture(scope="module")
+def two_bundles(tmp_path_factory):
+    """Two different untrained bundles, both saved at ``.../run/final``."""
+    import torch
+
+    from braindecode_elm.models import ELM, ELMEncoder, TextProjection
+    from braindecode_elm.models.text_encoder import TextEncoder
+
+    root = tmp_path_factory.mktemp("bundles")
+    text = TextEncoder("minilm")
+    out = []
+    for seed, where in ((0, "a"), (1, "b")):
+        torch.manual_seed(seed)
+        path = root / where / "run" / "final"
+        ELM(ELMEncoder(n_filters=8), text, TextProjection(text.dim)).save_pretrained(
+            path
+        )
+        out.append(path)
+    return out
+
+
+def test_benchmark_two_bundles_two_rows(labelled_cache, two_bundles, tmp_path):
+    a, b = two_bundles
+    rc = main(
+        [
+            "benchmark",
+            "--models",
+            f"{a},{b}",
+            "--datasets",
+            str(labelled_cache),
+            "--tasks",
+            "zeroshot",
+            "--labels",
+            "state",
+            "--prompts",
+            "rest_task",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path / "bench"),
+        ]
+    )
+    assert rc == 0
+    board = pd.read_csv(tmp_path / "bench" / "leaderboard.csv")
+    acc = board[board["metric"] == "balanced_accuracy"]
+    assert sorted(acc["model"]) == ["a-run-final", "b-run-final"]
+    assert len(acc) == 2
+    md = (tmp_path / "bench" / "leaderboard.md").read_text().splitlines()
+    assert [ln.split("|")[1].strip() for ln in md[2:]] == ["a-run-final", "b-run-final"]
+    cells = sorted(p.name for p in (tmp_path / "bench" / "cells").glob("*.json"))
+    assert cells == [
+        "a-run-final__cache__zeroshot.json",
+        "b-run-final__cache__zeroshot.json",
+    ]
+    cell = json.loads((tmp_path / "bench" / "cells" / cells[0]).read_text())
+    assert cell["model_spec"] == str(a)
+    # User labels name=path.
+    rc = main(
+        [
+            "benchmark",
+            "--models",
+            f"base={a},other={b}",
+            "--datasets",
+            f"eegmat={labelled_cache}",
+            "--tasks",
+            "zeroshot",
+            "--labels",
+            "state",
+            "--prompts",
+            "rest_task",
+            "--out",
+            str(tmp_path / "b2"),
+        ]
+    )
+    assert rc == 0
+    board = pd.read_csv(tmp_path / "b2" / "leaderboard.csv")
+    assert set(board["model"]) == {"base", "other"}
+    assert set(board["dataset"]) == {"eegmat"}
+
+
+def test_unique_names_rules():
+    from braindecode_elm.evaluation.benchmark import unique_names
+
+    specs = ["x/a/run/final", "x/b/run/final", "random-elm", "x/a/run/final"]
+    names = [n for n, _ in unique_names(specs)]
+    assert names[0] == "a-run-final" and names[1] == "b-run-final"
+    assert names[2] == "random-elm"
+    assert names[3] == "a-run-final-2"  # the same path twice
+    assert unique_names(["lab=some/where"]) == [("lab", "some/where")]
+    with pytest.raises(ValueError, match="unique"):
+        unique_names(["m=a", "m=b"])

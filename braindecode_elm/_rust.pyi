@@ -14,7 +14,24 @@ __version__: str
 _F = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
 def simd_level() -> str:
-    """SIMD set detected at run time: avx512, avx2, sse2, neon or scalar."""
+    """SIMD level the engine uses now: avx512, avx2, sse2, neon or scalar.
+
+    Chosen once per process from ``ELM_SIMD`` (scalar, avx2, avx512 or auto; a
+    level the CPU lacks falls back to the widest one below it, with a
+    ``RuntimeWarning`` at import) or :func:`set_simd_level`, else the CPU's best.
+    """
+
+def cpu_simd_level() -> str:
+    """Widest SIMD level this CPU supports (what ``ELM_SIMD=auto`` uses)."""
+
+def kernel_simd_levels() -> list[str]:
+    """Levels with their own kernel that this CPU can run, narrowest first."""
+
+def set_simd_level(level: str | None = None) -> str:
+    """Force the engine's SIMD level for this process (``None``/"auto": back to
+    ``ELM_SIMD`` or the CPU's best); a level the CPU lacks falls back with a
+    ``RuntimeWarning``, an unknown name raises ``ValueError``. Returns the level
+    now in use."""
 
 def roundtrip(
     x: npt.NDArray[np.float32] | npt.NDArray[np.float64],

@@ -67,10 +67,63 @@ fn roundtrip<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<(Bound<'py
     ))
 }
 
-/// The SIMD instruction set detected at run time ("avx512", "avx2", "sse2", ...).
+/// The SIMD level the engine uses now: "avx512", "avx2", "sse2", "neon" or
+/// "scalar" (set by `ELM_SIMD` or `set_simd_level`, else the best the CPU has).
 #[pyfunction]
 fn simd_level() -> &'static str {
+    elm_dsp::simd::active().level().name()
+}
+
+/// The widest SIMD level this CPU supports (what `ELM_SIMD=auto` uses).
+#[pyfunction]
+fn cpu_simd_level() -> &'static str {
     elm_dsp::simd::detect().name()
+}
+
+/// The levels with their own kernel that this CPU can run, narrowest first.
+#[pyfunction]
+fn kernel_simd_levels() -> Vec<&'static str> {
+    elm_dsp::simd::kernel_levels()
+        .into_iter()
+        .map(|l| l.name())
+        .collect()
+}
+
+fn warn_runtime(py: Python<'_>, msg: &str) -> PyResult<()> {
+    let cat = py.get_type::<pyo3::exceptions::PyRuntimeWarning>();
+    let msg = std::ffi::CString::new(msg).unwrap_or_default();
+    PyErr::warn(py, &cat, &msg, 1)
+}
+
+/// Force the engine's SIMD level for this process ("scalar", "avx2",
+/// "avx512"; `None` or "auto" returns to `ELM_SIMD` / the CPU's best). A level
+/// the CPU lacks falls back to the widest one below it with a `RuntimeWarning`;
+/// an unknown name raises `ValueError`. Returns the level now in use.
+#[pyfunction]
+#[pyo3(signature = (level = None))]
+fn set_simd_level(py: Python<'_>, level: Option<&str>) -> PyResult<&'static str> {
+    use elm_dsp::simd::{force, SimdLevel};
+    let want = match level.map(str::trim) {
+        None => None,
+        Some(s) if s.is_empty() || s.eq_ignore_ascii_case("auto") => None,
+        Some(s) => Some(SimdLevel::parse(s).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "unknown SIMD level {s:?}: use 'scalar', 'avx2', 'avx512' or 'auto'"
+            ))
+        })?),
+    };
+    let isa = force(want);
+    if let Some(w) = want.filter(|&w| isa.level() < w) {
+        warn_runtime(
+            py,
+            &format!(
+                "this CPU does not support the {} kernels; using {} instead",
+                w.name(),
+                isa.level().name()
+            ),
+        )?;
+    }
+    Ok(isa.level().name())
 }
 
 fn value_err(e: DspError, names: Option<&[String]>) -> PyErr {
@@ -599,6 +652,13 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", elm_dsp::VERSION)?;
     m.add_function(wrap_pyfunction!(roundtrip, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(cpu_simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel_simd_levels, m)?)?;
+    m.add_function(wrap_pyfunction!(set_simd_level, m)?)?;
+    // An `ELM_SIMD` the CPU cannot honour falls back; say so once, at import.
+    if let Some(w) = &elm_dsp::simd::env_choice().warning {
+        warn_runtime(m.py(), w)?;
+    }
     m.add_function(wrap_pyfunction!(butter_bandpass_sos, m)?)?;
     m.add_function(wrap_pyfunction!(sosfilt_zi, m)?)?;
     m.add_function(wrap_pyfunction!(mne_padlen, m)?)?;

@@ -15,13 +15,14 @@ fn main() {
     let chunk = 2048;
     let mut buf = vec![0.0f64; chunk * 20];
     let mut scratch = Vec::new();
+    let isa = elm_dsp::simd::active();
     let reps = (200_000_000 / n).max(1);
     let t = Instant::now();
     for _ in 0..reps {
         let mut q = 0;
         while q < n {
             let len = chunk.min(n - q);
-            src.fill_block(0, 20, q, len, &mut buf, 20, &mut scratch);
+            src.fill_block(isa, 0, 20, q, len, &mut buf, 20, &mut scratch);
             q += len;
         }
     }

@@ -4,7 +4,6 @@
 use elm_dsp::design::butter_bandpass_sos;
 use elm_dsp::engine::{filter_spec, run, run_resample, FilterPad, Lane, MontageSource};
 use elm_dsp::polyphase::{PolyPlan, ResamplePad};
-use elm_dsp::simd::{detect, SimdLevel};
 
 /// CPU time of this thread: the machine is shared, wall time is not meaningful.
 fn cpu() -> f64 {
@@ -74,8 +73,8 @@ fn main() {
         );
         return;
     }
-    let levels = [detect(), SimdLevel::Avx2, SimdLevel::Scalar];
-    for level in levels {
+    // Only the levels this CPU runs (a request above it would fall back).
+    for level in elm_dsp::simd::kernel_levels().into_iter().rev() {
         let mut out = vec![0.0f64; 20 * n];
         let t = Instant::now();
         run(&src, &spec, None, &mut out, 1, Some(level)).unwrap();

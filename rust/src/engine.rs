@@ -7,7 +7,7 @@ use crate::kernel::{
     block_width, run_filter_block, run_resample_block, FilterSpec, LaneSource, RowWriter, Stage,
 };
 use crate::polyphase::PolyPlan;
-use crate::simd::{detect, SimdLevel};
+use crate::simd::{active, Isa, SimdLevel};
 use crate::DspError;
 use rayon::prelude::*;
 
@@ -151,6 +151,7 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
     #[allow(clippy::too_many_arguments)]
     fn fill_block(
         &self,
+        isa: Isa,
         l0: usize,
         nl: usize,
         q0: usize,
@@ -160,7 +161,7 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
         scratch: &mut Vec<f64>,
     ) {
         #[cfg(target_arch = "x86_64")]
-        if detect() >= SimdLevel::Avx2 && len >= 4 {
+        if isa.has_avx2() && len >= 4 {
             // One pass: load 4 samples of each lane's row(s), form the
             // montage in registers and transpose 4 x 4 tiles straight into
             // `out` (no lane-major scratch, each input read once).
@@ -174,7 +175,7 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
                 })
                 .collect();
             assert!(out.len() >= (len - 1) * stride + nl && nl <= stride);
-            // SAFETY: AVX2 is present; `pairs` rows hold `len` samples and
+            // SAFETY: `isa` proves AVX2; `pairs` rows hold `len` samples and
             // `out` holds `len` rows of `stride >= nl` values (checked above).
             unsafe { simd_io::fill_avx2(&pairs, len, out, stride) };
             return;
@@ -196,7 +197,7 @@ impl<T: Sample> LaneSource for MontageSource<'_, T> {
                 }
             }
         }
-        transpose(scratch, nl, len, out, stride);
+        transpose(isa, scratch, nl, len, out, stride);
     }
     fn prefetch_rows(&self, l0: usize, nl: usize) -> (Vec<usize>, usize) {
         let mut rows: Vec<usize> = self.lanes[l0..l0 + nl]
@@ -388,7 +389,7 @@ mod simd_io {
 
 /// `out[i * stride + j] = src[j * len + i]` for `j < nl`, `i < len`, in 8 x 8
 /// tiles (AVX-512 when available: the tiles become register shuffles).
-fn transpose(src: &[f64], nl: usize, len: usize, out: &mut [f64], stride: usize) {
+fn transpose(isa: Isa, src: &[f64], nl: usize, len: usize, out: &mut [f64], stride: usize) {
     #[inline(always)]
     fn body(src: &[f64], nl: usize, len: usize, out: &mut [f64], stride: usize) {
         let mut j0 = 0;
@@ -430,27 +431,29 @@ fn transpose(src: &[f64], nl: usize, len: usize, out: &mut [f64], stride: usize)
         unsafe fn body_avx512(src: &[f64], nl: usize, len: usize, out: &mut [f64], stride: usize) {
             body(src, nl, len, out, stride)
         }
-        if crate::simd::detect() == crate::simd::SimdLevel::Avx512 {
-            // SAFETY: the CPU supports the features the function enables.
+        if isa.has_avx512() {
+            // SAFETY: `isa` proves the features the function enables.
             unsafe { body_avx512(src, nl, len, out, stride) };
             return;
         }
     }
+    let _ = isa;
     body(src, nl, len, out, stride)
 }
 
 /// Writes block outputs into rows of a channel-major output `out[c * n_out + k]`.
 struct RowsOut<'a, U: Sample> {
+    isa: Isa,
     rows: Vec<&'a mut [U]>,
 }
 
 impl<U: Sample> RowWriter for RowsOut<'_, U> {
     fn write(&mut self, k0: usize, count: usize, data: &[f64], w: usize) {
         #[cfg(target_arch = "x86_64")]
-        if detect() >= SimdLevel::Avx2 {
+        if self.isa.has_avx2() {
             assert!(data.len() >= count * w && self.rows.len() <= w);
             assert!(self.rows.iter().all(|r| r.len() >= k0 + count));
-            // SAFETY: AVX2 is present and the sizes were checked above.
+            // SAFETY: `isa` proves AVX2 and the sizes were checked above.
             unsafe { simd_io::write_avx2(&mut self.rows, k0, count, data, w) };
             return;
         }
@@ -530,8 +533,16 @@ fn blocks(n_lanes: usize, w: usize, n_threads: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// The one place an entry point's SIMD level is chosen: the caller's request
+/// (clamped to the CPU: a level it lacks falls back to the widest one below)
+/// or, for `None`, the process-wide [`active`] level. Everything below
+/// receives the resulting [`Isa`] and detects nothing.
+pub fn isa_for(level: Option<SimdLevel>) -> Isa {
+    level.map_or_else(active, Isa::new)
+}
+
 /// Run the filter (and optional resampler) on every lane of `src` into `out`
-/// (`n_lanes` rows of `n_out` samples).
+/// (`n_lanes` rows of `n_out` samples), at `level` (`None`: the active level).
 pub fn run<U: Sample>(
     src: &dyn LaneSource,
     spec: &FilterSpec,
@@ -540,7 +551,7 @@ pub fn run<U: Sample>(
     n_threads: usize,
     level: Option<SimdLevel>,
 ) -> Result<(), DspError> {
-    let level = level.unwrap_or_else(detect);
+    let isa = isa_for(level);
     let n = src.n_times();
     let n_out = plan.map_or(n, |p| p.n_out(n));
     assert_eq!(
@@ -552,7 +563,7 @@ pub fn run<U: Sample>(
         Some(p) => Stage::Resample(p),
         None => Stage::Direct,
     };
-    let bl = blocks(src.n_lanes(), block_width(level), n_threads);
+    let bl = blocks(src.n_lanes(), block_width(isa), n_threads);
     let mut rows: Vec<&mut [U]> = out.chunks_mut(n_out).collect();
     let mut jobs = Vec::new();
     for &(l0, nl) in bl.iter().rev() {
@@ -560,8 +571,8 @@ pub fn run<U: Sample>(
         jobs.push((l0, nl, tail));
     }
     let work = |(l0, nl, r): (usize, usize, Vec<&mut [U]>)| {
-        let mut w = RowsOut { rows: r };
-        run_filter_block(level, src, l0, nl, spec, &stage, &mut w)
+        let mut w = RowsOut { isa, rows: r };
+        run_filter_block(isa, src, l0, nl, spec, &stage, &mut w)
     };
     if n_threads <= 1 || jobs.len() == 1 {
         jobs.into_iter().try_for_each(work)
@@ -577,19 +588,19 @@ pub fn run_resample<U: Sample>(
     out: &mut [U],
     level: Option<SimdLevel>,
 ) -> Result<(), DspError> {
-    let level = level.unwrap_or_else(detect);
+    let isa = isa_for(level);
     let n_out = plan.n_out(src.n_times());
     assert_eq!(
         out.len(),
         src.n_lanes() * n_out,
         "output buffer has the wrong size"
     );
-    let bl = blocks(src.n_lanes(), block_width(level), 1);
+    let bl = blocks(src.n_lanes(), block_width(isa), 1);
     let mut rows: Vec<&mut [U]> = out.chunks_mut(n_out).collect();
     for &(l0, nl) in bl.iter().rev() {
         let tail = rows.split_off(l0);
-        let mut w = RowsOut { rows: tail };
-        run_resample_block(level, src, l0, nl, plan, &mut w);
+        let mut w = RowsOut { isa, rows: tail };
+        run_resample_block(isa, src, l0, nl, plan, &mut w);
     }
     // NaN/Inf in the input reaches the output: locate it only in that case.
     if out.iter().any(|v| !v.to_f64().is_finite()) {

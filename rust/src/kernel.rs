@@ -24,7 +24,7 @@
 
 use crate::design::{sosfilt_zi, Section};
 use crate::polyphase::{reflect_index, PolyPlan, ResamplePad};
-use crate::simd::{detect, SimdLevel};
+use crate::simd::{Isa, SimdLevel};
 use crate::DspError;
 
 /// Samples per chunk of the backward walk.
@@ -41,10 +41,12 @@ pub trait LaneSource: Sync {
     /// Write samples `q0..q0 + len` of `lane` to `out[i * stride + off]`.
     fn fill(&self, lane: usize, q0: usize, len: usize, out: &mut [f64], stride: usize, off: usize);
     /// Write samples `q0..q0 + len` of lanes `l0..l0 + nl` to
-    /// `out[i * stride + j]` (lane `l0 + j`); `scratch` is reusable memory.
+    /// `out[i * stride + j]` (lane `l0 + j`); `scratch` is reusable memory,
+    /// `isa` the instruction sets the caller chose (and the CPU has).
     #[allow(clippy::too_many_arguments)]
     fn fill_block(
         &self,
+        isa: Isa,
         l0: usize,
         nl: usize,
         q0: usize,
@@ -53,7 +55,7 @@ pub trait LaneSource: Sync {
         stride: usize,
         scratch: &mut Vec<f64>,
     ) {
-        let _ = scratch;
+        let _ = (scratch, isa);
         for j in 0..nl {
             self.fill(l0 + j, q0, len, out, stride, j);
         }
@@ -254,7 +256,7 @@ pub(crate) fn dot_rows<const W: usize, const FMA: bool>(taps: &[f64], rows: &[f6
     #[cfg(target_arch = "x86_64")]
     if FMA && W.is_multiple_of(4) && W <= 24 {
         // SAFETY: `FMA` kernels only run inside the AVX2/AVX-512 functions,
-        // i.e. when `detect()` reported AVX2 and FMA; sizes checked above.
+        // whose `Isa` proved AVX2 and FMA; sizes checked above.
         return unsafe { dot_rows_avx::<W>(taps, rows) };
     }
     dot_rows_generic::<W, FMA>(taps, rows)
@@ -389,7 +391,7 @@ pub(crate) fn dot_pair<const W: usize>(
 ) {
     assert!(W.is_multiple_of(4) && W <= 24);
     // SAFETY: only called from the FMA kernels, which run only where
-    // `detect()` found AVX2 and FMA; `dot_pair_avx` checks the row bounds
+    // their `Isa` proved AVX2 and FMA; `dot_pair_avx` checks the row bounds
     // and the outputs are W values each.
     unsafe {
         dot_pair_avx::<W>(
@@ -924,6 +926,8 @@ unsafe fn pair20<const W: usize, const NS: usize, const REV: bool, const NEG: bo
 }
 
 pub(crate) struct Block<'s> {
+    /// The instruction sets chosen for this run (proven present).
+    pub(crate) isa: Isa,
     pub(crate) src: &'s dyn LaneSource,
     pub(crate) l0: usize,
     pub(crate) nl: usize,
@@ -949,7 +953,7 @@ impl Block<'_> {
             let out = &mut buf[(mid_lo - e0) * W..];
             let (q0, m) = (mid_lo - pad, mid_hi - mid_lo);
             self.src
-                .fill_block(self.l0, self.nl, q0, m, out, W, scratch);
+                .fill_block(self.isa, self.l0, self.nl, q0, m, out, W, scratch);
         }
         for j in 0..self.nl {
             let lane = self.l0 + j;
@@ -1104,9 +1108,16 @@ fn resample_block<const W: usize, const FMA: bool>(
         let q0 = ci * CHUNK;
         let len = CHUNK.min(n - q0);
         buf[..len * W].iter_mut().for_each(|v| *v = 0.0);
-        block
-            .src
-            .fill_block(block.l0, block.nl, q0, len, &mut buf, W, &mut scratch);
+        block.src.fill_block(
+            block.isa,
+            block.l0,
+            block.nl,
+            q0,
+            len,
+            &mut buf,
+            W,
+            &mut scratch,
+        );
         sink.consume(q0, &buf[..len * W]);
     }
 }
@@ -1178,9 +1189,9 @@ res_fn!(res_avx512, 24, true, "avx512f,avx512vl,fma");
 res_fn!(res_avx2, 12, true, "avx2,fma");
 res_fn!(res_scalar, 4, false);
 
-/// Largest block (lanes) of a SIMD level.
-pub fn block_width(level: SimdLevel) -> usize {
-    match level {
+/// Largest block (lanes) of the kernel `isa` selects.
+pub fn block_width(isa: Isa) -> usize {
+    match isa.level() {
         SimdLevel::Avx512 => 24,
         SimdLevel::Avx2 => 12,
         _ => 4,
@@ -1203,9 +1214,10 @@ macro_rules! by_ns {
     };
 }
 
-/// Filter lanes `l0..l0+nl` of `src` (and resample them if asked) at `level`.
+/// Filter lanes `l0..l0+nl` of `src` (and resample them if asked) with the
+/// kernel of `isa` (which the caller chose; nothing is detected here).
 pub fn run_filter_block(
-    level: SimdLevel,
+    isa: Isa,
     src: &dyn LaneSource,
     l0: usize,
     nl: usize,
@@ -1219,21 +1231,21 @@ pub fn run_filter_block(
             "the engine handles 1 to {MAX_SECTIONS} second-order sections, got {ns}"
         )));
     }
-    assert!(nl <= block_width(level), "block wider than the kernel");
-    let block = Block { src, l0, nl };
-    // SAFETY: each target_feature function is only called when `detect()`
-    // reported the features it enables.
+    assert!(nl <= block_width(isa), "block wider than the kernel");
+    let block = Block { isa, src, l0, nl };
+    // SAFETY: each target_feature function is only called when `isa` (which
+    // can only hold a level the CPU supports) includes the features it enables.
     unsafe {
-        match level {
+        match isa.level() {
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 if detect() == SimdLevel::Avx512 => match nl {
+            SimdLevel::Avx512 => match nl {
                 0..=8 => by_ns!(filt_avx512_8, ns, &block, spec, stage, writer),
                 9..=16 => by_ns!(filt_avx512_16, ns, &block, spec, stage, writer),
                 17..=20 => by_ns!(filt_avx512_20, ns, &block, spec, stage, writer),
                 _ => by_ns!(filt_avx512_24, ns, &block, spec, stage, writer),
             },
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 if detect() >= SimdLevel::Avx2 => {
+            SimdLevel::Avx2 => {
                 by_ns!(filt_avx2, ns, &block, spec, stage, writer)
             }
             _ => by_ns!(filt_scalar, ns, &block, spec, stage, writer),
@@ -1241,24 +1253,24 @@ pub fn run_filter_block(
     }
 }
 
-/// Resample lanes `l0..l0+nl` of `src` at `level`.
+/// Resample lanes `l0..l0+nl` of `src` with the kernel of `isa`.
 pub fn run_resample_block(
-    level: SimdLevel,
+    isa: Isa,
     src: &dyn LaneSource,
     l0: usize,
     nl: usize,
     plan: &PolyPlan,
     writer: &mut dyn RowWriter,
 ) {
-    assert!(nl <= block_width(level), "block wider than the kernel");
-    let block = Block { src, l0, nl };
+    assert!(nl <= block_width(isa), "block wider than the kernel");
+    let block = Block { isa, src, l0, nl };
     // SAFETY: as in `run_filter_block`.
     unsafe {
-        match level {
+        match isa.level() {
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 if detect() == SimdLevel::Avx512 => res_avx512(&block, plan, writer),
+            SimdLevel::Avx512 => res_avx512(&block, plan, writer),
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 if detect() >= SimdLevel::Avx2 => res_avx2(&block, plan, writer),
+            SimdLevel::Avx2 => res_avx2(&block, plan, writer),
             _ => res_scalar(&block, plan, writer),
         }
     }

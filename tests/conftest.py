@@ -35,3 +35,13 @@ def eegbci_dir(shared_data: Path) -> Path:
     if not (path / "MNE-eegbci-data").is_dir():
         pytest.skip(f"EEGBCI data not found at {path} (set {DATA_ENV})")
     return path
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which SIMD kernels the engine runs (``ELM_SIMD`` may force one)."""
+    from braindecode_elm import _rust
+
+    return (
+        f"braindecode-elm engine: simd_level={_rust.simd_level()} "
+        f"(cpu {_rust.cpu_simd_level()}, kernels {_rust.kernel_simd_levels()})"
+    )

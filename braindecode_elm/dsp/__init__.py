@@ -24,6 +24,7 @@ from .engine import (
 from .montage import TCP_PAIRS, normalize_ch_name, resolve_pairs, tcp_montage
 from .rates import rational_factors
 from .raw import RECIPES, elm_official, elm_preprocessor, preprocess_raw
+from .simd import cpu_simd_level, force_simd, kernel_simd_levels, simd_level
 from .streaming import preprocess_chunked
 
 __all__ = [
@@ -33,8 +34,11 @@ __all__ = [
     "TCP_PAIRS",
     "backend",
     "butter_bandpass_sos",
+    "cpu_simd_level",
     "elm_official",
     "elm_preprocessor",
+    "force_simd",
+    "kernel_simd_levels",
     "normalize_ch_name",
     "odd_padlen",
     "preprocess",
@@ -44,6 +48,7 @@ __all__ = [
     "rational_factors",
     "resample_poly",
     "resolve_pairs",
+    "simd_level",
     "sosfiltfilt",
     "tcp_montage",
 ]

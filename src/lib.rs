@@ -11,7 +11,7 @@ use elm_dsp::DspError;
 use numpy::{
     PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use std::panic::AssertUnwindSafe;
@@ -128,6 +128,7 @@ fn set_simd_level(py: Python<'_>, level: Option<&str>) -> PyResult<&'static str>
 
 fn value_err(e: DspError, names: Option<&[String]>) -> PyErr {
     match (&e, names) {
+        (DspError::OutOfMemory { .. }, _) => PyMemoryError::new_err(e.to_string()),
         (DspError::NonFinite { channel, sample }, Some(n)) if *channel < n.len() => {
             PyValueError::new_err(format!(
                 "input contains NaN or Inf: channel {channel} ('{}'), first bad sample \
@@ -290,10 +291,13 @@ fn firwin_kaiser<'py>(
             "firwin_kaiser needs numtaps >= 1, 0 < cutoff < 1 and a finite beta",
         ));
     }
-    Ok(PyArray1::from_vec(
-        py,
-        design::firwin_kaiser(numtaps, cutoff, beta),
-    ))
+    // The taps (and SciPy-equal window maths) are one buffer of `numtaps`:
+    // refuse an impossible size before computing anything.
+    drop(alloc(numtaps, 0.0f64, "firwin_kaiser's taps").map_err(|e| value_err(e, None))?);
+    let h = guarded(py, "firwin_kaiser", || {
+        design::firwin_kaiser(numtaps, cutoff, beta)
+    })?;
+    Ok(PyArray1::from_vec(py, h))
 }
 
 struct Job {
@@ -331,6 +335,56 @@ fn huge_pages<U>(buf: &mut [U]) {
     let _ = buf;
 }
 
+/// Physical memory of this machine in bytes, where the OS says.
+fn physical_memory() -> Option<u128> {
+    #[cfg(unix)]
+    {
+        // SAFETY: sysconf only reads system configuration values.
+        let (pages, size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages > 0 && size > 0 {
+            return Some(pages as u128 * size as u128);
+        }
+    }
+    None
+}
+
+/// A zeroed buffer of `n` values for `what`, refused with a `MemoryError`
+/// (never an abort) when it cannot exist: larger than the machine's physical
+/// memory (with overcommit the allocation would "succeed" and the process be
+/// killed when touching it) or refused by the allocator.
+fn alloc<U: Clone>(n: usize, fill: U, what: &str) -> Result<Vec<U>, DspError> {
+    let bytes = n as u128 * std::mem::size_of::<U>() as u128;
+    if let Some(ram) = physical_memory() {
+        if bytes > ram {
+            return Err(DspError::OutOfMemory {
+                what: format!(
+                    "{what} ({n} values; this machine has {} of memory)",
+                    elm_dsp::human_bytes(ram)
+                ),
+                bytes: Some(bytes),
+            });
+        }
+    }
+    elm_dsp::try_vec(n, fill, what)
+}
+
+/// `n_threads` from Python: a positive integer, capped at the usable cores.
+fn threads_arg(n_threads: i64) -> PyResult<usize> {
+    if n_threads < 1 {
+        return Err(PyValueError::new_err(format!(
+            "n_threads must be a positive integer (>= 1), got {n_threads}"
+        )));
+    }
+    Ok(engine::cap_threads(
+        usize::try_from(n_threads).unwrap_or(usize::MAX),
+    ))
+}
+
 fn run_job<T: Sample, U: Sample>(
     data: &[T],
     n_ch: usize,
@@ -342,8 +396,30 @@ fn run_job<T: Sample, U: Sample>(
         None => MontageSource::identity(data, n_ch, n)?,
     };
     let n_lanes = elm_dsp::kernel::LaneSource::n_lanes(&src);
-    let n_out = job.plan.as_ref().map_or(n, |p| p.n_out(n));
-    let mut out = vec![U::from_f64(0.0); n_lanes * n_out];
+    let n_out = match &job.plan {
+        // n * up must not wrap around before the division.
+        Some(p) => {
+            n.checked_mul(p.up)
+                .map(|_| p.n_out(n))
+                .ok_or_else(|| DspError::OutOfMemory {
+                    what: format!("the output of {n} samples resampled by {}/{}", p.up, p.down),
+                    bytes: None,
+                })?
+        }
+        None => n,
+    };
+    let total = n_lanes.checked_mul(n_out).ok_or(DspError::OutOfMemory {
+        what: format!("the output ({n_lanes} channels x {n_out} samples)"),
+        bytes: None,
+    })?;
+    let mut out = alloc(
+        total,
+        U::from_f64(0.0),
+        &format!(
+            "the output ({n_lanes} channels x {n_out} samples of {})",
+            if U::IS_F32 { "float32" } else { "float64" }
+        ),
+    )?;
     huge_pages(&mut out);
     match &job.sos {
         Some(sos) => {
@@ -521,7 +597,7 @@ fn preprocess<'py>(
     padtype: &str,
     resample_padtype: &str,
     out_f32: bool,
-    n_threads: usize,
+    n_threads: i64,
     ch_names: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let job = make_job(
@@ -533,7 +609,7 @@ fn preprocess<'py>(
         clip,
         padtype,
         resample_padtype,
-        n_threads,
+        threads_arg(n_threads)?,
     )?;
     execute(py, x, job, Some(out_f32), ch_names, "preprocess")
 }
@@ -557,8 +633,9 @@ fn preprocess_batch<'py>(
     padtype: &str,
     resample_padtype: &str,
     out_f32: bool,
-    n_threads: usize,
+    n_threads: i64,
 ) -> PyResult<Bound<'py, PyList>> {
+    let threads = threads_arg(n_threads)?;
     let n = xs.len();
     if indices.len() != n || soses.len() != n || ups.len() != n || downs.len() != n {
         return Err(PyValueError::new_err(
@@ -599,7 +676,6 @@ fn preprocess_batch<'py>(
             })
         })
         .collect::<PyResult<_>>()?;
-    let threads = n_threads.max(1);
     let results = guarded(
         py,
         "preprocess_batch",
@@ -636,8 +712,10 @@ fn preprocess_batch<'py>(
     )?;
     let list = PyList::empty(py);
     for (i, r) in results.into_iter().enumerate() {
-        let (v64, v32, rows, cols) =
-            r.map_err(|e| PyValueError::new_err(format!("recording {i}: {}", value_err(e, None))))?;
+        let (v64, v32, rows, cols) = r.map_err(|e| match e {
+            DspError::OutOfMemory { .. } => PyMemoryError::new_err(format!("recording {i}: {e}")),
+            _ => PyValueError::new_err(format!("recording {i}: {e}")),
+        })?;
         if out_f32 {
             list.append(to_py_2d(py, v32, rows, cols)?)?;
         } else {

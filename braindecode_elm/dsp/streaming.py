@@ -249,6 +249,34 @@ def _read_block(
     return block
 
 
+def _check_out_alias(x: Any, out: Any) -> None:
+    """Refuse an ``out`` that is (part of) the input: blocks read later would
+    see outputs written earlier and the result would be silently wrong."""
+    if isinstance(out, np.ndarray) and isinstance(x, np.ndarray):
+        if np.may_share_memory(out, x):
+            raise ValueError(
+                "out shares memory with the input x: later blocks would read "
+                "outputs written by earlier ones; pass a separate array (or a "
+                "file path) as out"
+            )
+    if isinstance(out, str | os.PathLike):
+        src = getattr(x, "filename", None)
+        if src is not None and os.path.exists(out):
+            if os.path.samefile(os.fspath(out), os.fspath(src)):
+                raise ValueError(
+                    f"out ({os.fspath(out)}) is the file the input x is mapped "
+                    "from; write the output to another path"
+                )
+
+
+def _tmp_path(out: str | os.PathLike[str]) -> str:
+    """Where a path output is written before it is renamed into place (same
+    folder, so the rename is atomic; unique per process)."""
+    path = os.fspath(out)
+    head, tail = os.path.split(path)
+    return os.path.join(head, f".{tail}.{os.getpid()}.tmp")
+
+
 def _open_out(out: Any, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
     if out is None:
         return np.empty(shape, dtype=dtype)
@@ -263,9 +291,11 @@ def _open_out(out: Any, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
             raise ValueError("out is read-only; pass a writeable array")
         return out
     if isinstance(out, str | os.PathLike):
-        # A .npy mapped from disk: the output never has to fit in memory.
+        # A .npy mapped from disk: the output never has to fit in memory. It
+        # is written to a temporary file renamed into place on success, so an
+        # error never leaves a full-size file with missing columns behind.
         return np.lib.format.open_memmap(
-            os.fspath(out), mode="w+", dtype=dtype, shape=shape
+            _tmp_path(out), mode="w+", dtype=dtype, shape=shape
         )
     raise TypeError(
         f"out must be None, a numpy array or a file path, got {type(out).__name__}"
@@ -355,6 +385,7 @@ padtype, resample_padtype
         Output channel names.
     """
     read, names_in, rate, n, n_ch, label = _make_reader(x, ch_names, sfreq, n_times)
+    _check_out_alias(x, out)
     out_dtype = _check_dtype(dtype)
     _check_options(padtype, resample_padtype, clip)
     _check_threads(n_threads)
@@ -407,6 +438,55 @@ padtype, resample_padtype
     min_len = odd_padlen(sos)
     plan = _block_plan(n, block, ov, min_len)
 
+    to_path = isinstance(out, str | os.PathLike)
+    try:
+        y = _run_blocks(
+            read,
+            plan,
+            ov,
+            n,
+            n_ch,
+            label,
+            names_in,
+            rate,
+            kwargs,
+            out,
+            (len(out_names), n_out),
+            out_dtype,
+            up,
+            down,
+        )
+    except BaseException:
+        if to_path and os.path.exists(_tmp_path(out)):
+            os.remove(_tmp_path(out))
+        raise
+    if to_path:
+        assert isinstance(y, np.memmap)
+        y.flush()
+        del y  # unmap before the rename (required on Windows)
+        os.replace(_tmp_path(out), os.fspath(out))
+        return np.load(os.fspath(out), mmap_mode="r+"), out_names
+    return y, out_names
+
+
+def _run_blocks(
+    read: Reader,
+    plan: list[tuple[int, int]],
+    ov: int,
+    n: int,
+    n_ch: int,
+    label: str,
+    names_in: list[str],
+    rate: float,
+    kwargs: dict[str, Any],
+    out: Any,
+    shape: tuple[int, int],
+    out_dtype: np.dtype,
+    up: int,
+    down: int,
+) -> np.ndarray:
+    """Preprocess ``plan``'s blocks into the output (see preprocess_chunked)."""
+    n_out = shape[1]
     y: np.ndarray | None = None
     for s, e in plan:
         a, b = max(s - ov, 0), min(e + ov, n)
@@ -417,7 +497,7 @@ padtype, resample_padtype
             yb, _ = preprocess(seg, names_in, rate, **kwargs)
         del seg
         if y is None:
-            y = _open_out(out, (len(out_names), n_out), out_dtype)
+            y = _open_out(out, shape, out_dtype)
         # Global outputs whose input time lies in [s, e): j from s*up/down
         # (exact, s is a multiple of down) to ceil(e*up/down) (n_out for the
         # last block). Local index = global index - a*up/down.
@@ -426,6 +506,4 @@ padtype, resample_padtype
         off = a * up // down
         y[:, j0:j1] = yb[:, j0 - off : j1 - off]
     assert y is not None
-    if isinstance(y, np.memmap):
-        y.flush()
-    return y, out_names
+    return y

@@ -485,6 +485,7 @@ pub fn filter_spec(
     clip: Option<f64>,
 ) -> Result<FilterSpec, DspError> {
     let sos = normalize_sections(sos)?;
+    check_stable(&sos, n)?;
     let padlen = match pad {
         FilterPad::Odd => {
             let p = odd_padlen(&sos);
@@ -516,7 +517,54 @@ pub fn filter_spec(
     Ok(FilterSpec::new(sos, padlen, scale, clip))
 }
 
+/// Slowest decay the engine accepts: 1 - |pole| of at least this (a time
+/// constant of 1e8 samples, 4.5 days at 256 Hz). Slower filters come from
+/// absurd bands (a zero-width band, a cut-off of 1e-9 Hz) and return zeros
+/// or overflow instead of a filtered signal.
+const MIN_POLE_MARGIN: f64 = 1e-8;
+
+/// Largest pole radius of a normalised section `1 + a1 z^-1 + a2 z^-2`.
+fn pole_radius(a1: f64, a2: f64) -> f64 {
+    let disc = a1 * a1 - 4.0 * a2;
+    if disc < 0.0 {
+        a2.sqrt()
+    } else {
+        let r = disc.sqrt();
+        ((-a1 + r) / 2.0).abs().max(((-a1 - r) / 2.0).abs())
+    }
+}
+
+/// Refuse unstable or practically unstable (never settling) filters.
+fn check_stable(sos: &[Section], n: usize) -> Result<(), DspError> {
+    for (i, s) in sos.iter().enumerate() {
+        let r = pole_radius(s[4], s[5]);
+        if r.is_nan() || r >= 1.0 {
+            return Err(DspError::invalid(format!(
+                "the filter is unstable (section {i} has a pole of radius {r:.12}); \
+                 the band is too narrow or too close to 0 Hz or Nyquist for this \
+                 sampling rate: widen it"
+            )));
+        }
+        if 1.0 - r < MIN_POLE_MARGIN {
+            return Err(DspError::invalid(format!(
+                "the filter never settles: section {i}'s slowest mode decays over \
+                 ~{:.1e} samples ({n} given); the band is too narrow or too close to \
+                 0 Hz for this sampling rate: widen it",
+                1.0 / (1.0 - r)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `n_threads` capped at the cores this process may use (at least 1).
+pub fn cap_threads(n_threads: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    n_threads.clamp(1, cores)
+}
+
 fn pool(n_threads: usize) -> Result<rayon::ThreadPool, DspError> {
+    let n_threads = cap_threads(n_threads);
     rayon::ThreadPoolBuilder::new()
         .num_threads(n_threads.max(1))
         .build()
@@ -552,6 +600,7 @@ pub fn run<U: Sample>(
     level: Option<SimdLevel>,
 ) -> Result<(), DspError> {
     let isa = isa_for(level);
+    let n_threads = cap_threads(n_threads);
     let n = src.n_times();
     let n_out = plan.map_or(n, |p| p.n_out(n));
     assert_eq!(
@@ -575,10 +624,23 @@ pub fn run<U: Sample>(
         run_filter_block(isa, src, l0, nl, spec, &stage, &mut w)
     };
     if n_threads <= 1 || jobs.len() == 1 {
-        jobs.into_iter().try_for_each(work)
+        jobs.into_iter().try_for_each(work)?;
     } else {
-        pool(n_threads)?.install(|| jobs.into_par_iter().try_for_each(work))
+        pool(n_threads)?.install(|| jobs.into_par_iter().try_for_each(work))?;
     }
+    check_narrowing(out)
+}
+
+/// A float32 output that overflowed when narrowed from the f64 maths (the
+/// input and the f64 result were finite: the kernel checks those).
+fn check_narrowing<U: Sample>(out: &[U]) -> Result<(), DspError> {
+    if U::IS_F32 && !out.iter().all(|v| v.to_f64().is_finite()) {
+        return Err(DspError::invalid(
+            "the result exceeds float32's range (about 3.4e38) and would become \
+             Inf: request float64 output or scale the input down",
+        ));
+    }
+    Ok(())
 }
 
 /// Resample every lane of `src` into `out` (`n_lanes` rows of `plan.n_out(n)`).
@@ -635,6 +697,7 @@ pub fn run_batch<T: Sample, U: Sample>(
     outs: &mut [Vec<U>],
     n_threads: usize,
 ) -> Vec<Result<(), DspError>> {
+    let n_threads = cap_threads(n_threads);
     let go = |(it, out): (&BatchItem<'_, T>, &mut Vec<U>)| {
         run(&it.src, &it.spec, it.plan.as_ref(), out, 1, None)
     };

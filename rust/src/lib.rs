@@ -34,6 +34,13 @@ pub enum DspError {
         /// First bad sample in that channel.
         sample: usize,
     },
+    /// A buffer too large to allocate (Python `MemoryError`).
+    OutOfMemory {
+        /// What the buffer is for.
+        what: String,
+        /// Its size in bytes (`None`: beyond the address space).
+        bytes: Option<u128>,
+    },
     /// The signal is shorter than the filter's padding.
     TooShort {
         /// Samples given.
@@ -59,6 +66,19 @@ impl fmt::Display for DspError {
                 "input contains NaN or Inf: channel {channel}, first bad sample {sample}; \
                  interpolate or drop it before preprocessing"
             ),
+            Self::OutOfMemory { what, bytes } => match bytes {
+                Some(b) => write!(
+                    f,
+                    "cannot allocate {} for {what}; reduce the input length or the \
+                     requested size",
+                    human_bytes(*b)
+                ),
+                None => write!(
+                    f,
+                    "{what} would exceed the address space; reduce the input length or \
+                     the requested size"
+                ),
+            },
             Self::TooShort { n_times, needed } => write!(
                 f,
                 "signal too short: {n_times} samples, but zero-phase filtering pads \
@@ -70,3 +90,36 @@ impl fmt::Display for DspError {
 }
 
 impl std::error::Error for DspError {}
+
+/// `1.5 GB`-style size.
+pub fn human_bytes(b: u128) -> String {
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < units.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} bytes")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
+/// `n` copies of `fill`, allocated fallibly: an impossible size is an
+/// [`DspError::OutOfMemory`] naming `what`, never an abort.
+pub fn try_vec<T: Clone>(n: usize, fill: T, what: &str) -> Result<Vec<T>, DspError> {
+    let bytes = (n as u128) * (std::mem::size_of::<T>() as u128);
+    let err = || DspError::OutOfMemory {
+        what: format!("{what} ({n} values)"),
+        bytes: Some(bytes),
+    };
+    if bytes > isize::MAX as u128 {
+        return Err(err());
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| err())?;
+    v.resize(n, fill);
+    Ok(v)
+}

@@ -459,3 +459,67 @@ fn one_sweep_reports_nonfinite_input() {
         }
     );
 }
+
+#[test]
+fn impossible_sizes_are_errors_not_aborts() {
+    // 2^61 f64 values: beyond the address space, refused before allocating.
+    let e = elm_dsp::try_vec(1usize << 61, 0.0f64, "a test buffer").unwrap_err();
+    assert!(matches!(e, DspError::OutOfMemory { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("a test buffer") && msg.contains("EB"), "{msg}");
+    let v = elm_dsp::try_vec(5, 1.5f32, "small").unwrap();
+    assert_eq!(v, vec![1.5f32; 5]);
+    assert_eq!(elm_dsp::human_bytes(999), "999 bytes");
+    assert_eq!(elm_dsp::human_bytes(80_000_000_000), "80.0 GB");
+}
+
+#[test]
+fn absurd_bands_are_refused() {
+    let n = 4096;
+    // A cut-off of 1e-9 Hz and a 1e-7 Hz wide band: the filter would never
+    // settle (zeros or overflow instead of a filtered signal).
+    for (l, h) in [(1e-9, 49.0), (10.0, 10.000_000_1)] {
+        let sos = butter_bandpass_sos(4, l, h, 256.0).unwrap();
+        let e = filter_spec(&sos, n, FilterPad::Odd, None, None).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("never settles") || msg.contains("unstable"),
+            "{l}-{h} Hz: {msg}"
+        );
+    }
+    // An unstable section (pole outside the unit circle).
+    let bad = [[1.0, 0.0, 0.0, 1.0, 0.0, 1.5]];
+    let msg = filter_spec(&bad, n, FilterPad::Odd, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("unstable"), "{msg}");
+    // The usual bands pass, including 0.1 Hz at 5 kHz.
+    for fs in [128.0, 256.0, 5000.0] {
+        let sos = butter_bandpass_sos(4, 0.1, 49.0, fs).unwrap();
+        filter_spec(&sos, n, FilterPad::Odd, None, None).unwrap();
+    }
+}
+
+#[test]
+fn threads_are_capped_and_float32_overflow_is_an_error() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(elm_dsp::engine::cap_threads(0), 1);
+    assert_eq!(elm_dsp::engine::cap_threads(usize::MAX), cores);
+    let n = 3000;
+    let data: Vec<f64> = lcg(4 * n, 3).iter().map(|v| v * 1e40).collect();
+    let src = MontageSource::identity(&data, 4, n).unwrap();
+    let sos = SOS_4_01_49_256.to_vec();
+    let spec = filter_spec(&sos, n, FilterPad::Odd, None, None).unwrap();
+    // A million threads requested: capped, same result as one.
+    let mut a = vec![0.0f64; 4 * n];
+    let mut b = a.clone();
+    run(&src, &spec, None, &mut a, 1, None).unwrap();
+    run(&src, &spec, None, &mut b, 1_000_000, None).unwrap();
+    assert_eq!(a, b);
+    assert!(a.iter().all(|v| v.is_finite()));
+    let mut c = vec![0.0f32; 4 * n];
+    let msg = run(&src, &spec, None, &mut c, 1, None)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("float32"), "{msg}");
+}

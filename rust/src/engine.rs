@@ -449,6 +449,8 @@ struct RowsOut<'a, U: Sample> {
 
 impl<U: Sample> RowWriter for RowsOut<'_, U> {
     fn write(&mut self, k0: usize, count: usize, data: &[f64], w: usize) {
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = self.isa; // only the x86-64 build has a SIMD writer
         #[cfg(target_arch = "x86_64")]
         if self.isa.has_avx2() {
             assert!(data.len() >= count * w && self.rows.len() <= w);

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from .windows import (
 
 __all__ = [
     "CacheError",
+    "ManifestError",
     "CacheSummary",
     "CachedCorpus",
     "CachedRecording",
@@ -380,9 +382,14 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
         rel = Path("recordings") / f"{safe}.npy"
         dest = cfg["out_dir"] / rel
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            np.save(f, y16)
-        os.replace(tmp, dest)
+        try:
+            with open(tmp, "wb") as f:
+                np.save(f, y16)
+            os.replace(tmp, dest)
+        except BaseException:
+            # Disk full, I/O error or interrupt: leave no partial file behind.
+            tmp.unlink(missing_ok=True)
+            raise
         row.update(
             status="ok",
             reason=None,
@@ -402,25 +409,163 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _worker_init(parent_pid: int) -> None:
+    """Make a build worker die with its parent (a killed build leaves no workers).
+
+    Pool workers wait on a queue their parent feeds; when the parent is
+    killed (SIGKILL, OOM killer) nothing tells them, so on Linux the kernel is
+    asked to send SIGKILL on the parent's death (``PR_SET_PDEATHSIG``).
+    """
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl: fall through to the check
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took hold
+        os._exit(1)
+
+
 def _process_star(args: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
     return _process(*args)
 
 
+class ManifestError(ValueError):
+    """A manifest row is unusable (not JSON, or pointing outside its cache)."""
+
+
+def _safe_rel(root: Path, rel: Any, where: str) -> Path:
+    """``root / rel`` for a manifest ``file`` field, refusing paths that leave root.
+
+    A manifest is data: an absolute path or ``..`` in it must not make the
+    reader open (or the writer trust) a file outside the cache folder.
+    """
+    if not isinstance(rel, str) or not rel:
+        raise ManifestError(f"{where}: 'file' must be a relative path, got {rel!r}")
+    pure = Path(rel)
+    if pure.is_absolute() or ".." in pure.parts or rel.startswith(("/", "\\")):
+        raise ManifestError(
+            f"{where}: 'file' {rel!r} points outside the cache folder {root}; "
+            "a manifest may only name files inside its own folder"
+        )
+    return root / pure
+
+
+def _parse_manifest_line(line: str, where: str) -> tuple[dict[str, Any] | None, str]:
+    """(row, note) for one manifest line; row None when the line is torn.
+
+    A build killed mid-write leaves a cut-short line; older versions then
+    appended the next row onto it (``{"recording_id": "a", "sta{...}``). The
+    last complete object on such a line is recovered; the torn part is
+    reported in ``note``.
+    """
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        row = None
+    if isinstance(row, dict) and "recording_id" in row:
+        return row, ""
+    if row is not None:
+        return None, f"{where}: not a manifest row (no recording_id)"
+    # The glued row starts at one of the later '{"recording_id"' (rows nest
+    # one in their description too): the first that parses to the line end.
+    decoder = json.JSONDecoder()
+    start = line.find('{"recording_id"', 1)
+    while start > 0:
+        try:
+            tail, end = decoder.raw_decode(line, start)
+        except json.JSONDecodeError:
+            tail, end = None, -1
+        if end == len(line) and isinstance(tail, dict) and "recording_id" in tail:
+            return tail, f"{where}: a torn row was dropped, the row after it kept"
+        start = line.find('{"recording_id"', start + 1)
+    return None, f"{where}: a torn (cut-short) row was dropped"
+
+
 def _read_manifests(out_dir: Path) -> list[dict[str, Any]]:
+    """All rows of all manifests of a cache; torn rows dropped with a warning.
+
+    A torn row is a recording whose row was being written when a build was
+    killed: it is not in the cache, and the next :func:`build_cache` redoes it.
+    """
     rows: list[dict[str, Any]] = []
+    notes: list[str] = []
     for mf in sorted(out_dir.glob("manifest*.jsonl")):
-        with open(mf, encoding="utf-8") as f:
+        with open(mf, encoding="utf-8", errors="replace") as f:
             for n, line in enumerate(f, 1):
                 line = line.strip()
                 if not line:
                     continue
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    # A build killed mid-write leaves a partial last line.
-                    if n == 1 or f.readline():
-                        raise ValueError(f"{mf}:{n} is not valid JSON") from None
+                row, note = _parse_manifest_line(line, f"{mf}:{n}")
+                if note:
+                    notes.append(note)
+                if row is not None:
+                    rows.append(row)
+    if notes:
+        warnings.warn(
+            f"cache {out_dir}: {len(notes)} manifest line(s) unusable "
+            f"({'; '.join(notes[:3])}{'; ...' if len(notes) > 3 else ''}); "
+            "those recordings count as not cached, and build_cache(...) on the "
+            "same folder redoes them",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return rows
+
+
+def _repair_tail(path: Path) -> None:
+    """Cut a torn last line (no final newline) off a manifest before appending.
+
+    Appending onto a cut-short line would glue the next row to it.
+    """
+    if not path.is_file():
+        return
+    with open(path, "rb+") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+        # Find the last newline (reading backwards in blocks).
+        pos, keep = size, 0
+        while pos > 0:
+            step = min(1 << 16, pos)
+            pos -= step
+            f.seek(pos)
+            block = f.read(step)
+            i = block.rfind(b"\n")
+            if i >= 0:
+                keep = pos + i + 1
+                break
+        f.seek(keep)
+        torn = f.read(200)
+        f.truncate(keep)
+    warnings.warn(
+        f"{path}: removed a torn last row ({torn[:80]!r}...) left by an "
+        "interrupted build; that recording is redone",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _npy_matches(path: Path, row: dict[str, Any]) -> bool:
+    """Whether a cached array's header agrees with its manifest row."""
+    try:
+        # A memory map of a cut-short array (disk full, copy interrupted)
+        # fails: the file is shorter than its header says.
+        arr = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    want = row.get("shape")
+    return isinstance(arr, np.ndarray) and (
+        want is None or list(arr.shape) == list(want)
+    )
 
 
 def build_cache(
@@ -623,9 +768,20 @@ def build_cache(
     pre = [r for r in pre if shard_of(r["recording_id"], n_shards) == i_shard]
 
     done: set[str] = set()
+    _repair_tail(out / manifest)
     for r in _read_manifests(out):
         key = r.get("recording_id_key", r["recording_id"])
-        if r.get("status") == "ok" and (out / r["file"]).is_file():
+        if r.get("status") == "ok" and r.get("recipe", recipe) != recipe:
+            raise ValueError(
+                f"{out} holds recordings preprocessed with recipe "
+                f"{r.get('recipe')!r}, not {recipe!r}; use another folder or the "
+                "same recipe"
+            )
+        # Resume trusts an "ok" row only when its array is there, inside the
+        # cache, and as long as the row says (a killed copy leaves it short).
+        if r.get("status") == "ok" and _npy_matches(
+            _safe_rel(out, r.get("file"), f"{out / manifest}"), r
+        ):
             done.add(key)
         elif r.get("status") == "skipped" and not retry_skipped:
             done.add(key)
@@ -644,7 +800,10 @@ def build_cache(
         total=len(todo) + len(pre_todo), desc="cache", unit="rec", disable=not progress
     )
 
-    with open(out / manifest, "a", encoding="utf-8") as mf:
+    # Each row goes out in one write() on an O_APPEND descriptor: a kill leaves
+    # whole rows (a torn tail only on a crash of the machine, repaired above).
+    fd = os.open(out / manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    with os.fdopen(fd, "ab", buffering=0) as mf:
 
         def record(row: dict[str, Any]) -> None:
             if row["status"] != "ok":
@@ -655,8 +814,10 @@ def build_cache(
             else:
                 summary.n_cached += 1
                 summary.hours_cached += row["duration_s"] / 3600.0
-            mf.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
-            mf.flush()
+            line = (json.dumps(_jsonable(row), ensure_ascii=False) + "\n").encode()
+            written = mf.write(line)
+            while written is not None and written < len(line):
+                written += mf.write(line[written:])
             bar.update()
 
         for row in pre_todo:
@@ -670,7 +831,11 @@ def build_cache(
             # Default start method (fork on Linux): workers only read files and
             # call the engine, never torch, so forking a parent that imported
             # torch is safe; on Linux user scripts need no __main__ guard.
-            with ProcessPoolExecutor(max_workers=n_jobs) as ex:
+            with ProcessPoolExecutor(
+                max_workers=n_jobs,
+                initializer=_worker_init,
+                initargs=(os.getpid(),),
+            ) as ex:
                 for row in ex.map(_process_star, [(t, cfg) for t in todo], chunksize=1):
                     record(row)
     bar.close()
@@ -722,7 +887,7 @@ class CachedRecording:
     @property
     def path(self) -> Path:
         """The ``.npy`` file of this recording."""
-        return self._root / self._row["file"]
+        return _safe_rel(self._root, self._row.get("file"), f"recording {self.id}")
 
     @property
     def data(self) -> np.ndarray:
@@ -839,6 +1004,8 @@ class CachedCorpus:
         for col in ("recording_id", "subject", "status", "reason", "detail"):
             if col not in self.manifest:
                 self.manifest[col] = None
+        for rid, r in self._rows.items():
+            _safe_rel(root, r.get("file"), f"{root}: recording {rid}")
         self.ids: list[str] = sorted(self._rows)
         self._recs: dict[str, CachedRecording] = {}
         self.subjects: list[str] = [self[i].subject for i in self.ids]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import os
 import re
-from pathlib import Path
 
 __all__ = [
     "TUH_HEADINGS",
@@ -24,6 +23,7 @@ __all__ = [
     "split_sentences",
     "read_report",
     "ReportDecodeError",
+    "REPORT_MAX_BYTES",
 ]
 
 #: The 43 headings at which TUH reports are split (ELM, Appendix).
@@ -253,7 +253,10 @@ _ABBREVIATIONS = frozenset(
     }
 )
 
-_BOUNDARY_RE = re.compile(r"([.!?]+)([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
+# The look-behind lets a match start only at the first mark of a run and the
+# possessive quantifiers never give back what they took: linear time on runs
+# of "." / "!" / "?" (a plain ``[.!?]+`` backtracks quadratically on them).
+_BOUNDARY_RE = re.compile(r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?[A-Z0-9])")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -281,7 +284,9 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for m in _BOUNDARY_RE.finditer(text):
         if m.group(1) == ".":
-            before = text[start : m.start()].split(" ")[-1] if m.start() > start else ""
+            # rfind, not split: a long run of abbreviations must stay linear.
+            cut = text.rfind(" ", start, m.start())
+            before = text[max(cut + 1, start) : m.start()]
             token = before.lstrip("(\"'[").lower()
             # Initials ("J."), abbreviations and list markers ("1.", "12.")
             # keep the sentence going.
@@ -354,7 +359,42 @@ def segment_report(
     return ["\n".join(paragraphs)]
 
 
-def read_report(path: str | os.PathLike[str]) -> tuple[str, str]:
+#: Largest report file :func:`read_report` reads (TUH reports are a few kB).
+REPORT_MAX_BYTES = 1024**2
+
+# Control characters a text report may hold (tab, newline, form feed, CR, and
+# the line separator normalize_report_text handles).
+_TEXT_CONTROLS = frozenset("\t\n\x0b\x0c\r\u2028\u2029\x1a")
+
+
+def _looks_binary(text: str) -> str | None:
+    """Why ``text`` is not a report (None when it reads as text).
+
+    Random bytes without NUL decode as Latin-1 anyway; what gives them away is
+    the share of control characters (C0/C1 except white space) and of code
+    points no encoding assigns, which prose in any language keeps near zero.
+    """
+    if not text:
+        return None
+    bad = sum(
+        1
+        for ch in text
+        if (ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or ch == "\ufffd")
+        and ch not in _TEXT_CONTROLS
+    )
+    if bad > max(2, 0.01 * len(text)):
+        return (
+            f"{bad} of {len(text)} characters are control characters or "
+            "undecodable bytes: binary data, not a text report"
+        )
+    if len(text) >= 64 and not any(ch.isalpha() for ch in text):
+        return "no letters at all: not a text report"
+    return None
+
+
+def read_report(
+    path: str | os.PathLike[str], *, max_bytes: int = REPORT_MAX_BYTES
+) -> tuple[str, str]:
     """Read a report file, detecting its encoding.
 
     Tries, in order: a byte-order mark (UTF-8/UTF-16), UTF-8, then Windows-1252
@@ -364,6 +404,9 @@ def read_report(path: str | os.PathLike[str]) -> tuple[str, str]:
     ----------
     path : str | os.PathLike
         The ``.txt`` report.
+    max_bytes : int
+        Larger files are refused (a report is a few kB; a huge file is not a
+        report and would stall the sentence splitter and the text tower).
 
     Returns
     -------
@@ -376,12 +419,27 @@ def read_report(path: str | os.PathLike[str]) -> tuple[str, str]:
     Raises
     ------
     ReportDecodeError
-        If the file holds binary data (NUL bytes outside UTF-16) and so is not
-        a text report.
+        If the file holds binary data (NUL bytes outside UTF-16, or mostly
+        control characters and undecodable bytes), or is larger than
+        ``max_bytes``: it is not a text report.
     OSError
         If the file cannot be read.
     """
-    raw = Path(path).read_bytes()
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ReportDecodeError(
+            f"report {path} is larger than {max_bytes} bytes: not a text report "
+            "(pass max_bytes= to read larger ones)"
+        )
+    text, encoding = _decode_report(raw, path)
+    why = _looks_binary(text)
+    if why:
+        raise ReportDecodeError(f"report {path}: {why}")
+    return text, encoding
+
+
+def _decode_report(raw: bytes, path: str | os.PathLike[str]) -> tuple[str, str]:
     if raw.startswith(codecs.BOM_UTF8):
         return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8"
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

@@ -39,16 +39,16 @@ def test_elm_features_shapes_units_and_windows():
     np.testing.assert_allclose(Z[0], e / np.linalg.norm(e), atol=1e-5)
     # microvolts are detected (with a warning) and give the same features
     with pytest.warns(UserWarning, match="microvolts"):
-        Zu = ELMFeatures(enc, ch_names=ELECTRODES, sfreq=250.0).transform(X * 1e6)
+        Zu = ELMFeatures(enc, ch_names=ELECTRODES, sfreq=250.0).fit_transform(X * 1e6)
     np.testing.assert_allclose(Zu, Z, atol=1e-5)
-    Zx = ELMFeatures(enc, ch_names=ELECTRODES, sfreq=250.0, units="uV").transform(
+    Zx = ELMFeatures(enc, ch_names=ELECTRODES, sfreq=250.0, units="uV").fit_transform(
         X * 1e6
     )
     np.testing.assert_allclose(Zx, Z, atol=1e-5)
     # 10 s epochs: two 5 s windows whose embeddings are averaged
     X10 = _epochs(2, seconds=10.0)
     f10 = ELMFeatures(enc, ch_names=ELECTRODES, sfreq=250.0, units="V")
-    Z10 = f10.transform(X10)
+    Z10 = f10.fit_transform(X10)
     halves = [f.transform(X10[:, :, :1250]), f.transform(X10[:, :, 1250:])]
     m = halves[0] + halves[1]
     assert Z10.shape == (2, 256)
@@ -56,19 +56,19 @@ def test_elm_features_shapes_units_and_windows():
     cos = np.sum(Z10 * m / np.linalg.norm(m, axis=1, keepdims=True), axis=1)
     assert (cos > 0.95).all()
     feats = ELMFeatures(enc, ch_names=ELECTRODES, sfreq=250.0, output="features")
-    assert feats.transform(X).shape == (4, 24)
+    assert feats.fit_transform(X).shape == (4, 24)
 
 
 def test_elm_features_errors():
     X = _epochs(2)
     with pytest.raises(ValueError, match="electrodes of the TCP montage"):
-        ELMFeatures(ch_names=ELECTRODES[1:], sfreq=250.0).transform(X[:, 1:])
+        ELMFeatures(ch_names=ELECTRODES[1:], sfreq=250.0).fit_transform(X[:, 1:])
     with pytest.raises(ValueError, match="ch_names"):
-        ELMFeatures().transform(X)
+        ELMFeatures().fit_transform(X)
     with pytest.raises(ValueError, match="n_epochs, n_channels, n_times"):
-        ELMFeatures(ch_names=ELECTRODES, sfreq=250.0).transform(X[0])
+        ELMFeatures(ch_names=ELECTRODES, sfreq=250.0).fit_transform(X[0])
     with pytest.raises(ValueError, match="channels but ch_names"):
-        ELMFeatures(ch_names=ELECTRODES[:-1], sfreq=250.0).transform(X)
+        ELMFeatures(ch_names=ELECTRODES[:-1], sfreq=250.0).fit_transform(X)
     with pytest.raises(ValueError, match="units"):
         to_volts(X, "kV")
     with pytest.raises(TypeError, match="ELM bundle"):
@@ -85,8 +85,8 @@ def test_elm_features_accepts_mne_epochs():
     f = ELMFeatures(units="uV")  # ignored for Epochs: MNE data are volts
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Z = f.transform(epochs)
-    Za = ELMFeatures(ch_names=ELECTRODES, sfreq=250.0, units="V").transform(X)
+        Z = f.fit_transform(epochs)
+    Za = ELMFeatures(ch_names=ELECTRODES, sfreq=250.0, units="V").fit_transform(X)
     np.testing.assert_allclose(Z, Za, atol=1e-6)
 
 
@@ -147,3 +147,114 @@ def test_moabb_phenotype_paradigm(tmp_path):
         from braindecode_elm.evaluation.moabb_eval import WindowParadigm
 
         run_moabb_comparison(ds, WindowParadigm(["rest"]), pipelines=["TS+LR"])
+
+
+def _moabb_arrays_and_epochs(dataset, paradigm, subject=1):
+    X, y, _ = paradigm.get_data(dataset, [subject])
+    epochs, _, _ = paradigm.get_data(dataset, [subject], return_epochs=True)
+    return X, y, epochs
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("which", ["eegmat", "eegbci"])
+def test_moabb_arrays_units_match_volts(which, eegmat_dir, eegbci_dir):
+    """MOABB hands pipelines microvolts: the ELM features must equal those of volts."""
+    from braindecode_elm.data.moabb_datasets import EEGBCIMOABB, EEGMATMOABB
+    from braindecode_elm.evaluation.features import units_from_unit_factor
+    from braindecode_elm.evaluation.moabb_eval import (
+        BraindecodeClassifier,
+        WindowParadigm,
+        moabb_pipelines,
+    )
+
+    if which == "eegmat":
+        ds = EEGMATMOABB(eegmat_dir, download=False)
+        par = WindowParadigm(["rest", "arithmetic"], tmin=0.0, tmax=5.0)
+    else:
+        ds = EEGBCIMOABB(eegbci_dir, download=False)
+        par = WindowParadigm(["left_hand", "right_hand"], tmin=0.0, tmax=3.0)
+    X, y, epochs = _moabb_arrays_and_epochs(ds, par)
+    volts = epochs.get_data()
+    assert ds.unit_factor == 1e6 and units_from_unit_factor(ds.unit_factor) == "uV"
+    np.testing.assert_allclose(X, volts * 1e6, rtol=1e-12)
+
+    f = ELMFeatures.for_moabb(ds, par)
+    assert f.units == "uV" and f.ch_names == list(epochs.ch_names)
+    Z = f.fit_transform(X)
+    assert f.clip_fraction_ < 0.01
+    Zv = ELMFeatures(ch_names=f.ch_names, sfreq=f.sfreq, units="V").fit_transform(volts)
+    Ze = ELMFeatures().fit_transform(epochs)
+    # identical up to float32 rounding of the tower (x * 1e6 / 1e6 is not always x)
+    np.testing.assert_allclose(Z, Zv, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(Z, Ze, rtol=0, atol=1e-6)
+    assert np.abs(Z).max() > 1e-3  # real features, not zeros
+
+    # the pipelines run_moabb_comparison builds read the same unit
+    pipes = moabb_pipelines(
+        f.ch_names, f.sfreq, ["ELM+LR", "ShallowFBCSPNet"], units="uV"
+    )
+    elm = pipes["ELM+LR"].steps[0][1]
+    np.testing.assert_allclose(elm.fit_transform(X), Z, rtol=0, atol=1e-9)
+    assert elm.clip_fraction_ < 0.01
+    net = pipes["ShallowFBCSPNet"]
+    xs = net._x(X)
+    assert net.clip_fraction_ < 0.01
+    np.testing.assert_allclose(xs, (volts * 1e5).astype(np.float32), rtol=1e-6)
+
+    # the old mistake (microvolts read as volts) is caught, naming the unit
+    with pytest.raises(ValueError, match="unit mistake.*units='uV'"):
+        ELMFeatures(ch_names=f.ch_names, sfreq=f.sfreq, units="V").fit_transform(X)
+    with pytest.raises(ValueError, match="unit mistake"):
+        BraindecodeClassifier(units="V")._x(X)
+    with pytest.warns(UserWarning, match="unit mistake"):
+        g = ELMFeatures(ch_names=f.ch_names, sfreq=f.sfreq, units="V", on_clip="warn")
+        g.fit_transform(X[:2])
+    assert g.clip_fraction_ > 0.5
+
+
+def test_elm_features_sklearn_contracts():
+    """NotFittedError, n_features_in_, feature names, 3-D tags, bad input at fit."""
+    from sklearn.exceptions import NotFittedError
+
+    X = _epochs(3)
+    f = ELMFeatures(ch_names=ELECTRODES, sfreq=250.0, units="V")
+    with pytest.raises(NotFittedError):
+        f.transform(X)
+    with pytest.raises(NotFittedError):
+        f.get_feature_names_out()
+    f.fit(X)
+    assert f.n_features_in_ == len(ELECTRODES)
+    names = f.get_feature_names_out()
+    assert len(names) == 256 and names[0] == "elm_embedding0"
+    assert len(f.transform(X)) == 3
+    tags = f.__sklearn_tags__()
+    assert tags.input_tags.three_d_array and not tags.input_tags.two_d_array
+    assert not tags.input_tags.allow_nan and tags.requires_fit
+    g = ELMFeatures(ch_names=ELECTRODES, sfreq=250.0, units="V", output="features")
+    assert len(g.fit(X).get_feature_names_out()) == 96
+    with pytest.raises(ValueError, match="no data"):
+        ELMFeatures(ch_names=ELECTRODES, sfreq=250.0).fit(X[:0])
+    bad = X.copy()
+    bad[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite values in 1 of 3 epochs"):
+        ELMFeatures(ch_names=ELECTRODES, sfreq=250.0).fit(bad)
+    with pytest.raises(ValueError, match="channels but ch_names lists 17"):
+        f.transform(np.concatenate([X, X[:, :1]], axis=1))
+    import mne
+
+    def epochs(names):
+        info = mne.create_info(names, 250.0, "eeg")
+        return mne.EpochsArray(X[:, : len(names)], info, verbose="error")
+
+    fe = ELMFeatures().fit(epochs(ELECTRODES))
+    with pytest.raises(
+        ValueError, match="16 channels, but ELMFeatures was fitted with 17"
+    ):
+        fe.transform(epochs(ELECTRODES[:16]))
+    with pytest.raises(ValueError, match="on_clip"):
+        ELMFeatures(
+            ch_names=ELECTRODES, sfreq=250.0, units="V", on_clip="x"
+        ).fit_transform(X)
+    with pytest.raises(ValueError, match="numeric units"):
+        to_volts(X, -1.0)
+    np.testing.assert_allclose(to_volts(X * 1e6, 1e-6)[0], X, rtol=1e-12)

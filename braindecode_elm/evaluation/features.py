@@ -10,12 +10,51 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["ELMFeatures", "to_volts"]
+__all__ = [
+    "ELMFeatures",
+    "to_volts",
+    "units_from_unit_factor",
+    "check_clip_fraction",
+    "ClipWarning",
+]
 
 _UNIT_FACTORS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6}
 
+#: Largest fraction of clipped samples accepted before a unit mistake is assumed.
+MAX_CLIP_FRACTION = 0.01
 
-def to_volts(x: np.ndarray, units: str) -> tuple[np.ndarray, str]:
+
+class ClipWarning(UserWarning):
+    """More than the tolerated fraction of samples hit the ELM clip."""
+
+
+def units_from_unit_factor(unit_factor: float) -> str | float:
+    """The unit of MOABB arrays, from the dataset's ``unit_factor``.
+
+    MOABB paradigms return ``epochs.get_data() * dataset.unit_factor`` (1e6 by
+    default, i.e. microvolts) to pipelines.
+
+    Parameters
+    ----------
+    unit_factor : float
+        ``dataset.unit_factor`` (volts -> array unit).
+
+    Returns
+    -------
+    str | float
+        ``"V"``, ``"mV"`` or ``"uV"`` for the usual factors, else the volts per
+        array unit (``1 / unit_factor``), which :func:`to_volts` also accepts.
+    """
+    f = float(unit_factor)
+    if not np.isfinite(f) or f <= 0:
+        raise ValueError(f"unit_factor must be a positive number, got {unit_factor!r}")
+    for name, scale in (("V", 1.0), ("mV", 1e-3), ("uV", 1e-6)):
+        if np.isclose(f * scale, 1.0, rtol=1e-9, atol=0):
+            return name
+    return 1.0 / f
+
+
+def to_volts(x: np.ndarray, units: str | float) -> tuple[np.ndarray, str | float]:
     """Convert EEG to volts; ``units="auto"`` guesses V vs uV from the amplitude.
 
     Scalp EEG in volts has a standard deviation around 1e-5; in microvolts around
@@ -26,13 +65,14 @@ def to_volts(x: np.ndarray, units: str) -> tuple[np.ndarray, str]:
     ----------
     x : np.ndarray
         EEG data.
-    units : {"auto", "V", "mV", "uV"}
-        Unit of ``x``.
+    units : {"auto", "V", "mV", "uV"} | float
+        Unit of ``x``; a number is the volts per unit of ``x`` (``1e-6`` for
+        microvolts, i.e. ``1 / dataset.unit_factor`` for MOABB arrays).
 
     Returns
     -------
     x_volts : np.ndarray
-    units : str
+    units : str | float
         The unit used.
     """
     if units == "auto":
@@ -47,13 +87,78 @@ def to_volts(x: np.ndarray, units: str) -> tuple[np.ndarray, str]:
             units = "uV"
         else:
             units = "V"
+    if isinstance(units, (int, float)) and not isinstance(units, bool):
+        if not np.isfinite(units) or units <= 0:
+            raise ValueError(f"numeric units must be positive volts, got {units!r}")
+        return x * float(units), units
     if units not in _UNIT_FACTORS:
-        raise ValueError(f"units must be 'auto', 'V', 'mV' or 'uV', got {units!r}")
-    return x * _UNIT_FACTORS[units], units
+        raise ValueError(
+            f"units must be 'auto', 'V', 'mV', 'uV' or volts per unit (a number), "
+            f"got {units!r}"
+        )
+    # divide by the inverse factor so that MOABB's ``x_volts * 1e6`` comes back to
+    # the same float64 values as the volts it started from
+    factor = _UNIT_FACTORS[units]
+    return (x if factor == 1.0 else x / (1.0 / factor)), units
+
+
+def check_clip_fraction(
+    x: np.ndarray,
+    clip: float,
+    *,
+    units: Any,
+    on_clip: str = "raise",
+    max_fraction: float = MAX_CLIP_FRACTION,
+    what: str = "ELM input",
+) -> float:
+    """Fraction of samples at the clip; raise or warn when it exceeds the limit.
+
+    Scalp EEG in ELM units (volts x 1e5) rarely reaches +-80 (800 uV); when more
+    than ``max_fraction`` of the samples do, the array was almost surely given in
+    another unit than the one assumed (e.g. MOABB's microvolts read as volts).
+
+    Parameters
+    ----------
+    x : np.ndarray
+        Scaled (and clipped) data.
+    clip : float
+        Clip level.
+    units : str | float
+        The unit the input was read in (named in the message).
+    on_clip : {"raise", "warn", "ignore"}
+        What to do above the limit.
+    max_fraction : float
+        Tolerated fraction of clipped samples.
+    what : str
+        Name of the data in the message.
+
+    Returns
+    -------
+    float
+        The clipped fraction.
+    """
+    if on_clip not in ("raise", "warn", "ignore"):
+        raise ValueError(
+            f"on_clip must be 'raise', 'warn' or 'ignore', got {on_clip!r}"
+        )
+    frac = float(np.mean(np.abs(x) >= clip)) if x.size else 0.0
+    if frac > max_fraction and on_clip != "ignore":
+        msg = (
+            f"{what}: {100 * frac:.1f} % of the samples reach the clip +-{clip:g} "
+            f"(limit {100 * max_fraction:g} %) after reading the data as "
+            f"units={units!r}. This is almost always a unit mistake: MOABB arrays "
+            "are volts x dataset.unit_factor (microvolts by default, units='uV'), "
+            "MNE Raw/Epochs are volts (units='V'). Pass the right units, or "
+            "on_clip='warn'/'ignore' if the data really are that large."
+        )
+        if on_clip == "raise":
+            raise ValueError(msg)
+        warnings.warn(msg, ClipWarning, stacklevel=3)
+    return frac
 
 
 class ELMFeatures(TransformerMixin, BaseEstimator):
-    """Map EEG epochs to ELM embeddings (fit is a no-op).
+    """Map EEG epochs to ELM embeddings (the tower is frozen; ``fit`` checks input).
 
     Each epoch goes through the Rust engine
     (:func:`braindecode_elm.dsp.preprocess`: TCP montage, 0.1-49 Hz zero-phase
@@ -61,6 +166,12 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     ``window_seconds`` are cut into non-overlapping windows whose embeddings are
     averaged (and re-normalised); shorter ones are embedded whole (the tower is
     convolutional with global pooling).
+
+    Units are never assumed silently: MNE epochs are volts; arrays are read in
+    ``units``; MOABB hands pipelines ``volts x dataset.unit_factor`` (microvolts by
+    default), which :meth:`for_moabb` reads from the dataset. When more than
+    ``max_clip_fraction`` of the scaled samples reach the clip, the input was
+    almost surely given in another unit, and ``on_clip`` decides what happens.
 
     Parameters
     ----------
@@ -74,8 +185,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         present.
     sfreq : float | None
         Sampling rate of array input (taken from ``info`` for MNE epochs).
-    units : {"auto", "V", "mV", "uV"}
-        Unit of array input; MNE epochs are always volts.
+    units : {"auto", "V", "mV", "uV"} | float
+        Unit of array input (a number: volts per unit); MNE epochs are always
+        volts.
     window_seconds : float
         Window fed to the tower (5 s for the 5 s variant).
     output : {"embedding", "features"}
@@ -84,6 +196,19 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         Windows per forward pass.
     l_freq, h_freq : float
         Band edges of the engine's band-pass.
+    on_clip : {"raise", "warn", "ignore"}
+        Reaction when more than ``max_clip_fraction`` of the samples are clipped.
+    max_clip_fraction : float
+        Tolerated fraction of clipped samples (default 1 %).
+    seed : int
+        Initialisation seed of the untrained tower (``model=None``).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of channels seen at ``fit``.
+    clip_fraction_ : float
+        Fraction of clipped samples in the last ``transform``.
     """
 
     def __init__(
@@ -91,12 +216,15 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         model: Any = None,
         ch_names: Sequence[str] | None = None,
         sfreq: float | None = None,
-        units: str = "auto",
+        units: str | float = "auto",
         window_seconds: float = 5.0,
         output: str = "embedding",
         batch_size: int = 128,
         l_freq: float = 0.1,
         h_freq: float = 49.0,
+        on_clip: str = "raise",
+        max_clip_fraction: float = MAX_CLIP_FRACTION,
+        seed: int = 0,
     ) -> None:
         self.model = model
         self.ch_names = ch_names
@@ -107,11 +235,74 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.l_freq = l_freq
         self.h_freq = h_freq
+        self.on_clip = on_clip
+        self.max_clip_fraction = max_clip_fraction
+        self.seed = seed
+
+    @classmethod
+    def for_moabb(
+        cls,
+        dataset: Any,
+        paradigm: Any,
+        model: Any = None,
+        *,
+        subject: int | None = None,
+        **kwargs: Any,
+    ) -> ELMFeatures:
+        """An ``ELMFeatures`` for the arrays a MOABB paradigm gives a pipeline.
+
+        Reads the channel names and rate from one subject's epochs
+        (``paradigm.get_data(..., return_epochs=True)``) and the unit from
+        ``dataset.unit_factor``, so the transformer can go into any MOABB
+        evaluation's ``process()``.
+
+        Parameters
+        ----------
+        dataset : moabb BaseDataset
+        paradigm : moabb BaseParadigm
+        model : ELM | ELMEncoder | str | None
+            As in the constructor.
+        subject : int | None
+            Subject whose epochs are read (default the first of the dataset).
+        **kwargs
+            Other constructor parameters.
+
+        Returns
+        -------
+        ELMFeatures
+        """
+        subject = dataset.subject_list[0] if subject is None else subject
+        epochs, _, _ = paradigm.get_data(dataset, [subject], return_epochs=True)
+        return cls(
+            model,
+            ch_names=list(epochs.ch_names),
+            sfreq=float(epochs.info["sfreq"]),
+            units=units_from_unit_factor(getattr(dataset, "unit_factor", 1e6)),
+            **kwargs,
+        )
 
     # sklearn API -------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> ELMFeatures:
-        """Do nothing (the tower is frozen); checks the model loads."""
-        self._encoder()
+        """Check the input and load the model (the tower itself is frozen).
+
+        Parameters
+        ----------
+        X : mne.Epochs | np.ndarray
+            Epochs, or an array (n_epochs, n_channels, n_times).
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        data, ch_names, sfreq = self._unpack(X, fitted=False)
+        self.n_features_in_ = int(data.shape[1])
+        self.ch_names_ = ch_names
+        self.sfreq_ = sfreq
+        enc = self._encoder()
+        self.n_features_out_ = int(
+            enc.embedding_dim if self.output == "embedding" else enc.n_features
+        )
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -128,42 +319,95 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         np.ndarray
             (n_epochs, 256) embeddings (or pooled features).
         """
-        data, ch_names, sfreq = self._unpack(X)
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "n_features_in_")
+        data, ch_names, sfreq = self._unpack(X, fitted=True)
         x = self._preprocess(data, ch_names, sfreq)
         return self._embed(x)
 
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output columns (``elm_embedding0`` ... or ``elm_features0``).
+
+        Parameters
+        ----------
+        input_features : ignored
+            The columns are embedding dimensions, not input channels.
+
+        Returns
+        -------
+        np.ndarray of str
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "n_features_out_")
+        return np.asarray(
+            [f"elm_{self.output}{i}" for i in range(self.n_features_out_)],
+            dtype=object,
+        )
+
+    def __sklearn_tags__(self) -> Any:
+        """3-D input (epochs x channels x times), no NaN, deterministic."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.allow_nan = False
+        tags.requires_fit = True
+        return tags
+
     # helpers -----------------------------------------------------------------
-    def _unpack(self, X: Any) -> tuple[np.ndarray, list[str], float]:
+    def _unpack(self, X: Any, *, fitted: bool) -> tuple[np.ndarray, list[str], float]:
         if hasattr(X, "get_data") and hasattr(X, "info"):
             # MNE epochs are in volts by construction.
             data = X.get_data(picks="eeg") if _has_eeg(X) else X.get_data()
             names = [X.ch_names[i] for i in _eeg_picks(X)]
-            return np.asarray(data, dtype=np.float64), names, float(X.info["sfreq"])
-        if self.ch_names is None or self.sfreq is None:
+            data = np.asarray(data, dtype=np.float64)
+            sfreq = float(X.info["sfreq"])
+        else:
+            if self.ch_names is None or self.sfreq is None:
+                raise ValueError(
+                    "ELMFeatures got an array: set ch_names=... and sfreq=... (or "
+                    "pass mne.Epochs, which carry both; in MOABB use "
+                    "ELMFeatures.for_moabb(dataset, paradigm) or return_epochs=True)"
+                )
+            data = np.asarray(X, dtype=np.float64)
+            if data.ndim != 3:
+                raise ValueError(
+                    f"X must be (n_epochs, n_channels, n_times), got shape {data.shape}"
+                )
+            if data.shape[1] != len(self.ch_names):
+                raise ValueError(
+                    f"X has {data.shape[1]} channels but ch_names lists "
+                    f"{len(self.ch_names)}"
+                )
+            names, sfreq = list(self.ch_names), float(self.sfreq)
+        if data.shape[0] == 0 or data.shape[-1] == 0:
             raise ValueError(
-                "ELMFeatures got an array: set ch_names=... and sfreq=... (or pass "
-                "mne.Epochs, which carry both)"
+                f"X holds no data (shape {data.shape}): pass at least one epoch "
+                "with samples"
             )
-        data = np.asarray(X, dtype=np.float64)
-        if data.ndim != 3:
+        if not np.isfinite(data).all():
+            bad = int((~np.isfinite(data)).any(axis=(1, 2)).sum())
             raise ValueError(
-                f"X must be (n_epochs, n_channels, n_times), got shape {data.shape}"
+                f"X has NaN or infinite values in {bad} of {len(data)} epochs; "
+                "drop or interpolate them first (e.g. mne's interpolate_bads)"
             )
-        if data.shape[1] != len(self.ch_names):
+        if fitted and data.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X has {data.shape[1]} channels but ch_names lists "
-                f"{len(self.ch_names)}"
+                f"X has {data.shape[1]} channels, but ELMFeatures was fitted with "
+                f"{self.n_features_in_}"
             )
-        data, _ = to_volts(data, self.units)
-        return data, list(self.ch_names), float(self.sfreq)
+        if not (hasattr(X, "get_data") and hasattr(X, "info")):
+            data, self.units_used_ = to_volts(data, self.units)
+        else:
+            self.units_used_ = "V"
+        return data, names, sfreq
 
     def _preprocess(
         self, data: np.ndarray, ch_names: list[str], sfreq: float
     ) -> np.ndarray:
         from braindecode_elm.dsp import ELM_CLIP, ELM_SCALE, TCP_PAIRS, preprocess
 
-        if data.shape[0] == 0:
-            raise ValueError("X holds no epochs")
         out = []
         for epoch in data:
             try:
@@ -185,7 +429,16 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
                     ) from err
                 raise
             out.append(y)
-        return np.stack(out)
+        x = np.stack(out)
+        self.clip_fraction_ = check_clip_fraction(
+            x,
+            ELM_CLIP,
+            units=self.units_used_,
+            on_clip=self.on_clip,
+            max_fraction=self.max_clip_fraction,
+            what="ELMFeatures",
+        )
+        return x
 
     def _encoder(self) -> Any:
         if getattr(self, "_model_", None) is not None:
@@ -196,8 +449,10 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
 
         model = self.model
         if model is None:
-            torch.manual_seed(0)
-            model = ELMEncoder()
+            # a private RNG state: building the baseline must not reseed the caller
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                model = ELMEncoder()
         elif isinstance(model, (str, os.PathLike)):
             model = ELM.from_pretrained(model)
         if isinstance(model, ELM):

@@ -8,6 +8,7 @@ Requires ``pip install braindecode-elm[moabb]``.
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ except ImportError as _err:  # pragma: no cover - exercised without moabb only
         "MOABB evaluations need MOABB: pip install braindecode-elm[moabb]"
     ) from _err
 
-from .features import ELMFeatures
+from .features import ELMFeatures, check_clip_fraction, to_volts, units_from_unit_factor
 
 __all__ = [
     "WindowParadigm",
@@ -275,10 +276,13 @@ def _tcp_electrodes(raw: Any) -> Any:
 
 
 class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
-    """A braindecode model trained on MOABB arrays (string labels, volts).
+    """A braindecode model trained on MOABB arrays (string labels).
 
-    Scales volts to ELM units (x1e5, so the networks see order-one values), casts
-    to float32 and encodes string labels.
+    Reads the arrays in ``units`` (MOABB gives ``volts x dataset.unit_factor``,
+    microvolts by default), scales them to ELM units (volts x 1e5, so the networks
+    see order-one values), casts to float32 and encodes string labels. More than
+    ``max_clip_fraction`` of the scaled samples beyond +-80 means the unit is
+    wrong; ``on_clip`` decides whether that raises (default) or warns.
 
     Parameters
     ----------
@@ -290,6 +294,12 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
     lr : float
         AdamW learning rate.
     seed : int
+    units : {"V", "mV", "uV", "auto"} | float
+        Unit of the arrays (a number: volts per unit).
+    on_clip : {"raise", "warn", "ignore"}
+        Reaction to a unit mistake (too many samples beyond +-80 ELM units).
+    max_clip_fraction : float
+        Tolerated fraction of samples beyond +-80 ELM units.
     """
 
     def __init__(
@@ -299,15 +309,33 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
         batch_size: int = 32,
         lr: float = 1e-3,
         seed: int = 0,
+        units: str | float = "uV",
+        on_clip: str = "raise",
+        max_clip_fraction: float = 0.01,
     ) -> None:
         self.model = model
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.seed = seed
+        self.units = units
+        self.on_clip = on_clip
+        self.max_clip_fraction = max_clip_fraction
 
     def _x(self, X: np.ndarray) -> np.ndarray:
-        return (np.asarray(X, dtype=np.float64) * 1e5).astype(np.float32)
+        from braindecode_elm.dsp import ELM_CLIP, ELM_SCALE
+
+        x, units = to_volts(np.asarray(X, dtype=np.float64), self.units)
+        x = x * ELM_SCALE
+        self.clip_fraction_ = check_clip_fraction(
+            x,
+            ELM_CLIP,
+            units=units,
+            on_clip=self.on_clip,
+            max_fraction=self.max_clip_fraction,
+            what=f"BraindecodeClassifier({self.model})",
+        )
+        return x.astype(np.float32)
 
     def fit(self, X: np.ndarray, y: Sequence[Any]) -> BraindecodeClassifier:
         """Train the network from scratch on (n, channels, times) volts."""
@@ -371,6 +399,8 @@ def moabb_pipelines(
     *,
     model: Any = None,
     n_epochs: int = 10,
+    units: str | float = "uV",
+    seed: int = 0,
 ) -> dict[str, Any]:
     """The compared pipelines, ready for a MOABB evaluation.
 
@@ -387,6 +417,13 @@ def moabb_pipelines(
         gives one ``ELM[label]+LR`` pipeline per model.
     n_epochs : int
         Training epochs of the braindecode networks.
+    units : {"V", "mV", "uV"} | float
+        Unit of the arrays the pipelines get: MOABB hands them ``volts x
+        dataset.unit_factor`` (see
+        :func:`~braindecode_elm.evaluation.features.units_from_unit_factor`);
+        the default ``"uV"`` is MOABB's default factor 1e6.
+    seed : int
+        Seed of the braindecode networks and of the untrained ELM tower.
 
     Returns
     -------
@@ -405,7 +442,9 @@ def moabb_pipelines(
             for label, m in models.items():
                 key = name if label is None else f"ELM[{label}]+LR"
                 out[key] = make_pipeline(
-                    ELMFeatures(m, ch_names=list(ch_names), sfreq=sfreq, units="V"),
+                    ELMFeatures(
+                        m, ch_names=list(ch_names), sfreq=sfreq, units=units, seed=seed
+                    ),
                     StandardScaler(),
                     LogisticRegression(class_weight="balanced", max_iter=2000),
                 )
@@ -423,7 +462,9 @@ def moabb_pipelines(
                 LogisticRegression(max_iter=2000),
             )
         elif name in ("ShallowFBCSPNet", "EEGNet"):
-            out[name] = BraindecodeClassifier(name, max_epochs=n_epochs)
+            out[name] = BraindecodeClassifier(
+                name, max_epochs=n_epochs, units=units, seed=seed
+            )
         else:
             raise ValueError(
                 f"unknown pipeline {name!r}; choose from {list(DEFAULT_PIPELINES)}"
@@ -482,6 +523,14 @@ def run_moabb_comparison(
     from moabb.evaluations import CrossSubjectEvaluation, WithinSessionEvaluation
 
     if subjects is not None:
+        # restrict a copy: the caller's dataset keeps its own subject_list
+        unknown = [s for s in subjects if s not in dataset.subject_list]
+        if unknown:
+            raise ValueError(
+                f"subjects {unknown} are not in {dataset.code}'s subject_list "
+                f"{dataset.subject_list}"
+            )
+        dataset = copy.copy(dataset)
         dataset.subject_list = list(subjects)
     if not paradigm.is_valid(dataset):
         raise ValueError(
@@ -492,7 +541,15 @@ def run_moabb_comparison(
         pipes = dict(pipelines)
     else:
         ch, sf = _channels(paradigm, dataset, dataset.subject_list[0])
-        pipes = moabb_pipelines(ch, sf, pipelines, model=model, n_epochs=n_epochs)
+        pipes = moabb_pipelines(
+            ch,
+            sf,
+            pipelines,
+            model=model,
+            n_epochs=n_epochs,
+            units=units_from_unit_factor(getattr(dataset, "unit_factor", 1e6)),
+            seed=random_state,
+        )
     classes = {
         "cross-subject": CrossSubjectEvaluation,
         "within-session": WithinSessionEvaluation,

@@ -120,6 +120,10 @@ def test_moabb_cross_subject_eegmat(eegmat_dir, tmp_path):
     assert (tmp_path / "results.csv").exists() and (tmp_path / "results.png").exists()
     # every pipeline saw the same folds: one row per (pipeline, test subject)
     assert res.groupby("pipeline").size().eq(4).all()
+    # the caller's dataset is not restricted behind its back
+    assert ds.subject_list == list(range(1, 37))
+    with pytest.raises(ValueError, match=r"subjects \[40\] are not in"):
+        run_moabb_comparison(ds, par, subjects=[1, 40], pipelines=["TS+LR"])
 
 
 @pytest.mark.slow
@@ -258,3 +262,28 @@ def test_elm_features_sklearn_contracts():
     with pytest.raises(ValueError, match="numeric units"):
         to_volts(X, -1.0)
     np.testing.assert_allclose(to_volts(X * 1e6, 1e-6)[0], X, rtol=1e-12)
+
+
+def test_summarize_moabb_results_over_seeds():
+    import pandas as pd
+
+    from braindecode_elm.evaluation.moabb_eval import (
+        moabb_summary_table,
+        summarize_moabb_results,
+    )
+
+    rows = []
+    for seed, base in enumerate([0.6, 0.7, 0.8]):
+        for d in (-0.05, 0.05):
+            rows.append(("eegmat", "TS+LR", seed, base + d, 1.0))
+            rows.append(("eegmat", "ELM+LR", seed, 0.5 + d, 2.0))
+    df = pd.DataFrame(rows, columns=["comparison", "pipeline", "seed", "score", "time"])
+    summary = summarize_moabb_results(df)
+    assert list(summary["pipeline"]) == ["TS+LR", "ELM+LR"]
+    ts = summary.iloc[0]
+    assert ts.score_mean == pytest.approx(0.7)
+    assert ts.score_sd == pytest.approx(0.1)  # sd over the three per-seed means
+    assert (ts.n_seeds, ts.n_folds) == (3, 2)
+    table = moabb_summary_table(summary)
+    assert "0.700 +- 0.100" in table and "0.500 +- 0.000" in table
+    assert table.splitlines()[0].startswith("=======")

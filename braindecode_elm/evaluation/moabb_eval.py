@@ -38,6 +38,8 @@ __all__ = [
     "run_moabb_comparison",
     "plot_moabb_results",
     "run_real_data_comparisons",
+    "summarize_moabb_results",
+    "moabb_summary_table",
     "DEFAULT_PIPELINES",
 ]
 
@@ -507,13 +509,15 @@ def run_moabb_comparison(
     subjects : sequence of int | None
         Restrict the dataset to these subjects.
     n_splits : int | None
-        Cross-subject folds (None: leave one subject out).
+        Cross-subject folds, subjects shuffled by ``random_state`` (None: leave
+        one subject out).
     n_epochs : int
         Training epochs of the deep baselines.
     out_dir : path-like | None
         Where to write ``results.csv`` and ``results.png`` (and MOABB's HDF5).
     random_state : int
-        Seed of the evaluation.
+        Seed of the evaluation (folds), of the braindecode networks and of an
+        untrained ELM tower.
 
     Returns
     -------
@@ -570,8 +574,13 @@ def run_moabb_comparison(
         hdf5_path=hdf5,
     )
     if evaluation == "cross-subject" and n_splits is not None:
-        # GroupKFold does not shuffle: a random_state would be rejected.
-        kwargs["n_splits"] = n_splits
+        # subject folds shuffled by the seed, so seeds differ in their folds too
+        from sklearn.model_selection import GroupKFold
+
+        kwargs["cv_class"] = GroupKFold
+        kwargs["cv_kwargs"] = dict(
+            n_splits=n_splits, shuffle=True, random_state=random_state
+        )
     else:
         kwargs["random_state"] = random_state
     results = classes[evaluation](**kwargs).process(pipes)
@@ -614,21 +623,29 @@ def run_real_data_comparisons(
     n_splits: int | None = 6,
     n_epochs: int = 10,
     pipelines: Sequence[str] = DEFAULT_PIPELINES,
+    seeds: Sequence[int] = (0, 1, 2),
 ) -> dict[str, Any]:
-    """The two offline comparisons on the shared PhysioNet data.
+    """The two offline comparisons on the shared PhysioNet data, over seeds.
 
     * eegmat, rest vs mental arithmetic, 5 s windows, ``CrossSubjectEvaluation``
-      (``n_splits`` subject folds; None = leave one subject out);
+      (``n_splits`` subject folds shuffled by the seed; None = leave one subject
+      out);
     * EEGBCI subject 1, rest vs motor imagery (left/right hand, both hands, feet
-      merged), 3 s windows, ``WithinSessionEvaluation``.
+      merged), 3 s windows, ``WithinSessionEvaluation`` (5 folds by the seed).
+
+    Every pipeline of a seed runs in the same process on the same folds; the seed
+    also sets the braindecode networks' and an untrained ELM tower's
+    initialisation. Arrays reach the pipelines in the dataset's unit
+    (``unit_factor``), read by :func:`run_moabb_comparison`.
 
     Parameters
     ----------
     out_dir : path-like
-        ``eegmat/`` and ``eegbci/`` result folders (CSV + PNG) and a combined
-        ``summary.csv``/``summary.md`` are written here.
-    model : ELM | ELMEncoder | str | None
-        Model of ``ELM+LR``.
+        ``eegmat/seed<k>/`` and ``eegbci/seed<k>/`` result folders (CSV + PNG),
+        ``results.csv`` (every fold of every seed) and ``summary.csv``/
+        ``summary.md`` (mean +- sd over seeds of the per-seed mean score).
+    model : ELM | ELMEncoder | str | dict | None
+        Model of ``ELM+LR`` (a dict gives one ``ELM[label]+LR`` row per model).
     data_path : path-like | None
         Data root (default :func:`braindecode_elm.data_dir`).
     eegmat_subjects : sequence of int | None
@@ -639,67 +656,123 @@ def run_real_data_comparisons(
         Training epochs of the braindecode networks.
     pipelines : sequence of str
         Compared pipelines.
+    seeds : sequence of int
+        Seeds (at least one; report >= 3).
 
     Returns
     -------
     dict
-        ``{"eegmat": DataFrame, "eegbci": DataFrame, "summary": DataFrame}``.
+        ``{"eegmat": DataFrame, "eegbci": DataFrame, "summary": DataFrame}``;
+        the per-dataset frames have a ``seed`` column.
     """
     import pandas as pd
 
     from braindecode_elm.data.moabb_datasets import EEGBCIMOABB, EEGMATMOABB
 
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("pass at least one seed")
     out = Path(out_dir)
-    frames = {}
-    mat = EEGMATMOABB(data_path, download=False)
-    frames["eegmat"] = run_moabb_comparison(
-        mat,
-        WindowParadigm(["rest", "arithmetic"], tmin=0.0, tmax=5.0),
-        subjects=eegmat_subjects,
-        n_splits=n_splits,
-        n_epochs=n_epochs,
-        model=model,
-        pipelines=pipelines,
-        out_dir=out / "eegmat",
-    )
     imagery = ["left_hand", "right_hand", "hands", "feet"]
-    bci = EEGBCIMOABB(data_path, download=False)
-    frames["eegbci"] = run_moabb_comparison(
-        bci,
-        WindowParadigm(
-            ["rest", *imagery],
-            tmin=0.0,
-            tmax=3.0,
-            label_map=dict.fromkeys(imagery, "imagery"),
+    setups = {
+        "eegmat": (
+            EEGMATMOABB(data_path, download=False),
+            WindowParadigm(["rest", "arithmetic"], tmin=0.0, tmax=5.0),
+            dict(
+                evaluation="cross-subject", subjects=eegmat_subjects, n_splits=n_splits
+            ),
         ),
-        evaluation="within-session",
-        n_epochs=n_epochs,
-        model=model,
-        pipelines=pipelines,
-        out_dir=out / "eegbci",
-    )
-    rows = []
-    for name, df in frames.items():
-        for pipe, g in df.groupby("pipeline"):
-            rows.append(
-                dict(
-                    dataset=name,
-                    pipeline=pipe,
-                    score_mean=g["score"].mean(),
-                    score_std=g["score"].std(ddof=0),
-                    n=len(g),
-                    fit_time_s=g["time"].mean(),
-                )
+        "eegbci": (
+            EEGBCIMOABB(data_path, download=False),
+            WindowParadigm(
+                ["rest", *imagery],
+                tmin=0.0,
+                tmax=3.0,
+                label_map=dict.fromkeys(imagery, "imagery"),
+            ),
+            dict(evaluation="within-session"),
+        ),
+    }
+    frames: dict[str, Any] = {}
+    for name, (dataset, paradigm, kw) in setups.items():
+        per_seed = []
+        for seed in seeds:
+            df = run_moabb_comparison(
+                dataset,
+                paradigm,
+                n_epochs=n_epochs,
+                model=model,
+                pipelines=pipelines,
+                out_dir=out / name / f"seed{seed}",
+                random_state=seed,
+                **kw,
             )
-    summary = pd.DataFrame(rows)
+            per_seed.append(df.assign(seed=seed))
+        frames[name] = pd.concat(per_seed, ignore_index=True)
+    everything = pd.concat(
+        [f.assign(comparison=k) for k, f in frames.items()], ignore_index=True
+    )
+    everything.to_csv(out / "results.csv", index=False)
+    summary = summarize_moabb_results(everything)
     summary.to_csv(out / "summary.csv", index=False)
-    lines = ["| dataset | pipeline | ROC AUC (mean +- std) | n | fit time (s) |"]
-    lines.append("|---|---|---|---|---|")
-    for r in summary.itertuples():
-        lines.append(
-            f"| {r.dataset} | {r.pipeline} | {r.score_mean:.3f} +- {r.score_std:.3f}"
-            f" | {r.n} | {r.fit_time_s:.1f} |"
-        )
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    (out / "summary.md").write_text(moabb_summary_table(summary))
     frames["summary"] = summary
     return frames
+
+
+def summarize_moabb_results(results: Any) -> Any:
+    """Mean +- sd over seeds of each seed's mean score, per comparison and pipeline.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        MOABB result rows with ``comparison``, ``pipeline``, ``seed``, ``score``
+        and ``time`` columns (as written by :func:`run_real_data_comparisons`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per comparison and pipeline, best score first.
+    """
+    import pandas as pd
+
+    rows = []
+    for (comp, pipe), g in results.groupby(["comparison", "pipeline"], sort=False):
+        per_seed = g.groupby("seed")["score"].mean()
+        rows.append(
+            dict(
+                dataset=comp,
+                pipeline=pipe,
+                score_mean=float(per_seed.mean()),
+                score_sd=float(per_seed.std(ddof=1)) if len(per_seed) > 1 else 0.0,
+                n_seeds=int(len(per_seed)),
+                n_folds=int(len(g) // len(per_seed)),
+                fit_time_s=float(g["time"].mean()),
+            )
+        )
+    summary = pd.DataFrame(rows)
+    return summary.sort_values(
+        ["dataset", "score_mean"], ascending=[False, False], kind="stable"
+    ).reset_index(drop=True)
+
+
+def moabb_summary_table(summary: Any) -> str:
+    """An RST simple table of :func:`summarize_moabb_results` (for the docs)."""
+    head = ("dataset", "pipeline", "ROC AUC (mean +- sd over seeds)", "seeds", "folds")
+    rows = [
+        (
+            r.dataset,
+            r.pipeline,
+            f"{r.score_mean:.3f} +- {r.score_sd:.3f}",
+            str(r.n_seeds),
+            str(r.n_folds),
+        )
+        for r in summary.itertuples()
+    ]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    rule = "  ".join("=" * w for w in widths)
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [rule, fmt.format(*head), rule]
+    lines += [fmt.format(*r) for r in rows]
+    lines.append(rule)
+    return "\n".join(line.rstrip() for line in lines) + "\n"

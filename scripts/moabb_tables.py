@@ -1,0 +1,85 @@
+"""Run the MOABB comparison on the shared data and publish its table in the docs.
+
+``python scripts/moabb_tables.py --out runs/moabb`` runs
+:func:`braindecode_elm.evaluation.moabb_eval.run_real_data_comparisons` (all
+pipelines of a seed in one process, seeds 0-2) and writes ``results.csv`` /
+``summary.csv``; ``--from-results runs/moabb/summary.csv`` only regenerates the
+table. Either way the block ``moabb`` of ``docs/evaluation.rst`` is replaced with
+the table built from the results file (no hand-copied numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from docs_tables import replace_block  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point (see the module docstring)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--out", default="runs/moabb", help="result folder (default %(default)s)"
+    )
+    p.add_argument("--from-results", help="summary.csv to publish without running")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--n-splits", type=int, default=4, help="eegmat subject folds")
+    p.add_argument("--n-epochs", type=int, default=5, help="deep baselines' epochs")
+    p.add_argument(
+        "--eegmat-subjects", type=int, default=36, help="first N eegmat subjects"
+    )
+    p.add_argument("--docs", default=str(ROOT / "docs" / "evaluation.rst"))
+    args = p.parse_args(argv)
+
+    import json
+
+    import pandas as pd
+
+    from braindecode_elm.evaluation.moabb_eval import (
+        moabb_summary_table,
+        run_real_data_comparisons,
+    )
+
+    if args.from_results:
+        summary = pd.read_csv(args.from_results)
+        settings = json.loads(
+            (Path(args.from_results).parent / "settings.json").read_text()
+        )
+    else:
+        settings = {
+            "seeds": args.seeds,
+            "eegmat_subjects": args.eegmat_subjects,
+            "n_splits": args.n_splits,
+            "n_epochs": args.n_epochs,
+        }
+        import torch
+
+        torch.set_num_threads(1)
+        summary = run_real_data_comparisons(
+            args.out,
+            model={"untrained": None},
+            eegmat_subjects=list(range(1, args.eegmat_subjects + 1)),
+            n_splits=args.n_splits,
+            n_epochs=args.n_epochs,
+            seeds=args.seeds,
+        )["summary"]
+        (Path(args.out) / "settings.json").write_text(json.dumps(settings))
+    table = (
+        f"Run: seeds {settings['seeds']}; eegmat subjects 1-"
+        f"{settings['eegmat_subjects']} in {settings['n_splits']} subject folds; "
+        f"braindecode networks {settings['n_epochs']} epochs per fold.\n\n"
+        + moabb_summary_table(summary)
+    )
+    print(table)
+    changed = replace_block(args.docs, "moabb", "\n" + table)
+    print(f"{args.docs}: {'updated' if changed else 'unchanged'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -107,7 +107,14 @@ def latest_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
     root = Path(run_dir) / "checkpoints"
     pointer = root / "latest"
     if pointer.is_file():
-        cand = root / pointer.read_text().strip()
+        name = pointer.read_text().strip()
+        # The pointer is data: it may only name a checkpoint folder beside it.
+        if not name or Path(name).name != name or name in (".", ".."):
+            raise ValueError(
+                f"{pointer} names {name!r}, not a checkpoint folder inside {root}; "
+                "delete the pointer file to fall back to the newest checkpoint"
+            )
+        cand = root / name
         if (cand / "state.json").is_file():
             return cand
     ckpts = list_checkpoints(run_dir)

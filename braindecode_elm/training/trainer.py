@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -166,9 +167,20 @@ _PLAN_FIELDS = (
 )
 
 
-def _check_resume_compatible(ckpt: Path, cfg: TrainConfig, world: int) -> None:
+def _check_resume_compatible(
+    ckpt: Path, cfg: TrainConfig, world: int, corpus_id: dict[str, Any] | None = None
+) -> None:
     state = json.loads((ckpt / "state.json").read_text())
     saved = state.get("config", {})
+    was = state.get("corpus")
+    if corpus_id is not None and was is not None and was != corpus_id:
+        raise ValueError(
+            f"cannot resume from {ckpt}: it was trained on another corpus "
+            f"({was['n_recordings']} training recordings, ids sha1 "
+            f"{was['ids_sha1'][:12]}) than the one given now "
+            f"({corpus_id['n_recordings']}, {corpus_id['ids_sha1'][:12]}); resume "
+            "with the same cache or start a new run folder"
+        )
     diff = {
         k: (saved.get(k), getattr(cfg, k))
         for k in _PLAN_FIELDS
@@ -329,6 +341,13 @@ def _pretrain(
         train_idx = train_idx[: cfg.max_recordings]
     train = corpus.subset(train_idx)
     val = corpus.subset(val_idx) if val_idx else None
+    # The training corpus's identity goes into every checkpoint: resuming
+    # against another cache would silently replay a different sampler plan.
+    train_ids = [r.id for r in train.recordings]
+    corpus_id = {
+        "n_recordings": len(train_ids),
+        "ids_sha1": hashlib.sha1("\n".join(train_ids).encode()).hexdigest(),
+    }
 
     texts = list(dict.fromkeys(train.texts + (val.texts if val else [])))
     feats, text_encoder = _encode_texts(cfg, texts, info, run_dir)
@@ -387,7 +406,7 @@ def _pretrain(
     if resume:
         ckpt = latest_checkpoint(run_dir) if resume == "latest" else Path(resume)
         if ckpt is not None:
-            _check_resume_compatible(ckpt, cfg, world)
+            _check_resume_compatible(ckpt, cfg, world, corpus_id)
             state = load_checkpoint(
                 ckpt, module=module, optimizer=optimizer, scaler=scaler
             )
@@ -452,6 +471,7 @@ def _pretrain(
             "history": history,
             "world_size": world,
             "config": cfg.to_dict(),
+            "corpus": corpus_id,
         }
 
     def save(ep: int, pos: int) -> None:
@@ -487,6 +507,12 @@ def _pretrain(
         batches = sampler.epoch_batches()
         n_batches = len(batches)
         start = sampler.position
+        if n_batches == 0:
+            raise ValueError(
+                f"epoch {ep + 1} has no batch: the training corpus "
+                f"({len(train.recordings)} recordings) is smaller than one batch "
+                f"(batch_size={cfg.batch_size}); lower batch_size or add recordings"
+            )
         loader = make_loader(
             MILBatchDataset(train, batches[start:]),
             num_workers=cfg.num_workers,
@@ -530,6 +556,19 @@ def _pretrain(
             step += 1
             pos += 1
             n_loss += 1
+            # Stop at the first non-finite loss (one sync per step): the
+            # optimiser has just stepped on it, so nothing after may be saved.
+            if not math.isfinite(float(loss)):
+                recs = sorted(
+                    {train.recordings[int(i)].id for i in batch["eeg_rec"].unique()}
+                )
+                raise FloatingPointError(
+                    f"non-finite training loss ({float(loss)}) at step {step} "
+                    f"(epoch {ep + 1}, batch {pos} of {n_batches}); recordings in "
+                    f"the batch: {recs[:10]}{' ...' if len(recs) > 10 else ''}. "
+                    "Nothing was saved after the last checkpoint; lower the "
+                    "learning rate, use precision='fp32', or check these recordings"
+                )
             loss_sum += loss
             crops = len(x) * world  # approximate global crops for throughput
             win_crops += crops

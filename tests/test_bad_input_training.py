@@ -1,0 +1,79 @@
+"""Bad input and faults in pretraining (issue 16): NaN, empty epochs, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from braindecode_elm.training import PretrainCorpus, load_preset, pretrain
+from braindecode_elm.training.checkpoint import latest_checkpoint
+
+
+def _corpus(n=6, prefix="r", nan_in=None):
+    rng = np.random.default_rng(0)
+    recs = []
+    for i in range(n):
+        x = rng.normal(size=(6, 20, 500)).astype(np.float16)
+        if nan_in == i:
+            x[2, 3, 100] = np.nan
+        recs.append((f"{prefix}{i}", f"s{i}", x, [f"t{i}"]))
+    return PretrainCorpus.from_arrays(recs)
+
+
+def _cfg(tmp_path, **kw):
+    base = dict(
+        out=str(tmp_path / "run"),
+        val_fraction=0.0,
+        batch_size=4,
+        max_eeg=4,
+        epochs=1,
+        text_cache_dir=str(tmp_path / "tc"),
+    )
+    return load_preset("tiny-cpu", **{**base, **kw})
+
+
+def test_nan_loss_stops_at_once_naming_step_and_recordings(tmp_path):
+    torch.set_num_threads(1)
+    with pytest.raises(FloatingPointError, match=r"non-finite training loss") as ei:
+        pretrain(_cfg(tmp_path), corpus=_corpus(nan_in=3), progress=False)
+    msg = str(ei.value)
+    assert "step " in msg and "batch " in msg and "'r3'" in msg
+    # No final weights (they would be NaN), no checkpoint after the NaN step.
+    assert not (tmp_path / "run" / "final").exists()
+
+
+def test_zero_batch_epoch_has_its_own_error(tmp_path):
+    torch.set_num_threads(1)
+    with pytest.raises(ValueError, match="smaller than one batch"):
+        pretrain(
+            _cfg(tmp_path, batch_size=64, max_eeg=64),
+            corpus=_corpus(2),
+            progress=False,
+        )
+
+
+def test_resume_against_another_corpus_is_refused(tmp_path):
+    torch.set_num_threads(1)
+    first = pretrain(_cfg(tmp_path, max_steps=1), corpus=_corpus(), progress=False)
+    assert first.step == 1
+    with pytest.raises(ValueError, match="another corpus"):
+        pretrain(
+            _cfg(tmp_path, max_steps=2),
+            corpus=_corpus(prefix="other"),
+            resume="latest",
+            progress=False,
+        )
+    # The same corpus resumes.
+    again = pretrain(
+        _cfg(tmp_path, max_steps=2), corpus=_corpus(), resume="latest", progress=False
+    )
+    assert again.resumed_from is not None and again.step == 2
+
+
+@pytest.mark.parametrize("name", ["../../elsewhere", "/etc", "..", "a/b"])
+def test_latest_pointer_outside_its_folder_is_refused(tmp_path, name):
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "latest").write_text(name)
+    with pytest.raises(ValueError, match="not a checkpoint folder inside"):
+        latest_checkpoint(tmp_path)

@@ -16,9 +16,16 @@ same array:
 * ``braindecode``: the usual ``Preprocessor`` chain (bipolar reference, filter,
   scale, clip, resample) through ``braindecode.preprocessing.preprocess``.
 
-Throughput is recording-hours per second per core (wall clock), plus the same
-from process CPU time, which is steadier on a shared machine. Run with
-``python benchmarks/preprocess.py [--json PATH] [--rates 256 250 512]``.
+Every method is timed the same way, in one process: one warm-up call each
+(imports, thread pools, page faults), then ``--repeat`` rounds in which the
+methods run one after another (so load from other jobs hits them alike); the
+best and the median of the rounds are kept, in wall clock and in process CPU
+time (steadier on a shared machine). The engine runs at every SIMD level this
+CPU has a kernel for (:func:`braindecode_elm.dsp.force_simd`), each level's ratio
+to SciPy coming from the same rounds. Run with
+``python benchmarks/preprocess.py [--json PATH] [--docs] [--rates 256 512]``;
+``--docs`` regenerates the README/docs tables from the JSON
+(``--from-json PATH --docs`` without measuring).
 """
 
 from __future__ import annotations
@@ -27,19 +34,25 @@ import argparse
 import json
 import os
 import platform
+import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from braindecode_elm import _rust, dsp  # noqa: E402
+from braindecode_elm import dsp  # noqa: E402
 
 ELECTRODES = "FP1 FP2 F3 F4 C3 C4 P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ".split()
 NAMES = [f"EEG {e}-REF" for e in ELECTRODES]
 MINUTES = 60.0
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "docs" / "results" / "preprocess.json"
 
 
 def make_recording(sfreq: float, minutes: float = MINUTES, seed: int = 0) -> np.ndarray:
@@ -52,19 +65,6 @@ def make_recording(sfreq: float, minutes: float = MINUTES, seed: int = 0) -> np.
 
     pink = lfilter([1.0], [1.0, -0.95], white, axis=-1) * 0.3 + white
     return pink * 10e-6 + rng.uniform(-50e-6, 50e-6, (21, 1))
-
-
-def timed(
-    repeat: int, fn: Callable[..., object], *args: object, **kwargs: object
-) -> tuple[float, float, object]:
-    """Best wall and CPU seconds of ``fn(*args, **kwargs)`` over ``repeat`` runs."""
-    best_wall, best_cpu, out = np.inf, np.inf, None
-    for _ in range(repeat):
-        w0, c0 = time.perf_counter(), time.process_time()
-        out = fn(*args, **kwargs)
-        best_wall = min(best_wall, time.perf_counter() - w0)
-        best_cpu = min(best_cpu, time.process_time() - c0)
-    return best_wall, best_cpu, out
 
 
 def scipy_chain(x: np.ndarray, sfreq: float) -> np.ndarray:
@@ -144,119 +144,219 @@ def braindecode_chain(x: np.ndarray, sfreq: float) -> np.ndarray:
     return ds.datasets[0].raw.get_data()
 
 
-def run(rates: list[float], repeat: int, baselines_at: float) -> dict:
+def timed_rounds(
+    methods: dict[str, Callable[[], object]], repeat: int
+) -> dict[str, dict[str, float]]:
+    """Time every method alike: one warm-up call each, then ``repeat`` rounds
+    running the methods in turn; best and median wall/CPU seconds per method."""
+    for fn in methods.values():
+        fn()
+    wall: dict[str, list[float]] = {k: [] for k in methods}
+    cpu: dict[str, list[float]] = {k: [] for k in methods}
+    for _ in range(repeat):
+        for name, fn in methods.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+    return {
+        k: {
+            "wall_best_s": min(wall[k]),
+            "wall_median_s": statistics.median(wall[k]),
+            "cpu_best_s": min(cpu[k]),
+            "cpu_median_s": statistics.median(cpu[k]),
+            "wall_s_all": wall[k],
+            "cpu_s_all": cpu[k],
+        }
+        for k in methods
+    }
+
+
+def _at_level(level: str, fn: Callable[..., object]) -> Callable[..., object]:
+    def call(*args: object, **kwargs: object) -> object:
+        with dsp.force_simd(level):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run(rates: list[float], repeat: int, baselines: bool, levels: list[str]) -> dict:
+    """Measure every method at every rate; the engine at each SIMD level."""
     results: dict = {
+        "script": "benchmarks/preprocess.py",
+        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "minutes": MINUTES,
         "n_electrodes": 21,
-        "simd": _rust.simd_level(),
-        "cpu": platform.processor() or platform.machine(),
+        "repeat": repeat,
+        "timing": "one warm-up call per method, then `repeat` rounds alternating "
+        "the methods in one process; best and median kept",
+        "cpu": cpu_model(),
+        "cpu_simd_level": dsp.cpu_simd_level(),
+        "levels": levels,
         "cpu_count": os.cpu_count(),
         "load_avg_1min_before": os.getloadavg()[0],
+        "python": platform.python_version(),
         "rows": [],
     }
     hours = MINUTES / 60.0
-
-    def row(name: str, sfreq: float, wall: float, cpu: float, cores: int, hrs: float):
-        r = {
-            "method": name,
-            "sfreq": sfreq,
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "cores": cores,
-            "rec_h_per_s_per_core": hrs / wall / cores,
-            "rec_h_per_cpu_s": hrs / cpu,
-        }
-        results["rows"].append(r)
-        print(
-            f"{name:<16} {sfreq:>6.0f} Hz  wall {wall:7.3f} s  cpu {cpu:7.3f} s  "
-            f"{r['rec_h_per_s_per_core']:7.2f} rec-h/s/core  "
-            f"({r['rec_h_per_cpu_s']:7.2f} per CPU-s)",
-            flush=True,
-        )
-        return r
-
     for sfreq in rates:
         x = make_recording(sfreq)
         x32 = x.astype(np.float32)
-        dsp.preprocess(x[:, :5000], NAMES, sfreq)  # warm up (thread pools, pages)
-        w, c, y = timed(repeat, dsp.preprocess, x, NAMES, sfreq, dtype=np.float64)
-        row("engine", sfreq, w, c, 1, hours)
-        w, c, _ = timed(repeat, dsp.preprocess, x32, NAMES, sfreq)
-        row("engine f32", sfreq, w, c, 1, hours)
-        w, c, _ = timed(
-            repeat, dsp.preprocess_batch, [x, x], [NAMES] * 2, [sfreq] * 2, n_threads=2
-        )
-        row("engine x2", sfreq, w, c, 2, 2 * hours)
-        if sfreq != baselines_at:
-            continue
-        w, c, ref = timed(1, scipy_chain, x, sfreq)
-        row("scipy", sfreq, w, c, 1, hours)
-        rms = np.sqrt(np.mean(dsp.tcp_montage(x, NAMES)[0] ** 2))
-        results["engine_vs_scipy_max_err_rel_rms"] = float(
-            np.abs(y[0] - ref).max() / rms
-        )
-        w, c, _ = timed(1, mne_iir_poly, x, sfreq)
-        row("mne iir+poly", sfreq, w, c, 1, hours)
-        w, c, _ = timed(1, mne_defaults, x, sfreq)
-        row("mne defaults", sfreq, w, c, 1, hours)
-        w, c, _ = timed(1, braindecode_chain, x, sfreq)
-        row("braindecode", sfreq, w, c, 1, hours)
-    base = {r["method"]: r for r in results["rows"] if r["sfreq"] == baselines_at}
-    if "scipy" in base:
-        for r in results["rows"]:
-            r["x_scipy"] = (
-                r["rec_h_per_s_per_core"] / base["scipy"]["rec_h_per_s_per_core"]
+        methods: dict[str, Callable[[], object]] = {
+            "scipy": lambda x=x, sfreq=sfreq: scipy_chain(x, sfreq)
+        }
+        for lv in levels:
+            methods[f"engine {lv}"] = lambda x=x, sfreq=sfreq, lv=lv: _at_level(
+                lv, dsp.preprocess
+            )(x, NAMES, sfreq, dtype=np.float64)
+            methods[f"engine f32 {lv}"] = lambda x32=x32, sfreq=sfreq, lv=lv: _at_level(
+                lv, dsp.preprocess
+            )(x32, NAMES, sfreq)
+        top = levels[-1]
+        methods[f"engine x2 {top}"] = lambda x=x, sfreq=sfreq, top=top: _at_level(
+            top, dsp.preprocess_batch
+        )([x, x], [NAMES] * 2, [sfreq] * 2, n_threads=2)
+        if baselines:
+            methods["mne iir+poly"] = lambda x=x, sfreq=sfreq: mne_iir_poly(x, sfreq)
+            methods["mne defaults"] = lambda x=x, sfreq=sfreq: mne_defaults(x, sfreq)
+            methods["braindecode"] = lambda x=x, sfreq=sfreq: braindecode_chain(
+                x, sfreq
             )
-            r["x_scipy_cpu"] = r["rec_h_per_cpu_s"] / base["scipy"]["rec_h_per_cpu_s"]
+        print(f"{sfreq:.0f} Hz: timing {', '.join(methods)} ...", flush=True)
+        t = timed_rounds(methods, repeat)
+        ref = scipy_chain(x, sfreq)
+        rms = np.sqrt(np.mean(dsp.tcp_montage(x, NAMES)[0] ** 2))
+        sc = t["scipy"]
+        for name, r in t.items():
+            work = 2 * hours if name.startswith("engine x2") else hours
+            cores = 2 if name.startswith("engine x2") else 1
+            row = {"method": name, "sfreq": sfreq, "cores": cores, **r}
+            row["rec_h_per_cpu_s"] = work / r["cpu_best_s"]
+            row["rec_h_per_s_per_core"] = work / r["wall_best_s"] / cores
+            # Ratio to SciPy per recording-hour of work, same rounds.
+            row["x_scipy_cpu_best"] = sc["cpu_best_s"] / (
+                r["cpu_best_s"] / work * hours
+            )
+            row["x_scipy_cpu_median"] = sc["cpu_median_s"] / (
+                r["cpu_median_s"] / work * hours
+            )
+            row["x_scipy_wall_best"] = sc["wall_best_s"] / (
+                r["wall_best_s"] / work * hours / cores
+            )
+            if name.startswith("engine ") and " x2 " not in name:
+                lv = name.split()[-1]
+                f32 = " f32 " in name
+                with dsp.force_simd(lv):
+                    y = dsp.preprocess(
+                        x32 if f32 else x, NAMES, sfreq, dtype=np.float64
+                    )
+                row["max_err_rel_rms"] = float(np.abs(y[0] - ref).max() / rms)
+            results["rows"].append(row)
+            print(
+                f"{name:<18} {sfreq:>5.0f} Hz  cpu best {r['cpu_best_s']:7.3f} s "
+                f"median {r['cpu_median_s']:7.3f} s  wall {r['wall_best_s']:7.3f} s"
+                f"  x SciPy (cpu best/median) {row['x_scipy_cpu_best']:5.1f} / "
+                f"{row['x_scipy_cpu_median']:5.1f}",
+                flush=True,
+            )
     results["load_avg_1min_after"] = os.getloadavg()[0]
     return results
 
 
 def table(results: dict) -> str:
-    """The results as a reST table (also used in docs/preprocessing.rst)."""
-    lines = [
-        "=================  ======  ==========  ===========  ===========  ==========",
-        "method             rate    wall (s)    rec-h/s      rec-h per    x SciPy",
-        "                   (Hz)                per core     CPU-second   (wall/CPU)",
-        "=================  ======  ==========  ===========  ===========  ==========",
+    """The results as a reST/Markdown-code table."""
+    cols = [
+        ("method", "", 18),
+        ("rate", "(Hz)", 4),
+        ("CPU s", "best", 7),
+        ("CPU s", "median", 7),
+        ("rec-h per", "CPU-s", 9),
+        ("x SciPy", "best / median", 13),
+        ("max err", "/ RMS", 9),
     ]
+    rule = "  ".join("=" * w for _, _, w in cols)
+    heads = ["  ".join(f"{c[k]:<{c[2]}}" for c in cols).rstrip() for k in (0, 1)]
+    lines = [rule, *heads, rule]
     for r in results["rows"]:
-        ratio = (
-            f"{r['x_scipy']:.1f} / {r['x_scipy_cpu']:.1f}" if "x_scipy" in r else "-"
-        )
+        per = 2.0 if r["method"].startswith("engine x2") else 1.0
+        err = f"{r['max_err_rel_rms']:.1e}" if "max_err_rel_rms" in r else "-"
         lines.append(
-            f"{r['method']:<17}  {r['sfreq']:>6.0f}  {r['wall_s']:>10.3f}  "
-            f"{r['rec_h_per_s_per_core']:>11.2f}  {r['rec_h_per_cpu_s']:>11.2f}  "
-            f"{ratio:>10}"
+            f"{r['method']:<18}  {r['sfreq']:>4.0f}  {r['cpu_best_s'] / per:>7.3f}  "
+            f"{r['cpu_median_s'] / per:>7.3f}  {r['rec_h_per_cpu_s']:>9.2f}  "
+            f"{r['x_scipy_cpu_best']:>5.1f} / {r['x_scipy_cpu_median']:<5.1f}  "
+            f"{err:>9}"
         )
-    lines.append(lines[0])
+    lines.append(rule)
     return "\n".join(lines)
+
+
+def caption(results: dict) -> str:
+    """One line naming the run (machine, date, load, repeats)."""
+    return (
+        f"Measured {results['date_utc']} UTC on {results['cpu']} "
+        f"({results['cpu_count']} CPUs, best level {results['cpu_simd_level']}), "
+        f"{results['repeat']} rounds after a warm-up, methods alternating in one "
+        f"process; load average {results['load_avg_1min_before']:.2f} before, "
+        f"{results['load_avg_1min_after']:.2f} after (shared machine). Times per "
+        "recording-hour (the two-thread batch: per recording)."
+    )
+
+
+def write_docs(results: dict) -> None:
+    """Regenerate the README and docs tables from ``results``."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from docs_tables import replace_block
+
+    t = table(results)
+    replace_block(
+        REPO / "README.md", "preprocess", f"```\n{t}\n```\n\n{caption(results)}"
+    )
+    rst = f"{t}\n\n{caption(results)}"
+    replace_block(REPO / "docs" / "benchmarks.rst", "preprocess", rst)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--json", help="write the results to this JSON file")
-    p.add_argument("--rates", type=float, nargs="+", default=[256.0, 250.0, 512.0])
-    p.add_argument("--repeat", type=int, default=3, help="engine repeats (best kept)")
+    p.add_argument("--json", type=Path, help="write the results to this JSON file")
+    p.add_argument("--from-json", type=Path, help="no measurement: read this file")
     p.add_argument(
-        "--baselines-at", type=float, default=256.0, help="rate of the slow baselines"
+        "--docs", action="store_true", help="regenerate the README/docs tables"
+    )
+    p.add_argument("--rates", type=float, nargs="+", default=[256.0])
+    p.add_argument("--repeat", type=int, default=5, help="timed rounds (after warm-up)")
+    p.add_argument(
+        "--levels",
+        nargs="+",
+        default=None,
+        help="SIMD levels of the engine (default: every level with a kernel here)",
+    )
+    p.add_argument(
+        "--no-baselines", action="store_true", help="skip MNE and braindecode"
     )
     args = p.parse_args(argv)
-    results = run(args.rates, args.repeat, args.baselines_at)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        levels = args.levels or dsp.kernel_simd_levels()
+        results = run(args.rates, args.repeat, not args.no_baselines, levels)
     print()
     print(table(results))
-    if "engine_vs_scipy_max_err_rel_rms" in results:
-        print(
-            "engine vs SciPy max |error| / RMS: "
-            f"{results['engine_vs_scipy_max_err_rel_rms']:.2e}"
-        )
-    print(
-        f"load average: {results['load_avg_1min_before']:.2f} before, "
-        f"{results['load_avg_1min_after']:.2f} after ({results['cpu_count']} CPUs)"
-    )
+    print(caption(results))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    if args.docs:
+        write_docs(results)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ from .cache import (
     open_cache,
     shard_of,
 )
+from .descriptions import DescriptionBuilder, describe, tuh_facts
 from .edf import EDFError, read_edf_data, read_edf_header, write_edf
+from .labelled_corpus import LabelledCorpus, build_labelled_corpus
 from .reports import (
     ELM_HEADINGS,
     TUH_HEADINGS,
@@ -62,6 +64,11 @@ from .windows import (
 )
 
 __all__ = [
+    "DescriptionBuilder",
+    "LabelledCorpus",
+    "build_labelled_corpus",
+    "describe",
+    "tuh_facts",
     "EEGBCI",
     "EEGBCIMOABB",
     "EEGBCI_EVENT_CAPTIONS",

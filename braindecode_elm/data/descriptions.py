@@ -1,0 +1,712 @@
+"""Text from labels and metadata: report-like descriptions for any labelled EEG.
+
+ELM needs EEG paired with text, and clinical reports are rarely available (TUH no
+longer distributes them). This module turns what a labelled collection *does*
+have - task or state labels, events, age, sex, normal/abnormal, annotation
+labels - into short TUH-style reports with the section headings the report
+segmenter knows (``CLINICAL HISTORY:``, ``DESCRIPTION OF THE RECORD:``,
+``IMPRESSION:``), so they flow through :func:`~braindecode_elm.data.reports.
+segment_report` like real reports.
+
+Every fact has several paraphrases, so that one fixed caption does not dominate
+the text tower's input; positives follow *meaning*: a sentence is a positive of
+every recording that has the fact it states, whatever its wording
+(:meth:`DescriptionBuilder.positive_mask`).
+
+Facts are ``name -> value`` strings. Recognised names and the metadata keys they
+are read from (first match wins, see :data:`FACT_SOURCES`):
+
+- ``state``: ``rest``, ``arithmetic``, ``motor_execution``, ``motor_imagery``
+  (from ``state``/``label``/``condition``/``task``/``event``);
+- ``movement``: ``left_hand``, ``right_hand``, ``hands``, ``feet``;
+- ``eyes``: ``open``/``closed``;
+- ``pathology``: ``normal``/``abnormal`` (TUAB folders, ``pathological``);
+- ``finding``: TUEV/TUSZ annotation classes and synthetic phenotypes
+  (``spsw``, ``gped``, ``pled``, ``eyem``, ``artf``, ``bckg``, ``seiz``,
+  ``fnsz``, ``gnsz`` ..., ``diffuse_slowing`` ...);
+- ``age_group``: decade (``"20s"``) from ``age``;
+- ``sex``: ``female``/``male`` from ``sex``/``gender`` (``F``/``M``).
+
+Templates are data (:data:`DEFAULT_TEMPLATES`): pass ``templates=`` to add or
+replace paraphrases of any fact value, ``sections=`` to move a fact to another
+heading.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Sentence",
+    "DescriptionBuilder",
+    "DEFAULT_TEMPLATES",
+    "DEFAULT_SECTIONS",
+    "SECTION_ORDER",
+    "FACT_SOURCES",
+    "VALUE_ALIASES",
+    "TUEV_CODES",
+    "describe",
+    "read_tuh_annotations",
+    "tuh_facts",
+]
+
+#: Report headings in the order they are written (all known to the segmenter and
+#: kept by :data:`~braindecode_elm.data.reports.ELM_HEADINGS`).
+SECTION_ORDER: tuple[str, ...] = (
+    "CLINICAL HISTORY",
+    "DESCRIPTION OF THE RECORD",
+    "EVENTS",
+    "IMPRESSION",
+)
+
+#: Heading under which each fact is written.
+DEFAULT_SECTIONS: dict[str, str] = {
+    "age_group": "CLINICAL HISTORY",
+    "sex": "CLINICAL HISTORY",
+    "state": "DESCRIPTION OF THE RECORD",
+    "movement": "DESCRIPTION OF THE RECORD",
+    "eyes": "DESCRIPTION OF THE RECORD",
+    "finding": "EVENTS",
+    "pathology": "IMPRESSION",
+}
+
+#: Metadata keys read for each fact, in order of preference.
+FACT_SOURCES: dict[str, tuple[str, ...]] = {
+    "state": ("state", "condition", "label", "task", "event", "annotation"),
+    "movement": ("movement", "event", "label", "annotation"),
+    "eyes": ("eyes",),
+    "pathology": ("pathology", "pathological", "abnormal"),
+    "finding": ("finding", "phenotype", "event_type", "seizure_type"),
+    "age_group": ("age_group", "age"),
+    "sex": ("sex", "gender"),
+}
+
+#: Spellings mapped to canonical fact values (lower-cased look-up).
+VALUE_ALIASES: dict[str, dict[str, str]] = {
+    "state": {
+        "rest": "rest",
+        "resting": "rest",
+        "baseline": "rest",
+        "t0": "rest",
+        "arithmetic": "arithmetic",
+        "mental_arithmetic": "arithmetic",
+        "task": "arithmetic",
+        "real_fists": "motor_execution",
+        "real_fists_feet": "motor_execution",
+        "motor_execution": "motor_execution",
+        "imagined_fists": "motor_imagery",
+        "imagined_fists_feet": "motor_imagery",
+        "motor_imagery": "motor_imagery",
+        "imagery": "motor_imagery",
+    },
+    "movement": {
+        "left_hand": "left_hand",
+        "right_hand": "right_hand",
+        "hands": "hands",
+        "feet": "feet",
+    },
+    "eyes": {"open": "open", "closed": "closed", "eo": "open", "ec": "closed"},
+    "pathology": {
+        "normal": "normal",
+        "abnormal": "abnormal",
+        "true": "abnormal",
+        "false": "normal",
+        "1": "abnormal",
+        "0": "normal",
+    },
+    "sex": {
+        "f": "female",
+        "female": "female",
+        "woman": "female",
+        "m": "male",
+        "male": "male",
+        "man": "male",
+    },
+}
+
+#: TUEV ``.rec`` label codes (1-6) and their class names.
+TUEV_CODES: dict[int, str] = {
+    1: "spsw",
+    2: "gped",
+    3: "pled",
+    4: "eyem",
+    5: "artf",
+    6: "bckg",
+}
+
+_SEIZURE_TYPES = {
+    "seiz": "a seizure",
+    "fnsz": "a focal non-specific seizure",
+    "gnsz": "a generalized non-specific seizure",
+    "spsz": "a simple partial seizure",
+    "cpsz": "a complex partial seizure",
+    "absz": "an absence seizure",
+    "tnsz": "a tonic seizure",
+    "cnsz": "a clonic seizure",
+    "tcsz": "a tonic-clonic seizure",
+    "atsz": "an atonic seizure",
+    "mysz": "a myoclonic seizure",
+}
+
+_DECADES = {
+    0: "the first decade of life",
+    10: "their teens",
+    20: "their twenties",
+    30: "their thirties",
+    40: "their forties",
+    50: "their fifties",
+    60: "their sixties",
+    70: "their seventies",
+    80: "their eighties",
+    90: "their nineties",
+}
+
+
+def _finding_templates() -> dict[str, list[str]]:
+    out = {
+        "spsw": [
+            "Spike and slow wave complexes are seen.",
+            "There are spike-and-wave discharges.",
+            "Epileptiform spike and slow wave activity is present.",
+        ],
+        "gped": [
+            "Generalized periodic epileptiform discharges are seen.",
+            "There are generalized periodic discharges.",
+            "Periodic epileptiform discharges appear over both hemispheres.",
+        ],
+        "pled": [
+            "Lateralized periodic epileptiform discharges are seen.",
+            "There are periodic discharges over one hemisphere.",
+            "Lateralized periodic discharges are present.",
+        ],
+        "eyem": [
+            "Eye movement artifact is seen.",
+            "There are eye movements in the record.",
+            "Ocular artifact from eye movements is present.",
+        ],
+        "artf": [
+            "Muscle and movement artifact is present.",
+            "The record contains artifact.",
+            "Parts of the record are obscured by artifact.",
+        ],
+        "bckg": [
+            "Background activity without epileptiform discharges.",
+            "Only background activity is seen.",
+            "No epileptiform discharges; background rhythms only.",
+        ],
+        "diffuse_slowing": [
+            "There is diffuse slowing of the background.",
+            "The background shows generalized theta and delta slowing.",
+            "Diffuse slow activity is seen.",
+        ],
+        "focal_slowing_left": [
+            "There is focal slowing over the left temporal region.",
+            "Polymorphic delta activity is seen on the left temporally.",
+            "Left temporal slowing is present.",
+        ],
+        "focal_slowing_right": [
+            "There is focal slowing over the right temporal region.",
+            "Polymorphic delta activity is seen on the right temporally.",
+            "Right temporal slowing is present.",
+        ],
+        "epileptiform_focal": [
+            "Focal sharp waves are seen over the temporal region.",
+            "There are focal epileptiform discharges.",
+            "Temporal sharp and slow wave complexes are present.",
+        ],
+        "epileptiform_generalized": [
+            "Generalized spike and wave discharges are seen.",
+            "There are bursts of generalized 3 Hz spike and wave.",
+            "Generalized epileptiform discharges are present.",
+        ],
+    }
+    for code, name in _SEIZURE_TYPES.items():
+        out[code] = [
+            f"The record captures {name}.",
+            f"During the recording the patient has {name}.",
+            f"{name[0].upper()}{name[1:]} is recorded.",
+        ]
+    out["normal"] = [
+        "No focal or epileptiform abnormality is seen.",
+        "No abnormal activity is present.",
+        "The background is well organised with no abnormal findings.",
+    ]
+    return out
+
+
+#: fact -> value -> paraphrases. ``"*"`` is a fall-back for any value and may use
+#: ``{value}`` (the value with underscores as spaces) and, for ``age_group``,
+#: ``{decade}``.
+DEFAULT_TEMPLATES: dict[str, dict[str, list[str]]] = {
+    "state": {
+        "rest": [
+            "The subject is awake and resting quietly.",
+            "Resting state recording: relaxed, no task.",
+            "The patient is at rest and not performing any task.",
+            "Recorded at rest, awake and relaxed.",
+        ],
+        "arithmetic": [
+            "The subject performs mental arithmetic, serially subtracting a "
+            "two-digit number from a four-digit number.",
+            "Recorded during mental calculation.",
+            "The patient is concentrating on a mental arithmetic task.",
+            "Serial subtraction task: the subject counts backwards in his head.",
+        ],
+        "motor_execution": [
+            "The subject performs cued movements.",
+            "Recorded while the subject moves on cue.",
+            "Motor execution task: real movements as cued.",
+        ],
+        "motor_imagery": [
+            "The subject imagines cued movements without moving.",
+            "Recorded during motor imagery.",
+            "Motor imagery task: movements are imagined, not executed.",
+        ],
+        "*": [
+            "The subject is in the state: {value}.",
+            "Recorded during {value}.",
+            "Condition of the recording: {value}.",
+        ],
+    },
+    "movement": {
+        "left_hand": [
+            "The left fist is opened and closed.",
+            "Movement of the left hand.",
+            "Left hand opening and closing.",
+        ],
+        "right_hand": [
+            "The right fist is opened and closed.",
+            "Movement of the right hand.",
+            "Right hand opening and closing.",
+        ],
+        "hands": [
+            "Both fists are opened and closed.",
+            "Movement of both hands.",
+            "Both hands open and close.",
+        ],
+        "feet": [
+            "Both feet are moved.",
+            "Movement of the feet.",
+            "The feet open and close.",
+        ],
+        "*": ["Movement: {value}.", "The movement is {value}."],
+    },
+    "eyes": {
+        "open": ["The eyes are open.", "Eyes open.", "Recorded with eyes open."],
+        "closed": [
+            "The eyes are closed.",
+            "Eyes closed.",
+            "Recorded with eyes closed.",
+        ],
+    },
+    "pathology": {
+        "normal": [
+            "Normal EEG.",
+            "This is a normal EEG recording.",
+            "Normal study; no abnormality is seen.",
+        ],
+        "abnormal": [
+            "Abnormal EEG.",
+            "This EEG is abnormal.",
+            "Abnormal study.",
+        ],
+    },
+    "finding": {
+        **_finding_templates(),
+        "*": ["Annotated event: {value}.", "The record contains {value}."],
+    },
+    "age_group": {
+        "*": [
+            "The patient is in {decade}.",
+            "Age group: {value}.",
+            "A subject in {decade}.",
+        ]
+    },
+    "sex": {
+        "female": ["Female subject.", "The patient is a woman.", "Sex: female."],
+        "male": ["Male subject.", "The patient is a man.", "Sex: male."],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a generated report and the fact it states.
+
+    Attributes
+    ----------
+    section : str
+        Report heading it is written under.
+    text : str
+        The sentence.
+    fact : str
+        Fact name (``"state"``, ``"sex"`` ...).
+    value : str
+        Canonical fact value; recordings with the same value are its positives.
+    """
+
+    section: str
+    text: str
+    fact: str
+    value: str
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def _age_group(v: Any) -> str | None:
+    if isinstance(v, str) and v.endswith("s") and v[:-1].isdigit():
+        return v
+    try:
+        age = float(v)
+    except (TypeError, ValueError):
+        return None
+    if not 0 <= age < 130:
+        return None
+    return f"{int(age // 10) * 10}s"
+
+
+class DescriptionBuilder:
+    """Turn labels and metadata into report-like text with paraphrases.
+
+    Parameters
+    ----------
+    templates : mapping | None
+        ``fact -> value -> [paraphrases]`` merged over :data:`DEFAULT_TEMPLATES`
+        (a given value's list replaces the default one).
+    sections : mapping | None
+        ``fact -> heading`` merged over :data:`DEFAULT_SECTIONS`.
+    sources : mapping | None
+        ``fact -> metadata keys`` merged over :data:`FACT_SOURCES`.
+    facts : sequence of str | None
+        Facts to write (default: all known facts).
+
+    Examples
+    --------
+    >>> b = DescriptionBuilder()
+    >>> f = b.facts({"state": "rest", "age": 21, "gender": "F"})
+    >>> f
+    {'state': 'rest', 'age_group': '20s', 'sex': 'female'}
+    >>> print(b.report(f, variant=0))  # doctest: +NORMALIZE_WHITESPACE
+    CLINICAL HISTORY: The patient is in their twenties. Female subject.
+    <BLANKLINE>
+    DESCRIPTION OF THE RECORD: The subject is awake and resting quietly.
+    """
+
+    def __init__(
+        self,
+        templates: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        sections: Mapping[str, str] | None = None,
+        sources: Mapping[str, Sequence[str]] | None = None,
+        facts: Sequence[str] | None = None,
+    ) -> None:
+        self.templates: dict[str, dict[str, list[str]]] = {
+            k: {v: list(p) for v, p in vals.items()}
+            for k, vals in DEFAULT_TEMPLATES.items()
+        }
+        for fact, vals in (templates or {}).items():
+            for value, phr in vals.items():
+                if isinstance(phr, str) or not len(phr):
+                    raise ValueError(
+                        f"templates[{fact!r}][{value!r}] must be a non-empty list "
+                        "of strings"
+                    )
+                self.templates.setdefault(fact, {})[value] = list(phr)
+        self.sections = dict(DEFAULT_SECTIONS, **(sections or {}))
+        bad = {f: s for f, s in self.sections.items() if s not in SECTION_ORDER}
+        if bad:
+            raise ValueError(
+                f"unknown report headings {bad}; use one of {list(SECTION_ORDER)}"
+            )
+        self.sources = {k: tuple(v) for k, v in FACT_SOURCES.items()}
+        self.sources.update({k: tuple(v) for k, v in (sources or {}).items()})
+        self.fact_names = tuple(facts) if facts is not None else tuple(self.sources)
+        unknown = [f for f in self.fact_names if f not in self.templates]
+        if unknown:
+            raise ValueError(
+                f"no templates for facts {unknown}; pass templates={{fact: {{value: "
+                "[...]}}}}"
+            )
+
+    # -- facts -----------------------------------------------------------------
+    def _canonical(self, fact: str, raw: Any) -> str | None:
+        if _is_missing(raw):
+            return None
+        if fact == "age_group":
+            return _age_group(raw)
+        if isinstance(raw, (bool, np.bool_)):
+            raw = "true" if raw else "false"
+        key = str(raw).strip().lower().replace(" ", "_").replace("-", "_")
+        aliases = VALUE_ALIASES.get(fact)
+        if aliases is not None:
+            if key in aliases:
+                return aliases[key]
+            # A value this fact does not know (e.g. an event name in "label"
+            # read for "state") is not this fact, unless templates name it.
+            return key if key in self.templates.get(fact, {}) else None
+        return key
+
+    def facts(self, description: Mapping[str, Any]) -> dict[str, str]:
+        """Canonical facts of one recording's metadata.
+
+        Parameters
+        ----------
+        description : mapping
+            A description row (Braindecode/MOABB/BIDS columns, TUH index).
+
+        Returns
+        -------
+        dict
+            ``fact -> value`` for each fact found (missing ones left out).
+        """
+        out: dict[str, str] = {}
+        for fact in self.fact_names:
+            for key in self.sources.get(fact, (fact,)):
+                if key in description:
+                    value = self._canonical(fact, description[key])
+                    if value is not None:
+                        out[fact] = value
+                        break
+        return out
+
+    # -- text ------------------------------------------------------------------
+    def paraphrases(self, fact: str, value: str) -> list[str]:
+        """Every paraphrase of ``fact = value``.
+
+        Raises
+        ------
+        KeyError
+            If neither the value nor a ``"*"`` fall-back has templates.
+        """
+        table = self.templates.get(fact, {})
+        phr = table.get(value, table.get("*"))
+        if phr is None:
+            raise KeyError(
+                f"no template for {fact}={value!r}: add templates={{{fact!r}: "
+                f"{{{value!r}: [...]}}}} (known values: {sorted(table)})"
+            )
+        words = value.replace("_", " ")
+        decade = _DECADES.get(int(value[:-1]), words) if fact == "age_group" else ""
+        return [p.format(value=words, decade=decade) for p in phr]
+
+    def sentences(
+        self, facts: Mapping[str, str], variant: int | str = 0
+    ) -> list[Sentence]:
+        """Sentences stating ``facts``.
+
+        Parameters
+        ----------
+        facts : mapping
+            From :meth:`facts`.
+        variant : int | "all"
+            Paraphrase index (taken modulo the number of paraphrases of each
+            fact), or ``"all"`` for every paraphrase of every fact.
+
+        Returns
+        -------
+        list of Sentence
+            In report order (by section, then fact).
+        """
+        out = []
+        for section in SECTION_ORDER:
+            for fact in self.fact_names:
+                if fact not in facts or self.sections.get(fact) != section:
+                    continue
+                phr = self.paraphrases(fact, facts[fact])
+                chosen = phr if variant == "all" else [phr[int(variant) % len(phr)]]
+                out.extend(Sentence(section, t, fact, facts[fact]) for t in chosen)
+        return out
+
+    def report(self, facts: Mapping[str, str], variant: int = 0) -> str:
+        """A TUH-style report (``HEADING: sentences`` paragraphs) of ``facts``.
+
+        Parameters
+        ----------
+        facts : mapping
+            From :meth:`facts`.
+        variant : int
+            Paraphrase index; different variants give differently worded
+            reports of the same facts.
+
+        Returns
+        -------
+        str
+            The report; empty when there are no facts.
+        """
+        by_section: dict[str, list[str]] = {}
+        for s in self.sentences(facts, variant):
+            by_section.setdefault(s.section, []).append(s.text)
+        return "\n\n".join(
+            f"{sec}: {' '.join(by_section[sec])}"
+            for sec in SECTION_ORDER
+            if sec in by_section
+        )
+
+    def n_variants(self, facts: Mapping[str, str]) -> int:
+        """Number of distinct report wordings (largest paraphrase count)."""
+        return max((len(self.paraphrases(f, v)) for f, v in facts.items()), default=0)
+
+    @staticmethod
+    def positive_mask(
+        recording_facts: Sequence[Mapping[str, str]], sentences: Sequence[Sentence]
+    ) -> np.ndarray:
+        """Positives by meaning: recording ``i`` x sentence ``j``.
+
+        A sentence is a positive of every recording that has the fact it states
+        with the same value, whatever the sentence's wording and whichever
+        recording it was written for.
+
+        Returns
+        -------
+        np.ndarray
+            (n_recordings, n_sentences) bool.
+        """
+        mask = np.zeros((len(recording_facts), len(sentences)), dtype=bool)
+        for j, s in enumerate(sentences):
+            for i, f in enumerate(recording_facts):
+                mask[i, j] = f.get(s.fact) == s.value
+        return mask
+
+
+def describe(
+    description: Mapping[str, Any],
+    variant: int = 0,
+    builder: DescriptionBuilder | None = None,
+) -> str:
+    """Report-like text for one recording's metadata (see :class:`DescriptionBuilder`).
+
+    Parameters
+    ----------
+    description : mapping
+        Metadata (labels, age, sex ...).
+    variant : int
+        Paraphrase index.
+    builder : DescriptionBuilder | None
+        Custom templates (default :class:`DescriptionBuilder()`).
+
+    Returns
+    -------
+    str
+        The report.
+
+    Raises
+    ------
+    ValueError
+        If no known fact is found in ``description``.
+    """
+    b = builder or DescriptionBuilder()
+    facts = b.facts(description)
+    if not facts:
+        raise ValueError(
+            f"no known fact in the description (keys {sorted(description)}); "
+            f"facts are read from {FACT_SOURCES}"
+        )
+    return b.report(facts, variant)
+
+
+# -------------------------------------------------------------- TUH without reports
+def read_tuh_annotations(path: str) -> list[str]:
+    """Event classes of a TUEV ``.rec`` or TUSZ ``.csv``/``.csv_bi``/``.tse`` file.
+
+    Parameters
+    ----------
+    path : str
+        Annotation file. TUEV ``.rec`` rows are ``channel,start,stop,code`` with
+        codes 1-6 (:data:`TUEV_CODES`); TUSZ ``.csv``/``.csv_bi`` have a header
+        (``channel,start_time,stop_time,label,confidence``) after ``#`` comment
+        lines; ``.tse`` rows are ``start stop label [confidence]``.
+
+    Returns
+    -------
+    list of str
+        Distinct classes in order of first appearance.
+
+    Raises
+    ------
+    ValueError
+        If a row cannot be read (the message names the file and line).
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    labels: list[str] = []
+    for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#") or line.lower().startswith("version"):
+            continue
+        if p.suffix == ".rec":
+            parts = line.split(",")
+            try:
+                code = int(float(parts[3]))
+                label = TUEV_CODES[code]
+            except (IndexError, ValueError, KeyError) as err:
+                raise ValueError(
+                    f"{p}:{n}: expected 'channel,start,stop,code' with code 1-6, got "
+                    f"{line!r}"
+                ) from err
+        elif p.suffix == ".tse":
+            parts = line.split()
+            if len(parts) < 3:
+                raise ValueError(f"{p}:{n}: expected 'start stop label', got {line!r}")
+            label = parts[2].lower()
+        else:
+            parts = [x.strip() for x in line.split(",")]
+            if parts[0] == "channel":  # header row
+                continue
+            if len(parts) < 4:
+                raise ValueError(
+                    f"{p}:{n}: expected 'channel,start_time,stop_time,label', got "
+                    f"{line!r}"
+                )
+            label = parts[3].lower()
+        if label not in labels:
+            labels.append(label)
+    return labels
+
+
+def tuh_facts(
+    description: Mapping[str, Any],
+    events: Iterable[str] | None = None,
+    builder: DescriptionBuilder | None = None,
+) -> list[dict[str, str]]:
+    """Facts of a TUH recording without its report (the "TUH without reports" recipe).
+
+    Uses what TUH still distributes: the TUAB normal/abnormal folder
+    (``pathological`` in :class:`~braindecode_elm.data.TUHReports`), the EDF
+    header's age and sex, and TUEV/TUSZ annotation classes
+    (:func:`read_tuh_annotations`). Each annotation class gives one fact set
+    (background ``bckg`` only when it is the only class), so a recording with
+    spikes and eye movements yields two descriptions.
+
+    Parameters
+    ----------
+    description : mapping
+        The recording's description row.
+    events : iterable of str | None
+        Annotation classes of the recording.
+    builder : DescriptionBuilder | None
+        Templates (default :class:`DescriptionBuilder()`).
+
+    Returns
+    -------
+    list of dict
+        One facts dict per annotation class (one dict when there are none).
+    """
+    b = builder or DescriptionBuilder()
+    base = b.facts(description)
+    ev = [e.lower() for e in (events or [])]
+    if len(ev) > 1:
+        ev = [e for e in ev if e != "bckg"]
+    if not ev:
+        return [base]
+    return [dict(base, finding=e) for e in ev]

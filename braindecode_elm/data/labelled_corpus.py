@@ -1,0 +1,397 @@
+"""One pretraining corpus from several labelled EEG collections (text from labels).
+
+:func:`build_labelled_corpus` takes any number of Braindecode/MOABB-style
+datasets (a ``BaseConcatDataset`` of Raws with description rows: the shared
+EEGMAT and EEGBCI, a MOABB dataset converted by Braindecode, a BIDS folder read
+by MNE-BIDS, TUH through :class:`~braindecode_elm.data.TUHReports`), runs each
+recording once through the ELM preprocessing (Rust engine: TCP montage,
+0.1-49 Hz, x1e5, clip +-80, 100 Hz) and turns its labels and metadata into
+facts (:class:`~braindecode_elm.data.descriptions.DescriptionBuilder`). With
+``events=True`` every annotated event becomes its own segment whose facts add
+the event's label (EEGBCI rest / left hand / feet trials).
+
+The corpus keeps the dataset of every segment, so batches can be drawn per
+dataset (:meth:`LabelledCorpus.batches`) and splits are subject-disjoint within
+each dataset (:meth:`LabelledCorpus.split`, using the package's one split
+function :func:`~braindecode_elm.data.splits.subject_split`, checked with
+:func:`~braindecode_elm.data.splits.check_no_subject_overlap`). Subjects are
+namespaced by dataset (``"eegmat/eegmat-03"``) so two collections that both
+number their subjects from 1 never collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .descriptions import DescriptionBuilder
+from .splits import check_no_subject_overlap, subject_split
+
+__all__ = ["Segment", "LabelledCorpus", "build_labelled_corpus"]
+
+#: Output rate of the ELM preprocessing (Hz).
+_SFREQ = 100.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A labelled stretch of one recording.
+
+    Attributes
+    ----------
+    dataset : str
+        Source name given to :func:`build_labelled_corpus`.
+    subject : str
+        ``"<dataset>/<subject>"``.
+    recording : str
+        ``"<dataset>/<recording_id>"`` (key of :attr:`LabelledCorpus.signals`).
+    start, stop : int
+        Sample range at 100 Hz.
+    facts : dict
+        Canonical facts (see :mod:`~braindecode_elm.data.descriptions`).
+    """
+
+    dataset: str
+    subject: str
+    recording: str
+    start: int
+    stop: int
+    facts: dict[str, str] = field(hash=False)
+
+
+class LabelledCorpus:
+    """Preprocessed signals and their labelled segments, from several datasets.
+
+    Parameters
+    ----------
+    signals : dict
+        ``recording -> (20, n_times)`` float32 arrays in ELM units at 100 Hz.
+    segments : list of Segment
+        Labelled stretches of those recordings.
+    skipped : list of dict
+        Recordings left out, with ``dataset``, ``recording`` and ``reason``.
+    """
+
+    def __init__(
+        self,
+        signals: dict[str, np.ndarray],
+        segments: list[Segment],
+        skipped: list[dict[str, str]] | None = None,
+    ) -> None:
+        missing = {s.recording for s in segments} - set(signals)
+        if missing:
+            raise ValueError(f"segments refer to unknown recordings {sorted(missing)}")
+        self.signals = signals
+        self.segments = list(segments)
+        self.skipped = list(skipped or [])
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    @property
+    def datasets(self) -> list[str]:
+        """Dataset names in order of first appearance."""
+        return list(dict.fromkeys(s.dataset for s in self.segments))
+
+    @property
+    def subjects(self) -> list[str]:
+        """Subject of every segment."""
+        return [s.subject for s in self.segments]
+
+    def subset(self, index: Sequence[int]) -> LabelledCorpus:
+        """The corpus restricted to segments ``index`` (signals shared)."""
+        segs = [self.segments[int(i)] for i in index]
+        keep = {s.recording for s in segs}
+        return LabelledCorpus(
+            {k: v for k, v in self.signals.items() if k in keep}, segs, self.skipped
+        )
+
+    def select(self, **criteria: Any) -> LabelledCorpus:
+        """Segments whose attributes match, e.g. ``select(dataset="eegmat")``.
+
+        A criterion value may be a single value or a collection of values.
+        """
+
+        def ok(seg: Segment) -> bool:
+            for k, v in criteria.items():
+                got = getattr(seg, k)
+                if isinstance(v, (list, tuple, set, frozenset)):
+                    if got not in v:
+                        return False
+                elif got != v:
+                    return False
+            return True
+
+        return self.subset([i for i, s in enumerate(self.segments) if ok(s)])
+
+    # -- splits ----------------------------------------------------------------
+    def split(
+        self,
+        fractions: Mapping[str, float] | Sequence[float] = (0.8, 0.2),
+        *,
+        seed: int = 0,
+        fixed: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    ) -> dict[str, LabelledCorpus]:
+        """Subject-disjoint splits, made within each dataset.
+
+        Parameters
+        ----------
+        fractions : mapping or sequence of float
+            Share of each dataset's subjects per split (as
+            :func:`~braindecode_elm.data.splits.subject_split`).
+        seed : int
+            Seed of the subject order.
+        fixed : mapping | None
+            ``dataset -> split name -> subjects`` for datasets split by a given
+            list instead (e.g. EEGMAT subjects 24-35 held out); subjects are the
+            :attr:`Segment.subject` strings. A dataset listed here must assign
+            every one of its subjects.
+
+        Returns
+        -------
+        dict of str to LabelledCorpus
+            One corpus per split name.
+
+        Raises
+        ------
+        SubjectLeakageError
+            If a subject ends up in two splits (cannot happen by construction;
+            checked anyway).
+        ValueError
+            If ``fixed`` leaves a subject of its dataset unassigned.
+        """
+        fixed = fixed or {}
+        parts: dict[str, list[int]] = {}
+        for ds in self.datasets:
+            idx = [i for i, s in enumerate(self.segments) if s.dataset == ds]
+            subj = [self.segments[i].subject for i in idx]
+            if ds in fixed:
+                where = {str(s): name for name, subs in fixed[ds].items() for s in subs}
+                lost = sorted(set(subj) - set(where))
+                if lost:
+                    raise ValueError(
+                        f"fixed split of {ds!r} does not place subjects {lost[:5]}"
+                        f" ({len(lost)} in all); list every subject"
+                    )
+                for i, s in zip(idx, subj):
+                    parts.setdefault(where[s], []).append(i)
+                continue
+            for name, pos in subject_split(subj, fractions, seed=seed).items():
+                parts.setdefault(name, []).extend(idx[p] for p in pos)
+        out = {name: self.subset(sorted(ix)) for name, ix in parts.items()}
+        check_no_subject_overlap({n: c.subjects for n, c in out.items()})
+        return out
+
+    # -- crops and batches -------------------------------------------------------
+    def crops(
+        self, seconds: float = 5.0, *, max_crops: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Non-overlapping crops of every segment.
+
+        A segment shorter than ``seconds`` gives one crop starting at its onset
+        (running into what follows, clamped to the recording), so short event
+        trials (4 s EEGBCI cues) still give a full-length crop.
+
+        Parameters
+        ----------
+        seconds : float
+            Crop length.
+        max_crops : int | None
+            At most this many evenly spaced crops per segment.
+
+        Returns
+        -------
+        crops : np.ndarray
+            (n_crops, 20, seconds * 100) float32.
+        segment : np.ndarray
+            Index of the segment of each crop.
+        """
+        n = int(round(seconds * _SFREQ))
+        xs, seg_idx = [], []
+        for i, s in enumerate(self.segments):
+            sig = self.signals[s.recording]
+            if sig.shape[1] < n:
+                continue
+            k = max(1, (s.stop - s.start) // n)
+            starts = np.minimum(s.start + n * np.arange(k), sig.shape[1] - n)
+            if max_crops is not None and k > max_crops:
+                starts = starts[np.linspace(0, k - 1, max_crops).round().astype(int)]
+            for st in starts:
+                xs.append(sig[:, st : st + n])
+                seg_idx.append(i)
+        if not xs:
+            raise ValueError(f"no segment gives a {seconds} s crop")
+        return np.stack(xs).astype(np.float32), np.asarray(seg_idx)
+
+    def batches(
+        self,
+        items: Sequence[int],
+        batch_size: int,
+        *,
+        seed: int = 0,
+        by_dataset: bool = True,
+    ) -> Iterator[np.ndarray]:
+        """Shuffled mini-batches of positions into ``items``, dataset-aware.
+
+        Parameters
+        ----------
+        items : sequence of int
+            Segment index of each item (e.g. the ``segment`` array of
+            :meth:`crops`).
+        batch_size : int
+            Items per batch.
+        seed : int
+            Shuffling seed.
+        by_dataset : bool
+            Every batch holds items of one dataset only (contrasts stay within a
+            collection, as CLIP-style training on mixed sources does, so the
+            model cannot win by telling datasets apart); batches of the datasets
+            are interleaved at random. False mixes everything.
+
+        Yields
+        ------
+        np.ndarray
+            Positions into ``items``.
+        """
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+        rng = np.random.default_rng(seed)
+        items = np.asarray(items)
+        groups = (
+            [
+                np.flatnonzero([self.segments[j].dataset == ds for j in items])
+                for ds in self.datasets
+            ]
+            if by_dataset
+            else [np.arange(len(items))]
+        )
+        batches = []
+        for g in groups:
+            g = rng.permutation(g)
+            batches += [g[i : i + batch_size] for i in range(0, len(g), batch_size)]
+        for k in rng.permutation(len(batches)):
+            if len(batches[k]) >= 2:
+                yield batches[k]
+
+
+def _eeg_signal(raw: Any) -> np.ndarray:
+    import mne
+
+    from ..dsp import ELM_CLIP, ELM_SCALE, preprocess
+
+    picks = mne.pick_types(raw.info, eeg=True, exclude=[])
+    names = [raw.ch_names[i] for i in picks]
+    x = raw.get_data(picks=picks)
+    y, _ = preprocess(
+        x, names, float(raw.info["sfreq"]), scale=ELM_SCALE, clip=ELM_CLIP
+    )
+    return np.asarray(y, dtype=np.float32)
+
+
+def _plain(desc: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in dict(desc).items()}
+
+
+def build_labelled_corpus(
+    sources: Mapping[str, Any],
+    *,
+    builder: DescriptionBuilder | None = None,
+    events: bool | Mapping[str, bool] = False,
+    subject_key: str = "subject",
+    recording_key: str = "recording_id",
+    progress: bool = False,
+) -> LabelledCorpus:
+    """Preprocess several labelled datasets into one :class:`LabelledCorpus`.
+
+    Parameters
+    ----------
+    sources : mapping
+        ``name -> dataset``: a Braindecode ``BaseConcatDataset`` of Raw
+        datasets with description rows (labels, age, sex ...).
+    builder : DescriptionBuilder | None
+        Facts and templates (default :class:`DescriptionBuilder()`).
+    events : bool | mapping
+        Segment recordings by their annotations (per dataset when a mapping):
+        each annotation gives a segment with the recording's facts plus the
+        event label (as ``state`` when it names one, e.g. ``rest``, else as
+        ``movement``/``finding``); annotations that give no new fact are left
+        out. False: one segment per recording.
+    subject_key, recording_key : str
+        Description columns with the subject and recording ids (subjects come
+        from inside the data, never from folder names).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    LabelledCorpus
+        Recordings without any known fact or too short for the montage are not
+        dropped silently: they are listed in :attr:`LabelledCorpus.skipped`.
+    """
+    b = builder or DescriptionBuilder()
+    signals: dict[str, np.ndarray] = {}
+    segments: list[Segment] = []
+    skipped: list[dict[str, str]] = []
+    todo = [(name, d) for name, ds in sources.items() for d in ds.datasets]
+    it: Any = todo
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(todo, desc="preprocessing", unit="rec")
+    for name, d in it:
+        desc = _plain(d.description)
+        for key in (subject_key, recording_key):
+            if key not in desc:
+                raise KeyError(
+                    f"{name}: description has no {key!r} column (columns "
+                    f"{sorted(desc)}); pass subject_key=/recording_key="
+                )
+        rec = f"{name}/{desc[recording_key]}"
+        subj = f"{name}/{desc[subject_key]}"
+        facts = b.facts(desc)
+        by_event = events.get(name, False) if isinstance(events, Mapping) else events
+        try:
+            sig = _eeg_signal(d.raw)
+        except ValueError as err:
+            skipped.append(dict(dataset=name, recording=rec, reason=str(err)))
+            continue
+        new: list[Segment] = []
+        if by_event:
+            ann = d.raw.annotations
+            t0 = float(getattr(d.raw, "first_time", 0.0) or 0.0)
+            for onset, dur, label in zip(ann.onset, ann.duration, ann.description):
+                ev = b.facts({"state": label, "movement": label})
+                key = str(label).strip().lower()
+                if key in b.templates.get("finding", {}) and key != "*":
+                    ev["finding"] = key
+                if not ev:
+                    continue
+                f = dict(facts, **ev)
+                if ev.get("state") == "rest":
+                    f.pop("movement", None)
+                start = int(round((onset - t0) * _SFREQ))
+                stop = int(round((onset - t0 + dur) * _SFREQ))
+                new.append(Segment(name, subj, rec, start, max(stop, start + 1), f))
+        elif facts:
+            new.append(Segment(name, subj, rec, 0, sig.shape[1], facts))
+        if not new:
+            skipped.append(
+                dict(
+                    dataset=name,
+                    recording=rec,
+                    reason="no known fact in its labels/metadata"
+                    + (" or annotations" if by_event else ""),
+                )
+            )
+            continue
+        signals[rec] = sig
+        segments.extend(new)
+    if not segments:
+        raise ValueError(
+            "no labelled segment in any source: "
+            + "; ".join(f"{s['recording']}: {s['reason']}" for s in skipped[:5])
+        )
+    return LabelledCorpus(signals, segments, skipped)

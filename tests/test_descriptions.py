@@ -1,0 +1,228 @@
+"""Text from labels: the description builder and the multi-dataset corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from braindecode_elm.data.descriptions import (
+    DEFAULT_TEMPLATES,
+    SECTION_ORDER,
+    DescriptionBuilder,
+    Sentence,
+    describe,
+    read_tuh_annotations,
+    tuh_facts,
+)
+from braindecode_elm.data.reports import segment_report, split_report
+
+DATA = os.environ.get("ELM_DATA_DIR")
+
+
+def test_facts_from_metadata_are_canonical():
+    b = DescriptionBuilder()
+    assert b.facts({"state": "rest", "age": 21, "gender": "F"}) == {
+        "state": "rest",
+        "age_group": "20s",
+        "sex": "female",
+    }
+    # EEGBCI run description: task code -> state, event label -> movement.
+    f = b.facts({"task": "imagined_fists", "label": "left_hand"})
+    assert f == {"state": "motor_imagery", "movement": "left_hand"}
+    # TUAB-like: bool pathological, missing age is left out, not invented.
+    f = b.facts({"pathological": True, "age": float("nan"), "gender": "M"})
+    assert f == {"pathology": "abnormal", "sex": "male"}
+    assert b.facts({"age": 200}) == {}
+
+
+def test_every_fact_value_has_several_paraphrases():
+    b = DescriptionBuilder()
+    for fact, values in DEFAULT_TEMPLATES.items():
+        for value, phr in values.items():
+            assert len(phr) >= 2, (fact, value)
+            assert len(set(phr)) == len(phr), (fact, value)
+            if value != "*":
+                assert len(set(b.paraphrases(fact, value))) >= 2
+
+
+def test_report_variants_cover_all_paraphrases_and_segment_like_tuh():
+    b = DescriptionBuilder()
+    facts = {"state": "arithmetic", "age_group": "30s", "sex": "male"}
+    n = b.n_variants(facts)
+    reports = {b.report(facts, variant=v) for v in range(n)}
+    assert len(reports) == n
+    # Every paraphrase of the state appears in some variant.
+    for p in b.paraphrases("state", "arithmetic"):
+        assert any(p in r for r in reports)
+    r = b.report(facts, variant=1)
+    heads = [h for h, _ in split_report(r)]
+    assert heads == ["CLINICAL HISTORY", "DESCRIPTION OF THE RECORD"]
+    segs = segment_report(r, "sentence")
+    sents = b.sentences(facts, variant=1)
+    assert segs == [s.text for s in sents]
+    assert segment_report(r, "paragraph")[1].startswith("DESCRIPTION OF THE RECORD:")
+
+
+def test_positives_follow_meaning_not_wording():
+    b = DescriptionBuilder()
+    rec = [
+        {"state": "rest", "sex": "female"},
+        {"state": "arithmetic", "sex": "female"},
+        {"state": "rest", "sex": "male"},
+    ]
+    sents = b.sentences(rec[0], "all") + b.sentences(rec[1], "all")
+    mask = b.positive_mask(rec, sents)
+    for j, s in enumerate(sents):
+        want = [r.get(s.fact) == s.value for r in rec]
+        assert mask[:, j].tolist() == want
+    # All wordings of "rest" are positives of recording 2 (another subject),
+    # none of recording 1 (arithmetic).
+    rest = [j for j, s in enumerate(sents) if s.value == "rest"]
+    assert len({sents[j].text for j in rest}) >= 3
+    assert mask[2, rest].all() and not mask[1, rest].any()
+
+
+def test_custom_templates_and_errors():
+    b = DescriptionBuilder(
+        templates={"state": {"sleep": ["Asleep.", "The subject sleeps."]}},
+        sections={"state": "IMPRESSION"},
+    )
+    assert b.facts({"state": "sleep"}) == {"state": "sleep"}
+    assert b.report({"state": "sleep"}, variant=1) == "IMPRESSION: The subject sleeps."
+    with pytest.raises(ValueError, match="non-empty list"):
+        DescriptionBuilder(templates={"state": {"rest": "one string"}})
+    with pytest.raises(ValueError, match="unknown report headings"):
+        DescriptionBuilder(sections={"state": "NOWHERE"})
+    with pytest.raises(KeyError, match="no template for sex"):
+        DescriptionBuilder().paraphrases("sex", "other")
+    with pytest.raises(ValueError, match="no known fact"):
+        describe({"foo": 1})
+    assert set(SECTION_ORDER) >= set(DescriptionBuilder().sections.values())
+    assert isinstance(b.sentences({"state": "sleep"})[0], Sentence)
+
+
+def test_tuh_annotation_files(tmp_path: Path):
+    rec = tmp_path / "a.rec"
+    rec.write_text("0,1.0,2.0,1\n1,3.0,4.0,6\n2,5.0,6.0,1\n")
+    assert read_tuh_annotations(str(rec)) == ["spsw", "bckg"]
+    csv = tmp_path / "b.csv_bi"
+    csv.write_text(
+        "# version = csv_v1.0.0\n# duration = 60 secs\n"
+        "channel,start_time,stop_time,label,confidence\n"
+        "TERM,0.0,10.0,bckg,1.0\nTERM,10.0,30.0,seiz,1.0\n"
+    )
+    assert read_tuh_annotations(str(csv)) == ["bckg", "seiz"]
+    bad = tmp_path / "c.rec"
+    bad.write_text("0,1.0,2.0,9\n")
+    with pytest.raises(ValueError, match=r"c.rec:1: .*code 1-6"):
+        read_tuh_annotations(str(bad))
+    facts = tuh_facts(
+        {"pathological": True, "age": 64, "gender": "F"}, ["bckg", "spsw"]
+    )
+    assert facts == [
+        {
+            "pathology": "abnormal",
+            "age_group": "60s",
+            "sex": "female",
+            "finding": "spsw",
+        }
+    ]
+    assert "Spike" in describe(facts[0]) or "spike" in describe(facts[0])
+
+
+def test_tuh_without_reports_on_synthetic_corpus(tmp_path: Path):
+    """The recipe: TUAB label + header age/sex (+ annotations) -> reports."""
+    import pandas as pd
+
+    from braindecode_elm.data import make_synthetic_tuh
+    from braindecode_elm.data.tuh_index import index_tuh
+
+    make_synthetic_tuh(tmp_path, 4, seed=1, duration_s=(70.0, 70.0))
+    truth = pd.read_csv(tmp_path / "ground_truth.csv").astype({"recording_id": str})
+    descs, _ = index_tuh(tmp_path)
+    assert descs
+    b = DescriptionBuilder()
+    by_id = truth.set_index("recording_id")
+    for d in descs:
+        row = by_id.loc[str(d["recording_id"])]
+        meta = {k: v for k, v in d.items() if k not in ("report",)}
+        meta["phenotype"] = row["phenotype"]
+        meta["abnormal"] = int(row["abnormal"])
+        facts = tuh_facts(meta, builder=b)[0]
+        assert facts["pathology"] == ("abnormal" if row["abnormal"] else "normal")
+        assert facts["sex"] == {"F": "female", "M": "male"}[row["gender"]]
+        assert facts["age_group"] == f"{int(row['age']) // 10 * 10}s"
+        report = b.report(facts)
+        assert "IMPRESSION:" in report and "CLINICAL HISTORY:" in report
+        assert segment_report(report, "sentence")
+
+
+@pytest.mark.skipif(not DATA, reason="ELM_DATA_DIR not set: real shared data absent")
+def test_multi_dataset_corpus_on_shared_data_is_subject_disjoint():
+    from braindecode_elm.data import EEGBCI, EEGMAT
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+    from braindecode_elm.data.splits import (
+        SubjectLeakageError,
+        check_no_subject_overlap,
+    )
+
+    corpus = build_labelled_corpus(
+        {
+            "eegmat": EEGMAT(subjects=range(0, 12), download=False),
+            "eegbci": EEGBCI(runs=(3, 4), download=False),
+        },
+        events={"eegbci": True},
+    )
+    assert corpus.datasets == ["eegmat", "eegbci"]
+    assert not corpus.skipped
+    mat = corpus.select(dataset="eegmat")
+    assert len(mat) == 24 and {s.facts["state"] for s in mat.segments} == {
+        "rest",
+        "arithmetic",
+    }
+    bci = corpus.select(dataset="eegbci")
+    states = {s.facts["state"] for s in bci.segments}
+    assert states == {"rest", "motor_execution", "motor_imagery"}
+    assert all(
+        "movement" not in s.facts for s in bci.segments if s.facts["state"] == "rest"
+    )
+    x, seg = corpus.crops(5.0)
+    assert x.shape[1:] == (20, 500) and x.dtype == np.float32
+    assert np.abs(x).max() <= 80.0
+    # Each eegmat recording (62 s at 100 Hz) gives 12 crops, each event one.
+    assert (
+        np.sum(
+            np.isin(
+                seg, np.flatnonzero([s.dataset == "eegmat" for s in corpus.segments])
+            )
+        )
+        == 24 * 12
+    )
+    parts = corpus.split((0.75, 0.25), seed=3)
+    check_no_subject_overlap({k: v.subjects for k, v in parts.items()})
+    tr, te = set(parts["train"].subjects), set(parts["test"].subjects)
+    assert not tr & te and len(tr | te) == 13
+    assert "eegbci/eegbci-001" in tr | te
+    fixed = corpus.split(
+        fixed={
+            "eegmat": {
+                "train": [f"eegmat/eegmat-{i:02d}" for i in range(8)],
+                "test": [f"eegmat/eegmat-{i:02d}" for i in range(8, 12)],
+            },
+            "eegbci": {"train": ["eegbci/eegbci-001"]},
+        }
+    )
+    assert len(fixed["test"]) == 8 and set(fixed["test"].datasets) == {"eegmat"}
+    with pytest.raises(ValueError, match="does not place subjects"):
+        corpus.split(fixed={"eegmat": {"train": ["eegmat/eegmat-00"]}})
+    with pytest.raises(SubjectLeakageError):
+        check_no_subject_overlap({"a": fixed["train"].subjects, "b": mat.subjects})
+    # Dataset-aware batches: one dataset per batch, every item once.
+    seen = []
+    for batch in corpus.batches(seg, 32, seed=0):
+        assert len({corpus.segments[seg[i]].dataset for i in batch}) == 1
+        seen.extend(batch.tolist())
+    assert sorted(seen) == list(range(len(seg)))

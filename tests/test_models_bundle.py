@@ -148,3 +148,51 @@ def test_constructor_checks() -> None:
     assert model.text_projection.in_dim == 32
     with pytest.raises(TypeError, match="must be a TextEncoder"):
         model.text_encoder = "minilm"
+
+
+def _fill_hf_cache(cache, repo_id: str, folder, commit: str = "a" * 40):
+    """Lay out ``folder`` as the Hugging Face cache holds a downloaded repo."""
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for f in folder.iterdir():
+        (snap / f.name).write_bytes(f.read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    return snap
+
+
+def test_from_pretrained_hub_id_offline_from_cache(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = _bundle()
+    model.save_pretrained(tmp_path / "bundle")
+    cache = tmp_path / "hf-cache"
+    _fill_hf_cache(cache, "someone/elm-test", tmp_path / "bundle")
+    loaded = ELM.from_pretrained("someone/elm-test", cache_dir=cache)
+    x = torch.randn(3, 20, 500)
+    torch.testing.assert_close(loaded.embed_eeg(x), model.embed_eeg(x))
+    assert loaded.prompt_sets == PROMPTS
+    # not cached and no download allowed: a clear error, not a network attempt
+    with pytest.raises(FileNotFoundError, match="neither a folder nor in the Hugging"):
+        ELM.from_pretrained("someone/not-cached", cache_dir=cache)
+    # a missing local path keeps the local-folder message
+    with pytest.raises(FileNotFoundError, match="not an ELM bundle"):
+        ELM.from_pretrained(tmp_path / "missing" / "bundle")
+
+
+def test_bundle_without_text_head_refuses_text(tmp_path) -> None:
+    model = ELM(ELMEncoder(n_filters=4), text_dim=384, has_text_head=False)
+    model.save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["has_text_head"] is False
+    loaded = ELM.from_pretrained(tmp_path)
+    assert loaded.has_text_head is False
+    assert loaded.embed_eeg(torch.randn(2, 20, 500)).shape == (2, 256)
+    with pytest.raises(RuntimeError, match="no trained text head.*zero-shot"):
+        loaded.embed_text(["normal EEG"])
+    with pytest.raises(RuntimeError, match="no trained text head"):
+        loaded.embed_text_features(torch.randn(2, 384))
+    # bundles written before the flag existed have a text head
+    del cfg["has_text_head"]
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    assert ELM.from_pretrained(tmp_path).has_text_head is True

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .bundle import ELM
 from .eeg_encoder import ELMEncoder, count_parameters
 from .embedding_cache import EmbeddingCache
+from .model_card import Metric, ModelCard, TrainingData, write_model_card
 from .projection import TextProjection
 from .registry import MODEL_REGISTRY
 from .text_encoder import DEFAULT_MAX_LENGTH, TextEncoder, minilm_path
@@ -18,6 +19,10 @@ __all__ = [
     "ELMEncoder",
     "MODEL_REGISTRY",
     "EmbeddingCache",
+    "Metric",
+    "ModelCard",
+    "TrainingData",
+    "write_model_card",
     "TextEncoder",
     "TextProjection",
     "DEFAULT_MAX_LENGTH",

@@ -14,10 +14,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from .eeg_encoder import ELMEncoder
+from .model_card import ModelCard, write_model_card
 from .projection import TextProjection
 from .text_encoder import KNOWN_DIMS, MINILM_ALIAS, TextEncoder
 
-__all__ = ["ELM", "CONFIG_NAME", "WEIGHTS_NAME", "FORMAT_VERSION"]
+__all__ = [
+    "ELM",
+    "CONFIG_NAME",
+    "WEIGHTS_NAME",
+    "FORMAT_VERSION",
+    "ModelCard",
+    "write_model_card",
+]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -81,6 +89,11 @@ class ELM(nn.Module):
         to ``"minilm"``.
     text_dim : int or None
         Language-model feature size; inferred from the text model when None.
+    has_text_head : bool
+        False for bundles whose text projection was never trained, such as one
+        converted from the official ELM release (which ships only the EEG tower):
+        :meth:`embed_text` then raises instead of returning meaningless
+        embeddings, so zero-shot classification and retrieval refuse to run.
     """
 
     def __init__(
@@ -93,6 +106,7 @@ class ELM(nn.Module):
         text_model: str | dict[str, Any] | None = None,
         *,
         text_dim: int | None = None,
+        has_text_head: bool = True,
     ):
         super().__init__()
         if not float(temperature) > 0:
@@ -121,6 +135,7 @@ class ELM(nn.Module):
         prompt_sets = {} if prompt_sets is None else dict(prompt_sets)
         _check_json(prompt_sets, "prompt_sets")
         self.prompt_sets: dict[str, Any] = prompt_sets
+        self.has_text_head = bool(has_text_head)
 
     # -- text tower ------------------------------------------------------------
     def _infer_text_dim(self) -> int:
@@ -190,6 +205,16 @@ class ELM(nn.Module):
         emb = self.eeg_encoder(x, return_features=True)["embedding"]
         return F.normalize(emb, dim=-1)
 
+    def _require_text_head(self) -> None:
+        if not self.has_text_head:
+            raise RuntimeError(
+                "this ELM bundle has no trained text head (e.g. it was converted "
+                "from the official ELM release, which ships only the EEG tower): "
+                "zero-shot classification and text retrieval need a bundle "
+                "pretrained with text (elm pretrain); EEG embeddings (embed_eeg, "
+                "ELMFeatures, linear probes) work"
+            )
+
     def embed_text_features(self, feats: torch.Tensor) -> torch.Tensor:
         """Project precomputed language-model features, L2-normalised.
 
@@ -203,6 +228,7 @@ class ELM(nn.Module):
         torch.Tensor
             (M, 256) unit-norm embeddings.
         """
+        self._require_text_head()
         ref = next(self.text_projection.parameters())
         feats = feats.to(device=ref.device, dtype=ref.dtype)
         return F.normalize(self.text_projection(feats), dim=-1)
@@ -222,6 +248,7 @@ class ELM(nn.Module):
         torch.Tensor
             (M, 256) unit-norm embeddings.
         """
+        self._require_text_head()  # before loading the language model
         enc = self.text_encoder.to(self._device())
         return self.embed_text_features(enc.encode(texts, batch_size=batch_size))
 
@@ -258,6 +285,7 @@ class ELM(nn.Module):
             },
             "temperature": self.temperature,
             "prompt_sets": self.prompt_sets,
+            "has_text_head": self.has_text_head,
         }
 
     def _text_spec(self) -> dict[str, Any]:
@@ -275,13 +303,23 @@ class ELM(nn.Module):
                 out[prefix + k] = v.detach().cpu().contiguous()
         return out
 
-    def save_pretrained(self, save_directory: str | os.PathLike) -> Path:
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike,
+        *,
+        model_card: ModelCard | None = None,
+    ) -> Path:
         """Write ``model.safetensors`` and ``config.json`` to a folder.
 
         Parameters
         ----------
         save_directory : str or path-like
             Target folder (created if needed).
+        model_card : ModelCard or None
+            If given, also write it as ``README.md`` (training data and subjects,
+            preprocessing recipe, metrics over seeds, licence, citation and the
+            bundle's prompt sets); see
+            :func:`~braindecode_elm.models.model_card.write_model_card`.
 
         Returns
         -------
@@ -296,6 +334,8 @@ class ELM(nn.Module):
         _check_json(config, "ELM config")
         save_file(self.weights(), str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True))
+        if model_card is not None:
+            write_model_card(folder, model_card, model=self)
         return folder
 
     @classmethod
@@ -321,6 +361,7 @@ class ELM(nn.Module):
             temperature=config["temperature"],
             prompt_sets=config.get("prompt_sets"),
             text_model=config["text_model"],
+            has_text_head=bool(config.get("has_text_head", True)),
         )
 
     @classmethod
@@ -330,17 +371,33 @@ class ELM(nn.Module):
         *,
         text_encoder: TextEncoder | None = None,
         map_location: str | torch.device = "cpu",
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
     ) -> ELM:
-        """Load a bundle written by :meth:`save_pretrained` (strict, no pickle).
+        """Load a bundle from a folder or the Hugging Face Hub (strict, no pickle).
 
         Parameters
         ----------
         directory : str or path-like
-            Folder with ``config.json`` and ``model.safetensors``.
+            A folder with ``config.json`` and ``model.safetensors`` (as written by
+            :meth:`save_pretrained`), or a Hub repository id such as
+            ``"user/elm-open-5s"``. A repository is read from the local Hugging
+            Face cache when it is there (with ``HF_HUB_OFFLINE=1`` only from the
+            cache), else downloaded.
         text_encoder : TextEncoder or None
             Use this text tower instead of creating one from the saved reference.
         map_location : str or torch.device
             Device for the weights.
+        revision : str or None
+            Hub branch, tag or commit (Hub ids only).
+        cache_dir : str or path-like or None
+            Hugging Face cache folder (Hub ids only; default the standard cache).
+        local_files_only : bool
+            Never download (Hub ids only).
+        token : str or bool or None
+            Hub token for private repositories (Hub ids only).
 
         Returns
         -------
@@ -357,7 +414,13 @@ class ELM(nn.Module):
         """
         from safetensors.torch import load_file
 
-        folder = Path(directory)
+        folder = _bundle_folder(
+            directory,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+        )
         cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
         for p in (cfg_path, w_path):
             if not p.is_file():
@@ -392,3 +455,112 @@ class ELM(nn.Module):
             }
             mod.load_state_dict(sub, strict=True)
         return model.to(map_location).eval()
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        model_card: ModelCard | None = None,
+        commit_message: str = "Upload ELM bundle",
+        private: bool | None = None,
+        token: str | None = None,
+        revision: str | None = None,
+    ) -> str:
+        """Upload the bundle (``save_pretrained`` folder) to the Hugging Face Hub.
+
+        Parameters
+        ----------
+        repo_id : str
+            Target repository, e.g. ``"user/elm-open-5s"`` (created if needed).
+        model_card : ModelCard or None
+            Written as the repository's ``README.md``.
+        commit_message : str
+            Commit message on the Hub.
+        private : bool or None
+            Visibility of a newly created repository.
+        token : str or None
+            Hub token (default: the logged-in user's).
+        revision : str or None
+            Branch to push to.
+
+        Returns
+        -------
+        str
+            URL of the commit.
+        """
+        import tempfile
+
+        try:
+            from huggingface_hub import HfApi
+        except ImportError as err:  # pragma: no cover - installed with braindecode
+            raise ImportError(
+                "ELM.push_to_hub needs huggingface_hub: pip install huggingface_hub"
+            ) from err
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        with tempfile.TemporaryDirectory() as tmp:
+            self.save_pretrained(tmp, model_card=model_card)
+            info = api.upload_folder(
+                repo_id=repo_id,
+                folder_path=tmp,
+                commit_message=commit_message,
+                revision=revision,
+                repo_type="model",
+            )
+        return str(getattr(info, "commit_url", info))
+
+
+def _looks_like_repo_id(name: str) -> bool:
+    # "user/name" (one slash, no leading ./ or /, no backslash): the Hub's form.
+    parts = name.split("/")
+    return (
+        len(parts) == 2
+        and all(parts)
+        and not name.startswith((".", "~"))
+        and "\\" not in name
+        and all(not p.startswith(".") for p in parts)
+    )
+
+
+def _bundle_folder(
+    name_or_path: str | os.PathLike,
+    *,
+    revision: str | None,
+    cache_dir: str | os.PathLike | None,
+    local_files_only: bool,
+    token: str | bool | None,
+) -> Path:
+    """A local folder as is; a Hub id resolved through the Hugging Face cache."""
+    folder = Path(name_or_path)
+    if folder.exists() or not _looks_like_repo_id(str(name_or_path)):
+        return folder
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    except ImportError as err:  # pragma: no cover - installed with braindecode
+        raise ImportError(
+            f"{name_or_path!r} is not a folder; loading it from the Hugging Face Hub "
+            "needs huggingface_hub: pip install huggingface_hub"
+        ) from err
+    try:
+        path = snapshot_download(
+            str(name_or_path),
+            revision=revision,
+            cache_dir=None if cache_dir is None else str(cache_dir),
+            local_files_only=local_files_only,
+            token=token,
+            allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, "README.md"],
+        )
+    except LocalEntryNotFoundError as err:
+        raise FileNotFoundError(
+            f"{name_or_path!r} is neither a folder nor in the Hugging Face cache"
+            f"{'' if cache_dir is None else f' at {cache_dir}'}, and downloading is "
+            "off (HF_HUB_OFFLINE=1 or local_files_only=True): pass the folder "
+            "written by ELM.save_pretrained, or download the repository first"
+        ) from err
+    except HfHubHTTPError as err:
+        raise FileNotFoundError(
+            f"{name_or_path!r} is not a folder and could not be fetched from the "
+            f"Hugging Face Hub: {err}"
+        ) from err
+    return Path(path)

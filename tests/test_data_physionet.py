@@ -111,7 +111,7 @@ def test_eegbci_cache_tcp(eegbci_dir, tmp_path):
 
 def test_moabb_adapters_run_offline(eegmat_dir, eegbci_dir):
     pytest.importorskip("moabb")
-    from moabb.paradigms import MotorImagery
+    from moabb.paradigms import MotorImagery, RestingStateToP300Adapter
 
     from braindecode_elm.data import EEGBCIMOABB, EEGMATMOABB
 
@@ -121,8 +121,11 @@ def test_moabb_adapters_run_offline(eegmat_dir, eegbci_dir):
         str(eegmat_dir / "Subject00_1.edf"),
         str(eegmat_dir / "Subject00_2.edf"),
     ]
-    p = MotorImagery(
-        events=["rest", "arithmetic"], n_classes=2, fmin=1, fmax=40, tmin=0, tmax=5
+    # rest vs arithmetic is not motor imagery: MOABB's resting-state adapter
+    # takes EEGMAT, MotorImagery refuses it
+    assert not MotorImagery(events=["rest", "arithmetic"], n_classes=2).is_valid(m)
+    p = RestingStateToP300Adapter(
+        events=["rest", "arithmetic"], fmin=1, fmax=40, tmin=0, tmax=5, resample=None
     )
     X, y, meta = p.get_data(m, [1])
     assert X.shape[0] == 24 and X.shape[1] == 19

@@ -38,6 +38,9 @@ _LAZY = {
     "moabb_pipelines": ".moabb_eval",
     "run_real_data_comparisons": ".moabb_eval",
     "WindowParadigm": ".moabb_eval",
+    "ELMRestingState": ".moabb_paradigms",
+    "ELMMotorImagery": ".moabb_paradigms",
+    "pipelines_dir": ".moabb_paradigms",
     "run_benchmark": ".benchmark",
     "elm_classifier": ".finetune",
 }

@@ -683,7 +683,7 @@ def run_real_data_comparisons(
             ),
         ),
         "eegbci": (
-            EEGBCIMOABB(data_path, download=False),
+            EEGBCIMOABB(data_path, subjects=[1], download=False),
             WindowParadigm(
                 ["rest", *imagery],
                 tmin=0.0,

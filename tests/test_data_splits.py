@@ -128,3 +128,105 @@ def test_probe_windows_drop_and_cap(eegmat_dir):
     ds = EEGMAT(eegmat_dir, subjects=[4], states=["rest"], download=False)
     full = create_probe_windows(ds, 5.0, drop_first_s=0.0)
     np.testing.assert_allclose(win[0][0], full[2][0], atol=1e-6)
+
+
+def _eegmat_recordings(eegmat_dir):
+    """(recording ids, subjects, count-quality label) of the real eegmat files."""
+    info = pd.read_csv(eegmat_dir / "subject-info.csv").set_index("Subject")
+    ids = sorted(f.stem for f in eegmat_dir.glob("Subject*_*.edf"))
+    subjects = [r.rsplit("_", 1)[0] for r in ids]
+    quality = [int(info.loc[s, "Count quality"]) for s in subjects]
+    return ids, subjects, quality
+
+
+@pytest.mark.parametrize("stratified", [False, True])
+def test_one_subject_split_for_every_entry_point(eegmat_dir, stratified):
+    """Data, training and evaluation split the real eegmat subjects identically."""
+    from braindecode_elm.evaluation.splits import subject_split as eval_split
+    from braindecode_elm.training.loader import subject_split as train_split
+
+    ids, subjects, quality = _eegmat_recordings(eegmat_dir)
+    assert len(ids) == 72 and len(set(subjects)) == 36
+    strat = quality if stratified else None
+    held_by_seed = []
+    for seed in range(4):
+        data = subject_split(subjects, (0.8, 0.2), seed=seed, stratify=strat)
+        ev_train, ev_held = eval_split(
+            ids, subjects, [0.8, 0.2], seed=seed, stratify=strat
+        )
+        held = {subjects[i] for i in data["test"]}
+        # 36 subjects at 20 %: 7 held out, every recording of them and only them.
+        assert len(held) == 7
+        assert {r.rsplit("_", 1)[0] for r in ev_held} == held
+        assert ev_held == [ids[i] for i in data["test"]]
+        assert ev_train == [ids[i] for i in data["train"]]
+        assert not held & {r.rsplit("_", 1)[0] for r in ev_train}
+        assert sorted(ev_train + ev_held) == ids
+        if not stratified:
+            tr, va = train_split(subjects, 0.2, seed=seed)
+            assert va == data["test"].tolist() and tr == data["train"].tolist()
+        else:
+            # 10 of 36 subjects are bad counters: 2 of the 7 held out, 8 of 29
+            # kept (the same 28 % in both parts, to one subject).
+            bad = {s for s, q in zip(subjects, quality) if q == 0}
+            assert len(held & bad) == 2
+        held_by_seed.append(held)
+    # Seeds change the split.
+    assert len({frozenset(h) for h in held_by_seed}) == 4
+    # Subject k-fold cuts the same seeded order: each subject tested once.
+    folds = subject_kfold(subjects, 4, seed=0, stratify=strat)
+    tested = [subjects[i] for _, te in folds for i in te]
+    assert sorted(tested) == sorted(subjects)
+    for tr, te in folds:
+        assert not {subjects[i] for i in tr} & {subjects[i] for i in te}
+
+
+def test_split_parts_from_different_seeds_are_caught(eegmat_dir):
+    ids, subjects, _ = _eegmat_recordings(eegmat_dir)
+    a = subject_split(subjects, (0.8, 0.2), seed=0)
+    b = subject_split(subjects, (0.8, 0.2), seed=1)
+    # Training on seed 0's part and testing on seed 1's held-out part leaks.
+    with pytest.raises(SubjectLeakageError, match="'train' and 'test' share"):
+        check_no_subject_overlap(
+            {
+                "train": [subjects[i] for i in a["train"]],
+                "test": [subjects[i] for i in b["test"]],
+            }
+        )
+
+
+def test_small_splits_every_part_filled_and_disjoint():
+    """Tiny shares on few subjects: each part gets a subject, none gets two parts."""
+    from braindecode_elm.evaluation.splits import subject_split as eval_split
+
+    for n_subj in range(3, 9):
+        subj = [f"s{i}" for i in range(n_subj) for _ in range(2)]
+        ids = [f"r{i}" for i in range(len(subj))]
+        labels = [i % 3 for i in range(len(subj))]
+        for fractions in ([0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.34, 0.33, 0.33]):
+            for seed in range(5):
+                for strat in (None, labels):
+                    parts = eval_split(ids, subj, fractions, seed=seed, stratify=strat)
+                    owners = [{subj[ids.index(r)] for r in p} for p in parts]
+                    assert all(owners), (n_subj, fractions, seed)
+                    assert sum(len(o) for o in owners) == n_subj
+                    assert set().union(*owners) == set(subj)
+                    assert sorted(r for p in parts for r in p) == sorted(ids)
+    with pytest.raises(ValueError, match="2 subjects cannot fill 3"):
+        eval_split(["a", "b"], ["x", "y"], [0.5, 0.25, 0.25])
+    with pytest.raises(ValueError, match="one label per recording"):
+        subject_split(SUBJECTS, (0.5, 0.5), stratify=[0, 1])
+
+
+def test_stratified_split_keeps_label_mix():
+    subj = [f"s{i:02d}" for i in range(40)]
+    lab = ["a"] * 30 + ["b"] * 10
+    for seed in range(5):
+        out = subject_split(subj, {"train": 0.5, "test": 0.5}, seed=seed, stratify=lab)
+        # Exactly half of each label per part (unstratified splits drift).
+        for idx in out.values():
+            assert sorted(lab[i] for i in idx).count("b") == 5
+    # Same subject counts with or without stratification.
+    plain = subject_split(subj, (0.7, 0.3), seed=3)
+    strat = subject_split(subj, (0.7, 0.3), seed=3, stratify=lab)
+    assert [len(v) for v in plain.values()] == [len(v) for v in strat.values()]

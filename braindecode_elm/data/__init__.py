@@ -40,6 +40,7 @@ from .splits import (
     check_no_subject_overlap,
     exclude_subjects,
     subject_kfold,
+    subject_order,
     subject_split,
     subjects_of,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "fetch_eegbci",
     "fetch_eegmat",
     "subject_kfold",
+    "subject_order",
     "subject_split",
     "subjects_of",
     "CacheError",

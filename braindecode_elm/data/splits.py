@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "SubjectLeakageError",
     "subjects_of",
+    "subject_order",
     "subject_split",
     "subject_kfold",
     "check_no_subject_overlap",
@@ -68,14 +69,76 @@ def subjects_of(obj: Any) -> list[str]:
     return [str(s) for s in obj]
 
 
-def _order(subjects: Iterable[str], seed: int) -> list[str]:
-    # Hash-based order: a subject's rank depends only on its id and the seed
+def _rank_key(subject: str, seed: int) -> bytes:
+    # Hash-based rank: a subject's place depends only on its id and the seed
     # (not on file order or on Python's per-process string hashing), so every
     # machine and every run computes the same split.
-    def key(s: str) -> bytes:
-        return hashlib.sha256(f"{seed}:{s}".encode()).digest()
+    return hashlib.sha256(f"{seed}:{subject}".encode()).digest()
 
-    return sorted(set(subjects), key=key)
+
+def _order(subjects: Iterable[str], seed: int) -> list[str]:
+    return sorted(set(subjects), key=lambda s: _rank_key(s, seed))
+
+
+def _subject_strata(subj: list[str], stratify: Sequence[Any]) -> dict[str, str]:
+    """Stratum of each subject: its most frequent label (ties: smallest label)."""
+    labels = [str(v) for v in stratify]
+    if len(labels) != len(subj):
+        raise ValueError(
+            f"stratify must have one label per recording: got {len(labels)} labels "
+            f"for {len(subj)} recordings"
+        )
+    by_subject: dict[str, dict[str, int]] = {}
+    for s, lab in zip(subj, labels):
+        counts = by_subject.setdefault(s, {})
+        counts[lab] = counts.get(lab, 0) + 1
+    return {
+        s: min(counts, key=lambda lab: (-counts[lab], lab))
+        for s, counts in by_subject.items()
+    }
+
+
+def subject_order(
+    subjects: Sequence[str] | Any,
+    *,
+    seed: int = 0,
+    stratify: Sequence[Any] | None = None,
+) -> list[str]:
+    """The seeded order of distinct subjects that every split here cuts.
+
+    Parameters
+    ----------
+    subjects : sequence of str | dataset
+        Subject per recording, or anything :func:`subjects_of` accepts.
+    seed : int
+        Seed of the (hash-based, stable) order.
+    stratify : sequence | None
+        Label per recording. Each subject's stratum is its most frequent label;
+        the subjects of every stratum are then spread evenly along the order, so
+        any contiguous cut (a split) or round-robin deal (k-fold) keeps the label
+        mix of the whole set as far as the subject counts allow.
+
+    Returns
+    -------
+    list of str
+        Distinct subjects in split order.
+    """
+    subj = subjects_of(subjects)
+    if stratify is None:
+        return _order(subj, seed)
+    strata: dict[str, list[str]] = {}
+    for s, stratum in _subject_strata(subj, stratify).items():
+        strata.setdefault(stratum, []).append(s)
+    # Subject j of a stratum of n sits at (j + 0.5) / n: merging the strata by
+    # that position interleaves them in proportion to their sizes.
+    placed = []
+    for members in strata.values():
+        ordered = _order(members, seed)
+        n = len(ordered)
+        placed += [
+            ((j + 0.5) / n, _rank_key(s, seed), s) for j, s in enumerate(ordered)
+        ]
+    return [s for _, _, s in sorted(placed)]
 
 
 def subject_split(
@@ -83,8 +146,15 @@ def subject_split(
     fractions: Mapping[str, float] | Sequence[float] = (0.8, 0.2),
     *,
     seed: int = 0,
+    stratify: Sequence[Any] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Split recordings by subject.
+    """Split recordings by subject (the one subject split of the package).
+
+    Training's validation hold-out
+    (:func:`braindecode_elm.training.loader.subject_split`) and the evaluation
+    splits (:func:`braindecode_elm.evaluation.splits.subject_split`, ``elm
+    probe``, the benchmark) all call this function, so the same subjects,
+    fractions and seed give the same split wherever it is made.
 
     Parameters
     ----------
@@ -96,13 +166,17 @@ def subject_split(
         values: ``"train"``, ``"valid"``, ``"test"``). Normalised to sum 1.
     seed : int
         Seed of the (hash-based, stable) subject order.
+    stratify : sequence | None
+        Label per recording; when given, every split keeps the label mix of the
+        subjects (see :func:`subject_order`). The number of subjects per split
+        is the same as without it.
 
     Returns
     -------
     dict of str to numpy.ndarray
-        Recording indices of each split; no subject is in two splits, every
-        recording is in one, and each split with a positive share gets at
-        least one subject when there are enough subjects.
+        Recording indices of each split (ascending); no subject is in two
+        splits, every recording is in one, and each split with a positive share
+        gets at least one subject when there are enough subjects.
     """
     subj = subjects_of(subjects)
     if isinstance(fractions, Mapping):
@@ -111,15 +185,17 @@ def subject_split(
         fr = np.array(list(fractions), dtype=float)
         defaults = {2: ["train", "test"], 3: ["train", "valid", "test"]}
         names = defaults.get(len(fr), [f"split{i}" for i in range(len(fr))])
-    if np.any(fr < 0) or fr.sum() <= 0:
-        raise ValueError(f"fractions must be non-negative with a positive sum: {fr}")
+    if np.any(fr < 0) or not np.all(np.isfinite(fr)) or fr.sum() <= 0:
+        raise ValueError(
+            f"fractions must be finite and non-negative with a positive sum: {fr}"
+        )
     fr = fr / fr.sum()
-    order = _order(subj, seed)
+    order = subject_order(subj, seed=seed, stratify=stratify)
     n = len(order)
     counts = np.floor(fr * n).astype(int)
     # Give leftover subjects to the splits with the largest remainders, then
     # make sure every split with a positive share has a subject if possible.
-    for i in np.argsort(-(fr * n - counts))[: n - counts.sum()]:
+    for i in np.argsort(-(fr * n - counts), kind="stable")[: n - counts.sum()]:
         counts[i] += 1
     for i in np.flatnonzero((counts == 0) & (fr > 0)):
         donor = int(np.argmax(counts))
@@ -128,11 +204,9 @@ def subject_split(
             counts[i] += 1
     bounds = np.concatenate([[0], np.cumsum(counts)])
     where = {s: k for k in range(len(names)) for s in order[bounds[k] : bounds[k + 1]]}
+    part = np.array([where[s] for s in subj], dtype=int)
+    out = {name: np.flatnonzero(part == k) for k, name in enumerate(names)}
     subj_arr = np.array(subj, dtype=object)
-    out = {
-        name: np.flatnonzero([where[s] == k for s in subj_arr])
-        for k, name in enumerate(names)
-    }
     check_no_subject_overlap(
         {name: subj_arr[idx].tolist() for name, idx in out.items()}
     )
@@ -140,7 +214,11 @@ def subject_split(
 
 
 def subject_kfold(
-    subjects: Sequence[str] | Any, n_splits: int = 5, *, seed: int = 0
+    subjects: Sequence[str] | Any,
+    n_splits: int = 5,
+    *,
+    seed: int = 0,
+    stratify: Sequence[Any] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """K-fold cross-validation over subjects.
 
@@ -151,7 +229,9 @@ def subject_kfold(
     n_splits : int
         Number of folds (at most the number of subjects).
     seed : int
-        Seed of the subject order.
+        Seed of the subject order (the same order :func:`subject_split` cuts).
+    stratify : sequence | None
+        Label per recording; when given, each fold keeps the label mix.
 
     Returns
     -------
@@ -159,14 +239,18 @@ def subject_kfold(
         Recording indices; each subject is in exactly one test fold.
     """
     subj = subjects_of(subjects)
-    order = _order(subj, seed)
+    order = subject_order(subj, seed=seed, stratify=stratify)
     if not 2 <= n_splits <= len(order):
         raise ValueError(
             f"n_splits must be between 2 and the number of subjects ({len(order)})"
         )
     fold = {s: i % n_splits for i, s in enumerate(order)}
     f = np.array([fold[s] for s in subj])
-    return [(np.flatnonzero(f != k), np.flatnonzero(f == k)) for k in range(n_splits)]
+    subj_arr = np.array(subj, dtype=object)
+    out = [(np.flatnonzero(f != k), np.flatnonzero(f == k)) for k in range(n_splits)]
+    for tr, te in out:
+        check_no_subject_overlap({"train": subj_arr[tr], "test": subj_arr[te]})
+    return out
 
 
 def check_no_subject_overlap(

@@ -206,30 +206,38 @@ def subject_split(
 ) -> tuple[list[int], list[int]]:
     """Split recording indices into train/validation by subject.
 
+    The split is :func:`braindecode_elm.data.splits.subject_split` with shares
+    ``(1 - val_fraction, val_fraction)``, so a seed holds out the same subjects
+    here as the evaluation and data splits with those shares.
+
     Parameters
     ----------
     subjects : sequence of str
         Subject of every recording.
     val_fraction : float
-        Fraction of subjects (rounded up, at least 1 when > 0 and there are >= 2
-        subjects) held out.
+        Share of subjects held out, in ``[0, 1)``; when > 0 and there are at
+        least two subjects, at least one subject is held out and one kept.
     seed : int
-        Seed of the subject permutation.
+        Seed of the subject order.
 
     Returns
     -------
     train, val : list of int
         Recording indices; no subject is in both.
     """
-    uniq = sorted(set(subjects))
-    n_val = 0
-    if val_fraction > 0 and len(uniq) >= 2:
-        n_val = min(len(uniq) - 1, max(1, int(np.ceil(val_fraction * len(uniq)))))
-    rng = np.random.default_rng([seed, 7919])
-    val_subj = {uniq[i] for i in rng.permutation(len(uniq))[:n_val]}
-    train = [i for i, s in enumerate(subjects) if s not in val_subj]
-    val = [i for i, s in enumerate(subjects) if s in val_subj]
-    return train, val
+    if not 0 <= val_fraction < 1:
+        raise ValueError(
+            f"val_fraction must be in [0, 1) (share of subjects held out for "
+            f"validation), got {val_fraction}"
+        )
+    from ..data.splits import subject_split as _subject_split
+
+    parts = _subject_split(
+        [str(s) for s in subjects],
+        {"train": 1.0 - val_fraction, "valid": val_fraction},
+        seed=seed,
+    )
+    return parts["train"].tolist(), parts["valid"].tolist()
 
 
 class MILBatchDataset(torch.utils.data.Dataset):

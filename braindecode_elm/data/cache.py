@@ -72,6 +72,7 @@ SKIP_REASONS: dict[str, str] = {
     "unreadable_report": "the report file is binary or cannot be read",
     "duplicate_id": "another recording already has this id",
     "preprocessing_failed": "the preprocessing engine raised an error",
+    "unsupported_format": "a BIDS recording in a format other than EDF",
 }
 
 _OUT_SFREQ = 100.0

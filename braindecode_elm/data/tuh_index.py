@@ -13,6 +13,11 @@ file stem such as eegmat's ``Subject00_1``, or a user table), never from the
 folders above it, so the same corpus gives the same ids wherever it sits or
 whichever symlink points at it. Labels and other metadata may come from a
 CSV/TSV table (:func:`read_metadata`) and from a BIDS ``participants.tsv``.
+
+A BIDS root (a folder with ``dataset_description.json``) is read through
+MNE-BIDS (:func:`list_bids_recordings`): only raw EEG recordings count (not
+``derivatives/``, ``sourcedata/`` or ``code/``), and subject, session, task,
+acquisition and run come from the BIDS entities of each file.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from .reports import ReportDecodeError, read_report
 
 __all__ = [
     "index_tuh",
+    "is_bids_root",
+    "list_bids_recordings",
     "list_edf_files",
     "read_metadata",
     "apply_metadata",
@@ -291,6 +298,91 @@ def _describe(
     return info, None
 
 
+#: BIDS folders that hold no raw recordings of the dataset itself.
+_BIDS_NON_RAW = ("derivatives", "sourcedata", "code", "stimuli")
+
+#: EEG file formats BIDS allows; the cache reads EDF.
+_BIDS_EEG_EXTENSIONS = (".edf", ".bdf", ".vhdr", ".set", ".fif")
+
+
+def is_bids_root(root: str | os.PathLike[str]) -> bool:
+    """True when ``root`` is a BIDS dataset (it holds ``dataset_description.json``)."""
+    return (Path(root) / "dataset_description.json").is_file()
+
+
+def list_bids_recordings(
+    root: str | os.PathLike[str],
+) -> tuple[list[Path], dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The raw EEG recordings of a BIDS dataset, found by MNE-BIDS.
+
+    Parameters
+    ----------
+    root : str | os.PathLike
+        The BIDS root (holding ``dataset_description.json``).
+
+    Returns
+    -------
+    files : list of pathlib.Path
+        EDF recordings (``*_eeg.edf``), sorted by name; files under
+        ``derivatives/``, ``sourcedata/``, ``code/`` or ``stimuli/`` are not
+        raw recordings of the dataset and are left out.
+    entities : dict
+        Per file (``str(path)``): ``subject`` (``sub-<label>``), ``session``
+        (``ses-<label>`` or None), ``task``, ``acquisition`` and ``run`` from
+        the BIDS entities.
+    other : list of dict
+        Skip rows (:data:`SKIP_COLUMNS`) for EEG recordings in another format
+        (BDF, BrainVision, EEGLAB, FIF), which the cache does not read.
+    """
+    try:
+        import mne_bids
+    except ImportError as err:  # pragma: no cover - installed with braindecode
+        raise ImportError(
+            f"{root} is a BIDS dataset; reading it needs mne-bids: pip install mne-bids"
+        ) from err
+    root = Path(root)
+    paths = mne_bids.find_matching_paths(
+        root,
+        datatypes="eeg",
+        suffixes="eeg",
+        extensions=list(_BIDS_EEG_EXTENSIONS),
+        ignore_nosub=True,
+    )
+    files: list[Path] = []
+    entities: dict[str, dict[str, Any]] = {}
+    other: list[dict[str, Any]] = []
+    for bp in paths:
+        path = Path(bp.fpath)
+        rel = path.relative_to(root).parts
+        if rel and rel[0] in _BIDS_NON_RAW:
+            continue
+        ent = dict(
+            subject=f"sub-{bp.subject}",
+            session=None if bp.session is None else f"ses-{bp.session}",
+            task=bp.task,
+            acquisition=bp.acquisition,
+            run=bp.run,
+        )
+        if path.suffix.lower() != ".edf":
+            other.append(
+                dict(
+                    recording_id=path.stem,
+                    path=str(path),
+                    subject=ent["subject"],
+                    status="skipped",
+                    reason="unsupported_format",
+                    detail=f"{path.name}: the cache reads EDF; convert the "
+                    "recording with mne_bids.write_raw_bids(raw, bids_path, "
+                    "format='EDF')",
+                )
+            )
+            continue
+        files.append(path)
+        entities[str(path)] = ent
+    files.sort(key=lambda f: (f.stem, str(f)))
+    return files, entities, other
+
+
 def list_edf_files(root: str | os.PathLike[str]) -> list[Path]:
     """Every ``*.edf`` file below ``root``, following symlinked folders once.
 
@@ -541,7 +633,13 @@ def index_tuh(
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder {root} does not exist")
-    files = list_edf_files(root)
+    bids = is_bids_root(root)
+    entities: dict[str, dict[str, Any]] = {}
+    other: list[dict[str, Any]] = []
+    if bids:
+        files, entities, other = list_bids_recordings(root)
+    else:
+        files = list_edf_files(root)
     if recording_ids is not None:
         if all(isinstance(r, (int, np.integer)) for r in recording_ids):
             files = [files[int(i)] for i in recording_ids]
@@ -551,12 +649,22 @@ def index_tuh(
     if not files:
         raise ValueError(
             f"no EDF files (*.edf) found under {root}"
+            + (
+                f" (BIDS: {len(other)} EEG recordings in other formats; convert "
+                "them to EDF with mne_bids.write_raw_bids(..., format='EDF'))"
+                if other
+                else ""
+            )
             + (" matching the given recording ids" if recording_ids else "")
             + "; point to the folder that holds the recordings"
         )
 
     def describe(f: Path) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
-        return _describe(f, root)
+        desc, err = _describe(f, root)
+        if desc is not None and str(f) in entities:
+            # MNE-BIDS parsed the entities; they win over name heuristics.
+            desc.update(entities[str(f)])
+        return desc, err
 
     if n_jobs == 1:
         results = [describe(f) for f in files]
@@ -575,7 +683,7 @@ def index_tuh(
         tables = metadata if isinstance(metadata, (list, tuple)) else [metadata]
         for table in tables:
             apply_metadata(good, table, root=root)
-    skipped: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = list(other)
     seen: dict[str, str] = {}
     descs = []
     for f, (desc, err) in zip(files, results):

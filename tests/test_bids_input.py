@@ -1,0 +1,92 @@
+"""``elm preprocess`` on a BIDS root written by MNE-BIDS from the real eegmat EDFs.
+
+Subjects and sessions come from the BIDS entities, labels from
+``participants.tsv``; derivatives are not recordings, and a recording in a
+format the cache does not read is a manifest row with its reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from braindecode_elm.cli import main
+from braindecode_elm.data import open_cache
+
+mne_bids = pytest.importorskip("mne_bids")
+
+pytestmark = pytest.mark.realdata
+
+TASKS = {1: "rest", 2: "arithmetic"}
+
+
+def _write_bids(eegmat_dir: Path, root: Path) -> pd.DataFrame:
+    """Subjects 1-2 (one session), 3 (two sessions), 4 (BrainVision, unread)."""
+    import mne
+
+    info = pd.read_csv(eegmat_dir / "subject-info.csv")
+    layout = {1: ["01"], 2: ["01"], 3: ["01", "02"]}
+    for sub, sessions in layout.items():
+        for ses in sessions:
+            for k, task in TASKS.items():
+                raw = mne.io.read_raw_edf(
+                    eegmat_dir / f"Subject{sub - 1:02d}_{k}.edf", verbose="error"
+                )
+                bp = mne_bids.BIDSPath(
+                    subject=f"{sub:02d}", session=ses, task=task, root=root,
+                    datatype="eeg",
+                )  # fmt: skip
+                mne_bids.write_raw_bids(raw, bp, overwrite=True, verbose="error")
+    raw = mne.io.read_raw_edf(eegmat_dir / "Subject03_1.edf", preload=True)
+    bp = mne_bids.BIDSPath(
+        subject="04", session="01", task="rest", root=root, datatype="eeg"
+    )
+    mne_bids.write_raw_bids(
+        raw, bp, format="BrainVision", allow_preload=True, verbose="error"
+    )
+    # a processed copy under derivatives/ is not a recording of the dataset
+    deriv = root / "derivatives" / "clean" / "sub-01" / "ses-01" / "eeg"
+    deriv.mkdir(parents=True)
+    src = root / "sub-01" / "ses-01" / "eeg" / "sub-01_ses-01_task-rest_eeg.edf"
+    (deriv / "sub-01_ses-01_task-rest_desc-clean_eeg.edf").write_bytes(src.read_bytes())
+    # the labels a user adds to participants.tsv
+    part = pd.read_csv(root / "participants.tsv", sep="\t")
+    quality = {
+        f"sub-{int(s[-2:]) + 1:02d}": ("good" if q == 1 else "bad")
+        for s, q in zip(info["Subject"], info["Count quality"])
+    }
+    part["counting"] = part["participant_id"].map(quality)
+    part.to_csv(root / "participants.tsv", sep="\t", index=False)
+    return part
+
+
+def test_preprocess_bids_root(eegmat_dir, tmp_path, capsys):
+    root = tmp_path / "bids"
+    part = _write_bids(eegmat_dir, root)
+    assert set(part["counting"]) == {"good", "bad"}  # both labels are exercised
+    assert main(["preprocess", str(root), str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr().out
+    assert "8 recordings OK (3 subjects" in out
+    assert "unsupported_format" in out
+
+    corpus = open_cache(tmp_path / "cache")
+    assert sorted(corpus.ids) == sorted(
+        f"sub-{s:02d}_ses-{ses}_task-{t}_eeg"
+        for s, sessions in {1: ["01"], 2: ["01"], 3: ["01", "02"]}.items()
+        for ses in sessions
+        for t in TASKS.values()
+    )
+    labels = dict(zip(part["participant_id"], part["counting"]))
+    for rid, subject in zip(corpus.ids, corpus.subjects):
+        desc = corpus[rid].description
+        sub, ses, task = rid.split("_")[:3]
+        assert subject == desc["subject"] == sub
+        assert desc["session"] == ses and desc["task"] == task[len("task-") :]
+        assert desc["counting"] == labels[sub]
+        assert "derivatives" not in desc["path"]
+    skipped = corpus.skipped
+    assert list(skipped["reason"]) == ["unsupported_format"]
+    assert skipped["subject"].tolist() == ["sub-04"]
+    assert "write_raw_bids" in skipped["detail"].iloc[0]

@@ -1,1 +1,1 @@
-"""Bundled YAML presets of ELM pretraining (``elm-5s``, ``elm-60s``, ``tiny-cpu``)."""
+"""Bundled YAML presets of ELM pretraining (``elm-5s``, ``elm-60s``, ``tiny-cpu``, ``tiny-cpu-demo``)."""

@@ -10,22 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from .._json import to_jsonable
+
 __all__ = ["load_model", "load_labels", "load_prompts", "to_jsonable"]
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy types/arrays (nested) into JSON-serialisable Python objects."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def load_model(spec: str) -> Any:

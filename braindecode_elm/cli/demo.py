@@ -542,7 +542,7 @@ def run_demo(
     print()
     print(table.text())
     print(f"\ntotal time {elapsed:.0f} s on {torch.get_num_threads()} thread(s)")
-    from .commands import to_jsonable
+    from .._json import to_jsonable
 
     (out / "results.json").write_text(json.dumps(to_jsonable(results), indent=1))
     _write_report(out, table, elapsed, eegmat_note, n_subjects, epochs, quick, seed)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import time
 import warnings
@@ -33,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from .. import dsp
+from .._json import to_jsonable
+from ..dsp.recipe import ELM_CROP_S
 from .edf import EDFError, read_edf_data, read_edf_header
 from .reports import ELM_HEADINGS, segment_report
 from .windows import (
@@ -75,7 +76,6 @@ SKIP_REASONS: dict[str, str] = {
     "unsupported_format": "a BIDS recording in a format other than EDF",
 }
 
-_OUT_SFREQ = 100.0
 # Source files up to this size are read into memory once (hash + decode).
 _BLOB_MAX = 512 * 1024**2
 
@@ -115,35 +115,6 @@ def _sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(float(value)) else float(value)
-    if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date)):
-        return value.isoformat()
-    if value is None or isinstance(value, (str, int)):
-        return value
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)
-
-
-def _tcp_electrodes() -> list[str]:
-    seen: list[str] = []
-    for a, b in dsp.TCP_PAIRS:
-        for e in (a, b):
-            if e not in seen:
-                seen.append(e)
-    return seen
 
 
 # --------------------------------------------------------------------------- build
@@ -234,7 +205,7 @@ def _read_signal(
     result is cached as float16: the engine still filters in float64, and float32
     input adds ~1e-7 relative error against float16's ~5e-4).
     """
-    wanted = _tcp_electrodes()
+    wanted = list(dsp.TCP_ELECTRODES)
     if task["raw"] is None:
         try:
             header = read_edf_header(task["path"])
@@ -300,7 +271,7 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     desc = task["description"]
     row["report"] = desc.get("report") if isinstance(desc.get("report"), str) else None
     row["report_encoding"] = desc.get("report_encoding")
-    row["description"] = _jsonable(
+    row["description"] = to_jsonable(
         {k: v for k, v in desc.items() if k not in ("report",)}
     )
 
@@ -340,11 +311,10 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
                     row["sha256"] = _sha256(task["path"])
             except OSError as exc:
                 raise _Skip("unreadable_file", f"{task['path']}: {exc}") from exc
+        recipe: dsp.Recipe = cfg["recipe_obj"]
         # Float16 caches (ELM units) are fed to the engine's float32-I/O path.
         in_dtype = (
-            np.float32
-            if cfg["params"].get("scale") and cfg["recipe"] != "elm_official"
-            else np.float64
+            np.float32 if recipe.scale and recipe.method == "engine" else np.float64
         )
         data, names, sfreq, duration = _read_signal(task, in_dtype)
         row["source_sfreq"] = sfreq
@@ -358,24 +328,30 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
                 "non_finite_data",
                 f"{int((~finite).sum())} NaN/inf samples in channels {bad}",
             )
-        params = dict(cfg["params"])
         try:
-            if cfg["recipe"] == "elm_official":
+            if recipe.method == "mne":
                 import mne
 
                 info = mne.create_info(names, sfreq, ch_types="eeg")
                 raw = mne.io.RawArray(data, info, verbose="error")
-                out = dsp.preprocess_raw(raw, recipe="elm_official")
+                out = dsp.preprocess_raw(raw, recipe=recipe)
                 y, out_names = out.get_data(), list(out.ch_names)
-                row["start_s"] = 10.0
             else:
-                y, out_names = dsp.preprocess(data, names, sfreq, **params)
-                row["start_s"] = 0.0
+                y, out_names = dsp.preprocess(
+                    data,
+                    names,
+                    sfreq,
+                    recipe=recipe,
+                    dtype=np.float32,
+                    n_threads=cfg["n_threads"],
+                )
+            row["start_s"] = recipe.drop_first_s
+            true_sfreq = recipe.output_sfreq(sfreq)
         except ValueError as exc:
             raise _Skip("preprocessing_failed", str(exc)) from exc
         # ELM units (|x| <= 80) fit float16; volts ("default" recipe) would
         # underflow in float16, so those stay float32.
-        y16 = y.astype(np.float16 if params.get("scale") else np.float32)
+        y16 = y.astype(np.float16 if recipe.scale else np.float32)
         # Ids come from file names or descriptions: keep them a single file name.
         safe = "".join(ch if ch.isalnum() or ch in "-_.@" else "_" for ch in rid)
         if safe != rid:  # two ids must not share a file after the clean-up
@@ -398,11 +374,10 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
             file=str(rel),
             shape=list(y16.shape),
             n_times=int(y16.shape[1]),
-            sfreq=float(params.get("out_sfreq", _OUT_SFREQ)),
+            sfreq=recipe.out_sfreq,
+            true_sfreq=true_sfreq,
             ch_names=list(out_names),
-            params=_jsonable(
-                {k: v for k, v in params.items() if k not in ("dtype", "n_threads")}
-            ),
+            params=cfg["params"],
             backend=dsp.backend(),
         )
     except _Skip as skip:
@@ -555,6 +530,18 @@ def _repair_tail(path: Path) -> None:
     )
 
 
+def _same_recipe(row: dict[str, Any], recipe: dsp.Recipe) -> bool:
+    """Whether a manifest row was made with ``recipe`` (name and stored fields).
+
+    Rows of older caches store fewer fields; only the fields they hold count.
+    """
+    if row.get("recipe", recipe.name) != recipe.name:
+        return False
+    stored = row.get("params") or {}
+    mine = recipe.to_dict(name=False)
+    return all(stored[k] == mine[k] for k in stored.keys() & mine.keys())
+
+
 def _npy_matches(path: Path, row: dict[str, Any]) -> bool:
     """Whether a cached array's header agrees with its manifest row."""
     try:
@@ -573,7 +560,7 @@ def build_cache(
     concat_ds: Any,
     out_dir: str | os.PathLike[str],
     *,
-    recipe: str = "elm",
+    recipe: dsp.Recipe | str = "elm",
     n_jobs: int = 1,
     shard: tuple[int, int] | None = None,
     strict: bool = False,
@@ -608,11 +595,13 @@ def build_cache(
         ``skipped`` table, if any, goes into the manifest.
     out_dir : str | os.PathLike
         Cache folder (created).
-    recipe : {"elm", "default", "elm_official"}
-        ``"elm"``: ELM units (volts x 1e5, clipped at +-80); ``"default"``: volts
-        (stored as float32); ``"elm_official"``: the paper's MNE chain (slow;
-        drops the first 10 s, recorded as ``start_s`` so crops stay aligned to
-        the original time).
+    recipe : Recipe | {"elm", "default", "elm_official"}
+        A :class:`~braindecode_elm.dsp.Recipe` or a preset name. ``"elm"``: ELM
+        units (volts x 1e5, clipped at +-80); ``"default"``: volts (stored as
+        float32); ``"elm_official"``: the paper's MNE chain (slow; drops the
+        first 10 s, recorded as ``start_s`` so crops stay aligned to the
+        original time). The manifest stores the recipe's fields (``params``)
+        and the rate each recording came out at (``true_sfreq``).
     n_jobs : int
         Worker processes (recordings are processed in parallel).
     shard : tuple of (int, int) | None
@@ -660,8 +649,7 @@ def build_cache(
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    if recipe not in dsp.RECIPES:
-        raise ValueError(f"recipe must be one of {sorted(dsp.RECIPES)}, got {recipe!r}")
+    rec = dsp.as_recipe(recipe)
     if shard is not None:
         i_shard, n_shards = (int(v) for v in shard)
         if not (n_shards >= 1 and 0 <= i_shard < n_shards):
@@ -672,22 +660,12 @@ def build_cache(
         i_shard, n_shards, manifest, label = 0, 1, "manifest.jsonl", None
     out = Path(out_dir)
     (out / "recordings").mkdir(parents=True, exist_ok=True)
-    scale = dsp.RECIPES[recipe]["scale"]
-    clip = dsp.RECIPES[recipe]["clip"]
-    params: dict[str, Any] = dict(
-        l_freq=0.1,
-        h_freq=49.0,
-        out_sfreq=_OUT_SFREQ,
-        order=4,
-        montage="tcp",
-        scale=scale,
-        clip=clip,
-        dtype=np.float32,
-        n_threads=int(n_threads),
-    )
+    params = rec.to_dict(name=False)
     cfg = dict(
-        recipe=recipe,
+        recipe=rec.name,
+        recipe_obj=rec,
         params=params,
+        n_threads=int(n_threads),
         out_dir=out,
         shard_label=label,
         require_report=require_report,
@@ -752,7 +730,7 @@ def build_cache(
             recording_id=str(r["recording_id"]),
             subject=r.get("subject"),
             source=r.get("path"),
-            recipe=recipe,
+            recipe=rec.name,
             shard=label,
             status="skipped",
             reason=r["reason"],
@@ -772,10 +750,11 @@ def build_cache(
     _repair_tail(out / manifest)
     for r in _read_manifests(out):
         key = r.get("recording_id_key", r["recording_id"])
-        if r.get("status") == "ok" and r.get("recipe", recipe) != recipe:
+        if r.get("status") == "ok" and not _same_recipe(r, rec):
             raise ValueError(
                 f"{out} holds recordings preprocessed with recipe "
-                f"{r.get('recipe')!r}, not {recipe!r}; use another folder or the "
+                f"{r.get('recipe')!r}, not {rec.name!r} (stored fields "
+                f"{r.get('params')}, asked {params}); use another folder or the "
                 "same recipe"
             )
         # Resume trusts an "ok" row only when its array is there, inside the
@@ -815,7 +794,7 @@ def build_cache(
             else:
                 summary.n_cached += 1
                 summary.hours_cached += row["duration_s"] / 3600.0
-            line = (json.dumps(_jsonable(row), ensure_ascii=False) + "\n").encode()
+            line = (json.dumps(to_jsonable(row), ensure_ascii=False) + "\n").encode()
             written = mf.write(line)
             while written is not None and written < len(line):
                 written += mf.write(line[written:])
@@ -856,7 +835,12 @@ class CachedRecording:
     subject : str
         Subject id (the unit of leakage-safe splits).
     sfreq : float
-        Sampling rate of the cached array (100.0).
+        Nominal sampling rate of the cached array (the recipe's output rate,
+        100.0); crop lengths are counted with it.
+    true_sfreq : float
+        The rate the resampler produced from the source rate; equal to
+        ``sfreq`` except for source rates without a small up/down ratio (e.g.
+        173.61 Hz gives 99.99936 Hz).
     ch_names : list of str
         The 20 TCP channel names (``"FP1-F7"`` ...).
     report : str | None
@@ -879,6 +863,7 @@ class CachedRecording:
         subj = row.get("subject") or desc.get("subject") or self.id
         self.subject: str = str(subj)
         self.sfreq: float = float(row["sfreq"])
+        self.true_sfreq: float = float(row.get("true_sfreq") or self.sfreq)
         self.ch_names: list[str] = list(row["ch_names"])
         self.report: str | None = row.get("report")
         self.description: dict[str, Any] = desc
@@ -904,7 +889,7 @@ class CachedRecording:
 
     def n_crops(
         self,
-        seconds: float = 5.0,
+        seconds: float = ELM_CROP_S,
         *,
         drop_first_s: float = ELM_DROP_FIRST_S,
         max_minutes: float | None = ELM_MAX_MINUTES,
@@ -921,7 +906,7 @@ class CachedRecording:
 
     def crops(
         self,
-        seconds: float = 5.0,
+        seconds: float = ELM_CROP_S,
         *,
         drop_first_s: float = ELM_DROP_FIRST_S,
         max_minutes: float | None = ELM_MAX_MINUTES,
@@ -1055,7 +1040,7 @@ class CachedCorpus:
             rows.append(d)
         return pd.DataFrame(rows)
 
-    def n_crops(self, seconds: float = 5.0, **kwargs: Any) -> np.ndarray:
+    def n_crops(self, seconds: float = ELM_CROP_S, **kwargs: Any) -> np.ndarray:
         """Crops per cached recording (aligned with ``ids``); see ``.crops``."""
         return np.array([self[i].n_crops(seconds, **kwargs) for i in self.ids])
 
@@ -1071,7 +1056,7 @@ class CachedCorpus:
 
     def to_windows_dataset(
         self,
-        seconds: float = 5.0,
+        seconds: float = ELM_CROP_S,
         *,
         target_name: str | None = None,
         drop_first_s: float = ELM_DROP_FIRST_S,

@@ -27,13 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
 from .descriptions import DescriptionBuilder
 from .splits import check_no_subject_overlap, subject_split
 
 __all__ = ["Segment", "LabelledCorpus", "build_labelled_corpus"]
 
 #: Output rate of the ELM preprocessing (Hz).
-_SFREQ = 100.0
+_SFREQ = ELM_SFREQ
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class LabelledCorpus:
 
     # -- crops and batches -------------------------------------------------------
     def crops(
-        self, seconds: float = 5.0, *, max_crops: int | None = None
+        self, seconds: float = ELM_CROP_S, *, max_crops: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Non-overlapping crops of every segment.
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .._config import DATA_ENV
+from ..dsp.recipe import ELM_CROP_S
 from .physionet import (
     EEGBCI_EVENT_LABELS,
     EEGBCI_RUN_TASKS,
@@ -192,7 +193,7 @@ class EEGMATMOABB(BaseDataset):
         self,
         path: str | os.PathLike[str] | None = None,
         *,
-        epoch_seconds: float = 5.0,
+        epoch_seconds: float = ELM_CROP_S,
         download: bool = False,
         subjects: Sequence[int] | None = None,
         sessions: Sequence[int | str] | None = None,

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..dsp.recipe import ELM_CROP_S
+
 __all__ = [
     "ELM_CROP_SECONDS",
     "ELM_DROP_FIRST_S",
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 #: Crop lengths of the two ELM variants (seconds).
-ELM_CROP_SECONDS: tuple[float, ...] = (5.0, 60.0)
+ELM_CROP_SECONDS: tuple[float, ...] = (ELM_CROP_S, 60.0)
 #: Seconds dropped at the start of each recording.
 ELM_DROP_FIRST_S = 10.0
 #: At most this many minutes of each recording are used.
@@ -40,7 +42,7 @@ ELM_MAX_DURATION_S = 2.5 * 3600.0
 def crop_bounds(
     n_times: int,
     sfreq: float,
-    seconds: float = 5.0,
+    seconds: float = ELM_CROP_S,
     *,
     drop_first_s: float = ELM_DROP_FIRST_S,
     max_minutes: float | None = ELM_MAX_MINUTES,
@@ -91,7 +93,7 @@ def crop_bounds(
 def crop_view(
     data: np.ndarray,
     sfreq: float,
-    seconds: float = 5.0,
+    seconds: float = ELM_CROP_S,
     *,
     drop_first_s: float = ELM_DROP_FIRST_S,
     max_minutes: float | None = ELM_MAX_MINUTES,
@@ -134,7 +136,7 @@ def crop_view(
 
 def create_probe_windows(
     concat_ds: Any,
-    window_seconds: float = 5.0,
+    window_seconds: float = ELM_CROP_S,
     *,
     recipe: str | None = "elm",
     drop_first_s: float = 0.0,

@@ -21,16 +21,28 @@ from .engine import (
     resample_poly,
     sosfiltfilt,
 )
-from .montage import TCP_PAIRS, normalize_ch_name, resolve_pairs, tcp_montage
+from .montage import (
+    TCP_ELECTRODES,
+    TCP_PAIRS,
+    normalize_ch_name,
+    resolve_pairs,
+    tcp_montage,
+)
 from .rates import rational_factors
-from .raw import RECIPES, elm_official, elm_preprocessor, preprocess_raw
+from .raw import elm_official, elm_preprocessor, preprocess_raw
+from .recipe import ELM_CROP_S, ELM_SFREQ, RECIPES, Recipe, as_recipe
 from .simd import cpu_simd_level, force_simd, kernel_simd_levels, simd_level
 from .streaming import preprocess_chunked
 
 __all__ = [
     "ELM_CLIP",
+    "ELM_CROP_S",
     "ELM_SCALE",
+    "ELM_SFREQ",
     "RECIPES",
+    "Recipe",
+    "as_recipe",
+    "TCP_ELECTRODES",
     "TCP_PAIRS",
     "backend",
     "butter_bandpass_sos",

@@ -6,7 +6,13 @@ import math
 
 import numpy as np
 
-__all__ = ["as_signal", "check_band", "check_finite", "check_factor"]
+__all__ = [
+    "as_signal",
+    "check_band",
+    "check_band_edges",
+    "check_finite",
+    "check_factor",
+]
 
 
 def as_signal(x: object, name: str = "x") -> tuple[np.ndarray, bool]:
@@ -48,19 +54,26 @@ def check_finite(x: np.ndarray, name: str = "x") -> None:
         )
 
 
-def check_band(order: int, l_freq: float, h_freq: float, sfreq: float) -> None:
-    """Validate a band-pass design request."""
+def check_band_edges(order: int, l_freq: float, h_freq: float) -> None:
+    """Validate the order and edges of a band-pass (no sampling rate needed)."""
     if isinstance(order, bool) or int(order) != order or not 1 <= order <= 32:
         raise ValueError(f"order must be an integer from 1 to 32, got {order!r}")
-    for nm, v in (("l_freq", l_freq), ("h_freq", h_freq), ("sfreq", sfreq)):
+    for nm, v in (("l_freq", l_freq), ("h_freq", h_freq)):
         if not isinstance(v, int | float | np.number) or not math.isfinite(v):
             raise ValueError(f"{nm} must be a finite number, got {v!r}")
-    if sfreq <= 0:
-        raise ValueError(f"sfreq must be positive, got {sfreq}")
     if l_freq <= 0:
         raise ValueError(f"l_freq must be > 0 Hz, got {l_freq}")
     if l_freq >= h_freq:
         raise ValueError(f"invalid band: l_freq ({l_freq}) must be < h_freq ({h_freq})")
+
+
+def check_band(order: int, l_freq: float, h_freq: float, sfreq: float) -> None:
+    """Validate a band-pass design request at the sampling rate ``sfreq``."""
+    check_band_edges(order, l_freq, h_freq)
+    if not isinstance(sfreq, int | float | np.number) or not math.isfinite(sfreq):
+        raise ValueError(f"sfreq must be a finite number, got {sfreq!r}")
+    if sfreq <= 0:
+        raise ValueError(f"sfreq must be positive, got {sfreq}")
     if h_freq >= sfreq / 2:
         raise ValueError(
             f"invalid band: h_freq ({h_freq} Hz) must be below the Nyquist "

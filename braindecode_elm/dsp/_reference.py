@@ -15,6 +15,7 @@ from scipy import signal
 
 from .montage import bipolar_montage, resolve_pairs
 from .rates import rational_factors
+from .recipe import ELM_SFREQ, Recipe
 
 __all__ = [
     "butter_bandpass_sos",
@@ -86,9 +87,10 @@ def preprocess(
     ch_names: Sequence[str],
     sfreq: float,
     *,
+    recipe: Recipe | None = None,
     l_freq: float = 0.1,
     h_freq: float = 49.0,
-    out_sfreq: float = 100.0,
+    out_sfreq: float = ELM_SFREQ,
     order: int = 4,
     pairs: Sequence[tuple[str, str]] | None = None,
     montage: bool = True,
@@ -97,20 +99,38 @@ def preprocess(
     padtype: str = "odd",
     resample_padtype: str = "constant",
 ) -> tuple[np.ndarray, list[str]]:
-    """Montage -> band-pass -> (scale, clip) -> resample, all in float64 SciPy."""
+    """Montage -> band-pass -> (scale, clip) -> resample, all in float64 SciPy.
+
+    ``recipe``, when given, replaces all the other keywords (``pairs`` and
+    ``montage`` are the recipe's ``montage`` split in two: which pairs, and
+    whether to apply any).
+    """
+    if recipe is None:
+        recipe = Recipe(
+            l_freq=l_freq,
+            h_freq=h_freq,
+            out_sfreq=out_sfreq,
+            order=order,
+            montage=(pairs if pairs is not None else "tcp") if montage else None,
+            scale=scale,
+            clip=clip,
+            padtype=padtype,
+            resample_padtype=resample_padtype,
+        )
     x = np.asarray(x, dtype=np.float64)
-    if montage:
+    if recipe.montage is not None:
+        pairs = None if isinstance(recipe.montage, str) else recipe.montage
         index, names = resolve_pairs(ch_names, pairs)
         x = bipolar_montage(x, index)
     else:
         names = list(ch_names)
-    sos = butter_bandpass_sos(order, l_freq, h_freq, sfreq)
-    y = sosfiltfilt(sos, x, padtype=padtype)
-    if scale is not None:
-        y = y * scale
-    if clip is not None:
-        y = np.clip(y, -clip, clip)
-    up, down, _ = rational_factors(sfreq, out_sfreq)
+    sos = butter_bandpass_sos(recipe.order, recipe.l_freq, recipe.h_freq, sfreq)
+    y = sosfiltfilt(sos, x, padtype=recipe.padtype)
+    if recipe.scale is not None:
+        y = y * recipe.scale
+    if recipe.clip is not None:
+        y = np.clip(y, -recipe.clip, recipe.clip)
+    up, down, _ = rational_factors(sfreq, recipe.out_sfreq)
     if up != down:
-        y = resample_poly(y, up, down, padtype=resample_padtype)
+        y = resample_poly(y, up, down, padtype=recipe.resample_padtype)
     return y, names

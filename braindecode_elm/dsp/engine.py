@@ -19,7 +19,15 @@ from .. import _rust
 from . import _reference as ref
 from ._checks import as_signal, check_band, check_factor, check_finite
 from .montage import resolve_pairs
-from .rates import rational_factors
+from .recipe import (
+    _FILTER_PADTYPES,
+    _RESAMPLE_PADTYPES,
+    ELM_CLIP,
+    ELM_SCALE,
+    UNSET,
+    Recipe,
+    as_recipe,
+)
 
 __all__ = [
     "ELM_CLIP",
@@ -33,14 +41,7 @@ __all__ = [
     "sosfiltfilt",
 ]
 
-#: Volts -> ELM units (10 uV): ELM tensors are ``volts * ELM_SCALE``.
-ELM_SCALE: float = 1e5
-#: ELM clips its inputs to ``+-ELM_CLIP`` (i.e. +-800 uV).
-ELM_CLIP: float = 80.0
-
-_FILTER_PADTYPES = ("odd", "mne")
 _MAX_SECTIONS = 8
-_RESAMPLE_PADTYPES = ("constant", "reflect")
 
 
 def _native(name: str) -> Any:
@@ -198,33 +199,41 @@ def resample_poly(
 
 
 def _plan(
-    ch_names: Sequence[str],
-    n_channels: int,
-    sfreq: float,
-    l_freq: float,
-    h_freq: float,
-    out_sfreq: float,
-    order: int,
-    montage: str | Sequence[tuple[str, str]] | None,
+    ch_names: Sequence[str], n_channels: int, sfreq: float, recipe: Recipe
 ) -> tuple[np.ndarray | None, list[str], int, int]:
+    """Montage index, output names and resampling factors of one recording.
+
+    The recipe's options were validated when it was built; this is the one
+    check that needs the recording (its names and rate).
+    """
     if len(ch_names) != n_channels:
         raise ValueError(
             f"x has {n_channels} channels but {len(ch_names)} names were given"
         )
-    check_band(order, l_freq, h_freq, sfreq)
-    if montage is None:
+    if recipe.method != "engine":
+        raise ValueError(
+            f"recipe {recipe.name!r} runs MNE's chain (method='mne'); use "
+            "braindecode_elm.dsp.preprocess_raw for it"
+        )
+    recipe.check_rate(sfreq)
+    if recipe.montage is None:
         index, names = None, [str(c) for c in ch_names]
-    elif isinstance(montage, str):
-        if montage.lower() != "tcp":
-            raise ValueError(
-                f"montage must be 'tcp', None or a list of (anode, cathode) pairs, "
-                f"got {montage!r}"
-            )
+    elif isinstance(recipe.montage, str):
         index, names = resolve_pairs(ch_names, None)
     else:
-        index, names = resolve_pairs(ch_names, montage)
-    up, down, _ = rational_factors(sfreq, out_sfreq)
+        index, names = resolve_pairs(ch_names, recipe.montage)
+    up, down, _ = recipe.factors(sfreq)
     return index, names, up, down
+
+
+def _design(recipe: Recipe, sfreq: float) -> np.ndarray:
+    """The recipe's band-pass at ``sfreq`` (band already checked by ``_plan``)."""
+    fn = _native("butter_bandpass_sos")
+    if fn is None:
+        return ref.butter_bandpass_sos(
+            recipe.order, recipe.l_freq, recipe.h_freq, sfreq
+        )
+    return fn(recipe.order, recipe.l_freq, recipe.h_freq, float(sfreq))
 
 
 def _check_dtype(dtype: npt.DTypeLike) -> np.dtype:
@@ -234,45 +243,21 @@ def _check_dtype(dtype: npt.DTypeLike) -> np.dtype:
     return dt
 
 
-def _check_options(padtype: str, resample_padtype: str, clip: float | None) -> None:
-    """Validate the options shared by :func:`preprocess` and the batch API."""
-    if padtype not in _FILTER_PADTYPES:
-        raise ValueError(f"padtype must be one of {_FILTER_PADTYPES}, got {padtype!r}")
-    if resample_padtype not in _RESAMPLE_PADTYPES:
-        raise ValueError(
-            f"resample_padtype must be one of {_RESAMPLE_PADTYPES}, got "
-            f"{resample_padtype!r}"
-        )
-    if clip is not None and not clip > 0:
-        raise ValueError(f"clip must be positive or None, got {clip!r}")
-
-
 def _check_threads(n_threads: int) -> None:
     if isinstance(n_threads, bool) or int(n_threads) != n_threads or n_threads < 1:
         raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
 
 
 def _plan_recording(
-    x: np.ndarray,
-    ch_names: Sequence[str],
-    sfreq: float,
-    l_freq: float,
-    h_freq: float,
-    out_sfreq: float,
-    order: int,
-    montage: Any,
-    padtype: str,
-    label: str,
+    x: np.ndarray, ch_names: Sequence[str], sfreq: float, recipe: Recipe, label: str
 ) -> tuple[Any, list[str], int, int, np.ndarray]:
     """Montage plan, rates and SOS of one recording; rejects too-short signals.
 
     ``label`` names the signal in the error ("signal", "xs[3]").
     """
-    index, names, up, down = _plan(
-        ch_names, x.shape[0], sfreq, l_freq, h_freq, out_sfreq, order, montage
-    )
-    sos = butter_bandpass_sos(order, l_freq, h_freq, sfreq)
-    if padtype == "odd" and x.shape[1] <= odd_padlen(sos):
+    index, names, up, down = _plan(ch_names, x.shape[0], sfreq, recipe)
+    sos = _design(recipe, sfreq)
+    if recipe.padtype == "odd" and x.shape[1] <= odd_padlen(sos):
         raise ValueError(
             f"{label} too short: {x.shape[1]} samples, but zero-phase filtering "
             f"pads {odd_padlen(sos)} samples at each end and needs more than that"
@@ -285,21 +270,23 @@ def preprocess(
     ch_names: Sequence[str],
     sfreq: float,
     *,
-    l_freq: float = 0.1,
-    h_freq: float = 49.0,
-    out_sfreq: float = 100.0,
-    order: int = 4,
-    montage: str | Sequence[tuple[str, str]] | None = "tcp",
-    scale: float | None = None,
-    clip: float | None = None,
+    recipe: Recipe | str | None = None,
+    l_freq: float = UNSET,
+    h_freq: float = UNSET,
+    out_sfreq: float = UNSET,
+    order: int = UNSET,
+    montage: str | Sequence[tuple[str, str]] | None = UNSET,
+    scale: float | None = UNSET,
+    clip: float | None = UNSET,
     dtype: npt.DTypeLike = np.float32,
     n_threads: int = 1,
-    padtype: str = "odd",
-    resample_padtype: str = "constant",
+    padtype: str = UNSET,
+    resample_padtype: str = UNSET,
 ) -> tuple[np.ndarray, list[str]]:
     """Montage, zero-phase band-pass and polyphase resampling in one fused pass.
 
-    The steps, in order: bipolar montage (``"tcp"``: the 20 ELM pairs of
+    The steps of the :class:`~braindecode_elm.dsp.Recipe`, in order: bipolar
+    montage (``"tcp"``: the 20 ELM pairs of
     :data:`~braindecode_elm.dsp.TCP_PAIRS`), Butterworth band-pass
     ``l_freq``-``h_freq`` of ``order`` applied forward and backward at the input
     rate (:func:`sosfiltfilt`), multiplication by ``scale``, clipping to
@@ -315,15 +302,19 @@ def preprocess(
         Names of the rows of ``x`` (TUH, prefixed or plain 10-20 names).
     sfreq : float
         Input sampling rate in Hz.
+    recipe : Recipe | str | None
+        The options, or a preset name (``"elm"``: ELM units). ``None`` is the
+        ``"default"`` preset (no scale, no clip: output in the unit of ``x``).
+        The keywords below, when given, replace the recipe's fields.
     l_freq, h_freq : float
-        Band edges in Hz.
+        Band edges in Hz (0.1 and 49).
     out_sfreq : float
-        Output rate in Hz; up/down factors come from
+        Output rate in Hz (100); up/down factors come from
         :func:`~braindecode_elm.dsp.rates.rational_factors`.
     order : int
-        Butterworth order (sections of the band-pass).
+        Butterworth order (sections of the band-pass; 4).
     montage : "tcp" | sequence of (str, str) | None
-        Bipolar pairs, or ``None`` to keep the channels as they are.
+        Bipolar pairs, or ``None`` to keep the channels as they are ("tcp").
     scale : float | None
         Multiply after filtering (``ELM_SCALE`` turns volts into ELM units).
     clip : float | None
@@ -333,9 +324,9 @@ def preprocess(
     n_threads : int
         Threads for this recording (channels are split among them).
     padtype : {"odd", "mne"}
-        Filter edge handling, see :func:`sosfiltfilt`.
+        Filter edge handling, see :func:`sosfiltfilt` ("odd").
     resample_padtype : {"constant", "reflect"}
-        Resampler edge handling, see :func:`resample_poly`.
+        Resampler edge handling, see :func:`resample_poly` ("constant").
 
     Returns
     -------
@@ -344,35 +335,30 @@ def preprocess(
     names : list of str
         Output channel names (e.g. ``"FP1-F7"``).
     """
+    rec = as_recipe(
+        recipe,
+        l_freq=l_freq,
+        h_freq=h_freq,
+        out_sfreq=out_sfreq,
+        order=order,
+        montage=montage,
+        scale=scale,
+        clip=clip,
+        padtype=padtype,
+        resample_padtype=resample_padtype,
+    )
     if np.ndim(x) != 2:
         raise ValueError(
             f"x must be 2-D (n_channels, n_times), got shape {np.shape(x)}"
         )
     x, _ = as_signal(x)
     out_dtype = _check_dtype(dtype)
-    _check_options(padtype, resample_padtype, clip)
     _check_threads(n_threads)
-    index, names, up, down, sos = _plan_recording(
-        x, ch_names, sfreq, l_freq, h_freq, out_sfreq, order, montage, padtype, "signal"
-    )
+    index, names, up, down, sos = _plan_recording(x, ch_names, sfreq, rec, "signal")
     fn = _native("preprocess")
     if fn is None or not _native_sos_ok(sos):
         check_finite(x)
-        y, _ = ref.preprocess(
-            x,
-            names if index is None else list(ch_names),
-            sfreq,
-            l_freq=l_freq,
-            h_freq=h_freq,
-            out_sfreq=out_sfreq,
-            order=order,
-            pairs=None if isinstance(montage, str) else montage,
-            montage=index is not None,
-            scale=scale,
-            clip=clip,
-            padtype=padtype,
-            resample_padtype=resample_padtype,
-        )
+        y, _ = ref.preprocess(x, ch_names, sfreq, recipe=rec)
         return y.astype(out_dtype, copy=False), names
     y = fn(
         x,
@@ -380,10 +366,10 @@ def preprocess(
         sos,
         up,
         down,
-        None if scale is None else float(scale),
-        None if clip is None else float(clip),
-        padtype,
-        resample_padtype,
+        rec.scale,
+        rec.clip,
+        rec.padtype,
+        rec.resample_padtype,
         out_dtype == np.float32,
         int(n_threads),
         [str(c) for c in ch_names],
@@ -396,7 +382,9 @@ def preprocess_batch(
     ch_names: Sequence[Sequence[str]],
     sfreqs: Sequence[float],
     *,
+    recipe: Recipe | str | None = None,
     n_threads: int = 1,
+    dtype: npt.DTypeLike = np.float32,
     **kwargs: Any,
 ) -> list[tuple[np.ndarray, list[str]]]:
     """:func:`preprocess` over many recordings, ``n_threads`` at a time.
@@ -409,11 +397,15 @@ def preprocess_batch(
         Channel names of each recording.
     sfreqs : sequence of float
         Sampling rate of each recording.
+    recipe : Recipe | str | None
+        As in :func:`preprocess`, shared by all recordings.
     n_threads : int
         Recordings processed in parallel (a native rayon pool; the GIL is
         released for the whole batch).
+    dtype : float32 | float64
+        Output dtype.
     **kwargs
-        Passed to :func:`preprocess` (``l_freq``, ``scale``, ``clip``, ...).
+        Recipe fields replacing the recipe's (``l_freq``, ``scale``, ``clip``...).
 
     Returns
     -------
@@ -426,40 +418,23 @@ def preprocess_batch(
             f"{len(ch_names)} and {len(sfreqs)}"
         )
     _check_threads(n_threads)
-    opts = dict(kwargs)
+    fields = set(Recipe.__dataclass_fields__) - {"name"}
+    unknown = sorted(set(kwargs) - fields)
+    if unknown:
+        raise TypeError(f"unexpected arguments: {unknown}")
+    rec = as_recipe(recipe, **kwargs)
+    out_dtype = _check_dtype(dtype)
     native = _native("preprocess_batch")
     if native is None or len(xs) == 0:
         return [
-            preprocess(x, c, s, n_threads=1, **opts)
+            preprocess(x, c, s, recipe=rec, dtype=out_dtype, n_threads=1)
             for x, c, s in zip(xs, ch_names, sfreqs)
         ]
-    l_freq = opts.pop("l_freq", 0.1)
-    h_freq = opts.pop("h_freq", 49.0)
-    out_sfreq = opts.pop("out_sfreq", 100.0)
-    order = opts.pop("order", 4)
-    montage = opts.pop("montage", "tcp")
-    scale = opts.pop("scale", None)
-    clip = opts.pop("clip", None)
-    out_dtype = _check_dtype(opts.pop("dtype", np.float32))
-    padtype = opts.pop("padtype", "odd")
-    resample_padtype = opts.pop("resample_padtype", "constant")
-    if opts:
-        raise TypeError(f"unexpected arguments: {sorted(opts)}")
-    _check_options(padtype, resample_padtype, clip)
     arrays, indices, soses, ups, downs, all_names = [], [], [], [], [], []
     for i, (x, names_in, sfreq) in enumerate(zip(xs, ch_names, sfreqs)):
         x, _ = as_signal(x, f"xs[{i}]")
         index, names, up, down, sos = _plan_recording(
-            x,
-            names_in,
-            sfreq,
-            l_freq,
-            h_freq,
-            out_sfreq,
-            order,
-            montage,
-            padtype,
-            f"xs[{i}]",
+            x, names_in, sfreq, rec, f"xs[{i}]"
         )
         arrays.append(x)
         indices.append(index)
@@ -473,10 +448,10 @@ def preprocess_batch(
         soses,
         ups,
         downs,
-        None if scale is None else float(scale),
-        None if clip is None else float(clip),
-        padtype,
-        resample_padtype,
+        rec.scale,
+        rec.clip,
+        rec.padtype,
+        rec.resample_padtype,
         out_dtype == np.float32,
         int(n_threads),
     )

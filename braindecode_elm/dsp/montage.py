@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "TCP_ELECTRODES",
     "TCP_PAIRS",
     "bipolar_montage",
     "normalize_ch_name",
@@ -44,6 +45,12 @@ TCP_PAIRS: tuple[tuple[str, str], ...] = (
     ("F4", "C4"),
     ("C4", "P4"),
     ("P4", "O2"),
+)
+
+#: The 17 referential electrodes the TCP montage reads, in order of first use
+#: in :data:`TCP_PAIRS` (the row order of cached referential data).
+TCP_ELECTRODES: tuple[str, ...] = tuple(
+    dict.fromkeys(e for pair in TCP_PAIRS for e in pair)
 )
 
 # New (10-10) names of the four temporal electrodes whose old names TUH uses.

@@ -1,6 +1,7 @@
 """Preprocessing of ``mne.io.Raw`` objects and the Braindecode preprocessing step.
 
-Three recipes:
+The recipes are the presets of :data:`~braindecode_elm.dsp.RECIPES` (see
+:mod:`braindecode_elm.dsp.recipe`):
 
 ``"elm"`` (default)
     The Rust engine: TCP montage, zero-phase Butterworth(4) band-pass 0.1-49 Hz at
@@ -14,6 +15,7 @@ Three recipes:
     band-pass 0.1-49 Hz on all channels, drop the first 10 s, TCP montage, x1e5,
     clip +-80, MNE's default FFT resampling to 100 Hz. Output in ELM units.
 
+Any :class:`~braindecode_elm.dsp.Recipe` can be passed instead of a name.
 The returned Raw keeps ``meas_date`` and the annotations (same times); a Raw
 holding ELM units still claims volts to MNE, so do not rescale it for plotting.
 """
@@ -24,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .engine import ELM_CLIP, ELM_SCALE, preprocess
+from .engine import preprocess
 from .montage import bipolar_montage, resolve_pairs
+from .recipe import RECIPES, UNSET, Recipe, as_recipe
 
 __all__ = [
     "RECIPES",
@@ -34,19 +37,8 @@ __all__ = [
     "preprocess_raw",
 ]
 
-#: Recipe name -> (scale, clip, unit description).
-RECIPES: dict[str, dict[str, Any]] = {
-    "elm": {"scale": ELM_SCALE, "clip": ELM_CLIP, "unit": "volts x 1e5 (ELM units)"},
-    "default": {"scale": None, "clip": None, "unit": "volts"},
-    "elm_official": {
-        "scale": ELM_SCALE,
-        "clip": ELM_CLIP,
-        "unit": "volts x 1e5 (ELM units)",
-    },
-}
-
 #: Seconds the official recipe drops at the start of every recording.
-OFFICIAL_DROP_S = 10.0
+OFFICIAL_DROP_S: float = RECIPES["elm_official"].drop_first_s
 
 
 def _new_raw(raw: Any, data: np.ndarray, names: list[str], sfreq: float) -> Any:
@@ -63,7 +55,12 @@ def _new_raw(raw: Any, data: np.ndarray, names: list[str], sfreq: float) -> Any:
 
 
 def elm_official(
-    raw: Any, *, l_freq: float = 0.1, h_freq: float = 49.0, sfreq: float = 100.0
+    raw: Any,
+    recipe: Recipe | str | None = None,
+    *,
+    l_freq: float = UNSET,
+    h_freq: float = UNSET,
+    sfreq: float = UNSET,
 ) -> Any:
     """The paper's preprocessing with MNE, step for step (for official checkpoints).
 
@@ -75,8 +72,10 @@ def elm_official(
     ----------
     raw : mne.io.Raw
         Referential recording in volts (not modified).
+    recipe : Recipe | str | None
+        A recipe with ``method="mne"``; ``None`` is the ``"elm_official"`` preset.
     l_freq, h_freq, sfreq : float
-        Band edges and output rate in Hz.
+        Band edges and output rate in Hz, replacing the recipe's.
 
     Returns
     -------
@@ -85,28 +84,40 @@ def elm_official(
     """
     import mne
 
+    rec = as_recipe(
+        recipe, base="elm_official", l_freq=l_freq, h_freq=h_freq, out_sfreq=sfreq
+    )
+    if rec.method != "mne":
+        raise ValueError(
+            f"elm_official runs MNE's chain; recipe {rec.name!r} has "
+            f"method={rec.method!r} (use preprocess_raw for it)"
+        )
     work = raw.copy().load_data()
-    work.filter(l_freq, h_freq, picks="all", verbose="error")
-    if work.times[-1] <= OFFICIAL_DROP_S:
+    work.filter(rec.l_freq, rec.h_freq, picks="all", verbose="error")
+    if work.times[-1] <= rec.drop_first_s:
         raise ValueError(
             f"recording lasts {work.times[-1]:.1f} s; the official recipe drops the "
-            f"first {OFFICIAL_DROP_S} s and needs more"
+            f"first {rec.drop_first_s} s and needs more"
         )
-    work.crop(tmin=OFFICIAL_DROP_S)
-    index, names = resolve_pairs(work.ch_names)
-    data = bipolar_montage(work.get_data(), index) * ELM_SCALE
-    np.clip(data, -ELM_CLIP, ELM_CLIP, out=data)
+    work.crop(tmin=rec.drop_first_s)
+    pairs = None if isinstance(rec.montage, str) else rec.montage
+    index, names = resolve_pairs(work.ch_names, pairs)
+    data = bipolar_montage(work.get_data(), index)
+    if rec.scale is not None:
+        data *= rec.scale
+    if rec.clip is not None:
+        np.clip(data, -rec.clip, rec.clip, out=data)
     info = mne.create_info(names, work.info["sfreq"], ch_types="eeg")
     with info._unlock():
         info["meas_date"] = work.info["meas_date"]
     out = mne.io.RawArray(data, info, first_samp=work.first_samp, verbose="error")
     if len(work.annotations):
         out.set_annotations(work.annotations.copy())
-    out.resample(sfreq, verbose="error")
+    out.resample(rec.out_sfreq, verbose="error")
     return out
 
 
-def preprocess_raw(raw: Any, recipe: str = "elm", **kwargs: Any) -> Any:
+def preprocess_raw(raw: Any, recipe: Recipe | str = "elm", **kwargs: Any) -> Any:
     """Turn a referential Raw into the 20-channel TCP Raw at 100 Hz.
 
     Usable as a Braindecode step:
@@ -118,13 +129,13 @@ def preprocess_raw(raw: Any, recipe: str = "elm", **kwargs: Any) -> Any:
     raw : mne.io.Raw
         Referential EEG in volts with 10-20 electrode names (TUH ``EEG FP1-REF``,
         ``EEG Fp1``, ``Fp1``, ``T7`` ... are all understood).
-    recipe : {"elm", "default", "elm_official"}
+    recipe : Recipe | {"elm", "default", "elm_official"}
         See the module documentation: ``"elm"`` and ``"elm_official"`` output ELM
         units (volts x 1e5, clipped to +-80), ``"default"`` outputs volts.
     **kwargs
-        For ``"elm"``/``"default"``: overrides of :func:`preprocess` arguments
-        (``l_freq``, ``h_freq``, ``out_sfreq``, ``montage``, ``n_threads`` ...).
-        For ``"elm_official"``: ``l_freq``, ``h_freq``, ``sfreq``.
+        For engine recipes: recipe fields to replace (``l_freq``, ``h_freq``,
+        ``out_sfreq``, ``montage`` ...) and the engine's ``n_threads`` and
+        ``dtype``. For ``"elm_official"``: ``l_freq``, ``h_freq``, ``sfreq``.
 
     Returns
     -------
@@ -132,24 +143,21 @@ def preprocess_raw(raw: Any, recipe: str = "elm", **kwargs: Any) -> Any:
         New Raw with the montage channel names (``"FP1-F7"`` ...), the new
         sampling rate, and the input's ``meas_date`` and annotations.
     """
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {sorted(RECIPES)}, got {recipe!r}")
-    if recipe == "elm_official":
-        return elm_official(raw, **kwargs)
-    params: dict[str, Any] = {
-        "scale": RECIPES[recipe]["scale"],
-        "clip": RECIPES[recipe]["clip"],
-        "dtype": np.float64,
-    }
-    params.update(kwargs)
+    rec = as_recipe(recipe)
+    if rec.method == "mne":
+        return elm_official(raw, rec, **kwargs)
+    dtype = kwargs.pop("dtype", np.float64)
+    n_threads = kwargs.pop("n_threads", 1)
+    rec = rec.replace(**kwargs)
     data = raw.get_data()
     sfreq = float(raw.info["sfreq"])
-    y, names = preprocess(data, raw.ch_names, sfreq, **params)
-    out_sfreq = float(params.get("out_sfreq", 100.0))
-    return _new_raw(raw, y.astype(np.float64, copy=False), names, out_sfreq)
+    y, names = preprocess(
+        data, raw.ch_names, sfreq, recipe=rec, dtype=dtype, n_threads=n_threads
+    )
+    return _new_raw(raw, y.astype(np.float64, copy=False), names, rec.out_sfreq)
 
 
-def elm_preprocessor(recipe: str = "elm", **kwargs: Any) -> Any:
+def elm_preprocessor(recipe: Recipe | str = "elm", **kwargs: Any) -> Any:
     """A Braindecode ``Preprocessor`` running :func:`preprocess_raw`.
 
     Use it in ``braindecode.preprocessing.preprocess(concat_ds,
@@ -158,7 +166,7 @@ def elm_preprocessor(recipe: str = "elm", **kwargs: Any) -> Any:
 
     Parameters
     ----------
-    recipe : {"elm", "default", "elm_official"}
+    recipe : Recipe | {"elm", "default", "elm_official"}
         Recipe passed to :func:`preprocess_raw`.
     **kwargs
         Further arguments of :func:`preprocess_raw`.
@@ -174,6 +182,5 @@ def elm_preprocessor(recipe: str = "elm", **kwargs: Any) -> Any:
         raise ImportError(
             "elm_preprocessor needs braindecode: pip install braindecode-elm"
         ) from e
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {sorted(RECIPES)}, got {recipe!r}")
+    as_recipe(recipe)  # a bad name fails here, not inside braindecode's loop
     return Preprocessor(preprocess_raw, apply_on_array=False, recipe=recipe, **kwargs)

@@ -39,14 +39,15 @@ import numpy.typing as npt
 from ._checks import as_signal
 from .engine import (
     _check_dtype,
-    _check_options,
     _check_threads,
+    _design,
     _plan,
     butter_bandpass_sos,
     odd_padlen,
     preprocess,
 )
 from .rates import rational_factors
+from .recipe import ELM_SFREQ, UNSET, Recipe, as_recipe
 
 __all__ = [
     "DEFAULT_BLOCK_S",
@@ -96,7 +97,7 @@ def auto_overlap_seconds(
     *,
     l_freq: float = 0.1,
     h_freq: float = 49.0,
-    out_sfreq: float = 100.0,
+    out_sfreq: float = ELM_SFREQ,
     order: int = 4,
 ) -> float:
     """The overlap :func:`preprocess_chunked` uses when ``overlap_seconds=None``.
@@ -311,17 +312,18 @@ def preprocess_chunked(
     block_seconds: float = DEFAULT_BLOCK_S,
     overlap_seconds: float | None = None,
     out: None | np.ndarray | str | os.PathLike[str] = None,
-    l_freq: float = 0.1,
-    h_freq: float = 49.0,
-    out_sfreq: float = 100.0,
-    order: int = 4,
-    montage: str | Sequence[tuple[str, str]] | None = "tcp",
-    scale: float | None = None,
-    clip: float | None = None,
+    recipe: Recipe | str | None = None,
+    l_freq: float = UNSET,
+    h_freq: float = UNSET,
+    out_sfreq: float = UNSET,
+    order: int = UNSET,
+    montage: str | Sequence[tuple[str, str]] | None = UNSET,
+    scale: float | None = UNSET,
+    clip: float | None = UNSET,
     dtype: npt.DTypeLike = np.float32,
     n_threads: int = 1,
-    padtype: str = "odd",
-    resample_padtype: str = "constant",
+    padtype: str = UNSET,
+    resample_padtype: str = UNSET,
 ) -> tuple[np.ndarray, list[str]]:
     """:func:`~braindecode_elm.dsp.preprocess` of a long recording, block by block.
 
@@ -373,8 +375,8 @@ def preprocess_chunked(
         ``.npy`` through :func:`numpy.lib.format.open_memmap` (the returned
         array is that memmap; the file is created after the first block has
         been read and checked).
-    l_freq, h_freq, out_sfreq, order, montage, scale, clip, dtype, n_threads, \
-padtype, resample_padtype
+    recipe, l_freq, h_freq, out_sfreq, order, montage, scale, clip, dtype, \
+n_threads, padtype, resample_padtype
         As in :func:`~braindecode_elm.dsp.preprocess`.
 
     Returns
@@ -384,20 +386,29 @@ padtype, resample_padtype
     names : list of str
         Output channel names.
     """
+    rec = as_recipe(
+        recipe,
+        l_freq=l_freq,
+        h_freq=h_freq,
+        out_sfreq=out_sfreq,
+        order=order,
+        montage=montage,
+        scale=scale,
+        clip=clip,
+        padtype=padtype,
+        resample_padtype=resample_padtype,
+    )
     read, names_in, rate, n, n_ch, label = _make_reader(x, ch_names, sfreq, n_times)
     _check_out_alias(x, out)
     out_dtype = _check_dtype(dtype)
-    _check_options(padtype, resample_padtype, clip)
     _check_threads(n_threads)
     block_s = _positive_seconds(block_seconds, "block_seconds")
-    index, out_names, up, down = _plan(
-        names_in, n_ch, rate, l_freq, h_freq, out_sfreq, order, montage
-    )
+    index, out_names, up, down = _plan(names_in, n_ch, rate, rec)
     del index  # preprocess plans the montage again per block
-    sos = butter_bandpass_sos(order, l_freq, h_freq, rate)
+    sos = _design(rec, rate)
     if overlap_seconds is None:
-        ov_s = _auto_overlap(sos, rate, h_freq, up, down)
-        what = f"the automatic overlap ({ov_s:g} s for l_freq={l_freq:g} Hz)"
+        ov_s = _auto_overlap(sos, rate, rec.h_freq, up, down)
+        what = f"the automatic overlap ({ov_s:g} s for l_freq={rec.l_freq:g} Hz)"
     else:
         ov_s = _positive_seconds(overlap_seconds, "overlap_seconds", allow_zero=True)
         what = f"overlap_seconds ({ov_s:g})"
@@ -407,19 +418,7 @@ padtype, resample_padtype
             "recomputes 2 * overlap_seconds of context, so raise block_seconds "
             "(e.g. to 5x the overlap) or lower overlap_seconds"
         )
-    kwargs: dict[str, Any] = dict(
-        l_freq=l_freq,
-        h_freq=h_freq,
-        out_sfreq=out_sfreq,
-        order=order,
-        montage=montage,
-        scale=scale,
-        clip=clip,
-        dtype=out_dtype,
-        n_threads=n_threads,
-        padtype=padtype,
-        resample_padtype=resample_padtype,
-    )
+    kwargs: dict[str, Any] = dict(recipe=rec, dtype=out_dtype, n_threads=n_threads)
 
     # Output sample j of the whole signal sits at input time j * down / up
     # (resample_poly's grid). A block starting at input sample a produces its

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .._json import to_jsonable
+
 __all__ = [
     "run_benchmark",
     "load_model_spec",
@@ -265,20 +267,6 @@ def _has_label(emb: Any) -> bool:
     return any(k in d for k in ("target", "label", "pathological"))
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
-
-
 def run_benchmark(
     models: Sequence[str],
     datasets: Sequence[str],
@@ -390,7 +378,7 @@ def run_benchmark(
                     cell.update(status="failed", reason=str(why))
                     print(f"failed {mname} x {dname} x {task}: {why}")
                 path = out / "cells" / f"{mname}__{dname}__{task}.json"
-                path.write_text(json.dumps(_jsonable(cell), indent=1))
+                path.write_text(json.dumps(to_jsonable(cell), indent=1))
                 for metric, value in cell.get("metrics", {}).items():
                     rows.append(
                         dict(

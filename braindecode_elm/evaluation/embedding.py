@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..dsp.recipe import ELM_CROP_S
+
 __all__ = ["EmbeddedCorpus", "embed_corpus", "l2_normalize", "group_mean"]
 
 
@@ -142,7 +144,7 @@ def embed_corpus(
     corpus: Any,
     *,
     recording_ids: Sequence[str] | None = None,
-    seconds: float = 5.0,
+    seconds: float = ELM_CROP_S,
     drop_first_s: float = 10.0,
     max_minutes: float = 45.0,
     max_crops: int | None = None,

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ..dsp.recipe import ELM_CROP_S
+
 __all__ = [
     "ELMFeatures",
     "to_volts",
@@ -217,7 +219,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         ch_names: Sequence[str] | None = None,
         sfreq: float | None = None,
         units: str | float = "auto",
-        window_seconds: float = 5.0,
+        window_seconds: float = ELM_CROP_S,
         output: str = "embedding",
         batch_size: int = 128,
         l_freq: float = 0.1,
@@ -406,7 +408,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     def _preprocess(
         self, data: np.ndarray, ch_names: list[str], sfreq: float
     ) -> np.ndarray:
-        from braindecode_elm.dsp import ELM_CLIP, ELM_SCALE, TCP_PAIRS, preprocess
+        from braindecode_elm.dsp import ELM_CLIP, ELM_SCALE, TCP_ELECTRODES, preprocess
 
         out = []
         for epoch in data:
@@ -422,7 +424,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
                 )
             except ValueError as err:
                 if "electrode" in str(err) or "montage" in str(err):
-                    needed = sorted({e for pair in TCP_PAIRS for e in pair})
+                    needed = sorted(TCP_ELECTRODES)
                     raise ValueError(
                         f"ELMFeatures needs the {len(needed)} electrodes of the TCP "
                         f"montage {needed}: {err}"

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from ..dsp.recipe import ELM_SFREQ
+
 try:
     import moabb  # noqa: F401
     from moabb.datasets.base import BaseDataset
@@ -75,7 +77,7 @@ class WindowParadigm(BaseParadigm):
         tmax: float | None = None,
         fmin: float = 0.5,
         fmax: float = 45.0,
-        resample: float | None = 100.0,
+        resample: float | None = ELM_SFREQ,
         scorer: str | None = None,
         label_map: Mapping[str, str] | None = None,
         **kwargs: Any,
@@ -260,9 +262,9 @@ class CorpusPhenotypeDataset(BaseDataset):
 
 def _tcp_electrodes(raw: Any) -> Any:
     """Keep the TCP electrodes, canonically named and ordered (corpora differ)."""
-    from braindecode_elm.dsp import TCP_PAIRS, normalize_ch_name
+    from braindecode_elm.dsp import TCP_ELECTRODES, normalize_ch_name
 
-    needed = sorted({e for pair in TCP_PAIRS for e in pair})
+    needed = sorted(TCP_ELECTRODES)
     where: dict[str, str] = {}
     for name in raw.ch_names:
         canon = normalize_ch_name(name)

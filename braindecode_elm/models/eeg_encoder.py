@@ -6,6 +6,8 @@ import torch
 from braindecode.models.base import EEGModuleMixin
 from torch import nn
 
+from ..dsp.recipe import ELM_SFREQ
+
 try:  # braindecode's guard: BatchNorm in eval mode for a batch of one in training
     from braindecode.models.util import (
         _disable_batch_norm_training_if_batch_size_one as _bn_guard,
@@ -147,7 +149,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         chs_info: list[dict] | None = None,
         n_times: int | None = None,
         input_window_seconds: float | None = None,
-        sfreq: float | None = 100,
+        sfreq: float | None = ELM_SFREQ,
         *,
         variant: str = "5s",
         activation: type[nn.Module] = nn.ELU,

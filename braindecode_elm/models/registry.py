@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
 from .eeg_encoder import ELMEncoder
 
 __all__ = ["ModelSpec", "MODEL_REGISTRY", "register_in_braindecode"]
@@ -43,7 +44,12 @@ class ModelSpec:
 #: name -> spec. Every entry is exercised by tests/test_models_registry.py.
 MODEL_REGISTRY: dict[str, ModelSpec] = {
     "ELMEncoder": ModelSpec(
-        cls=ELMEncoder, kwargs={"n_chans": 20, "n_times": 500, "sfreq": 100}
+        cls=ELMEncoder,
+        kwargs={
+            "n_chans": 20,
+            "n_times": int(ELM_CROP_S * ELM_SFREQ),
+            "sfreq": ELM_SFREQ,
+        },
     ),
 }
 

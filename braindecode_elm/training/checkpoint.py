@@ -26,6 +26,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .._json import json_default
+
 __all__ = [
     "save_checkpoint",
     "load_checkpoint",
@@ -186,7 +188,7 @@ def save_checkpoint(
         "scaler": scaler.state_dict() if scaler is not None else None,
     }
     with open(tmp / "state.json", "w") as fh:
-        json.dump(payload, fh, indent=1, default=_json_default)
+        json.dump(payload, fh, indent=1, default=json_default)
         fh.flush()
         os.fsync(fh.fileno())
     _fsync_dir(tmp)
@@ -202,16 +204,6 @@ def save_checkpoint(
     for old in list_checkpoints(run_dir)[: -max(1, keep_last)]:
         shutil.rmtree(old, ignore_errors=True)
     return final
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, torch.Tensor) and obj.numel() == 1:
-        return obj.item()
-    if hasattr(obj, "item"):
-        return obj.item()
-    raise TypeError(f"cannot store {type(obj).__name__} in state.json")
 
 
 def load_checkpoint(

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
+
 __all__ = ["TrainConfig", "load_preset", "list_presets", "parse_overrides"]
 
 _PRESET_PACKAGE = "braindecode_elm.training.presets"
@@ -99,7 +101,7 @@ class TrainConfig:
     data: str | None = None
     out: str | None = None
     variant: str = "5s"
-    crop_seconds: float = 5.0
+    crop_seconds: float = ELM_CROP_S
     drop_first_s: float = 10.0
     max_minutes: float = 45.0
     text_mode: str = "sentence"
@@ -170,8 +172,8 @@ class TrainConfig:
 
     @property
     def crop_samples(self) -> int:
-        """Samples per crop at 100 Hz."""
-        return int(round(self.crop_seconds * 100))
+        """Samples per crop at the ELM rate (:data:`~braindecode_elm.dsp.ELM_SFREQ`)."""
+        return int(round(self.crop_seconds * ELM_SFREQ))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict (YAML/JSON-serialisable) view."""

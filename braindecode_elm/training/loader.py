@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..dsp.recipe import ELM_CROP_S
 from .sampler import MILSet
 
 __all__ = [
@@ -132,7 +133,7 @@ class PretrainCorpus:
         cls,
         cache: Any,
         *,
-        crop_seconds: float = 5.0,
+        crop_seconds: float = ELM_CROP_S,
         drop_first_s: float = 10.0,
         max_minutes: float = 45.0,
         text_mode: str = "sentence",

@@ -16,6 +16,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from ..dsp.recipe import ELM_SFREQ
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import (
@@ -334,7 +335,7 @@ def _pretrain(
     if corpus.crop_shape[1] != cfg.crop_samples:
         raise ValueError(
             f"corpus crops have {corpus.crop_shape[1]} samples but the config wants "
-            f"{cfg.crop_samples} ({cfg.crop_seconds} s at 100 Hz)"
+            f"{cfg.crop_samples} ({cfg.crop_seconds} s at {ELM_SFREQ:g} Hz)"
         )
     train_idx, val_idx = subject_split(corpus.subjects, cfg.val_fraction, seed=cfg.seed)
     if cfg.max_recordings is not None:

@@ -188,6 +188,182 @@ def test_torch_export(name: str) -> None:
         torch.testing.assert_close(exported.module()(x), model(x), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_braindecode_signal_parameter_combinations(name: str) -> None:
+    """Every way braindecode may pass the signal parameters builds a working model.
+
+    Uses braindecode's own test helpers and default signals (3 channels with
+    ``chs_info``, 1000 samples at 250 Hz), as its ``test_model_integration`` does.
+    """
+    from braindecode.models import util
+
+    row = next(r for r in util.models_mandatory_parameters if r[0] == name)
+    _, required, signal = row
+    sp = util._get_signal_params(signal)
+    x = torch.randn(2, sp["n_chans"], sp["n_times"])
+    combos = util._get_possible_signal_params(sp, required)
+    assert any(c["n_chans"] is None and c["chs_info"] for c in combos)
+    for kwargs in combos:
+        model = MODEL_REGISTRY[name].cls(**kwargs).eval()
+        assert model.n_chans == sp["n_chans"], kwargs
+        with torch.no_grad():
+            assert model(x).shape == (2, sp["n_outputs"]), kwargs
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_channels_from_chs_info_else_default(name: str) -> None:
+    chs = [{"ch_name": n, "kind": "eeg"} for n in ("C3", "Cz", "C4")]
+    kw = {k: v for k, v in MODEL_REGISTRY[name].kwargs.items() if k != "n_chans"}
+    model = MODEL_REGISTRY[name].cls(chs_info=chs, n_outputs=2, **kw).eval()
+    assert model.n_chans == 3 and model.chs_info == chs
+    assert model.get_config()["n_chans"] is None  # derived, not stored twice
+    assert model.conv1_layers[0][1].in_channels == 3
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, kw["n_times"])).shape == (2, 2)
+    with pytest.raises(ValueError, match="n_chans=4 different from"):
+        MODEL_REGISTRY[name].cls(chs_info=chs, n_chans=4, **kw)
+    # neither given: the 20 TCP channels of the released model
+    assert MODEL_REGISTRY[name].cls(**kw).n_chans == 20
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("n_outputs", [None, 3])
+def test_return_features_has_braindecode_keys(name: str, n_outputs) -> None:
+    model = _make(name, n_outputs=n_outputs).eval()
+    x = _input(name)
+    with torch.no_grad():
+        out = model(x, return_features=True)
+        plain = model(x)
+    # braindecode 1.8's contract: a dict with "features" and "cls_token" (None for
+    # models without a class token); ours adds the embedding and logits.
+    assert isinstance(out, dict) and {"features", "cls_token"} <= set(out)
+    assert out["cls_token"] is None
+    assert out["features"].shape == (2, model.n_features)
+    assert out["embedding"].shape == (2, 256)
+    key = "embedding" if n_outputs is None else "logits"
+    assert ("logits" in out) == (n_outputs is not None)
+    torch.testing.assert_close(out[key], plain)
+    assert isinstance(plain, torch.Tensor)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("n_outputs", [None, 2])
+def test_torch_jit_script_matches_eager(name: str, n_outputs, tmp_path) -> None:
+    torch.manual_seed(0)
+    model = _make(name, n_outputs=n_outputs, n_filters=4)
+    # non-trivial BatchNorm statistics, so a lost buffer would show
+    model.train()
+    with torch.no_grad():
+        model(_input(name, batch=4) * 3)
+    model.eval()
+    scripted = torch.jit.script(model)
+    assert isinstance(scripted, torch.jit.ScriptModule)
+    assert scripted.state_dict().keys() == model.state_dict().keys()
+    x = _input(name, batch=3)
+    with torch.no_grad():
+        ref = model(x)
+        torch.testing.assert_close(scripted(x), ref, rtol=0, atol=0)
+        feats, dict_s = model(x, return_features=True), scripted.forward_dict(x)
+        for k, v in dict_s.items():
+            torch.testing.assert_close(v, feats[k], rtol=0, atol=0)
+        assert set(dict_s) | {"cls_token"} == set(feats)
+    # the compiled program survives a save/load round trip (no Python needed)
+    scripted.save(str(tmp_path / "model.pt"))
+    loaded = torch.jit.load(str(tmp_path / "model.pt"))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), ref, rtol=0, atol=0)
+    # the scripted module shares the eager one's parameters
+    with torch.no_grad():
+        model.proj[3].weight.mul_(2)
+        torch.testing.assert_close(
+            scripted.forward_dict(x)["embedding"],
+            model(x, return_features=True)["embedding"],
+        )
+
+
+# braindecode's categorisation badges (its test_model_categorization) and its
+# Modality vocabulary (test_model_modality).
+_BADGES = {
+    "Convolution": ":bdg-success:`Convolution`",
+    "Recurrent": ":bdg-secondary:`Recurrent`",
+    "Small Attention": ":bdg-info:`Small Attention`",
+    "Filterbank": ":bdg-primary:`Filterbank`",
+    "Interpretability": ":bdg-warning:`Interpretability`",
+    "Foundation Model": ":bdg-danger:`Foundation Model`",
+    "Channel": ":bdg-dark-line:`Channel`",
+}
+_MODALITIES = {"EEG", "MEG", "iEEG", "ECoG", "sEMG"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_in_braindecode_summary_table(name: str) -> None:
+    from braindecode.models.util import _summary_table, get_summary_table
+
+    from braindecode_elm.models.registry import SUMMARY_COLUMNS, summary_row
+
+    braindecode_elm.register_models()
+    # braindecode's checks read this very object and its columns
+    assert list(_summary_table.columns) == list(SUMMARY_COLUMNS)
+    assert list(get_summary_table().columns) == list(SUMMARY_COLUMNS)
+    assert name in _summary_table.index
+    row = _summary_table.loc[name]
+    assert row["Modality"] in _MODALITIES
+    n_params = sum(p.numel() for p in _make(name, n_outputs=2).parameters())
+    assert row["#Parameters"] == n_params == summary_row(name)["#Parameters"]
+    assert row["Hyperparameters"] == ", ".join(MODEL_REGISTRY[name].mandatory)
+    # the "get_#Parameters" cell is a call that builds that model
+    ns = {name: MODEL_REGISTRY[name].cls}
+    built = eval(row["get_#Parameters"], ns)  # noqa: S307 - our own table
+    assert sum(p.numel() for p in built.parameters()) == n_params
+    doc = MODEL_REGISTRY[name].cls.__doc__
+    for category in row["Categorization"].split(","):
+        assert _BADGES[category.strip()] in doc, category
+    # registering again adds no second row
+    braindecode_elm.register_models()
+    assert list(_summary_table.index).count(name) == 1
+
+
+def _three_channel_epochs(n_epochs: int = 16, n_times: int = 500):
+    import mne
+
+    rng = np.random.default_rng(0)
+    sfreq = 100.0
+    t = np.arange(n_times) / sfreq
+    y = np.arange(n_epochs) % 2
+    X = rng.normal(0, 1.0, (n_epochs, 3, n_times))
+    X[y == 1] += 3 * np.sin(2 * np.pi * 10 * t)  # a strong 10 Hz rhythm
+    info = mne.create_info(["C3", "Cz", "C4"], sfreq, "eeg")
+    return mne.EpochsArray(X.astype(np.float32), info, verbose="error"), y
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_eegclassifier_by_name_on_three_channel_epochs(name: str) -> None:
+    """``EEGClassifier(name).fit(epochs, y)``: signal parameters from the epochs."""
+    from braindecode import EEGClassifier
+
+    epochs, y = _three_channel_epochs()
+    torch.manual_seed(0)
+    clf = EEGClassifier(
+        name,
+        module__n_filters=4,
+        optimizer=torch.optim.Adam,
+        optimizer__lr=3e-3,
+        train_split=None,
+        batch_size=8,
+        max_epochs=5,
+        classes=[0, 1],
+        verbose=0,
+    )
+    clf.fit(epochs, y=y)
+    assert clf.module_.n_chans == 3
+    assert [c["ch_name"] for c in clf.module_.chs_info] == ["C3", "Cz", "C4"]
+    assert clf.module_.n_times == 500 and clf.module_.n_outputs == 2
+    assert list(clf.module_.named_children())[-1][0] == "final_layer"
+    losses = clf.history[:, "train_loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert clf.predict(epochs).shape == (len(y),)
+
+
 # --- EEGClassifier on a braindecode windows dataset ------------------------------
 
 
@@ -231,3 +407,64 @@ def test_eegclassifier_by_name_trains_on_windows_dataset() -> None:
     assert losses[-1] < losses[0]
     acc = float((clf.predict(windows) == np.array(y)).mean())
     assert acc >= 0.9, acc
+
+
+@pytest.mark.realdata
+def test_eegclassifier_elmencoder_on_eegbci_three_channels(eegbci_dir) -> None:
+    """The Braindecode user's journey on real data: MNE epochs of 3 electrodes."""
+    import mne
+    from braindecode import EEGClassifier
+    from mne.datasets import eegbci
+
+    files = eegbci.load_data(
+        1, runs=[4, 8, 12], path=str(eegbci_dir), update_path=False, verbose="error"
+    )
+    raws = [mne.io.read_raw_edf(f, preload=True, verbose="error") for f in files]
+    raw = mne.concatenate_raws(raws, verbose="error")
+    eegbci.standardize(raw)
+    raw.pick(["C3", "Cz", "C4"]).filter(8.0, 30.0, verbose="error")
+    events, _ = mne.events_from_annotations(
+        raw, event_id={"T1": 0, "T2": 1}, verbose="error"
+    )
+    epochs = mne.Epochs(
+        raw,
+        events,
+        tmin=0.0,
+        tmax=4.0 - 1 / raw.info["sfreq"],
+        baseline=None,
+        preload=True,
+        verbose="error",
+    )
+    y = epochs.events[:, 2]
+    assert len(epochs) == 45 and set(y) == {0, 1}
+    # volts -> microvolts, the usual scaling before a braindecode network
+    epochs.apply_function(lambda x: x * 1e6, verbose="error")
+
+    torch.manual_seed(0)
+    clf = EEGClassifier(
+        "ELMEncoder",
+        module__n_filters=8,
+        optimizer=torch.optim.AdamW,
+        optimizer__lr=1e-3,
+        train_split=None,
+        batch_size=16,
+        max_epochs=8,
+        classes=[0, 1],
+        verbose=0,
+    )
+    clf.fit(epochs, y=y)
+    module = clf.module_
+    assert type(module).__name__ == "ELMEncoder"
+    assert module.n_chans == 3 and module.n_times == 640
+    assert [c["ch_name"] for c in module.chs_info] == ["C3", "Cz", "C4"]
+    assert module.sfreq == 160.0
+    losses = clf.history[:, "train_loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
+    proba = clf.predict_proba(epochs)
+    assert proba.shape == (45, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    x = torch.as_tensor(epochs.get_data()[:4], dtype=torch.float32)
+    with torch.no_grad():
+        out = module.eval()(x, return_features=True)
+    assert out["cls_token"] is None and out["embedding"].shape == (4, 256)
+    assert out["features"].shape == (4, 24) and out["logits"].shape == (4, 2)

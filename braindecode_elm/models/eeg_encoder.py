@@ -56,10 +56,6 @@ def _branches(in_ch: int, out_ch: int, *, padded: bool) -> nn.ModuleList:
     return nn.ModuleList(nn.Conv1d(in_ch, out_ch, 1) for _ in KERNEL_SIZES)
 
 
-def _run_branches(layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([layer(x) for layer in layers], dim=1)
-
-
 class _ResBlock(nn.Module):
     """One residual block of the ELM EEG tower (no activation after the sum)."""
 
@@ -77,14 +73,20 @@ class _ResBlock(nn.Module):
         self.pool = nn.MaxPool1d(pool, stride=pool)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = self.act(self.bn1(_run_branches(self.conv1_layers, x)))
-        b = self.bn2(_run_branches(self.conv2_layers, a))
-        s = self.stream_bn(_run_branches(self.stream_conv_layers, x))
-        return self.pool(b + s)
+        # The branch loops are written inline (not in a helper taking the
+        # ModuleList): TorchScript can iterate a ModuleList attribute of the module
+        # it compiles, but cannot pass one to a free function.
+        a = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
+        a = self.act(self.bn1(a))
+        b = self.bn2(torch.cat([conv(a) for conv in self.conv2_layers], dim=1))
+        s = torch.cat([conv(x) for conv in self.stream_conv_layers], dim=1)
+        return self.pool(b + self.stream_bn(s))
 
 
 class ELMEncoder(EEGModuleMixin, nn.Module):
     """EEG tower of ELM, the EEG-Language Model (Gijsen & Ritter, ICML 2025).
+
+    :bdg-success:`Convolution` :bdg-danger:`Foundation Model`
 
     A 1-D multi-scale residual CNN (the paper's ``EEG_ResNet``) followed by a
     projection head into the 256-d joint EEG-text space. Inputs are 20 TCP bipolar
@@ -101,6 +103,17 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     to the embedding. With the defaults the model has 928,416 trainable
     parameters. When ``n_outputs`` is set a linear head ``final_layer`` maps the
     256-d embedding to class logits (as in the paper's linear probe).
+
+    The number of input channels comes from ``n_chans``, else from ``chs_info``
+    (as Braindecode's ``EEGClassifier`` passes it), else it is the 20 TCP
+    channels of the released model. Any montage trains from scratch; the official
+    weights need the 20 TCP channels.
+
+    ``torch.jit.script(model)`` compiles the default forward (embedding or
+    logits); :meth:`forward_dict` (eager and scripted alike) returns the
+    ``features``/``embedding``/``logits`` tensors, since TorchScript needs one
+    return type per method and ``forward(x, return_features=True)`` returns a
+    dict instead of a tensor.
 
     Parameters
     ----------
@@ -145,7 +158,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     def __init__(
         self,
         n_outputs: int | None = None,
-        n_chans: int | None = ELM_N_CHANS,
+        n_chans: int | None = None,
         chs_info: list[dict] | None = None,
         n_times: int | None = None,
         input_window_seconds: float | None = None,
@@ -165,6 +178,8 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         if not 0.0 <= float(drop_prob) < 1.0:
             raise ValueError(f"drop_prob must be in [0, 1), got {drop_prob!r}")
         if n_chans is None and chs_info is None:
+            # Neither given (e.g. loading the released weights): the 20 TCP
+            # bipolar channels ELM was trained on.
             n_chans = ELM_N_CHANS
         super().__init__(
             n_outputs=n_outputs,
@@ -225,7 +240,8 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the pooled ``3 * n_filters``-d features of ``x`` (B, C, T)."""
-        x = self.act(self.bn1(_run_branches(self.conv1_layers, x)))
+        x = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
+        x = self.act(self.bn1(x))
         for block in self.res_blocks:
             x = block(x)
         return self.avgpool(x).flatten(1)
@@ -241,12 +257,14 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         x : torch.Tensor
             EEG of shape (batch, n_chans, n_times) in ELM units.
         return_features : bool
-            If True return a dict with ``features`` (B, 3 * n_filters),
-            ``embedding`` (B, 256) and, when ``n_outputs`` is set, ``logits``.
+            If True return a dict with Braindecode's keys ``features``
+            (B, 3 * n_filters), the pooled tower output, and ``cls_token`` (None:
+            a CNN has no class token), plus ``embedding`` (B, 256) and, when
+            ``n_outputs`` is set, ``logits``.
 
         Returns
         -------
-        torch.Tensor or dict of str to torch.Tensor
+        torch.Tensor or dict of str to torch.Tensor or None
             (B, 256) embedding when ``n_outputs`` is None, else (B, n_outputs)
             logits; or the dict described above.
         """
@@ -255,17 +273,47 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
                 f"expected input of shape (batch, n_chans, n_times), got "
                 f"{tuple(x.shape)}"
             )
+        if return_features:
+            return {"cls_token": None, **self.forward_dict(x)}
+        embedding = self.proj(self.forward_features(x))
+        if self._n_outputs is not None:
+            return self.final_layer(self.dropout(embedding))
+        return embedding
+
+    def forward_dict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Features, embedding and (with a head) logits of ``x`` in one pass.
+
+        Same tensors as ``forward(x, return_features=True)`` without the
+        ``cls_token`` entry; the scripted model has this method too.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            EEG of shape (batch, n_chans, n_times) in ELM units.
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            ``features`` (B, 3 * n_filters), ``embedding`` (B, 256) and, when
+            ``n_outputs`` is set, ``logits`` (B, n_outputs).
+        """
         features = self.forward_features(x)
         embedding = self.proj(features)
-        has_head = self._n_outputs is not None
-        if not return_features:
-            if has_head:
-                return self.final_layer(self.dropout(embedding))
-            return embedding
         out = {"features": features, "embedding": embedding}
-        if has_head:
+        if self._n_outputs is not None:
             out["logits"] = self.final_layer(self.dropout(embedding))
         return out
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """What :func:`torch.jit.script` compiles: the same modules, one return type.
+
+        TorchScript needs one return type per method, and Braindecode's
+        batch-of-one BatchNorm guard around :meth:`forward` is plain Python. The
+        returned module shares every submodule (so parameters, buffers and
+        state-dict keys are this model's) and computes the default forward
+        exactly; its :meth:`forward_dict` gives the ``return_features`` tensors.
+        """
+        return _ScriptableELMEncoder(self)
 
     def reset_head(self, n_outputs: int) -> None:
         """Replace ``final_layer`` by a fresh linear head with ``n_outputs`` outputs.
@@ -323,6 +371,54 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"variant={self.variant!r}, n_filters={self.n_filters}"
+
+
+class _ScriptableELMEncoder(nn.Module):
+    """TorchScript-compilable view of an :class:`ELMEncoder` (shared modules)."""
+
+    # A constant: TorchScript compiles only the branch in use.
+    __constants__ = ["has_head"]
+
+    def __init__(self, model: ELMEncoder) -> None:
+        super().__init__()
+        self.conv1_layers = model.conv1_layers
+        self.bn1 = model.bn1
+        self.act = model.act
+        self.res_blocks = model.res_blocks
+        self.avgpool = model.avgpool
+        self.proj = model.proj
+        self.dropout = model.dropout
+        self.final_layer = model.final_layer
+        self.has_head = model._n_outputs is not None
+        self.train(model.training)
+
+    @torch.jit.export
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features, as :meth:`ELMEncoder.forward_features`."""
+        x = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
+        x = self.act(self.bn1(x))
+        for block in self.res_blocks:
+            x = block(x)
+        return self.avgpool(x).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 256) embedding, or (B, n_outputs) logits when the model has a head."""
+        if x.dim() != 3:
+            raise ValueError("expected input of shape (batch, n_chans, n_times)")
+        embedding = self.proj(self.forward_features(x))
+        if self.has_head:
+            return self.final_layer(self.dropout(embedding))
+        return embedding
+
+    @torch.jit.export
+    def forward_dict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``features``, ``embedding`` and (with a head) ``logits`` of ``x``."""
+        features = self.forward_features(x)
+        embedding = self.proj(features)
+        out = {"features": features, "embedding": embedding}
+        if self.has_head:
+            out["logits"] = self.final_layer(self.dropout(embedding))
+        return out
 
 
 def count_parameters(module: nn.Module, *, trainable: bool = True) -> int:

@@ -14,7 +14,13 @@ from typing import Any
 from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
 from .eeg_encoder import ELMEncoder
 
-__all__ = ["ModelSpec", "MODEL_REGISTRY", "register_in_braindecode"]
+__all__ = [
+    "ModelSpec",
+    "MODEL_REGISTRY",
+    "SUMMARY_COLUMNS",
+    "register_in_braindecode",
+    "summary_row",
+]
 
 
 @dataclass(frozen=True)
@@ -33,12 +39,18 @@ class ModelSpec:
         entry).
     in_braindecode : bool
         Whether the class is registered in braindecode's ``models_dict``.
+    summary : dict
+        The model's row of braindecode's summary table (``Application``,
+        ``Type``, ``Sampling Frequency (Hz)``, ``Categorization``, ``Modality``);
+        registration adds it to ``braindecode.models.util._summary_table`` so
+        braindecode's table-driven checks and docs find the model.
     """
 
     cls: type
     kwargs: dict[str, Any] = field(default_factory=dict)
     mandatory: tuple[str, ...] = ("n_chans", "n_outputs", "n_times")
     in_braindecode: bool = True
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 #: name -> spec. Every entry is exercised by tests/test_models_registry.py.
@@ -50,8 +62,62 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             "n_times": int(ELM_CROP_S * ELM_SFREQ),
             "sfreq": ELM_SFREQ,
         },
+        summary={
+            "Application": "Clinical phenotyping, Normal Abnormal",
+            "Type": "Prediction, Embedding",
+            "Sampling Frequency (Hz)": int(ELM_SFREQ),
+            "Categorization": "Convolution,Foundation Model",
+            "Modality": "EEG",
+        },
     ),
 }
+
+#: Columns of braindecode's ``models/summary.csv`` (braindecode 1.8).
+SUMMARY_COLUMNS = (
+    "Application",
+    "Type",
+    "Sampling Frequency (Hz)",
+    "Hyperparameters",
+    "#Parameters",
+    "get_#Parameters",
+    "Categorization",
+    "Modality",
+)
+
+
+def summary_row(name: str) -> dict[str, Any]:
+    """The braindecode summary-table row of a registered model.
+
+    ``Hyperparameters`` are the mandatory signal parameters, ``#Parameters`` the
+    trainable parameter count of the instance built by ``get_#Parameters``
+    (the registry's test kwargs with a 2-class head), as braindecode's own rows
+    give them.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODEL_REGISTRY`.
+
+    Returns
+    -------
+    dict
+        Column name -> value, for every column of :data:`SUMMARY_COLUMNS`.
+    """
+    spec = MODEL_REGISTRY[name]
+    kwargs = {**spec.kwargs, "n_outputs": 2}
+    model = spec.cls(**kwargs)
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    call = ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items()))
+    row = {
+        **spec.summary,
+        "Hyperparameters": ", ".join(spec.mandatory),
+        "#Parameters": n_params,
+        "get_#Parameters": f"{name}({call})",
+    }
+    missing = [c for c in SUMMARY_COLUMNS if c not in row]
+    if missing:
+        raise ValueError(f"registry entry {name!r} lacks summary columns {missing}")
+    return {c: row[c] for c in SUMMARY_COLUMNS}
 
 
 def _braindecode_tables() -> tuple[dict, list | None]:
@@ -70,6 +136,13 @@ def _braindecode_tables() -> tuple[dict, list | None]:
             f"{type(models_dict).__name__}. This braindecode-elm release supports "
             "braindecode>=1.8,<1.9; pin braindecode or upgrade braindecode-elm."
         )
+    table = getattr(util, "_summary_table", None)
+    if table is not None and not hasattr(table, "loc"):
+        raise RuntimeError(
+            "braindecode's model registry layout changed: "
+            "braindecode.models.util._summary_table is not a DataFrame. Supported: "
+            "braindecode>=1.8,<1.9."
+        )
     getter = getattr(util, "_get_model_class", None)
     if not callable(getter):
         raise RuntimeError(
@@ -86,6 +159,18 @@ def _braindecode_tables() -> tuple[dict, list | None]:
             "braindecode>=1.8,<1.9."
         )
     return models_dict, mandatory
+
+
+def _add_summary_row(name: str) -> None:
+    # In place: braindecode's checks import the table object itself
+    # (``from braindecode.models.util import _summary_table``).
+    from braindecode.models import util
+
+    table = getattr(util, "_summary_table", None)
+    if table is None or name in table.index:
+        return
+    row = summary_row(name)
+    table.loc[name] = [row.get(c) for c in table.columns]
 
 
 def register_in_braindecode() -> list[str]:
@@ -122,6 +207,7 @@ def register_in_braindecode() -> list[str]:
                     f"({current.__module__}.{current.__qualname__})"
                 )
         models_dict[name] = spec.cls
+        _add_summary_row(name)
         if mandatory is not None and not any(
             isinstance(row, tuple) and row and row[0] == name for row in mandatory
         ):

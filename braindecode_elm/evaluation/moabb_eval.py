@@ -304,6 +304,19 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
         Reaction to a unit mistake (too many samples beyond +-80 ELM units).
     max_clip_fraction : float
         Tolerated fraction of samples beyond +-80 ELM units.
+
+    Attributes
+    ----------
+    classes_ : np.ndarray
+        The labels seen at ``fit`` (sorted).
+    n_features_in_ : int
+        Number of channels seen at ``fit`` (input is 3-D: epochs x channels x
+        times, so this counts channels, as for
+        :class:`~braindecode_elm.evaluation.ELMFeatures`).
+    n_times_in_ : int
+        Number of samples per epoch seen at ``fit``.
+    net_ : braindecode.EEGClassifier
+        The trained network.
     """
 
     def __init__(
@@ -341,14 +354,75 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
         )
         return x.astype(np.float32)
 
+    def _check_X(self, X: Any) -> np.ndarray:
+        name = f"BraindecodeClassifier({self.model})"
+        if hasattr(X, "get_data") and hasattr(X, "info"):
+            raise TypeError(
+                f"{name} takes arrays (n_epochs, n_channels, n_times) in "
+                f"units={self.units!r}, as MOABB gives them; for mne.Epochs pass "
+                "epochs.get_data(units='uV') or use braindecode.EEGClassifier"
+            )
+        data = np.asarray(X, dtype=np.float64)
+        if data.ndim != 3:
+            raise ValueError(
+                f"{name}: X must be (n_epochs, n_channels, n_times), got shape "
+                f"{data.shape}"
+            )
+        if 0 in data.shape:
+            raise ValueError(
+                f"{name}: X holds no data (shape {data.shape}): pass at least one "
+                "epoch with channels and samples"
+            )
+        if not np.isfinite(data).all():
+            bad = int((~np.isfinite(data)).any(axis=(1, 2)).sum())
+            raise ValueError(
+                f"{name}: X has NaN or infinite values in {bad} of {len(data)} "
+                "epochs; drop or interpolate them first (e.g. mne's "
+                "interpolate_bads)"
+            )
+        return data
+
     def fit(self, X: np.ndarray, y: Sequence[Any]) -> BraindecodeClassifier:
-        """Train the network from scratch on (n, channels, times) volts."""
+        """Train the network from scratch.
+
+        Parameters
+        ----------
+        X : np.ndarray
+            Epochs (n_epochs, n_channels, n_times) in ``units``.
+        y : sequence
+            One label per epoch; at least two distinct labels.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 3-D, is empty or holds NaN/inf, if ``y`` does not
+            have one label per epoch, or if ``y`` has a single class.
+        """
         import torch
         from braindecode import EEGClassifier
 
-        self.classes_, yi = np.unique(np.asarray(y), return_inverse=True)
+        data = self._check_X(X)
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1 or len(y_arr) != len(data):
+            raise ValueError(
+                f"BraindecodeClassifier({self.model}): y must hold one label per "
+                f"epoch: got y of shape {y_arr.shape} for {len(data)} epochs"
+            )
+        classes, yi = np.unique(y_arr, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"BraindecodeClassifier({self.model}) needs samples of at least 2 "
+                f"classes, but y contains only one class: {classes.tolist()[0]!r}"
+            )
+        self.classes_ = classes
         torch.manual_seed(self.seed)
-        X = self._x(X)
+        X = self._x(data)
+        self.n_features_in_ = int(X.shape[1])
+        self.n_times_in_ = int(X.shape[2])
         self.net_ = EEGClassifier(
             self.model,
             module__n_chans=X.shape[1],
@@ -365,12 +439,35 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities."""
-        return self.net_.predict_proba(self._x(X))
+        """Class probabilities, one column per entry of ``classes_``.
+
+        Parameters
+        ----------
+        X : np.ndarray
+            Epochs (n_epochs, n_channels, n_times) in ``units``, with the
+            channels and length seen at ``fit``.
+
+        Returns
+        -------
+        np.ndarray
+            (n_epochs, n_classes) probabilities.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "net_")
+        data = self._check_X(X)
+        if data.shape[1:] != (self.n_features_in_, self.n_times_in_):
+            raise ValueError(
+                f"X has {data.shape[1]} channels x {data.shape[2]} samples, but "
+                f"BraindecodeClassifier({self.model}) was fitted with "
+                f"{self.n_features_in_} x {self.n_times_in_}"
+            )
+        return self.net_.predict_proba(self._x(data))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class labels (original names)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # checks fitted state and input first
+        return self.classes_[proba.argmax(axis=1)]
 
     def score(
         self, X: np.ndarray, y: Sequence[Any], sample_weight: Any = None
@@ -394,6 +491,20 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.metrics import accuracy_score
 
         return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+
+    def __sklearn_tags__(self) -> Any:
+        """3-D input (epochs x channels x times), no NaN, needs fit."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.allow_nan = False
+        tags.requires_fit = True
+        tags.classifier_tags.multi_class = True
+        # Short CPU trainings score near chance; sklearn's checks must not expect
+        # a high accuracy from a from-scratch network.
+        tags.classifier_tags.poor_score = True
+        tags.non_deterministic = False
+        return tags
 
 
 def moabb_pipelines(

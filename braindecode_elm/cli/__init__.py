@@ -7,8 +7,20 @@ subcommand imports what it needs (torch, MNE, MOABB, ...) when it runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+
+from ._errors import (
+    finite_float,
+    fraction_list,
+    nonempty_str,
+    nonnegative_int,
+    open_fraction,
+    positive_float,
+    positive_int,
+    run_command,
+)
 
 __all__ = ["main", "build_parser"]
 
@@ -38,9 +50,14 @@ def _add_model_data(p: argparse.ArgumentParser) -> None:
         default=None,
         help="file with one recording id per line to restrict to (default: all)",
     )
-    p.add_argument("--seconds", type=float, default=5.0, help="crop length (s)")
     p.add_argument(
-        "--max-crops", type=int, default=None, help="at most this many crops/recording"
+        "--seconds", type=positive_float, default=5.0, help="crop length (s)"
+    )
+    p.add_argument(
+        "--max-crops",
+        type=positive_int,
+        default=None,
+        help="at most this many crops/recording",
     )
     p.add_argument("--out", default=None, help="folder for JSON results and plots")
 
@@ -60,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     parser.add_argument("--version", action="store_true", help="print the version")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error (also ELM_DEBUG=1)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
@@ -69,8 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  elm synth corpus/ --subjects 20 --seed 0",
     )
     p.add_argument("out", help="output folder (TUEG layout)")
-    p.add_argument("--subjects", type=int, default=20, help="number of subjects")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a corpus already in the output folder",
+    )
+    p.add_argument(
+        "--subjects", type=positive_int, default=20, help="number of subjects"
+    )
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument(
         "--phenotypes",
         default=None,
@@ -78,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--sessions",
-        type=int,
+        type=positive_int,
         nargs=2,
         default=(1, 3),
         metavar=("MIN", "MAX"),
@@ -86,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--duration",
-        type=float,
+        type=positive_float,
         nargs=2,
         default=(120.0, 300.0),
         metavar=("MIN", "MAX"),
@@ -126,20 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--min-duration",
-        type=float,
+        type=finite_float,
         default=60.0,
         help="skip recordings shorter than this many seconds (default: 60)",
     )
     p.add_argument(
         "--max-duration",
-        type=float,
+        type=positive_float,
         default=9000.0,
         help="skip recordings longer than this many seconds (default: 9000)",
     )
     p.add_argument(
         "--recipe", default="elm", choices=["elm", "default", "elm_official"]
     )
-    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--n-jobs", type=positive_int, default=1)
     p.add_argument("--shard", default=None, help="I/N: process shard I of N")
     p.add_argument(
         "--recordings",
@@ -193,8 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
         '  elm retrieve --model run/final --cache cache/ --query "focal slowing"',
     )
     _add_model_data(p)
-    p.add_argument("--query", default=None, help="free text: list the best recordings")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument(
+        "--query",
+        type=nonempty_str,
+        default=None,
+        help="free text: list the best recordings",
+    )
+    p.add_argument("--top-k", type=positive_int, default=5)
 
     p = sub.add_parser(
         "probe",
@@ -204,16 +238,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels pathological --fractions 0.01,0.1,1 --seeds 5",
     )
     _add_model_data(p)
-    p.add_argument("--labels", default=None, help="description key with the label")
-    p.add_argument("--fractions", default="0.01,0.1,1.0")
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument(
+        "--labels",
+        required=True,
+        help="description key with the label, or FILE.csv:COLUMN (by recording_id)",
+    )
+    p.add_argument(
+        "--fractions",
+        type=fraction_list,
+        default="0.01,0.1,1.0",
+        help="comma-separated fractions of the training labels to use",
+    )
+    p.add_argument("--seeds", type=positive_int, default=5)
     p.add_argument("--level", default="recording", choices=["recording", "window"])
     p.add_argument(
-        "--test-size", type=float, default=0.3, help="subject-disjoint test part"
+        "--test-size",
+        type=open_fraction,
+        default=0.3,
+        help="subject-disjoint test part",
     )
     p.add_argument(
         "--val-size",
-        type=float,
+        type=open_fraction,
         default=0.2,
         help="subject-disjoint validation part of the training subjects (for C)",
     )
@@ -235,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--labels", default=None, help="description key with the label")
     p.add_argument("--prompts", default="normal_abnormal")
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=positive_int, default=5)
     p.add_argument("--weights-dir", default=None, help="local foundation-model weights")
 
     p = sub.add_parser(
@@ -247,12 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="output folder (plots, report)")
     p.add_argument("--quick", action="store_true", help="shortened demo (tests)")
-    p.add_argument("--subjects", type=int, default=None, help="synthetic subjects")
-    p.add_argument("--epochs", type=int, default=None, help="pretraining epochs")
+    p.add_argument(
+        "--subjects", type=positive_int, default=None, help="synthetic subjects"
+    )
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="pretraining epochs"
+    )
     p.add_argument("--skip-eegmat", action="store_true", help="synthetic part only")
     p.add_argument("--data-dir", default=None, help="folder holding eegmat/")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads")
     return parser
 
 
@@ -270,11 +320,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         Exit status.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug may come anywhere (pretrain hands its arguments over unparsed).
+    debug = "--debug" in argv or os.environ.get("ELM_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
     if argv and argv[0] == "pretrain":
         # The training engineer owns the pretraining CLI: hand over everything.
         from braindecode_elm.training.cli import main as pretrain_main
 
-        return int(pretrain_main(argv[1:]) or 0)
+        return run_command("pretrain", lambda: pretrain_main(argv[1:]), debug=debug)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -287,8 +340,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from . import commands
 
-    try:
-        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError, ImportError) as err:
-        print(f"elm {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    func = getattr(commands, f"cmd_{args.command}")
+    return run_command(args.command, lambda: func(args), debug=debug)

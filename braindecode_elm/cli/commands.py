@@ -143,6 +143,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         phenotype_weights=weights,
         sessions_per_subject=tuple(getattr(args, "sessions", (1, 3))),
         duration_s=tuple(getattr(args, "duration", (120.0, 300.0))),
+        overwrite=getattr(args, "overwrite", False),
     )
     print(f"synthetic corpus with {args.subjects} subjects written to {args.out}")
     return 0
@@ -321,7 +322,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         [1 - args.test_size, args.test_size],
         stratify=resolve_labels(emb, labels),
     )
-    fractions = [float(f) for f in args.fractions.split(",")]
+    fractions = list(args.fractions)
     res = linear_probe(
         model,
         emb.subset(train_ids),

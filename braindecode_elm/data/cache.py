@@ -65,6 +65,8 @@ SKIP_REASONS: dict[str, str] = {
     "empty_data": "the recording holds no samples",
     "non_finite_data": "the signal holds NaN or infinite values",
     "missing_tcp_electrodes": "electrodes of the TCP montage are missing",
+    "duplicate_electrodes": "an electrode of the TCP montage appears more than "
+    "once, so which copy is meant is unknown (dsp.duplicate_electrodes)",
     "mixed_sampling_rates": "the TCP electrodes have different sampling rates",
     "too_short": "shorter than min_duration_s",
     "too_long": "longer than max_duration_s",
@@ -220,14 +222,23 @@ def _read_signal(
         if task.get("ch_names") and len(task["ch_names"]) == len(signals):
             for i, name in zip(signals, task["ch_names"]):
                 labels[i] = name
-        names = [dsp.normalize_ch_name(lbl) for lbl in labels]
         sfreqs = header.sfreqs
         duration = header.duration
     else:
         raw = task["raw"]
-        names = [dsp.normalize_ch_name(c) for c in raw.ch_names]
-        sfreqs = np.full(len(names), float(raw.info["sfreq"]))
+        labels = list(raw.ch_names)
+        sfreqs = np.full(len(labels), float(raw.info["sfreq"]))
         duration = raw.n_times / float(raw.info["sfreq"])
+    # The one rule for repeated electrodes (shared with dsp.preprocess): a TCP
+    # electrode present twice is refused, never resolved by position.
+    repeated = dsp.duplicate_electrodes(labels)
+    if repeated:
+        raise _Skip(
+            "duplicate_electrodes",
+            f"TCP electrodes {repeated} appear more than once (channels: "
+            f"{', '.join(labels)}); which copy is meant is unknown",
+        )
+    names = [dsp.normalize_ch_name(lbl) for lbl in labels]
     index = {}
     for i, n in enumerate(names):
         index.setdefault(n, i)

@@ -10,6 +10,7 @@ the TUH corpus) that MNE and edfio read back.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,14 +293,23 @@ def read_edf_data(
     return out
 
 
-def _fmt(value: float, width: int = 8) -> str:
+def _fmt(value: float, width: int = 8, what: str = "header field") -> str:
     # EDF numeric fields are ASCII, left-aligned, at most `width` characters.
+    if not math.isfinite(float(value)):
+        raise ValueError(f"EDF {what} would be {value}; it must be a finite number")
     if float(value).is_integer():
         s = str(int(value))
     else:
-        s = f"{value:.{width}f}"[:width].rstrip(".")
+        s = f"{value:.{width}f}"
+        # Cutting the integer part would write another number: refuse instead.
+        if len(s.split(".")[0]) > width:
+            s = s.split(".")[0]
+        else:
+            s = s[:width].rstrip(".")
     if len(s) > width:
-        raise ValueError(f"value {value} does not fit an EDF field of {width}")
+        raise ValueError(
+            f"EDF {what} {value} does not fit the header's {width} characters"
+        )
     return s.ljust(width)
 
 
@@ -355,6 +365,23 @@ def write_edf(
     n_ch = data.shape[0]
     if len(ch_names) != n_ch:
         raise ValueError(f"{len(ch_names)} channel names for {n_ch} signals")
+    labels = [_ascii(n, 16).rstrip() for n in ch_names]
+    clashes = sorted(
+        {
+            f"{a!r} and {b!r} -> {la!r}"
+            for i, (a, la) in enumerate(zip(ch_names, labels))
+            for b, lb in zip(ch_names[i + 1 :], labels[i + 1 :])
+            if la == lb and a != b
+        }
+    )
+    if clashes:
+        raise ValueError(
+            "channel names that differ would be written as the same 16-character "
+            f"ASCII EDF label: {clashes}; shorten them to unique labels"
+        )
+    for name, val in (("sfreq", sfreq), ("record_duration", record_duration)):
+        if not (math.isfinite(float(val)) and float(val) > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {val!r}")
     spr = sfreq * record_duration
     if abs(spr - round(spr)) > 1e-9:
         raise ValueError("sfreq * record_duration must be an integer")
@@ -362,10 +389,20 @@ def write_edf(
     n_rec = data.shape[1] // spr
     scale = 1.0 / _UNIT_SCALE[units.lower()]
     phys = data[:, : n_rec * spr] * scale
+    bad = [ch_names[i] for i in np.flatnonzero(~np.isfinite(phys).all(axis=1))]
+    if bad:
+        raise ValueError(
+            f"channels {bad} hold NaN or Inf samples, which EDF cannot store; "
+            "replace them (e.g. with 0 or an interpolation) first"
+        )
     if phys_range is None:
         peak = np.ceil(np.max(np.abs(phys), axis=1, initial=0.0) + 1.0)
     else:
         peak = np.broadcast_to(np.asarray(phys_range, dtype=float), (n_ch,)).copy()
+        if not (np.isfinite(peak).all() and (peak > 0).all()):
+            raise ValueError(
+                f"phys_range must be finite and > 0 per channel, got {phys_range!r}"
+            )
     dig = 32767.0
     digital = np.clip(np.round(phys / peak[:, None] * dig), -dig, dig).astype("<i2")
     start = start or _dt.datetime(2000, 1, 1)
@@ -379,17 +416,17 @@ def write_edf(
             _fmt(256 * (n_ch + 1)),
             " " * 44,
             _fmt(n_rec),
-            _fmt(record_duration),
+            _fmt(record_duration, what="record duration"),
             _fmt(n_ch, 4),
         ]
     )
     sig = "".join(
         [
-            "".join(_ascii(n, 16) for n in ch_names),
+            "".join(_ascii(n, 16) for n in labels),
             " " * 80 * n_ch,
             "".join(_ascii(units, 8) for _ in range(n_ch)),
-            "".join(_fmt(-p) for p in peak),
-            "".join(_fmt(p) for p in peak),
+            "".join(_fmt(-p, what="physical minimum") for p in peak),
+            "".join(_fmt(p, what="physical maximum") for p in peak),
             "".join(_fmt(-dig) for _ in range(n_ch)),
             "".join(_fmt(dig) for _ in range(n_ch)),
             " " * 80 * n_ch,

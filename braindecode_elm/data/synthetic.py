@@ -789,11 +789,29 @@ def make_synthetic_tuh(
     unknown = set(weights) - set(PHENOTYPES)
     if unknown:
         raise ValueError(f"unknown phenotypes {sorted(unknown)}; use {PHENOTYPES}")
+    w = np.array(list(weights.values()), dtype=float)
+    if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+        raise ValueError(
+            f"phenotype weights must be finite, >= 0 and not all 0, got {weights}"
+        )
+    lo, hi = sessions_per_subject
+    if not 1 <= lo <= hi:
+        raise ValueError(
+            f"sessions_per_subject must be (min, max) with 1 <= min <= max, got "
+            f"{tuple(sessions_per_subject)}"
+        )
+    lo, hi = duration_s
+    if not (np.isfinite([lo, hi]).all() and 0 < lo <= hi):
+        raise ValueError(
+            f"duration_s must be (min, max) seconds with 0 < min <= max, got "
+            f"{tuple(duration_s)}"
+        )
     gt_path = root / "ground_truth.csv"
     if (root / "edf").exists() or gt_path.exists():
         if not overwrite:
             raise FileExistsError(
-                f"{root} already holds a corpus; pass overwrite=True to replace it"
+                f"{root} already holds a corpus; choose another folder, or pass "
+                "overwrite=True (--overwrite on the command line) to replace it"
             )
         shutil.rmtree(root / "edf", ignore_errors=True)
         gt_path.unlink(missing_ok=True)

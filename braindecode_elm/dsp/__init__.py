@@ -24,6 +24,7 @@ from .engine import (
 from .montage import (
     TCP_ELECTRODES,
     TCP_PAIRS,
+    duplicate_electrodes,
     normalize_ch_name,
     resolve_pairs,
     tcp_montage,
@@ -47,6 +48,7 @@ __all__ = [
     "backend",
     "butter_bandpass_sos",
     "cpu_simd_level",
+    "duplicate_electrodes",
     "elm_official",
     "elm_preprocessor",
     "force_simd",

@@ -17,6 +17,7 @@ __all__ = [
     "TCP_ELECTRODES",
     "TCP_PAIRS",
     "bipolar_montage",
+    "duplicate_electrodes",
     "normalize_ch_name",
     "resolve_pairs",
     "tcp_montage",
@@ -60,6 +61,67 @@ _PREFIX = re.compile(r"^(?:EEG|EEG\s*CH)[\s:_\-]+", re.IGNORECASE)
 # TUH reference suffixes: -REF (averaged reference), -LE (linked ears), and the
 # other common ones; a bipolar name such as "A2-A1" is left alone.
 _SUFFIX = re.compile(r"[\s_\-]+(?:REF|LE|AR|AVG|MEAN|CAR)$", re.IGNORECASE)
+
+
+# MNE makes repeated names unique by numbering every copy: "FP1-0", "FP1-1".
+_RUNNING_NUMBER = re.compile(r"^(.+)-(\d+)$")
+
+
+def _undo_running_numbers(ch_names: Sequence[str]) -> list[str]:
+    """Names with MNE's numbering of repeated names removed, so a repeated
+    electrode is seen as such whether or not MNE read the file."""
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for i, c in enumerate(ch_names):
+        m = _RUNNING_NUMBER.match(c)
+        if m:
+            groups.setdefault(m.group(1), []).append((i, int(m.group(2))))
+    out = list(ch_names)
+    for stem, members in groups.items():
+        if len(members) > 1 and sorted(n for _, n in members) == list(
+            range(len(members))
+        ):
+            for i, _ in members:
+                out[i] = stem
+    return out
+
+
+def duplicate_electrodes(
+    ch_names: Sequence[str], pairs: Sequence[tuple[str, str]] | None = None
+) -> list[str]:
+    """Electrodes of a montage that appear more than once in ``ch_names``.
+
+    This is the one rule for repeated electrodes, applied by :func:`resolve_pairs`
+    (hence ``dsp.preprocess``), by ``build_cache`` and by ``elm preprocess``: an
+    electrode the montage uses may appear only once (after name normalisation,
+    and after undoing MNE's ``"FP1-0"``, ``"FP1-1"`` numbering of repeated
+    names), since nothing tells which copy is the real one. Such a recording is
+    refused (``ValueError``; ``build_cache`` skips it with the reason
+    ``duplicate_electrodes``, recorded in the manifest). Repeated channels the
+    montage does not use are ignored.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Channel names as found in the file or the MNE ``Raw``.
+    pairs : sequence of (str, str) | None
+        Montage pairs; ``None`` means :data:`TCP_PAIRS`.
+
+    Returns
+    -------
+    list of str
+        The repeated montage electrodes (normalised names), sorted; empty when
+        there are none.
+    """
+    pairs = TCP_PAIRS if pairs is None else pairs
+    wanted = {normalize_ch_name(e) for p in pairs for e in p}
+    seen: set[str] = set()
+    dupes: set[str] = set()
+    for c in _undo_running_numbers(list(ch_names)):
+        n = normalize_ch_name(c)
+        if n in seen and n in wanted:
+            dupes.add(n)
+        seen.add(n)
+    return sorted(dupes)
 
 
 def normalize_ch_name(name: str) -> str:
@@ -125,14 +187,10 @@ def resolve_pairs(
     for p in pairs:
         if len(p) != 2:
             raise ValueError(f"each pair must be (anode, cathode), got {p!r}")
-    canon = [normalize_ch_name(c) for c in ch_names]
+    canon = [normalize_ch_name(c) for c in _undo_running_numbers(list(ch_names))]
     where: dict[str, int] = {}
-    dupes: set[str] = set()
     for i, c in enumerate(canon):
-        if c in where:
-            dupes.add(c)
-        else:
-            where[c] = i
+        where.setdefault(c, i)
     wanted = [normalize_ch_name(e) for p in pairs for e in p]
     missing = sorted({e for e in wanted if e not in where})
     if missing:
@@ -140,11 +198,12 @@ def resolve_pairs(
             f"montage needs electrodes {missing} that are not in the recording; "
             f"available (normalised) channels: {canon}"
         )
-    ambiguous = sorted(dupes.intersection(wanted))
+    ambiguous = duplicate_electrodes(ch_names, pairs)
     if ambiguous:
         raise ValueError(
             f"electrodes {ambiguous} appear more than once in ch_names "
-            f"({list(ch_names)}); drop the duplicates first"
+            f"({list(ch_names)}), so which copy is meant is unknown; drop or rename "
+            "the extra copies first"
         )
     index = np.array(
         [[where[normalize_ch_name(a)], where[normalize_ch_name(b)]] for a, b in pairs],

@@ -264,7 +264,7 @@ def _cell(
 
 def _has_label(emb: Any) -> bool:
     d = emb.descriptions.get(emb.ids[0], {}) if emb.ids else {}
-    return any(k in d for k in ("target", "label", "pathological"))
+    return any(d.get(k) is not None for k in ("target", "label", "pathological"))
 
 
 def run_benchmark(

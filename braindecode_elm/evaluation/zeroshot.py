@@ -138,7 +138,8 @@ def resolve_labels(
     """
     if labels is None:
         for key in ("target", "label", "pathological"):
-            if all(key in emb.descriptions.get(r, {}) for r in emb.ids):
+            # A key present but empty (None, as in unlabelled TUEG) is no label.
+            if all(emb.descriptions.get(r, {}).get(key) is not None for r in emb.ids):
                 labels = key
                 break
         else:
@@ -148,9 +149,14 @@ def resolve_labels(
                 "recording id -> label, a callable or a sequence)"
             )
     if isinstance(labels, str):
-        missing = [r for r in emb.ids if labels not in emb.descriptions.get(r, {})]
+        desc = emb.descriptions
+        missing = [r for r in emb.ids if desc.get(r, {}).get(labels) is None]
         if missing:
-            raise KeyError(f"description key {labels!r} missing for {missing[:5]}")
+            raise KeyError(
+                f"description key {labels!r} missing or empty for {len(missing)} "
+                f"recordings, e.g. {missing[:5]}; pass a key every recording has, "
+                "or a table FILE.csv:COLUMN with a recording_id column"
+            )
         return [emb.descriptions[r][labels] for r in emb.ids]
     if isinstance(labels, Mapping):
         missing = [r for r in emb.ids if r not in labels]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,30 @@ def _check_json(obj: Any, what: str) -> None:
         json.dumps(obj)
     except TypeError as err:
         raise TypeError(f"{what} must be JSON-serialisable: {err}") from err
+
+
+def _check_weight_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
+    """Compare a safetensors file's header with the expected shapes (no tensor
+    is read)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError) as err:
+        raise ValueError(f"{path} is not a readable safetensors file: {err}") from err
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    bad = [
+        f"{k}: file {found[k]} vs model {expected[k]}"
+        for k in expected
+        if k in found and found[k] != expected[k]
+    ]
+    if missing or unexpected or bad:
+        raise ValueError(
+            f"weights in {path} do not match its config: missing keys "
+            f"{missing}, unexpected keys {unexpected}, shape mismatches {bad}"
+        )
 
 
 class ELM(nn.Module):
@@ -109,8 +134,8 @@ class ELM(nn.Module):
         has_text_head: bool = True,
     ):
         super().__init__()
-        if not float(temperature) > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        if not (math.isfinite(float(temperature)) and float(temperature) > 0):
+            raise ValueError(f"temperature must be finite and > 0, got {temperature!r}")
         self.eeg_encoder = eeg_encoder if eeg_encoder is not None else ELMEncoder()
         if text_encoder is not None:
             spec = text_encoder.spec()
@@ -292,6 +317,16 @@ class ELM(nn.Module):
         enc = self.__dict__["_text_encoder"]
         return enc.spec() if enc is not None else dict(self.text_model)
 
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
+        out = {}
+        for prefix, mod in (
+            ("eeg_encoder.", self.eeg_encoder),
+            ("text_projection.", self.text_projection),
+        ):
+            for k, v in mod.state_dict().items():
+                out[prefix + k] = v
+        return out
+
     def weights(self) -> dict[str, torch.Tensor]:
         """Tensors saved by :meth:`save_pretrained` (EEG tower + text projection)."""
         out = {}
@@ -428,23 +463,41 @@ class ELM(nn.Module):
                     f"{p} not found: {folder} is not an ELM bundle written by "
                     "ELM.save_pretrained"
                 )
-        config = json.loads(cfg_path.read_text())
+        try:
+            config = json.loads(cfg_path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{cfg_path} is not a JSON config: {err}") from err
+        if not isinstance(config, dict):
+            raise ValueError(f"{cfg_path} must hold a JSON object")
+        # Compare the config's shapes with the file's header before anything is
+        # allocated: a config asking for a huge layer must not allocate it. The
+        # model is built on the meta device (shapes only, no memory) for this.
+        try:
+            with torch.device("meta"):
+                shapes = {
+                    k: tuple(v.shape)
+                    for k, v in cls.from_config(config)._state_tensors().items()
+                }
+        except (KeyError, TypeError) as err:
+            raise ValueError(
+                f"{cfg_path} is not a valid ELM config ({type(err).__name__}: {err})"
+            ) from err
+        _check_weight_shapes(w_path, shapes)
         model = cls.from_config(config)
         if text_encoder is not None:
             model.text_encoder = text_encoder
         state = load_file(str(w_path), device=str(map_location))
-        expected = model.weights()
-        missing = sorted(set(expected) - set(state))
-        unexpected = sorted(set(state) - set(expected))
-        bad = [
-            f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-            for k in expected
-            if k in state and state[k].shape != expected[k].shape
+        bad_values = [
+            k
+            for k, v in state.items()
+            if v.is_floating_point() and not bool(torch.isfinite(v).all())
         ]
-        if missing or unexpected or bad:
+        if bad_values:
             raise ValueError(
-                f"weights in {w_path} do not match its config: missing keys "
-                f"{missing}, unexpected keys {unexpected}, shape mismatches {bad}"
+                f"weights in {w_path} hold NaN or Inf values in {bad_values[:10]}"
+                f"{' ...' if len(bad_values) > 10 else ''}; the bundle is corrupt "
+                "(e.g. saved after a diverged training run): use an earlier "
+                "checkpoint"
             )
         for prefix, mod in (
             ("eeg_encoder.", model.eeg_encoder),

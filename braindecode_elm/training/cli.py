@@ -94,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--out RUN_DIR is required")
     if cfg.data is None:
         parser.error("--data CACHE_DIR is required")
+    from pathlib import Path
+
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out} is a file; give a folder for the run")
+    if (out / "manifest.jsonl").is_file():
+        parser.error(f"--out {out} is a preprocessed cache; give a separate run folder")
     from .trainer import pretrain
 
     result = pretrain(cfg, resume=args.resume, progress=not args.no_progress)

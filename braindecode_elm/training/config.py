@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -144,6 +146,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first inconsistent field."""
+        _check_types(self)
         choices = {
             "variant": ("5s", "60s"),
             "text_mode": ("sentence", "paragraph", "report"),
@@ -169,6 +172,21 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.temperature <= 0:
             raise ValueError("temperature must be > 0")
+        for name in ("num_workers", "warmup_epochs", "checkpoint_every_steps", "seed"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"config field {name} must be >= 0")
+        for name in ("max_steps", "max_recordings"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"config field {name} must be >= 1 (or null)")
+        for name in ("crop_seconds", "base_lr", "max_minutes", "prefetch_factor"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"config field {name} must be > 0")
+        dev = self.device.strip().lower()
+        if not (dev in ("auto", "cpu", "cuda", "mps") or _CUDA_INDEX.match(dev)):
+            raise ValueError(
+                f"config field device={self.device!r} is not one of auto, cpu, "
+                "cuda, cuda:N, mps"
+            )
 
     @property
     def crop_samples(self) -> int:
@@ -183,6 +201,51 @@ class TrainConfig:
         """Copy with some fields changed (unknown names raise ``ValueError``)."""
         _check_names(overrides)
         return dataclasses.replace(self, **overrides)
+
+
+_CUDA_INDEX = re.compile(r"^cuda:\d+$")
+
+
+def _check_types(cfg: TrainConfig) -> None:
+    """Each scalar field holds a value of its declared type (finite numbers).
+
+    Overrides are read as YAML, so ``base_lr=abc`` gives the string ``"abc"``: it
+    is refused here, naming the field, rather than failing deep inside training.
+    """
+    for f in fields(cfg):
+        allowed = {t.strip() for t in str(f.type).split("|")}
+        if not allowed <= {"int", "float", "bool", "str", "None"}:
+            continue  # containers (extra) are free-form
+        value = getattr(cfg, f.name)
+        if isinstance(value, str) and allowed & {"int", "float"}:
+            # PyYAML reads "1e-4" as a string (YAML 1.1): accept plain numbers.
+            for kind in (int, float):
+                if kind.__name__ in allowed:
+                    try:
+                        value = kind(value)
+                        setattr(cfg, f.name, value)
+                        break
+                    except ValueError:
+                        pass
+        ok = (
+            (value is None and "None" in allowed)
+            or (isinstance(value, bool) and "bool" in allowed)
+            or (
+                not isinstance(value, bool)
+                and isinstance(value, int)
+                and allowed & {"int", "float"}
+            )
+            or (isinstance(value, float) and "float" in allowed)
+            or (isinstance(value, str) and "str" in allowed)
+        )
+        if not ok:
+            want = " or ".join(sorted(allowed))
+            raise ValueError(
+                f"config field {f.name}={value!r} must be {want}, not "
+                f"{type(value).__name__}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"config field {f.name}={value!r} must be finite")
 
 
 def _check_names(overrides: dict[str, Any]) -> None:

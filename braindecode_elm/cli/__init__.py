@@ -32,8 +32,9 @@ examples:
   elm pretrain --preset tiny-cpu --data cache/ --out run/
   elm zeroshot --model run/final --cache cache/ --prompts normal_abnormal
   elm retrieve --model run/final --cache cache/ --query "focal slowing"
-  elm probe --model run/final --cache cache/ --labels pathological
-  elm benchmark --models run/final --datasets cache/ --tasks zeroshot,probe
+  elm probe --model run/final --cache cache/ --labels corpus/ground_truth.csv:abnormal
+  elm benchmark --models run/final --datasets cache/ --tasks zeroshot,probe \
+      --labels corpus/ground_truth.csv:abnormal --out bench/
 run 'elm COMMAND --help' for the options and examples of each command.
 """
 
@@ -200,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  elm zeroshot --model run/final --cache cache/ --prompts normal_abnormal\n"
         "  elm zeroshot --model run/final --cache cache/ --prompts my_prompts.json "
-        "--labels target",
+        "--labels corpus/ground_truth.csv:abnormal",
     )
     _add_model_data(p)
     p.add_argument(
@@ -235,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ELM linear probe (label fractions x seeds)",
         formatter_class=fmt,
         epilog="example:\n  elm probe --model run/final --cache cache/ "
-        "--labels pathological --fractions 0.01,0.1,1 --seeds 5",
+        "--labels corpus/ground_truth.csv:abnormal --fractions 0.01,0.1,1 --seeds 5",
     )
     _add_model_data(p)
     p.add_argument(
@@ -269,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="grid of models x datasets x tasks -> JSON per cell, CSV, markdown",
         formatter_class=fmt,
         epilog="example:\n  elm benchmark --models run/final,random-elm "
-        "--datasets cache/ --tasks zeroshot,retrieval,probe --out bench/",
+        "--datasets cache/ --tasks zeroshot,retrieval,probe --out bench/ \\\n"
+        "      --labels corpus/ground_truth.csv:abnormal",
     )
     p.add_argument(
         "--models",

@@ -1,0 +1,243 @@
+"""Bad command lines (issue 16): each ends in one line ``elm CMD: error: ...``
+with exit status 2, never a traceback; a real bug says so and points at
+``--debug``. The cases run in-process on a tiny cache (fast); a few also run as a
+user runs them, in a subprocess with a timeout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from braindecode_elm.cli import main
+from braindecode_elm.data import build_cache, make_synthetic_tuh
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    """A scratch folder with corpus/, cache/, model/ and broken bundles."""
+    from braindecode_elm.models import ELM, ELMEncoder, TextProjection
+    from braindecode_elm.models.text_encoder import TextEncoder
+
+    root = tmp_path_factory.mktemp("badcli")
+    make_synthetic_tuh(
+        root / "corpus", 4, seed=1, duration_s=(62, 70), sessions_per_subject=(1, 1),
+        progress=False,
+    )  # fmt: skip
+    build_cache(root / "corpus", root / "cache", progress=False)
+    torch.manual_seed(0)
+    text = TextEncoder("minilm")
+    model = ELM(ELMEncoder(n_filters=4), text, TextProjection(text.dim, hidden=32))
+    model.save_pretrained(root / "model")
+    for name, edit in (
+        ("nan_weights", "nan"),
+        ("inf_temperature", "temperature"),
+        ("huge_projection", "hidden"),
+    ):
+        dst = root / name
+        shutil.copytree(root / "model", dst)
+        cfg = json.loads((dst / "config.json").read_text())
+        if edit == "nan":
+            state = load_file(dst / "model.safetensors")
+            state["text_projection.net.0.weight"][0, 0] = float("nan")
+            save_file(state, dst / "model.safetensors")
+        elif edit == "temperature":
+            cfg["temperature"] = float("inf")
+        else:
+            cfg["text_projection"]["hidden"] = 10**12  # ~1.5 TB if allocated
+        (dst / "config.json").write_text(json.dumps(cfg))
+    (root / "ids_empty.txt").write_text("\n")
+    (root / "prompts_bad.json").write_text('{"normal": []}')
+    (root / "a_file").write_text("x")
+    return root
+
+
+M = "--model model --cache cache/ --max-crops 1"
+#: (command line, text the one-line error must contain)
+CASES = [
+    # synth
+    ("synth c2/ --duration -5 5", "argument --duration: must be a finite number > 0"),
+    ("synth c2/ --duration 300 100", "duration_s must be (min, max)"),
+    ("synth c2/ --duration nan 5", "must be a finite number > 0"),
+    ("synth c2/ --subjects 0", "argument --subjects: must be a positive integer"),
+    ("synth c2/ --subjects abc", "must be a positive integer, got 'abc'"),
+    ("synth c2/ --sessions 3 1", "sessions_per_subject must be (min, max)"),
+    ("synth c2/ --sessions 0 1", "argument --sessions: must be a positive integer"),
+    ("synth c2/ --seed -1", "argument --seed: must be an integer >= 0"),
+    ("synth c2/ --phenotypes foo=1", "unknown phenotypes ['foo']"),
+    ("synth c2/ --phenotypes normal=abc", "--phenotypes must look like"),
+    ("synth c2/ --phenotypes normal=-1", "phenotype weights must be finite, >= 0"),
+    ("synth corpus/", "already holds a corpus; choose another folder"),
+    ("synth a_file/x", "a_file"),
+    ("synth /proc/elm_corpus", "/proc/elm_corpus"),
+    # preprocess
+    ("preprocess nope/ c3/", "corpus folder nope does not exist"),
+    ("preprocess corpus/ c3/ --shard 5/4", "shard must be (i, n) with 0 <= i < n"),
+    ("preprocess corpus/ c3/ --shard a/b", "--shard must look like I/N"),
+    ("preprocess corpus/ c3/ --n-jobs 0", "argument --n-jobs: must be a positive"),
+    ("preprocess corpus/ c3/ --min-duration nan", "must be a finite number"),
+    ("preprocess corpus/ c3/ --max-duration -1", "must be a finite number > 0"),
+    ("preprocess corpus/ c3/ --recipe nope", "argument --recipe: invalid choice"),
+    ("preprocess corpus/ c3/ --metadata nope.csv", "nope.csv does not exist"),
+    ("preprocess corpus/ c3/ --recordings nope.txt", "nope.txt"),
+    ("preprocess corpus/ c3/ --recordings ids_empty.txt", "lists no recording id"),
+    ("preprocess corpus/ /proc/elm_cache", "/proc/elm_cache"),
+    ("preprocess corpus/ a_file", "a_file"),
+    # embed / models
+    (f"embed {M} --seconds nan", "argument --seconds: must be a finite number > 0"),
+    (f"embed {M} --seconds 0", "argument --seconds: must be a finite number > 0"),
+    (f"embed {M} --seconds=-inf", "argument --seconds: must be a finite number > 0"),
+    (f"embed {M} --seconds 1000", "yields no 1000.0 s crop"),
+    ("embed --model model --cache cache/ --max-crops 0", "argument --max-crops"),
+    ("embed --model model --cache cache/ --max-crops -3", "argument --max-crops"),
+    ("embed --model model --cache nope/", "no cache manifest in nope"),
+    ("embed --model model --cache corpus/", "no cache manifest in corpus"),
+    ("embed --model nope --cache cache/", "model folder nope not found"),
+    ("embed --model corpus --cache cache/", "is not an ELM bundle"),
+    ("embed --model nan_weights --cache cache/", "hold NaN or Inf values"),
+    ("embed --model inf_temperature --cache cache/", "temperature must be finite"),
+    ("embed --model huge_projection --cache cache/", "do not match its config"),
+    (f"embed {M} --out /proc/elm_emb.npz", "/proc/elm_emb.npz"),
+    (f"embed {M} --out a_file/emb.npz", "a_file"),
+    (f"embed {M} --recordings nope.txt", "nope.txt"),
+    (f"embed {M} --recordings ids_empty.txt", "lists no recording id"),
+    # zeroshot
+    (f"zeroshot {M} --prompts nope", "is neither a built-in set"),
+    (f"zeroshot {M} --prompts prompts_bad.json", "must hold {class: [prompt, ...]}"),
+    (f"zeroshot {M} --labels nope", "description key 'nope' missing or empty"),
+    (f"zeroshot {M} --labels pathological", "'pathological' missing or empty"),
+    (f"zeroshot {M} --labels nope.csv:abnormal", "nope.csv"),
+    (f"zeroshot {M} --labels corpus/ground_truth.csv:nope", "has no column 'nope'"),
+    (f"zeroshot {M} --out a_file", "a_file"),
+    # retrieve
+    (f"retrieve {M} --top-k -1", "argument --top-k: must be a positive integer"),
+    (f"retrieve {M} --top-k 0", "argument --top-k: must be a positive integer"),
+    (f'retrieve {M} --query ""', "argument --query: must not be empty"),
+    # probe
+    (f"probe {M}", "the following arguments are required: --labels"),
+    (f"probe {M} --labels pathological --seeds 0", "argument --seeds: must be a pos"),
+    (f"probe {M} --labels nope", "description key 'nope' missing or empty"),
+    (f"probe {M} --labels abnormal --fractions abc", "argument --fractions"),
+    (f"probe {M} --labels abnormal --fractions 0,2", "argument --fractions"),
+    (f"probe {M} --labels abnormal --test-size 1.5", "argument --test-size"),
+    (f"probe {M} --labels abnormal --val-size 0", "argument --val-size"),
+    (f"probe {M} --labels abnormal --level nope", "argument --level: invalid choice"),
+    # benchmark
+    ("benchmark --models model --datasets cache/ --out b/ --tasks nope", "unknown"),
+    ("benchmark --models nope --datasets cache/ --out b/", "model 'nope'"),
+    ("benchmark --models model --datasets nope/ --out b/", "no cache manifest"),
+    ("benchmark --models model --datasets cache/ --out b/ --seeds 0", "--seeds"),
+    ("benchmark --models model --datasets cache/", "required: --out"),
+    # demo
+    ("demo --out d --epochs 0", "argument --epochs: must be a positive integer"),
+    ("demo --out d --threads -1", "argument --threads: must be a positive integer"),
+    ("demo --out d --subjects 0", "argument --subjects: must be a positive integer"),
+    # pretrain (handed to the training CLI, same error handling)
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ base_lr=abc", "base_lr='abc'"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ --device tpu", "device='tpu'"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ text_model=bogus", "bogus"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ epochs=0", "epochs must be"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ epochs=1.5", "must be int"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ nope=1", "unknown config"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ epochs", "key=value"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ temperature=nan", "finite"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ max_steps=-1", "max_steps"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ precision=fp64", "fp64"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ crop_seconds=0", "> 0"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ batch_size=1000", "no batch"),
+    ("pretrain --preset nope --data cache/ --out r/", "unknown preset 'nope'"),
+    ("pretrain --preset tiny-cpu --data nope/ --out r/", "nope does not exist"),
+    ("pretrain --preset tiny-cpu --data corpus/ --out r/", "no cache manifest"),
+    ("pretrain --preset tiny-cpu --data cache/", "--out RUN_DIR is required"),
+    ("pretrain --preset tiny-cpu --data cache/ --out a_file", "is a file"),
+    ("pretrain --preset tiny-cpu --data cache/ --out cache/", "is a preprocessed"),
+    ("pretrain --preset tiny-cpu --data cache/ --out /proc/elm_run", "/proc/elm_run"),
+    ("pretrain --preset tiny-cpu --data cache/ --out r/ --resume nope", "nope"),
+]
+
+
+def _one_line_error(cmd: str, err: str) -> str:
+    # Progress bars redraw with carriage returns: keep what stays on screen.
+    lines = [ln.split("\r")[-1] for ln in err.splitlines()]
+    lines = [ln for ln in lines if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith(f"elm {cmd}: error: ")]
+    assert len(errors) == 1, err
+    assert "Traceback" not in err, err
+    assert lines[-1] == errors[0], err  # the error is the last word
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    "line,needle", CASES, ids=[c[0].replace(M, "M")[:60] for c in CASES]
+)
+def test_bad_command_line_is_one_line_error(ws, monkeypatch, capsys, line, needle):
+    monkeypatch.chdir(ws)
+    monkeypatch.setenv("ELM_THREADS", "1")
+    argv = shlex.split(line)
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse errors exit from the parser
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    message = _one_line_error(argv[0], err)
+    assert needle in message, message
+
+
+def test_cases_cover_every_subcommand():
+    cmds = {shlex.split(line)[0] for line, _ in CASES}
+    assert cmds == {
+        "synth", "preprocess", "pretrain", "embed", "zeroshot", "retrieve",
+        "probe", "benchmark", "demo",
+    }  # fmt: skip
+    assert len(CASES) >= 80
+
+
+def test_a_bug_is_reported_as_such_and_debug_shows_the_traceback(monkeypatch, capsys):
+    from braindecode_elm.cli import commands
+
+    def broken(args):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(commands, "cmd_synth", broken)
+    assert main(["synth", "x/"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith("elm synth: internal error (a bug, please report it)")
+    assert "TypeError: unsupported operand" in err and "--debug" in err
+    with pytest.raises(TypeError, match="unsupported operand"):
+        main(["--debug", "synth", "x/"])
+    monkeypatch.setenv("ELM_DEBUG", "1")
+    with pytest.raises(TypeError):
+        main(["synth", "x/"])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "embed --model nan_weights --cache cache/",
+        "synth c4/ --duration -5 5",
+        "pretrain --preset tiny-cpu --data cache/ --out r/ --device tpu",
+        f"probe {M}",
+    ],
+)
+def test_as_a_user_runs_it(ws, line):
+    """The installed entry point in a fresh interpreter: exit 2, one line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "braindecode_elm.cli", *shlex.split(line)],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "ELM_THREADS": "1"},
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    _one_line_error(shlex.split(line)[0], proc.stderr)
+    assert not (ws / "emb.npz").exists() and not (ws / "embeddings.npz").exists()

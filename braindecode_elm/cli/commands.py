@@ -12,39 +12,7 @@ import numpy as np
 
 from .._json import to_jsonable
 
-__all__ = ["load_model", "load_labels", "load_prompts", "to_jsonable"]
-
-
-def load_model(spec: str) -> Any:
-    """An ELM bundle from a folder, or ``random-elm`` (untrained, for baselines).
-
-    Parameters
-    ----------
-    spec : str
-        Folder written by ``ELM.save_pretrained`` or ``random-elm``.
-
-    Returns
-    -------
-    ELM
-    """
-    from braindecode_elm.models import ELM
-
-    if spec == "random-elm":
-        import torch
-
-        from braindecode_elm.models import ELMEncoder, TextEncoder, TextProjection
-
-        torch.manual_seed(0)
-        text = TextEncoder("minilm")
-        model = ELM(ELMEncoder(), text, TextProjection(text.dim))
-        return model.eval()
-    path = Path(spec)
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"model folder {path} not found; pass a folder written by "
-            "ELM.save_pretrained (e.g. RUN_DIR/final) or 'random-elm'"
-        )
-    return ELM.from_pretrained(path).eval()
+__all__ = ["load_labels", "load_prompts", "to_jsonable"]
 
 
 def load_labels(spec: str | None) -> Any:
@@ -79,6 +47,13 @@ def load_prompts(spec: str) -> dict[str, list[str]]:
     ):
         raise ValueError(f"{path} must hold {{class: [prompt, ...]}}")
     return data
+
+
+def _load_model(spec: str) -> Any:
+    # The model factory pulls in torch: imported when a command needs a model.
+    from braindecode_elm.models import load_model
+
+    return load_model(spec)
 
 
 def _threads() -> None:
@@ -225,7 +200,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     _threads()
-    model = load_model(args.model)
+    model = _load_model(args.model)
     emb = _embed(args, model, with_text=args.text)
     out = Path(args.out or "embeddings.npz")
     if out.suffix != ".npz":
@@ -254,7 +229,7 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     from . import plots
 
     _threads()
-    model = load_model(args.model)
+    model = _load_model(args.model)
     classes = load_prompts(args.prompts)
     emb = _embed(args, model, with_text=False)
     res = zero_shot(model, emb, classes, labels=load_labels(args.labels))
@@ -280,7 +255,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     from braindecode_elm.evaluation.embedding import embed_texts
 
     _threads()
-    model = load_model(args.model)
+    model = _load_model(args.model)
     emb = _embed(args, model, with_text=args.query is None)
     if args.query is not None:
         q = embed_texts(model, [args.query])[0]
@@ -310,7 +285,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from . import plots
 
     _threads()
-    model = load_model(args.model)
+    model = _load_model(args.model)
     emb = _embed(args, model, with_text=False)
     subjects = [emb.subjects[r] for r in emb.ids]
     from braindecode_elm.evaluation.zeroshot import resolve_labels

@@ -99,7 +99,7 @@ def _pretrain(
     preset: str = DEMO_PRESET,
     **overrides: Any,
 ):
-    from braindecode_elm.models import ELM
+    from braindecode_elm.models import load_model
     from braindecode_elm.training import load_preset, pretrain
 
     cfg = load_preset(
@@ -113,7 +113,7 @@ def _pretrain(
     )
     result = pretrain(cfg)
     final = Path(getattr(result, "final_dir", None) or run_dir / "final")
-    return ELM.from_pretrained(final), result, final
+    return load_model(final), result, final
 
 
 def _untrained_like(model: Any, seed: int) -> Any:

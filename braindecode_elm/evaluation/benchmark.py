@@ -84,7 +84,7 @@ def load_model_spec(spec: str, weights_dir: str | os.PathLike | None = None) -> 
     _Skip
         When foundation-model weights are not present locally.
     """
-    from braindecode_elm.models import ELM
+    from braindecode_elm.models import load_model
 
     key = spec.lower()
     if key in FOUNDATION_MODELS:
@@ -99,19 +99,11 @@ def load_model_spec(spec: str, weights_dir: str | os.PathLike | None = None) -> 
 
         cls = getattr(bm, FOUNDATION_MODELS[key])
         return _FoundationEmbedder(cls.from_pretrained(str(folder)))
-    if key == "random-elm":
-        import torch
-
-        from braindecode_elm.models import ELMEncoder, TextEncoder, TextProjection
-
-        torch.manual_seed(0)
-        text = TextEncoder("minilm")
-        return ELM(ELMEncoder(), text, TextProjection(text.dim)).eval()
-    if not Path(spec).is_dir():
+    if not Path(spec).is_dir() and key != "random-elm":
         raise FileNotFoundError(
             f"model {spec!r}: not a folder, 'random-elm', 'labram' or 'cbramod'"
         )
-    return ELM.from_pretrained(spec).eval()
+    return load_model(key if key == "random-elm" else spec)
 
 
 def _clean(text: str) -> str:

@@ -447,16 +447,16 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             return self._model_
         import torch
 
-        from braindecode_elm.models import ELM, ELMEncoder
+        from braindecode_elm.models import ELM, create_model, load_model
 
         model = self.model
         if model is None:
             # a private RNG state: building the baseline must not reseed the caller
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
-                model = ELMEncoder()
+                model = create_model("ELMEncoder")
         elif isinstance(model, (str, os.PathLike)):
-            model = ELM.from_pretrained(model)
+            model = load_model(model, hub=True)
         if isinstance(model, ELM):
             model = model.eeg_encoder
         if not isinstance(model, torch.nn.Module):

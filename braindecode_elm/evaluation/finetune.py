@@ -48,10 +48,10 @@ def elm_classifier(
     import torch
     from braindecode import EEGClassifier
 
-    from braindecode_elm.models import ELM, ELMEncoder
+    from braindecode_elm.models import ELM, ELMEncoder, load_model
 
     if isinstance(model, (str, os.PathLike)):
-        model = ELM.from_pretrained(model)
+        model = load_model(model, hub=True)
     if isinstance(model, ELM):
         model = model.eeg_encoder
     if not isinstance(model, ELMEncoder):

@@ -11,7 +11,7 @@ from .eeg_encoder import ELMEncoder, count_parameters
 from .embedding_cache import EmbeddingCache
 from .model_card import Metric, ModelCard, TrainingData, write_model_card
 from .projection import TextProjection
-from .registry import MODEL_REGISTRY
+from .registry import MODEL_REGISTRY, create_model, load_model
 from .text_encoder import DEFAULT_MAX_LENGTH, TextEncoder, minilm_path
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "TextProjection",
     "DEFAULT_MAX_LENGTH",
     "count_parameters",
+    "create_model",
+    "load_model",
     "minilm_path",
 ]
 

@@ -1,23 +1,38 @@
-"""One table of our models, driving braindecode registration and the model tests.
+"""One table of our models: the model factory, braindecode registration, tests.
+
+:func:`create_model` builds any entry of :data:`MODEL_REGISTRY` by name and
+:func:`load_model` turns a user's model spec (a saved folder or a registry name
+such as ``"random-elm"``) into a model; the CLI, training and evaluation build
+models only through these two.
 
 Braindecode has no plugin hook: its ``models_dict`` is filled by scanning
-``braindecode.models``. :func:`register_in_braindecode` adds our classes there (and
-to the mandatory-parameters table used by braindecode's own model checks), so
-name-based lookups such as ``EEGClassifier("ELMEncoder", ...)`` work.
+``braindecode.models``. :func:`register_in_braindecode` adds our EEG classes
+there (and to the mandatory-parameters table used by braindecode's own model
+checks), so name-based lookups such as ``EEGClassifier("ELMEncoder", ...)`` work.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
+from .bundle import ELM
 from .eeg_encoder import ELMEncoder
+from .projection import TextProjection
+from .text_encoder import KNOWN_DIMS, MINILM_ALIAS, TextEncoder
 
 __all__ = [
     "ModelSpec",
     "MODEL_REGISTRY",
     "SUMMARY_COLUMNS",
+    "create_model",
+    "load_model",
     "register_in_braindecode",
     "summary_row",
 ]
@@ -38,12 +53,15 @@ class ModelSpec:
         Signal parameters braindecode must pass (its ``models_mandatory_parameters``
         entry).
     in_braindecode : bool
-        Whether the class is registered in braindecode's ``models_dict``.
+        Whether the class is registered in braindecode's ``models_dict`` (our
+        EEG models; the cross-cutting braindecode model checks run on these).
     summary : dict
         The model's row of braindecode's summary table (``Application``,
         ``Type``, ``Sampling Frequency (Hz)``, ``Categorization``, ``Modality``);
         registration adds it to ``braindecode.models.util._summary_table`` so
         braindecode's table-driven checks and docs find the model.
+    build : callable | None
+        Builds the model from keywords; ``None`` calls ``cls``.
     """
 
     cls: type
@@ -51,6 +69,16 @@ class ModelSpec:
     mandatory: tuple[str, ...] = ("n_chans", "n_outputs", "n_times")
     in_braindecode: bool = True
     summary: dict[str, Any] = field(default_factory=dict)
+    build: Callable[..., nn.Module] | None = None
+
+
+def _random_elm(seed: int = 0) -> ELM:
+    """An untrained ELM bundle (the ``random-elm`` baseline), seeded."""
+    import torch
+
+    torch.manual_seed(seed)
+    text = TextEncoder(MINILM_ALIAS)
+    return ELM(ELMEncoder(), text, TextProjection(text.dim))
 
 
 #: name -> spec. Every entry is exercised by tests/test_models_registry.py.
@@ -70,7 +98,86 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
             "Modality": "EEG",
         },
     ),
+    "TextProjection": ModelSpec(
+        cls=TextProjection,
+        kwargs={"in_dim": KNOWN_DIMS[MINILM_ALIAS]},
+        in_braindecode=False,
+    ),
+    "ELM": ModelSpec(
+        cls=ELM,
+        kwargs={"text_model": MINILM_ALIAS, "text_dim": KNOWN_DIMS[MINILM_ALIAS]},
+        in_braindecode=False,
+    ),
+    # An untrained bundle with the offline MiniLM text tower: the baseline of
+    # the benchmark and the CLI.
+    "random-elm": ModelSpec(cls=ELM, in_braindecode=False, build=_random_elm),
 }
+
+
+def create_model(name: str, **kwargs: Any) -> nn.Module:
+    """Build the registry entry ``name`` with ``kwargs``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODEL_REGISTRY` (``"ELMEncoder"``, ``"TextProjection"``,
+        ``"ELM"``, ``"random-elm"``).
+    **kwargs
+        Arguments of the model class (or of the entry's builder).
+
+    Returns
+    -------
+    torch.nn.Module
+        A new model in training mode.
+    """
+    spec = MODEL_REGISTRY.get(name)
+    if spec is None:
+        raise ValueError(
+            f"unknown model {name!r}; registered models: {sorted(MODEL_REGISTRY)}"
+        )
+    return (spec.build or spec.cls)(**kwargs)
+
+
+def load_model(
+    spec: str | os.PathLike[str], *, hub: bool = False, **kwargs: Any
+) -> ELM:
+    """An ELM bundle from a model spec, in eval mode.
+
+    Parameters
+    ----------
+    spec : str | os.PathLike
+        A folder written by ``ELM.save_pretrained`` (e.g. ``RUN_DIR/final``),
+        or the name of a registry entry that builds a bundle (``"random-elm"``).
+    hub : bool
+        Read a ``spec`` that is not a local folder as a Hugging Face Hub id
+        (see :meth:`ELM.from_pretrained`). Off by default so that a mistyped
+        run folder is reported as missing rather than looked up online.
+    **kwargs
+        Passed to :meth:`ELM.from_pretrained` (``map_location``,
+        ``text_encoder`` ...) or to the registry entry.
+
+    Returns
+    -------
+    ELM
+    """
+    if isinstance(spec, str) and spec in MODEL_REGISTRY:
+        if MODEL_REGISTRY[spec].cls is not ELM:
+            raise ValueError(
+                f"{spec!r} is a part of a model, not an ELM bundle; build it with "
+                f"create_model({spec!r}, ...)"
+            )
+        return create_model(spec, **kwargs).eval()
+    path = Path(spec)
+    if not path.is_dir() and hub:
+        return ELM.from_pretrained(spec, **kwargs).eval()
+    if not path.is_dir():
+        bundles = sorted(n for n, s in MODEL_REGISTRY.items() if s.cls is ELM)
+        raise FileNotFoundError(
+            f"model folder {path} not found; pass a folder written by "
+            f"ELM.save_pretrained (e.g. RUN_DIR/final) or one of {bundles}"
+        )
+    return ELM.from_pretrained(path, **kwargs).eval()
+
 
 #: Columns of braindecode's ``models/summary.csv`` (braindecode 1.8).
 SUMMARY_COLUMNS = (

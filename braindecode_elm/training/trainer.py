@@ -229,28 +229,29 @@ def _encode_texts(
 
 
 def _build_module(cfg: TrainConfig, text_dim: int) -> MILTrainModule:
-    from ..models import ELMEncoder, TextProjection
+    from ..models import create_model
 
-    eeg = ELMEncoder(variant=cfg.variant, n_filters=cfg.n_filters)
-    return MILTrainModule(eeg, TextProjection(text_dim))
+    eeg = create_model("ELMEncoder", variant=cfg.variant, n_filters=cfg.n_filters)
+    return MILTrainModule(eeg, create_model("TextProjection", in_dim=text_dim))
 
 
 def _save_final(
     module: MILTrainModule, cfg: TrainConfig, text_encoder: Any, out: Path
 ) -> Path:
-    from ..models import ELM, ELMEncoder, TextProjection
+    from ..models import create_model
 
     # Fresh modules (plain BatchNorm1d, CPU) so the saved bundle does not depend on
     # the distributed wrappers used for training.
-    eeg = ELMEncoder(variant=cfg.variant, n_filters=cfg.n_filters)
-    proj = TextProjection(module.text_projection.in_dim)
+    eeg = create_model("ELMEncoder", variant=cfg.variant, n_filters=cfg.n_filters)
+    proj = create_model("TextProjection", in_dim=module.text_projection.in_dim)
     eeg.load_state_dict(
         {k: v.cpu() for k, v in module.eeg_encoder.state_dict().items()}
     )
     proj.load_state_dict(
         {k: v.cpu() for k, v in module.text_projection.state_dict().items()}
     )
-    bundle = ELM(
+    bundle = create_model(
+        "ELM",
         eeg_encoder=eeg.eval(),
         text_encoder=text_encoder,
         text_projection=proj.eval(),

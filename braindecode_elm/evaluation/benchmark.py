@@ -10,6 +10,7 @@ zero-shot, foundation-model weights absent) gets a ``skipped`` cell with the rea
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from .._json import to_jsonable
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "run_benchmark",
@@ -327,7 +330,7 @@ def run_benchmark(
             skip_model = None
         except _Skip as why:
             model, skip_model = None, str(why)
-            print(f"skipping {mname}: {why}")
+            logger.warning("skipping %s: %s", mname, why)
         for dname, dspec in dataset_names:
             emb = None
             for task in tasks:
@@ -363,12 +366,14 @@ def run_benchmark(
                 except _Skip as why:
                     cell.update(status="skipped", reason=str(why))
                     if not skip_model:
-                        print(f"skipping {mname} x {dname} x {task}: {why}")
+                        logger.warning(
+                            "skipping %s x %s x %s: %s", mname, dname, task, why
+                        )
                 except ValueError as why:
                     # Too little data for a task (e.g. one class after splitting):
                     # record it and carry on with the grid.
                     cell.update(status="failed", reason=str(why))
-                    print(f"failed {mname} x {dname} x {task}: {why}")
+                    logger.warning("failed %s x %s x %s: %s", mname, dname, task, why)
                 path = out / "cells" / f"{mname}__{dname}__{task}.json"
                 path.write_text(json.dumps(to_jsonable(cell), indent=1))
                 for metric, value in cell.get("metrics", {}).items():

@@ -40,6 +40,7 @@ def build_parser(prog: str = "elm pretrain") -> argparse.ArgumentParser:
             "precision=fp32 compile=true batch_size=40. Final weights go to "
             "RUN_DIR/final (load with ELM.from_pretrained)."
         ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
         "--preset",
@@ -53,9 +54,17 @@ def build_parser(prog: str = "elm pretrain") -> argparse.ArgumentParser:
         metavar="latest|CKPT",
         help="resume from the newest checkpoint in RUN_DIR ('latest') or a folder",
     )
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:1 ...")
+    p.add_argument(
+        "--device", help="cpu, cuda, cuda:1 ...; None: cuda when available, else cpu"
+    )
     p.add_argument(
         "--no-progress", action="store_true", help="no progress bar (logs only)"
+    )
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more messages (debug)"
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors"
     )
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     return p
@@ -76,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_intermixed_args(argv)
+    from .._logging import configure_logging, verbosity_level
+
+    configure_logging(verbosity_level(args.verbose, args.quiet))
     from .config import load_preset, parse_overrides
 
     try:

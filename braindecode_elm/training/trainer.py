@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from .optim import build_optimizer, param_groups
 from .sampler import DistributedMILBatchSampler, MILBatchSampler
 from .schedule import scaled_lr, warmup_cosine_lr
 from .step import MILTrainModule, mil_step
+
+log = logging.getLogger(__name__)
 
 __all__ = ["pretrain", "RunResult", "recording_retrieval", "FINAL_DIR"]
 
@@ -418,10 +421,12 @@ def _pretrain(
             history = [h for h in state.get("history", []) if h["epoch"] < epoch]
             resumed_from = ckpt
             if info.is_main:
-                print(
-                    f"resumed from {ckpt} (step {step}, epoch {epoch}, batch "
-                    f"{position})",
-                    flush=True,
+                log.info(
+                    "resumed from %s (step %d, epoch %d, batch %d)",
+                    ckpt,
+                    step,
+                    epoch,
+                    position,
                 )
     if info.is_main and resumed_from is None:
         old_ckpts = run_dir / "checkpoints"
@@ -430,10 +435,11 @@ def _pretrain(
             # newest-step pruning would keep the stale ones): move them aside.
             aside = run_dir / f"checkpoints.old-{time.strftime('%Y%m%dT%H%M%S')}"
             old_ckpts.rename(aside)
-            print(
-                f"{run_dir} held checkpoints of an earlier run and --resume was not "
-                f"given: moved them to {aside}",
-                flush=True,
+            log.warning(
+                "%s held checkpoints of an earlier run and --resume was not given: "
+                "moved them to %s",
+                run_dir,
+                aside,
             )
     if info.is_main:
         dump_run_info(
@@ -649,11 +655,10 @@ def _pretrain(
             elapsed_s=round(time.perf_counter() - t_start, 3),
         )
         if info.is_main and progress:
-            print(
+            log.info(
                 f"epoch {ep + 1}/{cfg.epochs}: loss {train_loss:.4f}, lr {lr:.4g}, "
                 f"{ep_rate:,.0f} crops/s, val R@1 {val_metrics['r1']:.3f} "
-                f"(chance {val_metrics['chance']:.3f}, n={val_metrics['n']})",
-                flush=True,
+                f"(chance {val_metrics['chance']:.3f}, n={val_metrics['n']})"
             )
         if stop:
             save(ep, pos)

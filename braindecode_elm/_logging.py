@@ -1,0 +1,78 @@
+"""Logging set-up for the command lines (library modules only call ``getLogger``).
+
+Every module logs through ``logging.getLogger(__name__)`` under the
+``braindecode_elm`` logger and never configures handlers, as a library should;
+the ``elm`` entry points call :func:`configure_logging` so messages reach the
+terminal (stderr) at the level ``-v``/``--quiet`` choose.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+__all__ = ["configure_logging", "verbosity_level"]
+
+_HANDLER_FLAG = "_braindecode_elm_cli"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (redirections, pytest)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D401
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def verbosity_level(verbose: int = 0, quiet: bool = False) -> int:
+    """The logging level of ``-v`` (repeatable) and ``--quiet``.
+
+    Parameters
+    ----------
+    verbose : int
+        Number of ``-v`` flags: 0 -> INFO, 1 or more -> DEBUG.
+    quiet : bool
+        Only warnings and errors (wins over ``verbose``).
+
+    Returns
+    -------
+    int
+        A :mod:`logging` level.
+    """
+    if quiet:
+        return logging.WARNING
+    return logging.DEBUG if verbose > 0 else logging.INFO
+
+
+def configure_logging(level: int = logging.INFO) -> logging.Logger:
+    """Send the package's log records to stderr at ``level`` (idempotent).
+
+    Parameters
+    ----------
+    level : int
+        A :mod:`logging` level.
+
+    Returns
+    -------
+    logging.Logger
+        The ``braindecode_elm`` logger.
+    """
+    logger = logging.getLogger("braindecode_elm")
+    logger.setLevel(level)
+    handler = next(
+        (h for h in logger.handlers if getattr(h, _HANDLER_FLAG, False)), None
+    )
+    if handler is None:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        setattr(handler, _HANDLER_FLAG, True)
+        logger.addHandler(handler)
+    # One handler is enough: records also reaching the root logger would print
+    # twice wherever an application configured the root.
+    logger.propagate = False
+    handler.setLevel(level)
+    return logger

@@ -168,7 +168,7 @@ def test_benchmark_grid(setup, tmp_path, capsys):
     assert {"model", "dataset", "task", "metric", "value"} <= set(board.columns)
     md = (tmp_path / "leaderboard.md").read_text()
     assert md.startswith("| model |") and "skipped" in md
-    assert "no local weights" in capsys.readouterr().out
+    assert "no local weights" in capsys.readouterr().err  # logged (stderr)
 
 
 def test_synth_and_preprocess(tmp_path, capsys):

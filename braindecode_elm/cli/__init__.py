@@ -26,10 +26,10 @@ __all__ = ["main", "build_parser"]
 
 _EPILOG = """\
 examples:
-  elm demo --out demo_out                     # the whole pipeline, ~10 min on 2 cores
+  elm demo --out demo_out                     # the whole pipeline, ~5 min on 2 cores
   elm synth corpus/ --subjects 20 --seed 0    # synthetic TUH-like EDF + reports
   elm preprocess corpus/ cache/               # Rust engine -> float16 cache
-  elm pretrain --preset tiny-cpu --data cache/ --out run/
+  elm pretrain --preset tiny-cpu-demo --data cache/ --out run/
   elm zeroshot --model run/final --cache cache/ --prompts normal_abnormal
   elm retrieve --model run/final --cache cache/ --query "focal slowing"
   elm probe --model run/final --cache cache/ --labels corpus/ground_truth.csv:abnormal
@@ -61,6 +61,60 @@ def _add_model_data(p: argparse.ArgumentParser) -> None:
         help="at most this many crops/recording",
     )
     p.add_argument("--out", default=None, help="folder for JSON results and plots")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """``--device``, ``--batch-size``, ``-v``/``--quiet`` of the evaluation commands."""
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="where the model runs: cpu, cuda, cuda:N, mps, or auto (cuda when "
+        "available, else cpu)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=256,
+        help="EEG crops per forward pass",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more messages (debug)"
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only warnings, errors and the results (no progress bars)",
+    )
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Append ``(default: X)`` to every option help that has a meaningful default.
+
+    ``ArgumentDefaultsHelpFormatter`` would drop our raw-text epilogs and skips
+    options without help; this keeps both and leaves helps that already state
+    their default alone.
+    """
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    parsers = [parser] + [q for a in subs for q in a.choices.values()]
+    for q in parsers:
+        for action in q._actions:
+            default = action.default
+            if (
+                default is None
+                or default is False
+                or default is argparse.SUPPRESS
+                or isinstance(action, (argparse._HelpAction, argparse._CountAction))
+                or action.help == argparse.SUPPRESS
+            ):
+                continue
+            text = action.help or ""
+            if "default" in text.lower():
+                continue
+            if isinstance(default, (list, tuple)):
+                default = " ".join(map(str, default))
+            shown = f"(default: {default})".replace("%", "%%")
+            action.help = f"{text} {shown}" if text else shown
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--subjects", type=positive_int, default=20, help="number of subjects"
     )
-    p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
     p.add_argument(
         "--phenotypes",
         default=None,
@@ -167,9 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip recordings longer than this many seconds (default: 9000)",
     )
     p.add_argument(
-        "--recipe", default="elm", choices=["elm", "default", "elm_official"]
+        "--recipe",
+        default="elm",
+        choices=["elm", "default", "elm_official"],
+        help="preprocessing recipe",
     )
-    p.add_argument("--n-jobs", type=positive_int, default=1)
+    p.add_argument("--n-jobs", type=positive_int, default=1, help="parallel workers")
     p.add_argument("--shard", default=None, help="I/N: process shard I of N")
     p.add_argument(
         "--recordings",
@@ -182,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="pretrain ELM (see 'elm pretrain --help')",
         add_help=False,
         formatter_class=fmt,
-        epilog="example:\n  elm pretrain --preset tiny-cpu --data cache/ --out run/",
+        epilog="example:\n"
+        "  elm pretrain --preset tiny-cpu-demo --data cache/ --out run/",
     )
 
     p = sub.add_parser(
@@ -192,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  elm embed --model run/final --cache cache/ --out emb.npz",
     )
     _add_model_data(p)
+    _add_run_options(p)
     p.add_argument("--text", action="store_true", help="also embed report segments")
 
     p = sub.add_parser(
@@ -204,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels corpus/ground_truth.csv:abnormal",
     )
     _add_model_data(p)
+    _add_run_options(p)
     p.add_argument(
         "--prompts",
         default="normal_abnormal",
@@ -214,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="description key holding the true class (name or index)",
     )
+    p.add_argument(
+        "--predictions",
+        default=None,
+        metavar="PATH.csv",
+        help="write one row per recording (prediction, class scores, label)",
+    )
 
     p = sub.add_parser(
         "retrieve",
@@ -223,13 +289,16 @@ def build_parser() -> argparse.ArgumentParser:
         '  elm retrieve --model run/final --cache cache/ --query "focal slowing"',
     )
     _add_model_data(p)
+    _add_run_options(p)
     p.add_argument(
         "--query",
         type=nonempty_str,
         default=None,
         help="free text: list the best recordings",
     )
-    p.add_argument("--top-k", type=positive_int, default=5)
+    p.add_argument(
+        "--top-k", type=positive_int, default=5, help="recordings listed by --query"
+    )
 
     p = sub.add_parser(
         "probe",
@@ -239,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels corpus/ground_truth.csv:abnormal --fractions 0.01,0.1,1 --seeds 5",
     )
     _add_model_data(p)
+    _add_run_options(p)
     p.add_argument(
         "--labels",
         required=True,
@@ -250,8 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="0.01,0.1,1.0",
         help="comma-separated fractions of the training labels to use",
     )
-    p.add_argument("--seeds", type=positive_int, default=5)
-    p.add_argument("--level", default="recording", choices=["recording", "window"])
+    p.add_argument("--seeds", type=positive_int, default=5, help="seeds per fraction")
+    p.add_argument(
+        "--level",
+        default="recording",
+        choices=["recording", "window"],
+        help="probe recording means or every window",
+    )
+    p.add_argument(
+        "--predictions",
+        default=None,
+        metavar="PATH.csv",
+        help="write the test predictions of every fraction and seed (label, "
+        "prediction, class probabilities)",
+    )
     p.add_argument(
         "--test-size",
         type=open_fraction,
@@ -279,16 +361,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma list: ELM folders, 'random-elm', 'labram', 'cbramod'",
     )
     p.add_argument("--datasets", required=True, help="comma list of cache folders")
-    p.add_argument("--tasks", default="zeroshot,retrieval,probe")
+    p.add_argument(
+        "--tasks", default="zeroshot,retrieval,probe", help="comma list of tasks"
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--labels", default=None, help="description key with the label")
-    p.add_argument("--prompts", default="normal_abnormal")
-    p.add_argument("--seeds", type=positive_int, default=5)
+    p.add_argument(
+        "--prompts", default="normal_abnormal", help="zero-shot prompt set or JSON"
+    )
+    p.add_argument("--seeds", type=positive_int, default=5, help="probe seeds")
     p.add_argument("--weights-dir", default=None, help="local foundation-model weights")
+    _add_run_options(p)
 
     p = sub.add_parser(
         "demo",
-        help="end-to-end demo: synthetic corpus + real eegmat (<= 10 min, offline)",
+        help="end-to-end demo: synthetic corpus + real eegmat (about 5 min, offline)",
         formatter_class=fmt,
         epilog="examples:\n  elm demo --out demo_out\n"
         "  elm demo --out demo_out --quick",
@@ -296,15 +383,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (plots, report)")
     p.add_argument("--quick", action="store_true", help="shortened demo (tests)")
     p.add_argument(
-        "--subjects", type=positive_int, default=None, help="synthetic subjects"
+        "--subjects",
+        type=positive_int,
+        default=None,
+        help="synthetic subjects (default: 32, 16 with --quick)",
     )
     p.add_argument(
-        "--epochs", type=positive_int, default=None, help="pretraining epochs"
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="pretraining epochs (default: 10, 1 with --quick)",
     )
     p.add_argument("--skip-eegmat", action="store_true", help="synthetic part only")
-    p.add_argument("--data-dir", default=None, help="folder holding eegmat/")
-    p.add_argument("--seed", type=nonnegative_int, default=0)
-    p.add_argument("--threads", type=positive_int, default=None, help="torch threads")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding eegmat/ (default: $ELM_DATA_DIR, else the ELM_DATA_DIR "
+        "key of MNE's config, else ../shared/data)",
+    )
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="torch threads (default: up to 2)",
+    )
+    _show_defaults(parser)
     return parser
 
 
@@ -340,6 +444,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    from .._logging import configure_logging, verbosity_level
+
+    configure_logging(
+        verbosity_level(getattr(args, "verbose", 0), getattr(args, "quiet", False))
+    )
     from . import commands
 
     func = getattr(commands, f"cmd_{args.command}")

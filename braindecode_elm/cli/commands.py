@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,15 @@ import numpy as np
 
 from .._json import to_jsonable
 
-__all__ = ["load_labels", "load_prompts", "to_jsonable"]
+__all__ = [
+    "load_labels",
+    "load_prompts",
+    "resolve_device",
+    "to_jsonable",
+    "write_predictions",
+]
+
+logger = logging.getLogger(__name__)
 
 
 def load_labels(spec: str | None) -> Any:
@@ -56,6 +65,80 @@ def _load_model(spec: str) -> Any:
     return load_model(spec)
 
 
+def resolve_device(device: str | None) -> Any:
+    """A :class:`torch.device` from ``--device`` (None/``auto``: cuda if present).
+
+    Raises
+    ------
+    ValueError
+        For a name torch does not know, or an accelerator this machine lacks.
+    """
+    import torch
+
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(
+            f"--device {device!r} is not a device name; use cpu, cuda, cuda:N, "
+            "mps or auto"
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"--device {device}: CUDA is not available on this machine (torch "
+            f"{torch.__version__}); use --device cpu"
+        )
+    if dev.type == "cuda" and dev.index is not None:
+        if dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"--device {device}: this machine has {torch.cuda.device_count()} "
+                "CUDA device(s)"
+            )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {device}: MPS is not available; use --device cpu")
+    return dev
+
+
+def _model(args: argparse.Namespace) -> Any:
+    """The command's model on the ``--device`` it asks for."""
+    device = resolve_device(getattr(args, "device", "cpu"))
+    model = _load_model(args.model).to(device)
+    logger.info("model %s on %s", args.model, device)
+    return model
+
+
+def _check_predictions(args: argparse.Namespace) -> None:
+    path = getattr(args, "predictions", None)
+    if path and Path(path).suffix.lower() != ".csv":
+        raise ValueError(f"--predictions must name a .csv file, got {path}")
+
+
+def write_predictions(path: str | os.PathLike[str], rows: list[dict]) -> Path:
+    """Write prediction rows (dicts with the same keys) as a CSV file.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV file; its folder is created.
+    rows : list of dict
+        One row per prediction.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import pandas as pd
+
+    out = Path(path)
+    if out.suffix.lower() != ".csv":
+        raise ValueError(f"--predictions must name a .csv file, got {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out, index=False)
+    logger.info("%d predictions -> %s", len(rows), out)
+    return out
+
+
 def _threads() -> None:
     import torch
 
@@ -84,7 +167,8 @@ def _embed(args: argparse.Namespace, model: Any, *, with_text: bool) -> Any:
         seconds=args.seconds,
         max_crops=args.max_crops,
         with_text=with_text,
-        progress=True,
+        batch_size=getattr(args, "batch_size", 256),
+        progress=not getattr(args, "quiet", False),
     )
 
 
@@ -200,7 +284,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     _threads()
-    model = _load_model(args.model)
+    model = _model(args)
     emb = _embed(args, model, with_text=args.text)
     out = Path(args.out or "embeddings.npz")
     if out.suffix != ".npz":
@@ -228,13 +312,26 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
 
     from . import plots
 
+    _check_predictions(args)
     _threads()
-    model = _load_model(args.model)
+    model = _model(args)
     classes = load_prompts(args.prompts)
     emb = _embed(args, model, with_text=False)
     res = zero_shot(model, emb, classes, labels=load_labels(args.labels))
     for rid, pred in zip(res["ids"], res["predictions"]):
         print(f"{rid}\t{pred}")
+    if getattr(args, "predictions", None):
+        names = res["classes"]
+        rows = []
+        for i, (rid, pred) in enumerate(zip(res["ids"], res["predictions"])):
+            row = {"recording_id": rid, "prediction": pred}
+            if "y_true" in res:
+                row["label"] = names[int(res["y_true"][i])]
+            row.update(
+                {f"score_{c}": float(res["scores"][i, k]) for k, c in enumerate(names)}
+            )
+            rows.append(row)
+        write_predictions(args.predictions, rows)
     if "balanced_accuracy" in res:
         print(
             f"balanced accuracy {res['balanced_accuracy']:.3f}  "
@@ -255,7 +352,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     from braindecode_elm.evaluation.embedding import embed_texts
 
     _threads()
-    model = _load_model(args.model)
+    model = _model(args)
     emb = _embed(args, model, with_text=args.query is None)
     if args.query is not None:
         q = embed_texts(model, [args.query])[0]
@@ -284,8 +381,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     from . import plots
 
+    _check_predictions(args)
     _threads()
-    model = _load_model(args.model)
+    model = _model(args)
     emb = _embed(args, model, with_text=False)
     subjects = [emb.subjects[r] for r in emb.ids]
     from braindecode_elm.evaluation.zeroshot import resolve_labels
@@ -307,7 +405,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
         fractions=fractions,
         seeds=args.seeds,
         val_size=args.val_size,
+        return_predictions=bool(getattr(args, "predictions", None)),
     )
+    if getattr(args, "predictions", None):
+        rows = res.pop("predictions")
+        key = "recording_id" if args.level == "recording" else "window_of"
+        for row in rows:
+            row[key] = row.pop("id")
+        write_predictions(args.predictions, rows)
     print(format_probe_summary(res))
     out = _out(args)
     if out is not None:
@@ -341,6 +446,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         prompts=load_prompts(args.prompts),
         seeds=args.seeds,
         weights_dir=args.weights_dir,
+        device=str(resolve_device(getattr(args, "device", None))),
+        batch_size=getattr(args, "batch_size", 256),
     )
     print(board)
     return 0

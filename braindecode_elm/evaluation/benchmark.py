@@ -274,6 +274,8 @@ def run_benchmark(
     fractions: Sequence[float] = (0.01, 0.1, 1.0),
     weights_dir: str | os.PathLike | None = None,
     max_crops: int | None = None,
+    device: str = "cpu",
+    batch_size: int = 256,
 ) -> str:
     """Run every (model, dataset, task) cell and write the leaderboard.
 
@@ -302,6 +304,10 @@ def run_benchmark(
         Local foundation-model weights.
     max_crops : int | None
         Crops per recording (speed).
+    device : str
+        Where the models run (``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...).
+    batch_size : int
+        Crops per forward pass.
 
     Returns
     -------
@@ -327,6 +333,8 @@ def run_benchmark(
     for mname, mspec in model_names:
         try:
             model = load_model_spec(mspec, weights_dir)
+            if hasattr(model, "to"):
+                model = model.to(device)
             skip_model = None
         except _Skip as why:
             model, skip_model = None, str(why)
@@ -350,6 +358,7 @@ def run_benchmark(
                             open_cache(dspec),
                             with_text=getattr(model, "has_text", True),
                             max_crops=max_crops,
+                            batch_size=batch_size,
                         )
                     cell.update(
                         status="ok",

@@ -143,6 +143,7 @@ def linear_probe_from_features(
     fractions: Sequence[float] = (0.01, 0.1, 1.0),
     seeds: Sequence[int] | int = 5,
     Cs: Sequence[float] = PROBE_CS,
+    return_predictions: bool = False,
 ) -> dict[str, Any]:
     """Run the ELM probe protocol on precomputed features.
 
@@ -158,13 +159,17 @@ def linear_probe_from_features(
         Number of seeds (``range(seeds)``) or the seeds themselves.
     Cs : sequence of float
         C grid (default the ELM grid ``logspace(-6, 5, 45)``).
+    return_predictions : bool
+        Also return every test prediction of every run.
 
     Returns
     -------
     dict
         ``runs`` (one dict per fraction and seed: fraction, seed, n_train, C,
         balanced_accuracy, auroc) and ``summary`` (per fraction: mean and std of
-        both metrics over seeds).
+        both metrics over seeds); with ``return_predictions``, ``predictions``:
+        one dict per run and test row (``index`` into ``X_test``, fraction,
+        seed, y_true, prediction and ``proba_<class>`` per class).
     """
     from .zeroshot import classification_metrics
 
@@ -181,6 +186,7 @@ def linear_probe_from_features(
                 "split to contain at least two classes (use more subjects)"
             )
     runs = []
+    predictions: list[dict[str, Any]] = []
     for seed in seeds:
         subsets = nested_label_subsets(ytr, fractions, seed)
         for f in fractions:
@@ -201,6 +207,23 @@ def linear_probe_from_features(
             runs.append(
                 {"fraction": f, "seed": seed, "n_train": int(len(sel)), "C": C, **m}
             )
+            if return_predictions:
+                pred = proba.argmax(axis=1)
+                for i in range(len(X_test)):
+                    row = {
+                        "index": i,
+                        "fraction": f,
+                        "seed": seed,
+                        "y_true": classes[yte[i]],
+                        "prediction": classes[pred[i]],
+                    }
+                    row.update(
+                        {
+                            f"proba_{c}": float(proba[i, k])
+                            for k, c in enumerate(classes)
+                        }
+                    )
+                    predictions.append(row)
     summary = {}
     for f in fractions:
         rows = [r for r in runs if r["fraction"] == f]
@@ -210,7 +233,10 @@ def linear_probe_from_features(
             for stat, fn in (("mean", np.mean), ("std", np.std))
         }
         summary[f]["n_train"] = rows[0]["n_train"]
-    return {"runs": runs, "summary": summary, "classes": list(classes)}
+    out: dict[str, Any] = {"runs": runs, "summary": summary, "classes": list(classes)}
+    if return_predictions:
+        out["predictions"] = predictions
+    return out
 
 
 def _features(emb: Any, level: str) -> tuple[np.ndarray, list[str]]:
@@ -233,6 +259,7 @@ def linear_probe(
     seeds: Sequence[int] | int = 5,
     val_size: float = 0.2,
     Cs: Sequence[float] = PROBE_CS,
+    return_predictions: bool = False,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """ELM linear probe of a model's 256-d embeddings.
@@ -257,6 +284,9 @@ def linear_probe(
         See :func:`linear_probe_from_features`.
     val_size : float
         Validation part when ``val`` is None.
+    return_predictions : bool
+        Also return the test predictions of every run (``predictions``, see
+        :func:`linear_probe_from_features`), each with the recording ``id``.
     **kwargs
         Passed to :func:`~braindecode_elm.evaluation.embedding.embed_corpus`.
 
@@ -286,7 +316,17 @@ def linear_probe(
         X, groups = _features(e, level)
         lab = dict(zip(e.ids, resolve_labels(e, labels)))
         parts += [X, [lab[g] for g in groups]]
-    out = linear_probe_from_features(*parts, fractions=fractions, seeds=seeds, Cs=Cs)
+    out = linear_probe_from_features(
+        *parts,
+        fractions=fractions,
+        seeds=seeds,
+        Cs=Cs,
+        return_predictions=return_predictions,
+    )
+    if return_predictions:
+        test_groups = groups  # the last part built above is the test split
+        for row in out["predictions"]:
+            row["id"] = test_groups[row.pop("index")]
     out["level"] = level
     return out
 

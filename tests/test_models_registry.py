@@ -154,6 +154,47 @@ def test_hub_style_save_and_load(name: str, tmp_path) -> None:
     assert other(x).shape == (2, 5)
 
 
+def _fill_hf_cache(cache, repo_id: str, folder, commit: str = "b" * 40):
+    """Lay out ``folder`` the way the Hugging Face cache holds a downloaded repo."""
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for f in folder.iterdir():
+        (snap / f.name).write_bytes(f.read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hub_id_offline_from_cache_and_strict(name: str, tmp_path, monkeypatch):
+    """``from_pretrained("user/repo")`` reads the HF cache offline; loads strictly."""
+    pytest.importorskip("huggingface_hub")
+    from safetensors.torch import load_file, save_file
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    chs = [{"ch_name": n, "kind": "eeg"} for n in ("C3", "Cz", "C4")]
+    kw = {k: v for k, v in MODEL_REGISTRY[name].kwargs.items() if k != "n_chans"}
+    torch.manual_seed(0)
+    model = MODEL_REGISTRY[name].cls(chs_info=chs, n_outputs=2, **kw).eval()
+    model.save_pretrained(tmp_path / "saved")
+    cache = tmp_path / "cache"
+    _fill_hf_cache(cache, "someone/elm-3ch", tmp_path / "saved")
+    loaded = type(model).from_pretrained("someone/elm-3ch", cache_dir=cache).eval()
+    assert loaded.n_chans == 3
+    assert [c["ch_name"] for c in loaded.chs_info] == ["C3", "Cz", "C4"]
+    x = torch.randn(2, 3, kw["n_times"])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    # a weight missing from the file is an error, not a silent random init
+    weights = load_file(tmp_path / "saved" / "model.safetensors")
+    del weights["proj.3.weight"]
+    save_file(weights, tmp_path / "saved" / "model.safetensors")
+    with pytest.raises(RuntimeError, match="proj.3.weight"):
+        type(model).from_pretrained(tmp_path / "saved")
+    partial = type(model).from_pretrained(tmp_path / "saved", strict=False)
+    assert partial.n_chans == 3
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_batch_of_one_trains(name: str) -> None:
     model = _make(name, n_outputs=2).train()

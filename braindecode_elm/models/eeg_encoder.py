@@ -369,6 +369,14 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         load_official_state_dict(model, path, map_location=map_location)
         return model.eval()
 
+    @classmethod
+    def _from_pretrained(cls, *, strict: bool = True, **kwargs):  # noqa: D401
+        # Braindecode's hub mixin loads non-strictly by default, which would leave
+        # freshly initialised weights in place of missing ones without a word;
+        # ours loads strictly unless asked otherwise (from_pretrained(...,
+        # strict=False)).
+        return super()._from_pretrained(strict=strict, **kwargs)
+
     def extra_repr(self) -> str:  # noqa: D102
         return f"variant={self.variant!r}, n_filters={self.n_filters}"
 

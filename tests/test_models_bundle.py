@@ -188,9 +188,9 @@ def test_bundle_without_text_head_refuses_text(tmp_path) -> None:
     loaded = ELM.from_pretrained(tmp_path)
     assert loaded.has_text_head is False
     assert loaded.embed_eeg(torch.randn(2, 20, 500)).shape == (2, 256)
-    with pytest.raises(RuntimeError, match="no trained text head.*zero-shot"):
+    with pytest.raises(ValueError, match="no trained text head.*zero-shot"):
         loaded.embed_text(["normal EEG"])
-    with pytest.raises(RuntimeError, match="no trained text head"):
+    with pytest.raises(ValueError, match="no trained text head"):
         loaded.embed_text_features(torch.randn(2, 384))
     # bundles written before the flag existed have a text head
     del cfg["has_text_head"]

@@ -250,3 +250,48 @@ def test_activation_is_used_everywhere() -> None:
     # stem + one per block + projection head
     assert len(acts) == 1 + 4 + 1
     assert not any(isinstance(m, nn.ELU) for m in model.modules())
+
+
+def test_convert_official_cli_writes_bundle_without_text_head(tmp_path, capsys):
+    """``elm convert-official CKPT OUT --variant 5s`` -> a loadable ELM bundle."""
+    import hashlib
+
+    import torch.nn.functional as F  # noqa: N812
+
+    from braindecode_elm.cli import main
+    from braindecode_elm.models import ELM
+    from braindecode_elm.models.model_card import read_model_card
+
+    sd = official_layout_state_dict(seed=3)
+    ckpt = tmp_path / "model_0_checkpoint.pt"
+    torch.save(sd, ckpt)
+    sha = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    out = tmp_path / "elm-official-5s"
+    assert main(["convert-official", str(ckpt), str(out), "--variant", "5s"]) == 0
+    assert f"source SHA-256: {sha}" in capsys.readouterr().out
+
+    bundle = ELM.from_pretrained(out)
+    assert bundle.has_text_head is False and bundle.prompt_sets == {}
+    x = 3 * torch.randn(2, 20, 500, generator=torch.Generator().manual_seed(4))
+    ref = functional_elm(x, sd, "5s")["embedding"]
+    torch.testing.assert_close(
+        bundle.embed_eeg(x), F.normalize(ref, dim=-1), rtol=1e-4, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="no trained text head"):
+        bundle.embed_text(["normal EEG"])
+    meta, card = read_model_card(out)
+    assert meta["license"] == "other" and "official-checkpoint" in meta["tags"]
+    assert sha in card and "0.1-49" in card and "20-channel" in card
+    assert "github.com/SamGijsen/ELM" in card and "no text head" in card.lower()
+
+    # a hash that does not match, a wrong file, a missing file: exit 2, named
+    args = ["convert-official", str(ckpt), str(tmp_path / "x"), "--variant", "5s"]
+    assert main([*args, "--sha256", "0" * 64]) == 2
+    assert f"has SHA-256 {sha}, expected" in capsys.readouterr().err
+    torch.save({"something.else": torch.zeros(2)}, tmp_path / "other.pt")
+    args[1] = str(tmp_path / "other.pt")
+    assert main(args) == 2
+    assert "not an official ELM 5s checkpoint layout" in capsys.readouterr().err
+    args[1] = str(tmp_path / "missing.pt")
+    assert main(args) == 2
+    assert "download the official checkpoint first" in capsys.readouterr().err

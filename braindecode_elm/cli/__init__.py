@@ -374,6 +374,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
 
     p = sub.add_parser(
+        "convert-official",
+        help="turn a released ELM checkpoint into a bundle (EEG tower only)",
+        formatter_class=fmt,
+        epilog="example:\n  elm convert-official model_0_checkpoint.pt elm-official-5s "
+        "--variant 5s\n\nThe official release has no text head: the bundle embeds "
+        "EEG (probes,\nMOABB pipelines) but cannot do zero-shot or retrieval.",
+    )
+    p.add_argument("checkpoint", help="your copy of model_0_checkpoint.pt")
+    p.add_argument("out", help="bundle folder to write")
+    p.add_argument(
+        "--variant",
+        required=True,
+        choices=["5s", "60s"],
+        help="which release the file is (the file itself does not say)",
+    )
+    p.add_argument(
+        "--sha256", default=None, help="refuse the file unless its SHA-256 matches"
+    )
+
+    p = sub.add_parser(
         "demo",
         help="end-to-end demo: synthetic corpus + real eegmat (about 5 min, offline)",
         formatter_class=fmt,
@@ -451,5 +471,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from . import commands
 
-    func = getattr(commands, f"cmd_{args.command}")
+    func = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     return run_command(args.command, lambda: func(args), debug=debug)

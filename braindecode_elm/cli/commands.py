@@ -467,3 +467,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     return 0
+
+
+def cmd_convert_official(args: argparse.Namespace) -> int:
+    from braindecode_elm.models.official_checkpoint import (
+        convert_official_checkpoint,
+        file_sha256,
+    )
+
+    out = convert_official_checkpoint(
+        args.checkpoint, args.out, args.variant, expected_sha256=args.sha256
+    )
+    print(f"wrote ELM bundle {out} (official {args.variant} EEG tower, no text head)")
+    print(f"source SHA-256: {file_sha256(args.checkpoint)}")
+    return 0

@@ -232,7 +232,7 @@ class ELM(nn.Module):
 
     def _require_text_head(self) -> None:
         if not self.has_text_head:
-            raise RuntimeError(
+            raise ValueError(
                 "this ELM bundle has no trained text head (e.g. it was converted "
                 "from the official ELM release, which ships only the EEG tower): "
                 "zero-shot classification and text retrieval need a bundle "

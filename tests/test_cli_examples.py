@@ -3,9 +3,10 @@
 The examples form a chain (synth -> preprocess -> pretrain -> evaluate), so they
 run in that order in one scratch folder, on a small synthetic corpus. Two
 placeholders stand for data a user has and the test does not: ``/data/tueg``
-(a TUEG copy) is the synthetic corpus, and ``eegmat/`` is the real eegmat folder
-(those examples are skipped without it). ``elm demo`` examples are parsed only
-here: tests/test_demo.py runs the demo.
+(a TUEG copy) is the synthetic corpus, ``eegmat/`` is the real eegmat folder
+(those examples are skipped without it), and ``model_0_checkpoint.pt`` (the
+official ELM release) is a checkpoint of the same layout with random weights.
+``elm demo`` examples are parsed only here: tests/test_demo.py runs the demo.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from braindecode_elm.cli import build_parser, main
 
 # Commands in the order their outputs are needed by later examples.
 ORDER = ["synth", "preprocess", "pretrain", "embed", "zeroshot", "retrieve", "probe"]
-ORDER += ["benchmark", "demo"]
+ORDER += ["benchmark", "convert-official", "demo"]
 
 
 def _subparsers(parser):
@@ -93,6 +94,13 @@ def test_help_examples_run_as_written(tmp_path, monkeypatch, request, capsys):
             pd.DataFrame(rows).to_csv("labels.csv", index=False)
             argv = [a if a != "cache/" else "cache_eegmat/" for a in argv]
         argv = ["corpus/" if a == "/data/tueg" else a for a in argv]
+        if cmd == "convert-official" and not (tmp_path / argv[1]).exists():
+            import torch
+
+            from braindecode_elm.models import ELMEncoder
+
+            state = ELMEncoder().state_dict()  # the release's 151-key layout
+            torch.save({k: v for k, v in state.items() if "final" not in k}, argv[1])
         if cmd == "pretrain":
             # Two optimiser steps are enough to write run/final (2 shared cores).
             argv += ["max_steps=2", "--no-progress"]

@@ -196,3 +196,50 @@ def test_bundle_without_text_head_refuses_text(tmp_path) -> None:
     del cfg["has_text_head"]
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     assert ELM.from_pretrained(tmp_path).has_text_head is True
+
+
+def test_push_to_hub_uploads_bundle_with_card(tmp_path, monkeypatch) -> None:
+    """push_to_hub creates the repo and uploads config, weights and README.md."""
+    import huggingface_hub
+
+    from braindecode_elm.models import ModelCard, TrainingData
+
+    calls = {}
+
+    class FakeApi:
+        def __init__(self, token=None):
+            calls["token"] = token
+
+        def create_repo(self, repo_id, **kw):
+            calls["create"] = (repo_id, kw)
+
+        def upload_folder(self, *, repo_id, folder_path, **kw):
+            from pathlib import Path
+
+            folder = Path(folder_path)
+            calls["files"] = sorted(p.name for p in folder.iterdir())
+            calls["readme"] = (folder / "README.md").read_text()
+            calls["upload"] = (repo_id, kw)
+            # what the Hub would then serve: the folder loads as a bundle
+            calls["loaded"] = ELM.from_pretrained(folder)
+            return type("Info", (), {"commit_url": "https://hub/commit/1"})()
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    card = ModelCard(
+        title="elm-test",
+        summary="test",
+        training_data=[TrainingData("EEGMAT", subjects=[1, 2])],
+        preprocessing={"recipe": "elm"},
+        license="mit",
+    )
+    url = _bundle().push_to_hub("me/elm-test", model_card=card, token="t0k")
+    assert url == "https://hub/commit/1"
+    assert calls["token"] == "t0k"
+    assert calls["create"] == (
+        "me/elm-test",
+        {"private": None, "exist_ok": True, "repo_type": "model"},
+    )
+    assert calls["files"] == ["README.md", "config.json", "model.safetensors"]
+    assert "# elm-test" in calls["readme"] and "**tuab**" in calls["readme"]
+    assert calls["upload"][1]["repo_type"] == "model"
+    assert calls["loaded"].prompt_sets == PROMPTS

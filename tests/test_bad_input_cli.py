@@ -75,8 +75,10 @@ CASES = [
     ("synth c2/ --phenotypes normal=abc", "--phenotypes must look like"),
     ("synth c2/ --phenotypes normal=-1", "phenotype weights must be finite, >= 0"),
     ("synth corpus/", "already holds a corpus; choose another folder"),
+    ("synth c2/ --subjects 1000000000000", "ask for fewer subjects"),
+    ("synth c2/ --duration 1e12 1e12", "ask for fewer subjects"),
     ("synth a_file/x", "a_file"),
-    ("synth /proc/elm_corpus", "/proc/elm_corpus"),
+    ("synth /proc/elm_corpus", "/proc"),
     # preprocess
     ("preprocess nope/ c3/", "corpus folder nope does not exist"),
     ("preprocess corpus/ c3/ --shard 5/4", "shard must be (i, n) with 0 <= i < n"),
@@ -85,6 +87,10 @@ CASES = [
     ("preprocess corpus/ c3/ --min-duration nan", "must be a finite number"),
     ("preprocess corpus/ c3/ --max-duration -1", "must be a finite number > 0"),
     ("preprocess corpus/ c3/ --recipe nope", "argument --recipe: invalid choice"),
+    (
+        "preprocess corpus/ c3/ --min-duration 100 --max-duration 50",
+        "min_duration_s=100.0 is above max_duration_s=50.0",
+    ),
     ("preprocess corpus/ c3/ --metadata nope.csv", "nope.csv does not exist"),
     ("preprocess corpus/ c3/ --recordings nope.txt", "nope.txt"),
     ("preprocess corpus/ c3/ --recordings ids_empty.txt", "lists no recording id"),
@@ -95,6 +101,9 @@ CASES = [
     (f"embed {M} --seconds 0", "argument --seconds: must be a finite number > 0"),
     (f"embed {M} --seconds=-inf", "argument --seconds: must be a finite number > 0"),
     (f"embed {M} --seconds 1000", "yields no 1000.0 s crop"),
+    (f"embed {M} --seconds 0.05", "shorter than the 108 samples the EEG tower needs"),
+    (f"embed {M} --seconds 0.001", "not a positive whole number of samples"),
+    (f"embed {M} --seconds 1e308", "at most the 45 minutes"),
     ("embed --model model --cache cache/ --max-crops 0", "argument --max-crops"),
     ("embed --model model --cache cache/ --max-crops -3", "argument --max-crops"),
     ("embed --model model --cache nope/", "no cache manifest in nope"),
@@ -197,7 +206,7 @@ def test_cases_cover_every_subcommand():
         "synth", "preprocess", "pretrain", "embed", "zeroshot", "retrieve",
         "probe", "benchmark", "demo",
     }  # fmt: skip
-    assert len(CASES) >= 80
+    assert len(CASES) >= 90
 
 
 def test_a_bug_is_reported_as_such_and_debug_shows_the_traceback(monkeypatch, capsys):

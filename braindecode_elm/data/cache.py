@@ -669,6 +669,11 @@ def build_cache(
         label = f"{i_shard}/{n_shards}"
     else:
         i_shard, n_shards, manifest, label = 0, 1, "manifest.jsonl", None
+    if max_duration_s is not None and not min_duration_s <= max_duration_s:
+        raise ValueError(
+            f"min_duration_s={min_duration_s} is above max_duration_s="
+            f"{max_duration_s}: every recording would be skipped"
+        )
     out = Path(out_dir)
     (out / "recordings").mkdir(parents=True, exist_ok=True)
     params = rec.to_dict(name=False)

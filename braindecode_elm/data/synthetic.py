@@ -720,6 +720,38 @@ def _write_recording(root: Path, rec: dict) -> dict:
     return out
 
 
+def _check_size(
+    root: Path,
+    n_subjects: int,
+    sessions: tuple[int, int],
+    duration_s: tuple[float, float],
+    sfreqs: tuple[float, ...],
+) -> None:
+    """Refuse a corpus that cannot fit: an absurd size would otherwise run for
+    days or fill the disk before failing."""
+    n_ch = 21 + len(_EXTRAS) + 1  # electrodes, extra channels, annotations
+    per_second = max(sfreqs) * n_ch * 2  # int16 samples
+    # Expected size (mean sessions and duration) and the largest recording.
+    mean_rec = (duration_s[0] + duration_s[1]) / 2 * per_second
+    total = n_subjects * (sessions[0] + sessions[1]) / 2 * mean_rec
+    largest = duration_s[1] * per_second * 4  # float64 signals in memory
+    anchor = root
+    while not anchor.exists() and anchor != anchor.parent:
+        anchor = anchor.parent
+    free = shutil.disk_usage(anchor).free if anchor.exists() else None
+    if free is not None and total > free:
+        raise ValueError(
+            f"the synthetic corpus would take about {total / 1e9:.3g} GB "
+            f"({n_subjects} subjects), more than the {free / 1e9:.3g} GB free under "
+            f"{anchor}; ask for fewer subjects, sessions or seconds"
+        )
+    if largest > 2**34:  # 16 GiB for one recording
+        raise ValueError(
+            f"recordings of up to {duration_s[1]:g} s would need about "
+            f"{largest / 2**30:.3g} GiB of memory each; ask for shorter ones"
+        )
+
+
 def make_synthetic_tuh(
     path: str | os.PathLike[str],
     n_subjects: int = 50,
@@ -806,6 +838,8 @@ def make_synthetic_tuh(
             f"duration_s must be (min, max) seconds with 0 < min <= max, got "
             f"{tuple(duration_s)}"
         )
+    sfreqs = (float(sfreq),) if np.isscalar(sfreq) else tuple(float(s) for s in sfreq)
+    _check_size(root, n_subjects, sessions_per_subject, duration_s, sfreqs)
     gt_path = root / "ground_truth.csv"
     if (root / "edf").exists() or gt_path.exists():
         if not overwrite:
@@ -815,7 +849,6 @@ def make_synthetic_tuh(
             )
         shutil.rmtree(root / "edf", ignore_errors=True)
         gt_path.unlink(missing_ok=True)
-    sfreqs = (float(sfreq),) if np.isscalar(sfreq) else tuple(float(s) for s in sfreq)
     rng = np.random.default_rng(seed)
     plan = _plan(rng, n_subjects, sessions_per_subject, duration_s, sfreqs, weights)
     root.mkdir(parents=True, exist_ok=True)

@@ -183,6 +183,13 @@ def embed_corpus(
     ids = list(corpus.ids if recording_ids is None else recording_ids)
     if not ids:
         raise ValueError("no recordings to embed (empty corpus or recording_ids)")
+    if not 0 < seconds <= max_minutes * 60:
+        raise ValueError(
+            f"crop length {seconds} s must be > 0 and at most the {max_minutes:g} "
+            "minutes of each recording that are used"
+        )
+    # The tower's reflection padding needs a minimum input length.
+    need = getattr(getattr(model, "eeg_encoder", None), "min_n_times", None)
     crops_list, groups = [], []
     texts, tgroups = [], []
     descriptions, subjects = {}, {}
@@ -198,6 +205,12 @@ def embed_corpus(
             raise ValueError(
                 f"recording {rid!r} yields no {seconds} s crop after dropping the "
                 f"first {drop_first_s} s; drop it from recording_ids"
+            )
+        if isinstance(need, int) and crops.shape[-1] < need:
+            raise ValueError(
+                f"{seconds} s crops ({crops.shape[-1]} samples) are shorter than "
+                f"the {need} samples the EEG tower needs; use crops of at least "
+                f"{need / 100:g} s"
             )
         if max_crops is not None and len(crops) > max_crops:
             pick = np.linspace(0, len(crops) - 1, max_crops).round().astype(int)

@@ -46,25 +46,34 @@ def _run(code: str) -> str:
     return out.stdout.strip()
 
 
-def test_import_is_torch_free_and_hook_registers_on_braindecode_import() -> None:
+def test_import_is_torch_free_and_models_import_registers() -> None:
     out = _run(
         "import sys, braindecode_elm\n"
         "print('torch' in sys.modules, 'braindecode' in sys.modules)\n"
+        # No import hook: nothing of ours waits in sys.meta_path.
+        "print([f for f in sys.meta_path if 'braindecode_elm' in type(f).__module__])\n"
+        "import braindecode_elm.models\n"
         "from braindecode.models.util import _get_model_class\n"
         "print(_get_model_class('ELMEncoder').__module__)\n"
     )
-    assert out.splitlines() == ["False False", "braindecode_elm.models.eeg_encoder"]
+    assert out.splitlines() == [
+        "False False",
+        "[]",
+        "braindecode_elm.models.eeg_encoder",
+    ]
 
 
 @pytest.mark.parametrize(
     "code",
     [
-        # braindecode first: registration happens at `import braindecode_elm`.
-        "import braindecode.models\nimport braindecode_elm\n",
+        # braindecode first, then our models package.
+        "import braindecode.models\nimport braindecode_elm.models\n",
         # our models first: braindecode.models is imported from inside our package.
         "import braindecode_elm\nimport braindecode_elm.models\n",
+        # the explicit call, from the torch-free package root.
+        "import braindecode_elm\nprint(braindecode_elm.register_models())\n",
     ],
-    ids=["braindecode-first", "models-first"],
+    ids=["braindecode-first", "models-first", "explicit"],
 )
 def test_registration_for_any_import_order(code: str) -> None:
     out = _run(
@@ -73,7 +82,9 @@ def test_registration_for_any_import_order(code: str) -> None:
         "print(models_dict['ELMEncoder'].__name__, "
         "sum(r[0] == 'ELMEncoder' for r in mp))\n"
     )
-    assert out == "ELMEncoder 1"
+    assert out.splitlines()[-1] == "ELMEncoder 1"
+    if "register_models()" in code:
+        assert out.splitlines()[0] == "['ELMEncoder']"
 
 
 def test_registration_is_idempotent() -> None:

@@ -11,7 +11,7 @@ on first use, so the rest works without importing torch.
 
 from __future__ import annotations
 
-from typing import Any
+import lazy_loader as lazy
 
 from .cache import (
     SKIP_REASONS,
@@ -141,14 +141,11 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_by_module: dict[str, list[str]] = {}
+for _name, _module in _LAZY.items():
+    _by_module.setdefault(_module, []).append(_name)
+__getattr__, _lazy_dir, _ = lazy.attach(__name__, submod_attrs=_by_module)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_lazy_dir()))

@@ -9,8 +9,7 @@ lazily (``pip install braindecode-elm[moabb]``).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import lazy_loader as lazy
 
 from .embedding import EmbeddedCorpus, embed_corpus, group_mean, l2_normalize
 from .probe import (
@@ -68,8 +67,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # sklearn/moabb-heavy parts load on first use so importing this package is cheap.
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_by_module: dict[str, list[str]] = {}
+for _name, _module in _LAZY.items():
+    _by_module.setdefault(_module.lstrip("."), []).append(_name)
+# sklearn/moabb-heavy parts load on first use so importing this package is cheap.
+__getattr__, _lazy_dir, _ = lazy.attach(__name__, submod_attrs=_by_module)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_lazy_dir()))

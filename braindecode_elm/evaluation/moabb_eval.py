@@ -405,6 +405,8 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
         import torch
         from braindecode import EEGClassifier
 
+        import braindecode_elm.models  # noqa: F401  (registers "ELMEncoder" by name)
+
         data = self._check_X(X)
         y_arr = np.asarray(y)
         if y_arr.ndim != 1 or len(y_arr) != len(data):

@@ -1,7 +1,7 @@
 """ELM models: the EEG tower, text tower, projections and the ``ELM`` bundle.
 
 Importing this package also registers our EEG models in braindecode's model
-registry (idempotent; see :func:`braindecode_elm.register_models`).
+registry (idempotent; see :func:`register_models`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from .eeg_encoder import ELMEncoder, count_parameters
 from .embedding_cache import EmbeddingCache
 from .model_card import Metric, ModelCard, TrainingData, write_model_card
 from .projection import TextProjection
-from .registry import MODEL_REGISTRY, create_model, load_model
+from .registry import MODEL_REGISTRY, create_model, load_model, register_models
 from .text_encoder import DEFAULT_MAX_LENGTH, TextEncoder, minilm_path
 
 __all__ = [
@@ -29,17 +29,10 @@ __all__ = [
     "count_parameters",
     "create_model",
     "load_model",
+    "register_models",
     "minilm_path",
 ]
 
 
-def _register() -> None:
-    # The braindecode import hook may have fired while this package was only
-    # partly initialised (its registration then cannot see ELMEncoder yet);
-    # registering here, at the end of our own import, covers that order.
-    from .._registration import register_models
-
-    register_models()
-
-
-_register()
+# Importing this package registers our EEG models in braindecode (idempotent).
+register_models()

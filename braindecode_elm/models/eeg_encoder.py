@@ -363,7 +363,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         ELMEncoder
             The loaded model, in eval mode.
         """
-        from .official_checkpoint import load_official_state_dict
+        from ._official_keys import load_official_state_dict
 
         model = cls(n_outputs=n_outputs, variant=variant)
         load_official_state_dict(model, path, map_location=map_location)

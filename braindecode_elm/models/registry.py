@@ -34,6 +34,7 @@ __all__ = [
     "create_model",
     "load_model",
     "register_in_braindecode",
+    "register_models",
     "summary_row",
 ]
 
@@ -321,3 +322,24 @@ def register_in_braindecode() -> list[str]:
             mandatory.append((name, list(spec.mandatory), None))
         names.append(name)
     return names
+
+
+def register_models() -> list[str]:
+    """Register every braindecode-elm EEG model in braindecode's model registry.
+
+    Importing :mod:`braindecode_elm.models` calls it; call it yourself only
+    when you need the names registered before that import (e.g.
+    ``EEGClassifier("ELMEncoder")`` after ``import braindecode_elm``). Idempotent.
+
+    Returns
+    -------
+    list of str
+        The names registered.
+
+    Raises
+    ------
+    RuntimeError
+        If braindecode's registry layout changed (see
+        :func:`register_in_braindecode`).
+    """
+    return register_in_braindecode()

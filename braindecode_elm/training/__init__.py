@@ -10,8 +10,7 @@ Public API (loaded lazily, so ``braindecode_elm.training.step`` and
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import lazy_loader as lazy
 
 _EXPORTS = {
     "MILBatchSampler": "sampler",
@@ -45,12 +44,9 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    # PEP 562: import submodules on first use (keeps `step`/`sampler` light).
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+_by_module: dict[str, list[str]] = {}
+for _name, _module in _EXPORTS.items():
+    _by_module.setdefault(_module, []).append(_name)
+# PEP 562 through lazy_loader: submodules import on first use (keeps
+# `step`/`sampler` light).
+__getattr__, __dir__, _ = lazy.attach(__name__, submod_attrs=_by_module)

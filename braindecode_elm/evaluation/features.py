@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..dsp.recipe import ELM_CROP_S
+from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
 
 __all__ = [
     "ELMFeatures",
@@ -472,7 +472,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         import torch.nn.functional as F
 
         enc = self._encoder()
-        win = int(round(self.window_seconds * 100))
+        win = int(round(self.window_seconds * ELM_SFREQ))
         n_win = max(1, x.shape[-1] // win)
         if x.shape[-1] >= win:
             x = x[..., : n_win * win].reshape(x.shape[0], x.shape[1], n_win, win)

@@ -37,7 +37,8 @@ except ImportError as _err:  # pragma: no cover - exercised without moabb only
         "the ELM MOABB paradigms need MOABB: pip install braindecode-elm[moabb]"
     ) from _err
 
-from braindecode_elm.dsp.montage import TCP_PAIRS, normalize_ch_name
+from braindecode_elm.dsp.montage import TCP_ELECTRODES, normalize_ch_name
+from braindecode_elm.dsp.recipe import ELM_SFREQ
 
 # Registers EEGMATMOABB/EEGBCIMOABB with MOABB so ``datasets`` finds them.
 from ..data import moabb_datasets as _moabb_datasets  # noqa: F401
@@ -53,10 +54,7 @@ __all__ = [
 ]
 
 #: The electrodes of the ELM TCP montage, in the order the paradigms return.
-ELM_ELECTRODES: tuple[str, ...] = tuple(dict.fromkeys(c for p in TCP_PAIRS for c in p))
-
-#: Rate (Hz) the paradigms resample to by default (the ELM input rate).
-ELM_SFREQ = 100.0
+ELM_ELECTRODES: tuple[str, ...] = TCP_ELECTRODES
 
 
 def pipelines_dir() -> str:

@@ -4,7 +4,7 @@ MNE's EDF reader is general but slow for bulk caching; here we memory-map the
 int16 data records and scale them in one vectorised step. The header checks
 also give precise reasons for broken files (truncated, corrupt, empty), which
 the cache writes into its manifest. The writer produces plain EDF files (as in
-the TUH corpus) that MNE and edfio read back.
+the TUH corpus) that MNE reads back.
 """
 
 from __future__ import annotations

@@ -20,6 +20,13 @@ from braindecode_elm.cli import main
 from braindecode_elm.data import build_cache, make_synthetic_tuh
 
 
+class _RunsCode:
+    """Unpickling this would run a shell command (it must never be unpickled)."""
+
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     """A scratch folder with corpus/, cache/, model/ and broken bundles."""
@@ -53,6 +60,11 @@ def ws(tmp_path_factory):
         else:
             cfg["text_projection"]["hidden"] = 10**12  # ~1.5 TB if allocated
         (dst / "config.json").write_text(json.dumps(cfg))
+    state = ELMEncoder().state_dict()  # the official release's layout
+    torch.save({k: v for k, v in state.items() if "final" not in k}, root / "tower.pt")
+    torch.save({"x": torch.zeros(3)}, root / "other.pt")
+    (root / "garbage.pt").write_bytes(b"not a checkpoint" * 8)
+    torch.save({"a": _RunsCode()}, root / "evil.pt")
     (root / "ids_empty.txt").write_text("\n")
     (root / "prompts_bad.json").write_text('{"normal": []}')
     (root / "a_file").write_text("x")
@@ -144,6 +156,15 @@ CASES = [
     ("benchmark --models model --datasets nope/ --out b/", "no cache manifest"),
     ("benchmark --models model --datasets cache/ --out b/ --seeds 0", "--seeds"),
     ("benchmark --models model --datasets cache/", "required: --out"),
+    # convert-official
+    ("convert-official nope.pt o1 --variant 5s", "nope.pt not found"),
+    ("convert-official garbage.pt o1 --variant 5s", "Weights only load failed"),
+    ("convert-official evil.pt o1 --variant 5s", "Weights only load failed"),
+    ("convert-official other.pt o1 --variant 5s", "not an official ELM 5s"),
+    ("convert-official tower.pt o1 --variant 5s --sha256 abc", "expected abc"),
+    ("convert-official tower.pt o1 --variant 7s", "argument --variant: invalid"),
+    ("convert-official tower.pt o1", "required: --variant"),
+    ("convert-official tower.pt a_file --variant 5s", "a_file already exists"),
     # demo
     ("demo --out d --epochs 0", "argument --epochs: must be a positive integer"),
     ("demo --out d --threads -1", "argument --threads: must be a positive integer"),
@@ -198,15 +219,17 @@ def test_bad_command_line_is_one_line_error(ws, monkeypatch, capsys, line, needl
     assert rc == 2, err
     message = _one_line_error(argv[0], err)
     assert needle in message, message
+    assert not (ws / "PWNED").exists()  # no pickle ran code
 
 
 def test_cases_cover_every_subcommand():
+    from test_cli_examples import _subparsers
+
+    from braindecode_elm.cli import build_parser
+
     cmds = {shlex.split(line)[0] for line, _ in CASES}
-    assert cmds == {
-        "synth", "preprocess", "pretrain", "embed", "zeroshot", "retrieve",
-        "probe", "benchmark", "demo",
-    }  # fmt: skip
-    assert len(CASES) >= 90
+    assert cmds == set(_subparsers(build_parser()))
+    assert len(CASES) >= 100
 
 
 def test_a_bug_is_reported_as_such_and_debug_shows_the_traceback(monkeypatch, capsys):

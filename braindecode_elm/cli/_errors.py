@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import pickle
 import sys
 from collections.abc import Callable
 
@@ -111,6 +112,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
         ImportError,
         MemoryError,  # an impossible size asked for (the engine names it)
         FloatingPointError,  # training stopped at a non-finite loss
+        pickle.UnpicklingError,  # a corrupt or unsafe (code-running) checkpoint
     ]
     # Package errors that are not ValueErrors, if their module was used at all
     # (importing it here would slow down every error message).

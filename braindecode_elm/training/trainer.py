@@ -289,7 +289,8 @@ def pretrain(
         Resume from the newest checkpoint of the run folder (``"latest"``; starts
         fresh when there is none) or from a given checkpoint folder.
     progress : bool
-        Show a progress bar (rank 0).
+        Show a progress bar and log one INFO line per epoch (rank 0; logger
+        ``braindecode_elm.training.trainer``, shown by ``elm pretrain``).
 
     Returns
     -------

@@ -254,3 +254,21 @@ def test_moabb_benchmark_with_our_pipeline_files(eegmat_dir, tmp_path):
     # 24 windows per subject (2 runs of 62 s in 5 s windows), 2 left in training
     assert (res["samples"] == 48).all()
     assert (tmp_path / "out" / "ELMRestingState" / "analysis" / "data.csv").is_file()
+
+
+def test_pipelines_dir_is_usable_when_the_package_is_read_only(monkeypatch):
+    """MOABB writes lock files beside pipeline files: a read-only install copies."""
+    import os
+    from pathlib import Path
+
+    shipped = Path(pipelines_dir())
+    assert shipped.name == "pipelines" and (shipped / "ELM_LR.py").is_file()
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)
+    copy = Path(pipelines_dir())
+    assert copy != shipped
+    for name in ("ELM_LR.py", "TS_LR.yml"):
+        assert (copy / name).read_bytes() == (shipped / name).read_bytes()
+    from moabb.pipelines.utils import parse_pipelines_from_directory
+
+    names = {c["name"] for c in parse_pipelines_from_directory(str(copy))}
+    assert names == {"ELM+LR", "TS+LR"}

@@ -188,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "source",
-        help="folder of EDF files (TUH, BIDS or plain; reports optional), "
+        help="folder of EDF files (TUH, a BIDS dataset read through MNE-BIDS: "
+        "subjects/sessions from its entities, labels from participants.tsv; or "
+        "plain; reports optional), "
         "searched recursively",
     )
     p.add_argument("out", help="cache folder")

@@ -60,12 +60,29 @@ ELM_ELECTRODES: tuple[str, ...] = TCP_ELECTRODES
 def pipelines_dir() -> str:
     """The folder of the ELM pipeline files for ``moabb.benchmark(pipelines=...)``.
 
+    MOABB writes a ``.lock`` file beside each YAML pipeline file it reads, so
+    when the installed package folder is read-only the files are copied to a
+    folder of the temporary directory and that copy is returned.
+
     Returns
     -------
     str
-        Absolute path of ``braindecode_elm/evaluation/pipelines``.
+        Absolute path of ``braindecode_elm/evaluation/pipelines`` (or its copy).
     """
-    return str(Path(__file__).resolve().parent / "pipelines")
+    import os
+    import shutil
+    import tempfile
+
+    shipped = Path(__file__).resolve().parent / "pipelines"
+    if os.access(shipped, os.W_OK):
+        return str(shipped)
+    user = getattr(os, "getuid", lambda: "user")()
+    copy = Path(tempfile.gettempdir()) / f"braindecode_elm_pipelines_{user}"
+    copy.mkdir(exist_ok=True)
+    for f in shipped.iterdir():
+        if f.suffix in (".py", ".yml", ".yaml"):
+            shutil.copy2(f, copy / f.name)
+    return str(copy)
 
 
 def pick_elm_electrodes(raw: Any) -> Any:

@@ -9,9 +9,12 @@ the TUH corpus) that MNE reads back.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
+import hashlib
 import math
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,8 +127,35 @@ def _parse_start(date: str, time: str) -> _dt.datetime | None:
         return None
 
 
+#: Parsed headers by (path, size, digest of the header bytes): indexing a corpus
+#: and caching it then parse each header once (fork-started build workers
+#: inherit the parent's entries). The key holds the header's own bytes, so a file
+#: edited in place is parsed again, however close in time the edit was.
+_HEADER_MEMO: OrderedDict[tuple[str, int, bytes], EDFHeader] = OrderedDict()
+_HEADER_MEMO_MAX = 4096
+
+
+def _copy_header(h: EDFHeader) -> EDFHeader:
+    # Callers own their copy: editing its lists or arrays leaves the memo intact.
+    return dataclasses.replace(
+        h,
+        labels=list(h.labels),
+        units=list(h.units),
+        prefiltering=list(h.prefiltering),
+        n_samples=h.n_samples.copy(),
+        phys_min=h.phys_min.copy(),
+        phys_max=h.phys_max.copy(),
+        dig_min=h.dig_min.copy(),
+        dig_max=h.dig_max.copy(),
+        extra=dict(h.extra),
+    )
+
+
 def read_edf_header(path: str | os.PathLike[str]) -> EDFHeader:
-    """Read and check an EDF/EDF+ header.
+    """Read and check an EDF/EDF+ header (parsed once per file and process).
+
+    A header whose bytes (and the file's path and size) are unchanged since it
+    was last read is not parsed again; the caller gets its own copy.
 
     Parameters
     ----------
@@ -150,23 +180,40 @@ def read_edf_header(path: str | os.PathLike[str]) -> EDFHeader:
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(256)
-        if len(head) < 256:
-            raise EDFError(f"{path}: {len(head)} bytes, shorter than an EDF header")
         try:
-            if head[:8].decode("ascii").strip() not in {"0", "\xff" + "BIOSEMI"}:
-                raise ValueError("bad version field")
-            header_bytes = int(_field(head, 184, 8))
-            n_records = int(_field(head, 236, 8))
-            record_duration = float(_field(head, 244, 8))
             ns = int(_field(head, 252, 4))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise EDFError(f"{path}: corrupt EDF header ({exc})") from exc
-        if ns <= 0 or header_bytes != 256 * (ns + 1):
-            raise EDFError(
-                f"{path}: corrupt EDF header ({ns} signals, {header_bytes} "
-                "header bytes)"
-            )
-        rest = f.read(256 * ns)
+        except ValueError:
+            ns = 0  # _parse_header names the problem
+        rest = f.read(256 * ns) if ns > 0 else b""
+    key = (os.fspath(path), size, hashlib.blake2b(head + rest).digest())
+    hit = _HEADER_MEMO.get(key)
+    if hit is None:
+        hit = _parse_header(path, size, head, rest)
+        _HEADER_MEMO[key] = hit
+        if len(_HEADER_MEMO) > _HEADER_MEMO_MAX:
+            _HEADER_MEMO.popitem(last=False)
+    else:
+        _HEADER_MEMO.move_to_end(key)
+    return _copy_header(hit)
+
+
+def _parse_header(path: Path, size: int, head: bytes, rest: bytes) -> EDFHeader:
+    """Parse the fixed (``head``) and per-signal (``rest``) header bytes."""
+    if len(head) < 256:
+        raise EDFError(f"{path}: {len(head)} bytes, shorter than an EDF header")
+    try:
+        if head[:8].decode("ascii").strip() not in {"0", "\xff" + "BIOSEMI"}:
+            raise ValueError("bad version field")
+        header_bytes = int(_field(head, 184, 8))
+        n_records = int(_field(head, 236, 8))
+        record_duration = float(_field(head, 244, 8))
+        ns = int(_field(head, 252, 4))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EDFError(f"{path}: corrupt EDF header ({exc})") from exc
+    if ns <= 0 or header_bytes != 256 * (ns + 1):
+        raise EDFError(
+            f"{path}: corrupt EDF header ({ns} signals, {header_bytes} header bytes)"
+        )
     if len(rest) < 256 * ns:
         raise EDFError(f"{path}: file ends inside the header", "truncated_edf")
 

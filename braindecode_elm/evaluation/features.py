@@ -408,19 +408,15 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     def _preprocess(
         self, data: np.ndarray, ch_names: list[str], sfreq: float
     ) -> np.ndarray:
-        from braindecode_elm.dsp import ELM_CLIP, ELM_SCALE, TCP_ELECTRODES, preprocess
+        from braindecode_elm.dsp import RECIPES, TCP_ELECTRODES, preprocess
 
+        # One recipe for all epochs: the options are validated once.
+        recipe = RECIPES["elm"].replace(l_freq=self.l_freq, h_freq=self.h_freq)
         out = []
         for epoch in data:
             try:
                 y, _ = preprocess(
-                    np.ascontiguousarray(epoch),
-                    ch_names,
-                    sfreq,
-                    l_freq=self.l_freq,
-                    h_freq=self.h_freq,
-                    scale=ELM_SCALE,
-                    clip=ELM_CLIP,
+                    np.ascontiguousarray(epoch), ch_names, sfreq, recipe=recipe
                 )
             except ValueError as err:
                 if "electrode" in str(err) or "montage" in str(err):
@@ -434,7 +430,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         x = np.stack(out)
         self.clip_fraction_ = check_clip_fraction(
             x,
-            ELM_CLIP,
+            recipe.clip,
             units=self.units_used_,
             on_clip=self.on_clip,
             max_fraction=self.max_clip_fraction,

@@ -199,3 +199,104 @@ def test_linear_probe_protocol_runs_and_summarises():
     # blobs shifted by 3 sigma: full-label probe must be accurate, far above 0.5
     assert s[1.0]["balanced_accuracy_mean"] > 0.85
     assert s[1.0]["auroc_mean"] > 0.9
+
+
+# ------------------------------------------------- retrieval with repeated texts
+def _dup_corpus(aligned: bool):
+    """4 recordings, 2 captions used twice each: r0/r2 "rest", r1/r3 "task".
+
+    EEG of a "rest" recording points along e0, of a "task" one along e1 (or the
+    other way round when not ``aligned``); the caption embeddings are e0 / e1.
+    """
+    from braindecode_elm.evaluation import EmbeddedCorpus
+
+    e = np.eye(3)
+    cap = {"rest": e[0], "task": e[1]}
+    ids = ["r0", "r1", "r2", "r3"]
+    state = ["rest", "task", "rest", "task"]
+    eeg = [cap[s] if aligned else cap["task" if s == "rest" else "rest"] for s in state]
+    # Small per-recording offsets so no two recordings tie exactly.
+    crops = np.stack([v + 0.01 * (i + 1) * e[2] for i, v in enumerate(eeg)])
+    return EmbeddedCorpus(
+        ids=ids,
+        crop_embeddings=crops / np.linalg.norm(crops, axis=1, keepdims=True),
+        crop_groups=ids,
+        text_embeddings=np.stack([cap[s] for s in state]),
+        text_groups=ids,
+        texts=state,
+    )
+
+
+def test_retrieval_identical_texts_are_positives():
+    from braindecode_elm.evaluation import retrieval_metrics
+
+    res = retrieval_metrics(None, _dup_corpus(aligned=True))
+    assert res["positives"] == "text" and "caption identity" in res["positives_rule"]
+    assert res["n_recordings"] == 4 and res["n_segments"] == 4
+    assert res["n_distinct_texts"] == 2
+    e2t, t2e = res["eeg_to_text"], res["text_to_eeg"]
+    # Every recording's closest text is its caption: all hits.
+    assert e2t["R@1"] == 1.0 and e2t["mAP"] == 1.0
+    # 1 right text of 2 distinct ones: chance R@1 = 1/2; 2 right recordings of
+    # 4 for a caption query: 1/2 too; R@2 of 2 of 4: 1 - (2/4)(1/3) = 5/6.
+    assert e2t["chance_R@1"] == pytest.approx(0.5)
+    assert e2t["chance_R@5"] == pytest.approx(1.0)
+    assert res["chance_R@1"] == pytest.approx(0.5)
+    assert t2e["R@1"] == 1.0 and t2e["chance_R@1"] == pytest.approx(0.5)
+    # Under the own-recording rule, copies of a caption tie and the pessimistic
+    # tie break ranks the other copy first: R@1 = 0 (what used to be printed
+    # next to a non-zero chance).
+    own = retrieval_metrics(None, _dup_corpus(aligned=True), positives="recording")
+    assert own["eeg_to_text"]["R@1"] == 0.0
+    assert own["eeg_to_text"]["chance_R@1"] == pytest.approx(0.25)
+    # Crossed captions: every recording's closest text is the wrong one.
+    bad = retrieval_metrics(None, _dup_corpus(aligned=False))
+    assert bad["eeg_to_text"]["R@1"] == 0.0 and bad["text_to_eeg"]["R@1"] == 0.0
+    with pytest.raises(ValueError, match="positives must be one of"):
+        retrieval_metrics(None, _dup_corpus(aligned=True), positives="subject")
+
+
+def test_retrieval_relevant_mask_and_chance_by_hand():
+    sim = np.array([[0.9, 0.8, 0.1, 0.2], [0.1, 0.2, 0.9, 0.3]])
+    relevant = np.array([[False, True, False, True], [True, False, False, False]])
+    m = retrieval_from_similarity(
+        sim, ["a", "b"], ["x", "y", "z", "w"], ks=(1, 2), relevant=relevant
+    )
+    # a: best relevant (col 1) at rank 2; b: col 0 at rank 4.
+    assert m["R@1"] == 0.0 and m["R@2"] == pytest.approx(0.5)
+    # a: 2 of 4 relevant -> chance@1 1/2, @2 1 - (2/4)(1/3) = 5/6;
+    # b: 1 of 4 -> 1/4 and 1/2.
+    assert m["chance_R@1"] == pytest.approx((0.5 + 0.25) / 2)
+    assert m["chance_R@2"] == pytest.approx((5 / 6 + 0.5) / 2)
+    with pytest.raises(ValueError, match="relevant has shape"):
+        retrieval_from_similarity(sim, ["a", "b"], list("xyzw"), relevant=relevant.T)
+
+
+# ----------------------------------------------- zero-shot labels by class name
+def test_labels_to_indices_by_name_and_map():
+    from braindecode_elm.evaluation import labels_to_indices
+
+    names = ["task", "rest"]
+    assert labels_to_indices(["rest", "task", "rest"], names).tolist() == [1, 0, 1]
+    # The same labels against the other key order give the same classes.
+    swapped = labels_to_indices(["rest", "task", "rest"], names[::-1])
+    assert [names[::-1][i] for i in swapped] == ["rest", "task", "rest"]
+    # Integers only through a map (values compared by value: 1, 1.0, "1").
+    assert labels_to_indices([0, 1.0, "1"], names, {0: "rest", 1: "task"}).tolist() == [
+        1,
+        0,
+        0,
+    ]
+    assert labels_to_indices([0, 1], names, "0=rest,1=task").tolist() == [1, 0]
+    assert labels_to_indices([True, False], names, "true=task,false=rest").tolist() == [
+        0,
+        1,
+    ]
+    with pytest.raises(ValueError, match=r"--label-map 0=CLASS,1=CLASS with CLASS"):
+        labels_to_indices([0, 1, 1], names)
+    with pytest.raises(ValueError, match="not one of the prompt classes"):
+        labels_to_indices([0], names, {0: "arithmetic"})
+    with pytest.raises(ValueError, match="label 2 is not in the label map"):
+        labels_to_indices([0, 2], names, {0: "rest", 1: "task"})
+    with pytest.raises(ValueError, match="is not VALUE=CLASS"):
+        labels_to_indices([0], names, "0:rest")

@@ -262,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  elm zeroshot --model run/final --cache cache/ --prompts normal_abnormal\n"
         "  elm zeroshot --model run/final --cache cache/ --prompts my_prompts.json "
-        "--labels corpus/ground_truth.csv:abnormal",
+        "--labels corpus/ground_truth.csv:abnormal\n"
+        "  elm zeroshot --model run/final --cache cache/ --prompts my_prompts.json "
+        "--labels corpus/ground_truth.csv:abnormal --label-map 0=normal,1=abnormal",
     )
     _add_model_data(p)
     _add_run_options(p)
@@ -274,7 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--labels",
         default=None,
-        help="description key holding the true class (name or index)",
+        help="description key (or FILE.csv:COLUMN) holding the true class; "
+        "labels are matched to the prompt classes by name",
+    )
+    p.add_argument(
+        "--label-map",
+        default=None,
+        metavar="VALUE=CLASS,...",
+        help="which prompt class each label value is, e.g. 0=rest,1=task; needed "
+        "when the labels are integers or booleans (the prompt file's key order "
+        "is never used)",
     )
     p.add_argument(
         "--predictions",
@@ -300,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--top-k", type=positive_int, default=5, help="recordings listed by --query"
+    )
+    p.add_argument(
+        "--positives",
+        choices=("text", "recording"),
+        default="text",
+        help="what a right answer is: 'text' (default) any recording/segment with "
+        "the identical text (caption identity), 'recording' only its own report",
     )
 
     p = sub.add_parser(
@@ -370,6 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", default=None, help="description key with the label")
     p.add_argument(
         "--prompts", default="normal_abnormal", help="zero-shot prompt set or JSON"
+    )
+    p.add_argument(
+        "--label-map",
+        default=None,
+        metavar="VALUE=CLASS,...",
+        help="zero-shot: prompt class of each label value, e.g. 0=rest,1=task",
     )
     p.add_argument("--seeds", type=positive_int, default=5, help="probe seeds")
     p.add_argument("--weights-dir", default=None, help="local foundation-model weights")

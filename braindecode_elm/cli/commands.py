@@ -317,7 +317,9 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     model = _model(args)
     classes = load_prompts(args.prompts)
     emb = _embed(args, model, with_text=False)
-    res = zero_shot(model, emb, classes, labels=load_labels(args.labels))
+    res = zero_shot(
+        model, emb, classes, labels=load_labels(args.labels), label_map=args.label_map
+    )
     for rid, pred in zip(res["ids"], res["predictions"]):
         print(f"{rid}\t{pred}")
     if getattr(args, "predictions", None):
@@ -333,9 +335,17 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
             rows.append(row)
         write_predictions(args.predictions, rows)
     if "balanced_accuracy" in res:
+        # Say how labels met classes: by name, or through which value map.
+        how = (
+            "labels matched to classes by name"
+            if "label_map" not in res
+            else "label map "
+            + ", ".join(f"{k}={v}" for k, v in res["label_map"].items())
+        )
         print(
             f"balanced accuracy {res['balanced_accuracy']:.3f}  "
-            f"AUROC {res['auroc']:.3f}  (n={len(res['ids'])})"
+            f"AUROC {res['auroc']:.3f}  (n={len(res['ids'])}; classes "
+            f"{', '.join(res['classes'])}; {how})"
         )
     out = _out(args)
     if out is not None:
@@ -361,14 +371,19 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         for rank, i in enumerate(order, 1):
             print(f"{rank}\t{emb.ids[i]}\t{sims[i]:.3f}")
         return 0
-    res = retrieval_metrics(model, emb)
+    res = retrieval_metrics(model, emb, positives=args.positives)
+    print(
+        f"{res['n_recordings']} recordings, {res['n_segments']} text segments "
+        f"({res['n_distinct_texts']} distinct); {res['positives_rule']}; chance = "
+        "expected recall of a random ranking with the same positives"
+    )
     for direction in ("eeg_to_text", "text_to_eeg"):
         m = res[direction]
         print(
-            f"{direction}: R@1 {m['R@1']:.3f} R@5 {m['R@5']:.3f} R@10 "
+            f"{direction}: R@1 {m['R@1']:.3f} (chance {m['chance_R@1']:.3f}) "
+            f"R@5 {m['R@5']:.3f} (chance {m['chance_R@5']:.3f}) R@10 "
             f"{m['R@10']:.3f} median rank {m['median_rank']:.1f} mAP {m['mAP']:.3f}"
         )
-    print(f"chance R@1 ~ {res['chance_R@1']:.3f} ({res['n_recordings']} recordings)")
     out = _out(args)
     if out is not None:
         (out / "retrieval.json").write_text(json.dumps(to_jsonable(res), indent=1))
@@ -444,6 +459,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         out_dir=args.out,
         labels=load_labels(args.labels),
         prompts=load_prompts(args.prompts),
+        label_map=args.label_map,
         seeds=args.seeds,
         weights_dir=args.weights_dir,
         device=str(resolve_device(getattr(args, "device", None))),

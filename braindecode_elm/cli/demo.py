@@ -367,7 +367,9 @@ def _eegmat_part(
             for e in (emb, pre)
             for r in e.ids
         }
-        zs = zero_shot(m, emb, classes, labels=labels)
+        zs = zero_shot(
+            m, emb, classes, labels=labels, label_map={0: "rest", 1: "arithmetic"}
+        )
         table.add(
             part,
             mname,

@@ -20,11 +20,12 @@ from .probe import (
     nested_label_subsets,
     probe_pipeline,
 )
-from .prompts import PROMPT_SETS, get_prompts
+from .prompts import PROMPT_LABEL_MAPS, PROMPT_SETS, default_label_map, get_prompts
 from .retrieval import retrieval_from_similarity, retrieval_metrics
 from .zeroshot import (
     classification_metrics,
     ensemble_class_embeddings,
+    labels_to_indices,
     zero_shot,
     zero_shot_from_embeddings,
 )
@@ -47,14 +48,17 @@ _LAZY = {
 __all__ = [
     "EmbeddedCorpus",
     "PROBE_CS",
+    "PROMPT_LABEL_MAPS",
     "PROMPT_SETS",
     "classification_metrics",
+    "default_label_map",
     "embed_corpus",
     "ensemble_class_embeddings",
     "fit_probe",
     "get_prompts",
     "group_mean",
     "l2_normalize",
+    "labels_to_indices",
     "linear_probe",
     "linear_probe_from_features",
     "nested_label_subsets",

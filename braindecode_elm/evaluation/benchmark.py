@@ -205,6 +205,7 @@ def _cell(
     *,
     labels: Any,
     prompts: Mapping[str, list[str]],
+    label_map: Any = None,
     seeds: int,
     fractions: Sequence[float],
 ) -> dict[str, Any]:
@@ -219,7 +220,7 @@ def _cell(
     if task == "zeroshot":
         if labels is None and not _has_label(emb):
             raise _Skip("zeroshot needs labels (--labels)")
-        res = zero_shot(model, emb, prompts, labels=labels)
+        res = zero_shot(model, emb, prompts, labels=labels, label_map=label_map)
         return {
             "metrics": {
                 "balanced_accuracy": res["balanced_accuracy"],
@@ -270,6 +271,7 @@ def run_benchmark(
     *,
     labels: Any = None,
     prompts: Mapping[str, list[str]] | None = None,
+    label_map: Any = None,
     seeds: int = 5,
     fractions: Sequence[float] = (0.01, 0.1, 1.0),
     weights_dir: str | os.PathLike | None = None,
@@ -296,6 +298,9 @@ def run_benchmark(
         Labels for zero-shot and probing (description key or id -> label).
     prompts : dict | None
         Zero-shot classes (default the ``normal_abnormal`` prompt set).
+    label_map : dict | str | None
+        Label value -> prompt class for zero-shot when the labels are not class
+        names (see :func:`braindecode_elm.evaluation.zeroshot.labels_to_indices`).
     seeds : int
         Probe seeds.
     fractions : sequence of float
@@ -368,6 +373,7 @@ def run_benchmark(
                             emb,
                             labels=labels,
                             prompts=prompts,
+                            label_map=label_map,
                             seeds=seeds,
                             fractions=fractions,
                         ),

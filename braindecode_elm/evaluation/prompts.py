@@ -7,7 +7,10 @@ zero-shot averages their L2-normalised embeddings (a prompt ensemble).
 
 from __future__ import annotations
 
-__all__ = ["PROMPT_SETS", "get_prompts"]
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["PROMPT_SETS", "PROMPT_LABEL_MAPS", "get_prompts", "default_label_map"]
 
 PROMPT_SETS: dict[str, dict[str, list[str]]] = {
     # Phrased like the IMPRESSION lines of clinical reports (what the text tower
@@ -99,3 +102,33 @@ def get_prompts(name: str) -> dict[str, list[str]]:
     if name not in PROMPT_SETS:
         raise KeyError(f"unknown prompt set {name!r}; available: {sorted(PROMPT_SETS)}")
     return {k: list(v) for k, v in PROMPT_SETS[name].items()}
+
+
+#: Integer/boolean label meaning of the built-in sets that have a fixed one:
+#: TUAB's ``pathological`` flag (and any 0/1 abnormality flag) is 1/True for
+#: abnormal. Other sets have no agreed integer coding (eegmat alone is coded
+#: 0/1 in its files and 1/2 in MOABB), so their integer labels need a map.
+PROMPT_LABEL_MAPS: dict[str, dict[Any, str]] = {
+    "normal_abnormal": {0: "normal", 1: "abnormal"},
+}
+
+
+def default_label_map(class_names: Iterable[str]) -> dict[Any, str] | None:
+    """The built-in label map of the prompt set with exactly these class names.
+
+    Parameters
+    ----------
+    class_names : iterable of str
+        The prompt classes (in any order).
+
+    Returns
+    -------
+    dict | None
+        Label value -> class name, or None when no built-in set with these
+        classes defines one.
+    """
+    names = set(class_names)
+    for set_name, mapping in PROMPT_LABEL_MAPS.items():
+        if set(PROMPT_SETS[set_name]) == names:
+            return dict(mapping)
+    return None

@@ -8,12 +8,15 @@ from typing import Any
 import numpy as np
 
 from .embedding import EmbeddedCorpus, embed_texts, group_mean, l2_normalize
+from .prompts import default_label_map
 
 __all__ = [
     "ensemble_class_embeddings",
     "zero_shot_from_embeddings",
     "classification_metrics",
     "resolve_labels",
+    "labels_to_indices",
+    "parse_label_map",
     "zero_shot",
 ]
 
@@ -173,21 +176,140 @@ def resolve_labels(
     return labels
 
 
-def _label_to_index(labels: Sequence[Any], class_names: Sequence[str]) -> np.ndarray:
-    names = list(class_names)
+def _is_name(value: Any) -> bool:
+    return isinstance(value, (str, np.str_))
+
+
+def _map_key(value: Any) -> Any:
+    # Labels read from tables come as numpy scalars or strings ("0", "1.0",
+    # "True"): compare them by value so that a map {0: "rest"} also matches 0.0
+    # or "0" (and True is 1, as in Python).
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    if _is_name(value):
+        text = str(value).strip()
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() else number
+    return value
+
+
+def parse_label_map(spec: str | Mapping[Any, str] | None) -> dict[Any, str] | None:
+    """A label map from ``"0=rest,1=task"`` (or a mapping, returned as a dict).
+
+    Parameters
+    ----------
+    spec : str | mapping | None
+        ``VALUE=CLASS`` pairs separated by commas, or already a mapping.
+
+    Returns
+    -------
+    dict | None
+        Label value -> class name (None when ``spec`` is None).
+    """
+    if spec is None or isinstance(spec, Mapping):
+        return None if spec is None else dict(spec)
+    out: dict[Any, str] = {}
+    for item in str(spec).split(","):
+        if not item.strip():
+            continue
+        key, sep, name = item.partition("=")
+        if not sep or not key.strip() or not name.strip():
+            raise ValueError(
+                f"label map entry {item.strip()!r} is not VALUE=CLASS; write e.g. "
+                "'0=rest,1=task'"
+            )
+        out[key.strip()] = name.strip()
+    if not out:
+        raise ValueError(f"empty label map {spec!r}; write e.g. '0=rest,1=task'")
+    return out
+
+
+def labels_to_indices(
+    labels: Sequence[Any],
+    class_names: Sequence[str],
+    label_map: str | Mapping[Any, str] | None = None,
+) -> np.ndarray:
+    """Class index of each label, matched to the prompt classes by name.
+
+    A prompt file's key order is not a meaning: ``{"task": ..., "rest": ...}``
+    and ``{"rest": ..., "task": ...}`` describe the same classes, so labels are
+    matched to classes by *name*, never by position. Labels that are not names
+    (integers, booleans) need ``label_map`` saying which class each value is.
+
+    Parameters
+    ----------
+    labels : sequence
+        True label per item: class names, or values listed in ``label_map``.
+    class_names : sequence of str
+        The prompt classes, in the column order of the scores.
+    label_map : mapping | str | None
+        Label value -> class name, e.g. ``{0: "rest", 1: "task"}`` or
+        ``"0=rest,1=task"``. Values are compared by value (``1``, ``1.0`` and
+        ``"1"`` are the same label).
+
+    Returns
+    -------
+    numpy.ndarray
+        int index into ``class_names`` per label.
+
+    Raises
+    ------
+    ValueError
+        When a label is not a class name and no map is given, when the map names
+        a class that is not a prompt class, or when a label is missing from it.
+    """
+    names = [str(n) for n in class_names]
+    index = {n: i for i, n in enumerate(names)}
+    if label_map is not None:
+        mapping = parse_label_map(label_map)
+        assert mapping is not None
+        lookup: dict[Any, int] = {}
+        for value, name in mapping.items():
+            if str(name) not in index:
+                raise ValueError(
+                    f"label map sends {value!r} to {name!r}, which is not one of the "
+                    f"prompt classes {names}"
+                )
+            lookup[_map_key(value)] = index[str(name)]
+        out = []
+        for lab in labels:
+            key = _map_key(lab)
+            if key not in lookup:
+                raise ValueError(
+                    f"label {lab!r} is not in the label map "
+                    f"{ {k: names[v] for k, v in lookup.items()} }; add it"
+                )
+            out.append(lookup[key])
+        return np.asarray(out, dtype=int)
     out = []
     for lab in labels:
-        if isinstance(lab, str) and lab in names:
-            out.append(names.index(lab))
-        elif isinstance(lab, (bool, np.bool_)) or (
-            isinstance(lab, (int, np.integer)) and 0 <= int(lab) < len(names)
-        ):
-            out.append(int(lab))
-        else:
+        if _is_name(lab) and str(lab) in index:
+            out.append(index[str(lab)])
+            continue
+        present = sorted({str(v) for v in labels})[:10]
+        if not _is_name(lab):
             raise ValueError(
-                f"label {lab!r} is neither a class name of {names} nor an index "
-                f"in 0..{len(names) - 1}"
+                f"labels are values {present}, not prompt class names {names}; "
+                "matching them by position would depend on the order of the "
+                "prompt file. Say which class each value is with a label map: "
+                f"--label-map {','.join(f'{v}=CLASS' for v in present)} with CLASS "
+                f"one of {names} (Python: label_map={{value: class}}), or use a "
+                "label column holding the class names"
             )
+        raise ValueError(
+            f"label {lab!r} is neither a class name of the prompts {names} nor "
+            f"covered by a label map (labels seen: {present}); rename the prompt "
+            "classes or give a label map (--label-map VALUE=CLASS,...)"
+        )
     return np.asarray(out, dtype=int)
 
 
@@ -198,6 +320,7 @@ def zero_shot(
     *,
     aggregate: str = "recording",
     labels: Any = None,
+    label_map: str | Mapping[Any, str] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Zero-shot classification of recordings by describing classes in words.
@@ -210,15 +333,22 @@ def zero_shot(
         Recordings to classify.
     classes : dict
         Class name -> prompts (several phrasings, see
-        :data:`~braindecode_elm.evaluation.prompts.PROMPT_SETS`). The class order
-        defines the label indices.
+        :data:`~braindecode_elm.evaluation.prompts.PROMPT_SETS`). Labels are
+        matched to these classes by name (the order of the keys does not
+        matter); it is the column order of ``scores``.
     aggregate : {"recording", "crop"}
         Average crop scores per recording, or score every crop.
     labels : str | dict | callable | sequence | None
-        True labels (class names or indices): a description key, a mapping
-        recording id -> label, a callable on the description or a sequence aligned
-        with the recordings. None tries ``target``/``label``/``pathological``; if
-        none exists, only scores and predictions are returned.
+        True labels: a description key, a mapping recording id -> label, a
+        callable on the description or a sequence aligned with the recordings.
+        None tries ``target``/``label``/``pathological``; if none exists, only
+        scores and predictions are returned. Labels must be class names unless
+        ``label_map`` says which class each value is (the built-in
+        ``normal_abnormal`` classes read 0/False as normal and 1/True as
+        abnormal, see :data:`~braindecode_elm.evaluation.prompts.PROMPT_LABEL_MAPS`).
+    label_map : mapping | str | None
+        Label value -> class name (e.g. ``{0: "rest", 1: "task"}``), needed for
+        integer or boolean labels (see :func:`labels_to_indices`).
     **kwargs
         Passed to :func:`~braindecode_elm.evaluation.embedding.embed_corpus`.
 
@@ -227,7 +357,7 @@ def zero_shot(
     dict
         ``scores`` (n, n_classes), ``predictions`` (class names), ``ids``,
         ``classes``, and when labels are known ``y_true``, ``balanced_accuracy``,
-        ``auroc``, ``confusion_matrix``.
+        ``auroc``, ``confusion_matrix`` (and ``label_map`` when one was used).
     """
     from .embedding import embed_corpus
 
@@ -267,7 +397,15 @@ def zero_shot(
         if labels is not None:
             raise
         return out
-    y = _label_to_index(rec_labels, names)
+    if label_map is None and not all(_is_name(v) for v in rec_labels):
+        # Only a built-in set with a fixed coding (normal_abnormal: 1 = abnormal)
+        # reads integer labels without a map; it goes by class name too.
+        label_map = default_label_map(names)
+    y = labels_to_indices(rec_labels, names, label_map)
+    if label_map is not None:
+        out["label_map"] = {
+            str(k): str(v) for k, v in (parse_label_map(label_map) or {}).items()
+        }
     if aggregate == "crop":
         lab = dict(zip(emb.ids, y))
         y = np.array([lab[g] for g in emb.crop_groups])

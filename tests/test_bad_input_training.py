@@ -77,3 +77,20 @@ def test_latest_pointer_outside_its_folder_is_refused(tmp_path, name):
     (tmp_path / "checkpoints" / "latest").write_text(name)
     with pytest.raises(ValueError, match="not a checkpoint folder inside"):
         latest_checkpoint(tmp_path)
+
+
+def test_fresh_run_into_a_finished_run_keeps_its_final_weights(tmp_path):
+    """A second run without --resume in the same folder used to overwrite the
+    first run's final/ silently: it is moved aside, bit for bit."""
+    from safetensors.torch import load_file
+
+    torch.set_num_threads(1)
+    pretrain(_cfg(tmp_path, max_steps=1), corpus=_corpus(), progress=False)
+    first = load_file(tmp_path / "run" / "final" / "model.safetensors")
+    pretrain(_cfg(tmp_path, max_steps=1, seed=1), corpus=_corpus(), progress=False)
+    kept = list((tmp_path / "run").glob("final.old-*"))
+    assert len(kept) == 1
+    moved = load_file(kept[0] / "model.safetensors")
+    assert all(torch.equal(first[k], moved[k]) for k in first)
+    new = load_file(tmp_path / "run" / "final" / "model.safetensors")
+    assert any(not torch.equal(first[k], new[k]) for k in first)  # seed 1

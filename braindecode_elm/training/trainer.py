@@ -442,6 +442,21 @@ def _pretrain(
                 run_dir,
                 aside,
             )
+        old_final = run_dir / FINAL_DIR
+        if old_final.is_dir() and any(old_final.iterdir()):
+            # Nor may it silently replace the earlier run's final weights.
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            aside = run_dir / f"{FINAL_DIR}.old-{stamp}"
+            k = 1
+            while aside.exists():  # two runs within a second
+                aside, k = run_dir / f"{FINAL_DIR}.old-{stamp}-{k}", k + 1
+            old_final.rename(aside)
+            log.warning(
+                "%s held the final weights of an earlier run and --resume was not "
+                "given: moved them to %s",
+                run_dir,
+                aside,
+            )
     if info.is_main:
         dump_run_info(
             run_dir,

@@ -204,13 +204,13 @@ class Recipe:
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes``; renamed ``"custom"`` when an option changed."""
-        if not changes:
-            return self
+        if all(getattr(self, k, object()) == v for k, v in changes.items()):
+            return self  # nothing changes (the common case of the keyword layer)
         new = dataclasses.replace(self, **changes)
-        if "name" not in changes and new.to_dict(name=False) != self.to_dict(
-            name=False
+        if "name" not in changes and any(
+            getattr(new, k) != getattr(self, k) for k in changes
         ):
-            new = dataclasses.replace(new, name="custom")
+            object.__setattr__(new, "name", "custom")
         return new
 
     # --------------------------------------------------------------- queries

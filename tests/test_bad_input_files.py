@@ -371,3 +371,10 @@ def test_written_header_fields_are_finite_numbers(tmp_path, scale, sfreq, seed):
     assert (h.phys_max >= np.abs(x).max(axis=1) * 1e6).all()  # uV, not cut
     back = read_edf_data(h)
     assert np.abs(back - x).max() <= 2 * h.phys_max.max() * 1e-6 / 32767
+
+
+def test_non_string_channel_names_get_the_clear_type_error():
+    with pytest.raises(TypeError, match="channel name must be a str, got int"):
+        dsp.duplicate_electrodes([1] * 21)
+    with pytest.raises(TypeError, match="channel name must be a str"):
+        dsp.preprocess(_signals(21, 20), [1] * 21, 250.0)

@@ -72,7 +72,7 @@ def _undo_running_numbers(ch_names: Sequence[str]) -> list[str]:
     electrode is seen as such whether or not MNE read the file."""
     groups: dict[str, list[tuple[int, int]]] = {}
     for i, c in enumerate(ch_names):
-        m = _RUNNING_NUMBER.match(c)
+        m = _RUNNING_NUMBER.match(c) if isinstance(c, str) else None
         if m:
             groups.setdefault(m.group(1), []).append((i, int(m.group(2))))
     out = list(ch_names)

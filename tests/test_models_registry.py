@@ -300,6 +300,26 @@ def test_return_features_has_braindecode_keys(name: str, n_outputs) -> None:
     assert isinstance(plain, torch.Tensor)
 
 
+def _scriptable_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """The model rebuilt on a plain ``nn.Module``, the way Braindecode's TorchScript
+    test does it: children and attributes copied (signal attributes without their
+    leading underscore), public methods re-bound; no class-level hooks survive."""
+    import inspect
+    from types import MethodType
+
+    plain = torch.nn.Module()
+    for child_name, child in model.named_children():
+        plain.add_module(child_name, child)
+    signal = {"_n_outputs", "_n_chans", "_chs_info", "_n_times", "_sfreq"}
+    for attr, value in vars(model).items():
+        if attr != "_modules":
+            setattr(plain, attr[1:] if attr in signal else attr, value)
+    for meth, func in inspect.getmembers(type(model), inspect.isfunction):
+        if not meth.startswith("_"):
+            setattr(plain, meth, MethodType(func, plain))
+    return plain
+
+
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("n_outputs", [None, 2])
 def test_torch_jit_script_matches_eager(name: str, n_outputs, tmp_path) -> None:
@@ -316,23 +336,42 @@ def test_torch_jit_script_matches_eager(name: str, n_outputs, tmp_path) -> None:
     x = _input(name, batch=3)
     with torch.no_grad():
         ref = model(x)
+        feats = model(x, return_features=True)
         torch.testing.assert_close(scripted(x), ref, rtol=0, atol=0)
-        feats, dict_s = model(x, return_features=True), scripted.forward_dict(x)
-        for k, v in dict_s.items():
+        # the scripted model keeps the eager API: return_features and forward_dict
+        got = scripted(x, True)
+        assert set(got) == set(feats) and got["cls_token"] is None
+        torch.testing.assert_close(
+            scripted.forward_features(x), feats["features"], rtol=0, atol=0
+        )
+        for k, v in scripted.forward_dict(x).items():
             torch.testing.assert_close(v, feats[k], rtol=0, atol=0)
-        assert set(dict_s) | {"cls_token"} == set(feats)
+            torch.testing.assert_close(got[k], feats[k], rtol=0, atol=0)
     # the compiled program survives a save/load round trip (no Python needed)
     scripted.save(str(tmp_path / "model.pt"))
     loaded = torch.jit.load(str(tmp_path / "model.pt"))
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), ref, rtol=0, atol=0)
-    # the scripted module shares the eager one's parameters
+    with pytest.raises(Exception, match=r"batch, n_chans, n_times\), got \[20, 500\]"):
+        loaded(x[0])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_torch_jit_script_braindecode_style(name: str, tmp_path) -> None:
+    """Braindecode's own TorchScript check, on its default 3-channel signals."""
+    from braindecode.models import util
+
+    row = next(r for r in util.models_mandatory_parameters if r[0] == name)
+    sp = util._get_signal_params(row[2], row[1])
+    model = MODEL_REGISTRY[name].cls(**sp).eval()
+    plain = _scriptable_copy(model).eval()
+    x = torch.randn(1, model.n_chans, model.n_times)
     with torch.no_grad():
-        model.proj[3].weight.mul_(2)
-        torch.testing.assert_close(
-            scripted.forward_dict(x)["embedding"],
-            model(x, return_features=True)["embedding"],
-        )
+        ref = model(x)
+        torch.testing.assert_close(plain(x), ref)
+        scripted = torch.jit.script(plain)
+        torch.testing.assert_close(scripted(x), ref, rtol=0, atol=0)
+    scripted.save(str(tmp_path / "plain.pt"))
 
 
 # braindecode's categorisation badges (its test_model_categorization) and its

@@ -109,11 +109,10 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     channels of the released model. Any montage trains from scratch; the official
     weights need the 20 TCP channels.
 
-    ``torch.jit.script(model)`` compiles the default forward (embedding or
-    logits); :meth:`forward_dict` (eager and scripted alike) returns the
-    ``features``/``embedding``/``logits`` tensors, since TorchScript needs one
-    return type per method and ``forward(x, return_features=True)`` returns a
-    dict instead of a tensor.
+    ``torch.jit.script(model)`` compiles the model with the same methods:
+    ``forward(x)`` (a tensor), ``forward(x, return_features=True)`` (the dict)
+    and :meth:`forward_dict` (the dict's tensors, typed ``Dict[str, Tensor]`` for
+    TorchScript callers).
 
     Parameters
     ----------
@@ -154,6 +153,13 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     To load the released ELM weights use :meth:`from_official_checkpoint`; to
     save the whole EEG-language model use :class:`braindecode_elm.models.ELM`.
     """
+
+    #: ``min_n_times`` is Python-only (used at construction), so TorchScript
+    #: leaves it out along with braindecode's own signal properties.
+    __jit_unused_properties__ = [
+        *EEGModuleMixin.__jit_unused_properties__,
+        "min_n_times",
+    ]
 
     def __init__(
         self,
@@ -226,6 +232,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             if self._n_outputs is not None
             else nn.Identity()
         )
+        self._has_head = self._n_outputs is not None
 
     @property
     def min_n_times(self) -> int:
@@ -238,6 +245,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             total = max(total * p, need)
         return total
 
+    @torch.jit.export
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the pooled ``3 * n_filters``-d features of ``x`` (B, C, T)."""
         x = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
@@ -249,7 +257,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     @_bn_guard
     def forward(
         self, x: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | dict[str, torch.Tensor]:
+    ) -> torch.Tensor | dict[str, torch.Tensor | None]:
         """Embed (or classify) a batch of EEG windows.
 
         Parameters
@@ -268,23 +276,43 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             (B, 256) embedding when ``n_outputs`` is None, else (B, n_outputs)
             logits; or the dict described above.
         """
+        # Written for TorchScript, directly or as Braindecode's tests script a
+        # model (its submodules and attributes copied onto a plain nn.Module):
+        # the body is compiled with the globals of braindecode's batch-of-one
+        # guard (the decorator), so it names only ``torch`` and builtins; it calls
+        # submodules only (no other method of self); and it reads the plain
+        # ``_has_head`` flag, not the mixin's ``_n_outputs`` (None or int).
         if x.dim() != 3:
             raise ValueError(
-                f"expected input of shape (batch, n_chans, n_times), got "
-                f"{tuple(x.shape)}"
+                "expected input of shape (batch, n_chans, n_times), got "
+                + str(list(x.shape))
             )
+        h = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
+        h = self.act(self.bn1(h))
+        for block in self.res_blocks:
+            h = block(h)
+        features = self.avgpool(h).flatten(1)
+        embedding = self.proj(features)
         if return_features:
-            return {"cls_token": None, **self.forward_dict(x)}
-        embedding = self.proj(self.forward_features(x))
-        if self._n_outputs is not None:
+            out: dict[str, torch.Tensor | None] = {
+                "features": features,
+                "cls_token": None,
+                "embedding": embedding,
+            }
+            if self._has_head:
+                out["logits"] = self.final_layer(self.dropout(embedding))
+            return out
+        if self._has_head:
             return self.final_layer(self.dropout(embedding))
         return embedding
 
+    @torch.jit.export
     def forward_dict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Features, embedding and (with a head) logits of ``x`` in one pass.
 
         Same tensors as ``forward(x, return_features=True)`` without the
-        ``cls_token`` entry; the scripted model has this method too.
+        ``cls_token`` entry (so the values are all tensors, which TorchScript
+        callers of a scripted model can use without unpacking a union).
 
         Parameters
         ----------
@@ -300,20 +328,9 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         features = self.forward_features(x)
         embedding = self.proj(features)
         out = {"features": features, "embedding": embedding}
-        if self._n_outputs is not None:
+        if self._has_head:
             out["logits"] = self.final_layer(self.dropout(embedding))
         return out
-
-    def __prepare_scriptable__(self) -> nn.Module:
-        """What :func:`torch.jit.script` compiles: the same modules, one return type.
-
-        TorchScript needs one return type per method, and Braindecode's
-        batch-of-one BatchNorm guard around :meth:`forward` is plain Python. The
-        returned module shares every submodule (so parameters, buffers and
-        state-dict keys are this model's) and computes the default forward
-        exactly; its :meth:`forward_dict` gives the ``return_features`` tensors.
-        """
-        return _ScriptableELMEncoder(self)
 
     def reset_head(self, n_outputs: int) -> None:
         """Replace ``final_layer`` by a fresh linear head with ``n_outputs`` outputs.
@@ -324,6 +341,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             Number of outputs of the new head.
         """
         self._set_n_outputs(n_outputs)
+        self._has_head = True
         ref = next(self.proj.parameters())
         self.final_layer = nn.Linear(_EMBED_DIM, n_outputs).to(
             device=ref.device, dtype=ref.dtype
@@ -379,54 +397,6 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"variant={self.variant!r}, n_filters={self.n_filters}"
-
-
-class _ScriptableELMEncoder(nn.Module):
-    """TorchScript-compilable view of an :class:`ELMEncoder` (shared modules)."""
-
-    # A constant: TorchScript compiles only the branch in use.
-    __constants__ = ["has_head"]
-
-    def __init__(self, model: ELMEncoder) -> None:
-        super().__init__()
-        self.conv1_layers = model.conv1_layers
-        self.bn1 = model.bn1
-        self.act = model.act
-        self.res_blocks = model.res_blocks
-        self.avgpool = model.avgpool
-        self.proj = model.proj
-        self.dropout = model.dropout
-        self.final_layer = model.final_layer
-        self.has_head = model._n_outputs is not None
-        self.train(model.training)
-
-    @torch.jit.export
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features, as :meth:`ELMEncoder.forward_features`."""
-        x = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
-        x = self.act(self.bn1(x))
-        for block in self.res_blocks:
-            x = block(x)
-        return self.avgpool(x).flatten(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 256) embedding, or (B, n_outputs) logits when the model has a head."""
-        if x.dim() != 3:
-            raise ValueError("expected input of shape (batch, n_chans, n_times)")
-        embedding = self.proj(self.forward_features(x))
-        if self.has_head:
-            return self.final_layer(self.dropout(embedding))
-        return embedding
-
-    @torch.jit.export
-    def forward_dict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``features``, ``embedding`` and (with a head) ``logits`` of ``x``."""
-        features = self.forward_features(x)
-        embedding = self.proj(features)
-        out = {"features": features, "embedding": embedding}
-        if self.has_head:
-            out["logits"] = self.final_layer(self.dropout(embedding))
-        return out
 
 
 def count_parameters(module: nn.Module, *, trainable: bool = True) -> int:

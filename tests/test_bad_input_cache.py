@@ -156,6 +156,22 @@ def test_resume_redoes_an_array_of_the_wrong_shape(corpus, built, tmp_path):
     assert s.n_cached == 1
 
 
+@pytest.mark.parametrize("damage", ["cut_header", "cut_data", "wrong_shape"])
+def test_reading_a_damaged_array_names_it_and_the_fix(built, tmp_path, damage):
+    cache = _copy(built, tmp_path)
+    victim = sorted((cache / "recordings").glob("*.npy"))[0]
+    if damage == "cut_header":
+        os.truncate(victim, 100)
+    elif damage == "cut_data":
+        os.truncate(victim, victim.stat().st_size // 2)
+    else:
+        np.save(victim, np.zeros((20, 7), np.float16))
+    rec = open_cache(cache)[victim.stem]
+    with pytest.raises(ValueError, match="elm preprocess again") as err:
+        _ = rec.data
+    assert str(victim.name) in str(err.value)
+
+
 def test_resume_with_another_recipe_is_refused(corpus, built, tmp_path):
     cache = _copy(built, tmp_path)
     with pytest.raises(ValueError, match="recipe 'elm', not 'default'"):

@@ -94,3 +94,22 @@ def test_fresh_run_into_a_finished_run_keeps_its_final_weights(tmp_path):
     assert all(torch.equal(first[k], moved[k]) for k in first)
     new = load_file(tmp_path / "run" / "final" / "model.safetensors")
     assert any(not torch.equal(first[k], new[k]) for k in first)  # seed 1
+
+
+@pytest.mark.parametrize(
+    "damage", ["state.json", "model.safetensors", "optimizer.safetensors"]
+)
+def test_resume_from_a_damaged_checkpoint_names_it(tmp_path, damage):
+    torch.set_num_threads(1)
+    pretrain(_cfg(tmp_path, max_steps=1), corpus=_corpus(), progress=False)
+    ckpt = latest_checkpoint(tmp_path / "run")
+    target = ckpt / damage
+    target.write_bytes(target.read_bytes()[: len(target.read_bytes()) // 2])
+    with pytest.raises(ValueError, match="is damaged") as err:
+        pretrain(
+            _cfg(tmp_path, max_steps=2),
+            corpus=_corpus(),
+            resume="latest",
+            progress=False,
+        )
+    assert ckpt.name in str(err.value) and "--resume PATH" in str(err.value)

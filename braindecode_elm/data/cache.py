@@ -895,7 +895,21 @@ class CachedRecording:
     def data(self) -> np.ndarray:
         """Memory-mapped float16 array (20, n_times) in ELM units (read-only)."""
         if self._data is None:
-            self._data = np.load(self.path, mmap_mode="r")
+            try:
+                data = np.load(self.path, mmap_mode="r")
+            except (ValueError, OSError, EOFError) as exc:
+                raise ValueError(
+                    f"the cached array of recording {self.id} ({self.path}) cannot "
+                    f"be read ({exc}); run the same build_cache / elm preprocess "
+                    "again: damaged arrays are redone"
+                ) from exc
+            if data.ndim != 2 or data.shape[1] != self.n_times:
+                raise ValueError(
+                    f"the cached array of recording {self.id} ({self.path}) has shape "
+                    f"{data.shape}, the manifest says {self.n_times} samples; run the "
+                    "same build_cache / elm preprocess again: damaged arrays are redone"
+                )
+            self._data = data
         return self._data
 
     @property

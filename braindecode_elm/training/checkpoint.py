@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -237,8 +238,15 @@ def load_checkpoint(
     path = Path(path)
     if not (path / "state.json").is_file():
         raise FileNotFoundError(f"{path} is not a checkpoint folder (no state.json)")
-    state = json.loads((path / "state.json").read_text())
-    model_sd = load_file(str(path / "model.safetensors"))
+    try:
+        state = json.loads((path / "state.json").read_text())
+        model_sd = load_file(str(path / "model.safetensors"))
+        tensors = load_file(str(path / "optimizer.safetensors"))
+    except (ValueError, OSError, SafetensorError) as exc:  # JSON errors are ValueErrors
+        raise ValueError(
+            f"checkpoint {path} is damaged ({type(exc).__name__}: {exc}); resume "
+            "from an earlier one with --resume PATH (resume=PATH)"
+        ) from exc
     ref = module.state_dict()
     missing = sorted(set(ref) - set(model_sd))
     unexpected = sorted(set(model_sd) - set(ref))
@@ -248,7 +256,6 @@ def load_checkpoint(
             f"unexpected {unexpected[:10]} (was it written with another config?)"
         )
     module.load_state_dict(model_sd, strict=True)
-    tensors = load_file(str(path / "optimizer.safetensors"))
     if optimizer is not None:
         by_name = dict(module.named_parameters())
         saved_groups = state["optimizer"]["param_groups"]

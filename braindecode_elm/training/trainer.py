@@ -174,7 +174,13 @@ _PLAN_FIELDS = (
 def _check_resume_compatible(
     ckpt: Path, cfg: TrainConfig, world: int, corpus_id: dict[str, Any] | None = None
 ) -> None:
-    state = json.loads((ckpt / "state.json").read_text())
+    try:
+        state = json.loads((ckpt / "state.json").read_text())
+    except ValueError as exc:  # a damaged (e.g. cut-short) state.json
+        raise ValueError(
+            f"checkpoint {ckpt} is damaged ({ckpt / 'state.json'}: {exc}); resume "
+            "from an earlier one with --resume PATH (resume=PATH)"
+        ) from exc
     saved = state.get("config", {})
     was = state.get("corpus")
     if corpus_id is not None and was is not None and was != corpus_id:

@@ -243,3 +243,21 @@ def test_push_to_hub_uploads_bundle_with_card(tmp_path, monkeypatch) -> None:
     assert "# elm-test" in calls["readme"] and "**tuab**" in calls["readme"]
     assert calls["upload"][1]["repo_type"] == "model"
     assert calls["loaded"].prompt_sets == PROMPTS
+
+
+def test_bundle_of_a_chs_info_encoder_round_trips(tmp_path) -> None:
+    """An encoder sized by chs_info (3 channels) reloads with 3 channels."""
+    chs = [{"ch_name": n, "kind": "eeg"} for n in ("C3", "Cz", "C4")]
+    torch.manual_seed(0)
+    model = ELM(ELMEncoder(chs_info=chs, n_filters=4), text_dim=384).eval()
+    model.save_pretrained(tmp_path)
+    assert (
+        json.loads((tmp_path / "config.json").read_text())["eeg_encoder"]["kwargs"][
+            "n_chans"
+        ]
+        == 3
+    )
+    loaded = ELM.from_pretrained(tmp_path)
+    assert loaded.eeg_encoder.n_chans == 3
+    x = torch.randn(2, 3, 500)
+    torch.testing.assert_close(loaded.embed_eeg(x), model.embed_eeg(x))

@@ -289,7 +289,9 @@ class ELM(nn.Module):
         enc = self.eeg_encoder
         eeg_kwargs: dict[str, Any] = {
             "n_outputs": enc._n_outputs,
-            "n_chans": enc._n_chans,
+            # The resolved count: an encoder built from chs_info has _n_chans None,
+            # and rebuilding it without chs_info would give the 20-channel default.
+            "n_chans": enc.n_chans,
             "n_times": enc._n_times,
             "sfreq": enc._sfreq,
             "variant": enc.variant,

@@ -26,6 +26,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "sphinx_design",
 ]
 
 autosummary_generate = True

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ._errors import (
+    comma_list,
     finite_float,
     fraction_list,
     nonempty_str,
@@ -378,11 +379,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--models",
         required=True,
+        type=comma_list,
         help="comma list: ELM folders, 'random-elm', 'labram', 'cbramod'",
     )
-    p.add_argument("--datasets", required=True, help="comma list of cache folders")
     p.add_argument(
-        "--tasks", default="zeroshot,retrieval,probe", help="comma list of tasks"
+        "--datasets", required=True, type=comma_list, help="comma list of cache folders"
+    )
+    p.add_argument(
+        "--tasks",
+        type=comma_list,
+        default="zeroshot,retrieval,probe",
+        help="comma list of tasks",
     )
     p.add_argument("--out", required=True)
     p.add_argument("--labels", default=None, help="description key with the label")

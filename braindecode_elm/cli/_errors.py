@@ -24,6 +24,7 @@ __all__ = [
     "open_fraction",
     "fraction_list",
     "nonempty_str",
+    "comma_list",
     "is_user_error",
     "run_command",
 ]
@@ -101,6 +102,16 @@ def nonempty_str(text: str) -> str:
     """Argparse type: a string that is not blank."""
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def comma_list(text: str) -> str:
+    """Argparse type: a comma-separated list with at least one item (kept as
+    text; the command splits it)."""
+    if not [t for t in text.split(",") if t.strip()]:
+        raise argparse.ArgumentTypeError(
+            f"must be a comma-separated list of at least one item, got {text!r}"
+        )
     return text
 
 

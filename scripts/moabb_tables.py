@@ -57,8 +57,21 @@ def main(argv: list[str] | None = None) -> int:
             "n_splits": args.n_splits,
             "n_epochs": args.n_epochs,
         }
+        import subprocess
+
         import torch
 
+        try:
+            # The code the numbers came from, printed with the table.
+            settings["source_commit"] = subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            pass
         torch.set_num_threads(1)
         summary = run_real_data_comparisons(
             args.out,
@@ -69,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
             seeds=args.seeds,
         )["summary"]
         (Path(args.out) / "settings.json").write_text(json.dumps(settings))
+    commit = settings.get("source_commit")
     table = (
         f"Run: seeds {settings['seeds']}; eegmat subjects 1-"
         f"{settings['eegmat_subjects']} in {settings['n_splits']} subject folds; "
-        f"braindecode networks {settings['n_epochs']} epochs per fold.\n\n"
+        "EEGBCI subject 1 in 5 within-session folds; braindecode networks "
+        f"{settings['n_epochs']} epochs per fold"
+        + (f"; code at commit {commit[:7]}" if commit else "")
+        + ".\n\n"
         + moabb_summary_table(summary)
     )
     print(table)

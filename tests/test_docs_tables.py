@@ -62,3 +62,50 @@ def test_bad_markers_raise_naming_the_file(tmp_path, docs_tables, content):
 def test_bad_block_name(tmp_path, docs_tables):
     with pytest.raises(ValueError, match="block name"):
         docs_tables.replace_block(tmp_path / "x.md", "a b", "x")
+
+
+def test_moabb_docs_table_is_generated_from_the_committed_results(tmp_path):
+    """docs/evaluation.rst's MOABB block is what the stored run produces."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from braindecode_elm.evaluation.moabb_eval import summarize_moabb_results
+
+    root = Path(__file__).resolve().parents[1]
+    res = root / "docs" / "results" / "moabb"
+    # summary.csv is the summary of the stored per-fold scores, over >= 3 seeds,
+    # with the baselines of the same run beside ELM.
+    every = pd.read_csv(res / "results.csv")
+    summary = pd.read_csv(res / "summary.csv")
+    again = summarize_moabb_results(every)
+    pd.testing.assert_frame_equal(
+        again.drop(columns="fit_time_s"), summary.drop(columns="fit_time_s")
+    )
+    assert (summary["n_seeds"] >= 3).all()
+    for _, g in every.groupby("comparison"):
+        assert {"CSP+LDA", "TS+LR", "ELM[untrained]+LR"} <= set(g["pipeline"])
+        assert g.groupby("seed")["pipeline"].nunique().nunique() == 1
+    settings = json.loads((res / "settings.json").read_text())
+    assert settings["eegmat_subjects"] == 36 and len(settings["seeds"]) >= 3
+    # Regenerating the block from the stored files changes nothing in the docs.
+    docs = tmp_path / "evaluation.rst"
+    shutil.copy(root / "docs" / "evaluation.rst", docs)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / "moabb_tables.py"),
+            "--from-results",
+            str(res / "summary.csv"),
+            "--docs",
+            str(docs),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"{docs}: unchanged" in out
+    assert "eegmat subjects 1-36 in 4 subject folds" in out

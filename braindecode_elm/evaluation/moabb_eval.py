@@ -872,8 +872,19 @@ def summarize_moabb_results(results: Any) -> Any:
 
 
 def moabb_summary_table(summary: Any) -> str:
-    """An RST simple table of :func:`summarize_moabb_results` (for the docs)."""
-    head = ("dataset", "pipeline", "ROC AUC (mean +- sd over seeds)", "seeds", "folds")
+    """An RST simple table of :func:`summarize_moabb_results` (for the docs).
+
+    ``scores/seed`` is the number of MOABB scores averaged per seed: one per
+    cross-subject fold, but one per subject and session for a within-session
+    evaluation (MOABB averages its folds into that one score).
+    """
+    head = (
+        "dataset",
+        "pipeline",
+        "ROC AUC (mean +- sd over seeds)",
+        "seeds",
+        "scores/seed",
+    )
     rows = [
         (
             r.dataset,

@@ -182,6 +182,7 @@ CASES = [
     ("demo --out d --epochs 0", "argument --epochs: must be a positive integer"),
     ("demo --out d --threads -1", "argument --threads: must be a positive integer"),
     ("demo --out d --subjects 0", "argument --subjects: must be a positive integer"),
+    ("demo --out d --data-dir nope", "--data-dir nope holds no eegmat/ folder"),
     # pretrain (handed to the training CLI, same error handling)
     ("pretrain --preset tiny-cpu --data cache/ --out r/ base_lr=abc", "base_lr='abc'"),
     ("pretrain --preset tiny-cpu --data cache/ --out r/ --device tpu", "device='tpu'"),

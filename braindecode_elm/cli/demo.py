@@ -503,6 +503,12 @@ def run_demo(
     from braindecode_elm._config import data_dir as resolve_data_dir
 
     t0 = time.perf_counter()
+    if eegmat and data_dir is not None and not (Path(data_dir) / "eegmat").is_dir():
+        # Asked for by name: say so now rather than skip that part at the end.
+        raise FileNotFoundError(
+            f"--data-dir {data_dir} holds no eegmat/ folder; give the folder that "
+            "contains eegmat/, or --skip-eegmat"
+        )
     torch.set_num_threads(threads or min(2, os.cpu_count() or 1))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

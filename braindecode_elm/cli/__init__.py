@@ -34,7 +34,7 @@ examples:
   elm zeroshot --model run/final --cache cache/ --prompts normal_abnormal
   elm retrieve --model run/final --cache cache/ --query "focal slowing"
   elm probe --model run/final --cache cache/ --labels corpus/ground_truth.csv:abnormal
-  elm benchmark --models run/final --datasets cache/ --tasks zeroshot,probe \
+  elm benchmark --models run/final --datasets cache/ --tasks zeroshot,probe \\
       --labels corpus/ground_truth.csv:abnormal --out bench/
 run 'elm COMMAND --help' for the options and examples of each command.
 """

@@ -22,6 +22,7 @@ COMMANDS = [
     "probe",
     "benchmark",
     "demo",
+    "open-recipe",
     "convert-official",
 ]
 

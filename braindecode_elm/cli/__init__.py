@@ -427,6 +427,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "open-recipe",
+        help="pretrain on text from the labels of the shared eegmat + EEGBCI data "
+        "and evaluate on held-out subjects/runs beside baselines",
+        formatter_class=fmt,
+        epilog="examples:\n  elm open-recipe --out runs/open\n"
+        "  elm open-recipe --out runs/open --seeds 0 1 2 --epochs 10\n"
+        "  python scripts/open_bundle.py runs/open   # ship it as elm-open-5s",
+    )
+    p.add_argument("--out", required=True, help="bundles (seed<k>/) and results")
+    p.add_argument(
+        "--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2], help="seeds"
+    )
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="pretraining epochs"
+    )
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding eegmat/ and eegbci/ (default: $ELM_DATA_DIR, else "
+        "the ELM_DATA_DIR key of MNE's config, else ../shared/data)",
+    )
+    p.add_argument(
+        "--threads", type=positive_int, default=2, help="torch threads (fixed)"
+    )
+
+    p = sub.add_parser(
         "demo",
         help="end-to-end demo: synthetic corpus + real eegmat (about 5 min, offline)",
         formatter_class=fmt,
@@ -451,15 +477,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data-dir",
         default=None,
-        help="folder holding eegmat/ (default: $ELM_DATA_DIR, else the ELM_DATA_DIR "
-        "key of MNE's config, else ../shared/data)",
+        help="folder holding eegmat/ and eegbci/ (default: $ELM_DATA_DIR, else the "
+        "ELM_DATA_DIR key of MNE's config, else ../shared/data)",
     )
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
+    p.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=3,
+        help="real-data pretraining runs; real-data rows are mean +- sd over them",
+    )
+    p.add_argument(
+        "--real-epochs",
+        type=positive_int,
+        default=None,
+        help="epochs of the real-data (open recipe) pretraining (default: the "
+        "recipe's, 1 with --quick)",
+    )
     p.add_argument(
         "--threads",
         type=positive_int,
         default=None,
-        help="torch threads (default: up to 2)",
+        help="torch threads (default: 2, fixed so reruns print identical numbers)",
     )
     _show_defaults(parser)
     return parser

@@ -480,8 +480,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
         eegmat=not args.skip_eegmat,
         data_dir=args.data_dir,
         seed=args.seed,
+        seeds=args.seeds,
+        real_epochs=args.real_epochs,
         threads=args.threads,
     )
+    return 0
+
+
+def cmd_open_recipe(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from braindecode_elm.evaluation.open_recipe import (
+        OPEN_RECIPE,
+        results_table,
+        run_open_recipe,
+    )
+
+    recipe = (
+        OPEN_RECIPE if args.epochs is None else replace(OPEN_RECIPE, epochs=args.epochs)
+    )
+    res = run_open_recipe(
+        args.out,
+        data_dir=args.data_dir,
+        seeds=args.seeds,
+        recipe=recipe,
+        threads=args.threads,
+    )
+    print(results_table(res))
+    print(f"bundles and results.json written to {args.out}")
     return 0
 
 

@@ -102,9 +102,12 @@ def load_model_spec(spec: str, weights_dir: str | os.PathLike | None = None) -> 
 
         cls = getattr(bm, FOUNDATION_MODELS[key])
         return _FoundationEmbedder(cls.from_pretrained(str(folder)))
-    if not Path(spec).is_dir() and key != "random-elm":
+    from braindecode_elm.models.pretrained import resolve_bundle
+
+    if not resolve_bundle(spec).is_dir() and key != "random-elm":
         raise FileNotFoundError(
-            f"model {spec!r}: not a folder, 'random-elm', 'labram' or 'cbramod'"
+            f"model {spec!r}: not a folder, a shipped bundle (elm-open-5s), "
+            "'random-elm', 'labram' or 'cbramod'"
         )
     return load_model(key if key == "random-elm" else spec)
 

@@ -419,10 +419,12 @@ class ELM(nn.Module):
         ----------
         directory : str or path-like
             A folder with ``config.json`` and ``model.safetensors`` (as written by
-            :meth:`save_pretrained`), or a Hub repository id such as
-            ``"user/elm-open-5s"``. A repository is read from the local Hugging
-            Face cache when it is there (with ``HF_HUB_OFFLINE=1`` only from the
-            cache), else downloaded.
+            :meth:`save_pretrained`), the name of a bundle shipped with the
+            package (``"elm-open-5s"``, offline; see
+            :func:`~braindecode_elm.models.pretrained.shipped_bundles`), or a Hub
+            repository id such as ``"user/elm-open-5s"``. A repository is read
+            from the local Hugging Face cache when it is there (with
+            ``HF_HUB_OFFLINE=1`` only from the cache), else downloaded.
         text_encoder : TextEncoder or None
             Use this text tower instead of creating one from the saved reference.
         map_location : str or torch.device
@@ -461,9 +463,12 @@ class ELM(nn.Module):
         cfg_path, w_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
         for p in (cfg_path, w_path):
             if not p.is_file():
+                from .pretrained import shipped_bundles
+
                 raise FileNotFoundError(
                     f"{p} not found: {folder} is not an ELM bundle written by "
-                    "ELM.save_pretrained"
+                    "ELM.save_pretrained, nor the name of a bundle shipped with "
+                    f"the package ({', '.join(shipped_bundles()) or 'none'})"
                 )
         try:
             config = json.loads(cfg_path.read_text())
@@ -585,8 +590,11 @@ def _bundle_folder(
     local_files_only: bool,
     token: str | bool | None,
 ) -> Path:
-    """A local folder as is; a Hub id resolved through the Hugging Face cache."""
-    folder = Path(name_or_path)
+    """A local folder as is; a shipped bundle's name (``"elm-open-5s"``) as its
+    folder inside the package; a Hub id resolved through the Hugging Face cache."""
+    from .pretrained import resolve_bundle
+
+    folder = resolve_bundle(name_or_path)
     if folder.exists() or not _looks_like_repo_id(str(name_or_path)):
         return folder
     try:

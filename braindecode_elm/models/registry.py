@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -148,7 +147,8 @@ def load_model(
     ----------
     spec : str | os.PathLike
         A folder written by ``ELM.save_pretrained`` (e.g. ``RUN_DIR/final``),
-        or the name of a registry entry that builds a bundle (``"random-elm"``).
+        the name of a bundle shipped with the package (``"elm-open-5s"``), or
+        the name of a registry entry that builds a bundle (``"random-elm"``).
     hub : bool
         Read a ``spec`` that is not a local folder as a Hugging Face Hub id
         (see :meth:`ELM.from_pretrained`). Off by default so that a mistyped
@@ -168,14 +168,17 @@ def load_model(
                 f"create_model({spec!r}, ...)"
             )
         return create_model(spec, **kwargs).eval()
-    path = Path(spec)
+    from .pretrained import resolve_bundle, shipped_bundles
+
+    path = resolve_bundle(spec)
     if not path.is_dir() and hub:
         return ELM.from_pretrained(spec, **kwargs).eval()
     if not path.is_dir():
         bundles = sorted(n for n, s in MODEL_REGISTRY.items() if s.cls is ELM)
         raise FileNotFoundError(
             f"model folder {path} not found; pass a folder written by "
-            f"ELM.save_pretrained (e.g. RUN_DIR/final) or one of {bundles}"
+            f"ELM.save_pretrained (e.g. RUN_DIR/final), a bundle shipped with the "
+            f"package ({', '.join(shipped_bundles()) or 'none'}) or one of {bundles}"
         )
     return ELM.from_pretrained(path, **kwargs).eval()
 

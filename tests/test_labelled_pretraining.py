@@ -1,0 +1,70 @@
+"""Pretraining on text from labels (the recipe of elm-open-5s), on synthetic TUH."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def test_pretrain_labelled_on_synthetic_tuh_without_reports(tmp_path):
+    """TUAB label + header age/sex -> facts -> a bundle that zero-shots pathology."""
+    import torch
+
+    from braindecode_elm.data import TUHReports, make_synthetic_tuh
+    from braindecode_elm.data.descriptions import DescriptionBuilder
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+    from braindecode_elm.evaluation.heldout import (
+        tower_features,
+        windows_from_labelled,
+        zero_shot_windows,
+    )
+    from braindecode_elm.models import ELM
+    from braindecode_elm.training.labelled import (
+        LabelledRecipe,
+        fact_prompts,
+        pretrain_labelled,
+    )
+
+    torch.set_num_threads(1)
+    make_synthetic_tuh(tmp_path / "raw", 4, seed=2, duration_s=(40.0, 40.0))
+    # The TUAB normal/abnormal label comes from a label table (the synthetic
+    # corpus writes its ground truth next to the EDF files), age/sex from headers.
+    raw = tmp_path / "raw"
+    tuab = TUHReports(raw, metadata=raw / "ground_truth.csv")
+    corpus = build_labelled_corpus({"tuh": tuab})
+    facts = {f for s in corpus.segments for f in s.facts}
+    assert {"pathology", "age_group", "sex"} <= facts
+    b = DescriptionBuilder()
+    prompts = {"pathology": fact_prompts(b, "pathology", ["normal", "abnormal"])}
+    recipe = LabelledRecipe(n_filters=4, epochs=2, batch_size=8, text_hidden=32)
+    model, hist = pretrain_labelled(
+        corpus, recipe, builder=b, prompt_sets=prompts, log=None
+    )
+    assert len(hist["loss"]) == 2 and all(np.isfinite(hist["loss"]))
+    assert set(hist["facts"]) == facts
+    # every wording of every fact value present is a training sentence
+    n = len(
+        {(s.fact, s.text) for g in corpus.segments for s in b.sentences(g.facts, "all")}
+    )
+    assert hist["n_sentences"] == n
+    model.save_pretrained(tmp_path / "bundle")
+    again = ELM.from_pretrained(tmp_path / "bundle")
+    assert again.prompt_sets == prompts
+    ws = windows_from_labelled(corpus, lambda f: f.get("pathology"))
+    feats = tower_features(again, ws.x)
+    np.testing.assert_allclose(feats, tower_features(model, ws.x), atol=1e-5)
+    zs = zero_shot_windows(again, ws, feats, prompts["pathology"])
+    assert zs["recording"]["scores"].shape == (len(ws.ids), 2)
+    assert set(zs["window"]["predictions"]) <= {"normal", "abnormal"}
+
+
+def test_pretrain_labelled_errors_name_the_problem(tmp_path):
+    from braindecode_elm.data.labelled_corpus import LabelledCorpus, Segment
+    from braindecode_elm.training.labelled import LabelledRecipe, pretrain_labelled
+
+    sig = {"d/r1": np.zeros((20, 1000), np.float32)}
+    seg = [Segment("d", "d/s1", "d/r1", 0, 1000, {"state": "rest"})]
+    with pytest.raises(ValueError, match="none of the facts"):
+        pretrain_labelled(
+            LabelledCorpus(sig, seg), LabelledRecipe(facts=("pathology",)), log=None
+        )

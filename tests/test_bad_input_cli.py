@@ -5,6 +5,8 @@ user runs them, in a subprocess with a timeout."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shlex
@@ -14,6 +16,8 @@ import sys
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 
 from braindecode_elm.cli import main
@@ -288,3 +292,101 @@ def test_as_a_user_runs_it(ws, line):
     assert proc.returncode == 2, proc.stderr[-2000:]
     _one_line_error(shlex.split(line)[0], proc.stderr)
     assert not (ws / "emb.npz").exists() and not (ws / "embeddings.npz").exists()
+
+
+#: Numeric options and what a value that gets through must satisfy.
+NUMERIC = [
+    (["embed", "--model", "m", "--cache", "c", "--seconds"], lambda v: 0 < v < 1e400),
+    (["embed", "--model", "m", "--cache", "c", "--max-crops"], lambda v: v >= 1),
+    (["retrieve", "--model", "m", "--cache", "c", "--top-k"], lambda v: v >= 1),
+    (["probe", "--model", "m", "--cache", "c", "--labels", "y", "--seeds"],
+     lambda v: v >= 1),
+    (["probe", "--model", "m", "--cache", "c", "--labels", "y", "--test-size"],
+     lambda v: 0 < v < 1),
+    (["probe", "--model", "m", "--cache", "c", "--labels", "y", "--fractions"],
+     lambda v: len(v) > 0 and all(0 < f <= 1 for f in v)),
+    (["synth", "x", "--subjects"], lambda v: v >= 1),
+    (["synth", "x", "--seed"], lambda v: v >= 0),
+    (["preprocess", "s", "o", "--n-jobs"], lambda v: v >= 1),
+    (["preprocess", "s", "o", "--max-duration"], lambda v: 0 < v < 1e400),
+    (["demo", "--out", "d", "--threads"], lambda v: v >= 1),
+]  # fmt: skip
+
+_TEXTS = st.one_of(
+    st.sampled_from(["nan", "inf", "-inf", "0", "-0", "-1", "1e999", "0x10", "1_0",
+                     " 3 ", "", ",", "0,1", "1,,0.5", "NaN", "+5", "2.5", "1e-320"]),
+    st.integers(-(10**30), 10**30).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=8),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=st.sampled_from(NUMERIC), text=_TEXTS)
+def test_numeric_options_accept_only_valid_values(case, text):
+    """Whatever is typed, an option either holds a valid value or argparse
+    refuses it with its one-line error (exit 2) before anything runs."""
+    from braindecode_elm.cli import build_parser
+
+    argv, valid = case
+    if text.startswith("-") and not text[1:2].isdigit():
+        text = f"={text}"  # '-inf' would read as an option otherwise
+    arg = argv[-1] + text if text.startswith("=") else None
+    full = [*argv[:-1], arg] if arg else [*argv, text]
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            ns = build_parser().parse_args(full)
+    except SystemExit as exc:
+        assert exc.code == 2
+        assert (
+            err.getvalue()
+            .strip()
+            .splitlines()[-1]
+            .startswith(f"elm {argv[0]}: error: argument")
+        )
+        return
+    value = getattr(ns, argv[-1].lstrip("-").replace("-", "_"))
+    assert valid(value), (full, value)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "synth ro/corpus --subjects 1",
+        f"embed {M} --out ro/emb.npz",
+        f"zeroshot {M} --out ro/zs",
+        "preprocess corpus/ ro/cache",
+        "pretrain --preset tiny-cpu --data cache/ --out ro/run",
+    ],
+)
+def test_read_only_folder(ws, monkeypatch, capsys, line):
+    """A folder the user may not write to (emulated: the tests may run as root,
+    whom permissions do not stop) gives the one-line error naming the path."""
+    import builtins
+    import errno
+    from pathlib import Path
+
+    monkeypatch.chdir(ws)
+    real_mkdir, real_open = Path.mkdir, builtins.open
+
+    def denied(path):
+        if "ro" in Path(path).parts:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    def mkdir(self, *args, **kwargs):
+        denied(self)
+        return real_mkdir(self, *args, **kwargs)
+
+    def open_(file, mode="r", *args, **kwargs):
+        if any(c in mode for c in "wax+"):
+            denied(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.setattr(builtins, "open", open_)
+    argv = shlex.split(line)
+    rc = main(argv)
+    message = _one_line_error(argv[0], capsys.readouterr().err)
+    assert rc == 2
+    assert "Permission denied" in message and "ro" in message, message

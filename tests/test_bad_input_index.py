@@ -118,6 +118,7 @@ THEMES: dict[str, list[str]] = {
         "test_bad_input_cli::test_a_bug_is_reported_as_such_and_debug_shows_the_traceback",
         "test_bad_input_cli::test_as_a_user_runs_it",
         "test_bad_input_cli::test_numeric_options_accept_only_valid_values",
+        "test_bad_input_cli::test_read_only_folder",
         "test_cli_examples::test_examples_are_found_for_every_command",
         "test_cli_examples::test_every_example_parses",
         "test_cli_examples::test_help_examples_run_as_written",

@@ -293,7 +293,10 @@ fn firwin_kaiser<'py>(
     }
     // The taps (and SciPy-equal window maths) are one buffer of `numtaps`:
     // refuse an impossible size before computing anything.
-    drop(alloc(numtaps, 0.0f64, "firwin_kaiser's taps").map_err(|e| value_err(e, None))?);
+    drop(
+        elm_dsp::mem::zeros::<f64>(numtaps, "firwin_kaiser's taps")
+            .map_err(|e| value_err(e, None))?,
+    );
     let h = guarded(py, "firwin_kaiser", || {
         design::firwin_kaiser(numtaps, cutoff, beta)
     })?;
@@ -308,69 +311,6 @@ struct Job {
     scale: Option<f64>,
     clip: Option<f64>,
     n_threads: usize,
-}
-
-/// Ask Linux for transparent huge pages on a large, still untouched output
-/// buffer (a no-op elsewhere or when THP is off). A 60-minute recording's
-/// float64 output is ~58 MB: faulting it in 4 kB pages cost ~25 ms, a fifth of
-/// the whole preprocessing; 2 MB pages make that negligible.
-fn huge_pages<U>(buf: &mut [U]) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let bytes = std::mem::size_of_val(buf);
-        if bytes < 4 * HUGE {
-            return;
-        }
-        let start = buf.as_mut_ptr() as usize;
-        let lo = start.div_ceil(HUGE) * HUGE;
-        let hi = (start + bytes) / HUGE * HUGE;
-        if lo < hi {
-            // SAFETY: [lo, hi) lies inside `buf`'s allocation; MADV_HUGEPAGE
-            // is only advice and never changes the memory's contents.
-            unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = buf;
-}
-
-/// Physical memory of this machine in bytes, where the OS says.
-fn physical_memory() -> Option<u128> {
-    #[cfg(unix)]
-    {
-        // SAFETY: sysconf only reads system configuration values.
-        let (pages, size) = unsafe {
-            (
-                libc::sysconf(libc::_SC_PHYS_PAGES),
-                libc::sysconf(libc::_SC_PAGESIZE),
-            )
-        };
-        if pages > 0 && size > 0 {
-            return Some(pages as u128 * size as u128);
-        }
-    }
-    None
-}
-
-/// A zeroed buffer of `n` values for `what`, refused with a `MemoryError`
-/// (never an abort) when it cannot exist: larger than the machine's physical
-/// memory (with overcommit the allocation would "succeed" and the process be
-/// killed when touching it) or refused by the allocator.
-fn alloc<U: Clone>(n: usize, fill: U, what: &str) -> Result<Vec<U>, DspError> {
-    let bytes = n as u128 * std::mem::size_of::<U>() as u128;
-    if let Some(ram) = physical_memory() {
-        if bytes > ram {
-            return Err(DspError::OutOfMemory {
-                what: format!(
-                    "{what} ({n} values; this machine has {} of memory)",
-                    elm_dsp::human_bytes(ram)
-                ),
-                bytes: Some(bytes),
-            });
-        }
-    }
-    elm_dsp::try_vec(n, fill, what)
 }
 
 /// `n_threads` from Python: a positive integer, capped at the usable cores.
@@ -412,15 +352,13 @@ fn run_job<T: Sample, U: Sample>(
         what: format!("the output ({n_lanes} channels x {n_out} samples)"),
         bytes: None,
     })?;
-    let mut out = alloc(
+    let mut out = elm_dsp::mem::zeros::<U>(
         total,
-        U::from_f64(0.0),
         &format!(
             "the output ({n_lanes} channels x {n_out} samples of {})",
             if U::IS_F32 { "float32" } else { "float64" }
         ),
     )?;
-    huge_pages(&mut out);
     match &job.sos {
         Some(sos) => {
             let spec = engine::filter_spec(sos, n, job.fpad, job.scale, job.clip)?;

@@ -12,7 +12,7 @@ use crate::DspError;
 use rayon::prelude::*;
 
 /// A float sample type of the I/O arrays (the maths is always f64).
-pub trait Sample: Copy + Send + Sync + 'static {
+pub trait Sample: crate::mem::ZeroBits + Send + Sync + 'static {
     /// True for `f32` (selects the converting loads of the SIMD fill).
     const IS_F32: bool = false;
     /// Widen to f64.
@@ -356,9 +356,38 @@ mod simd_io {
     ) {
         let nl = rows.len();
         let d = data.as_ptr();
+        let mut streamed = false;
         let mut j0 = 0;
         while j0 + 4 <= nl {
             let mut i = 0;
+            // float64 rows that share their alignment: streaming stores from
+            // the first 32-byte boundary on. The output is written once and
+            // not read again here; ordinary stores first read every line
+            // from memory (the output is far larger than the caches).
+            let mis = |k: usize| rows[j0 + k].as_ptr().add(k0) as usize % 32;
+            if !U::IS_F32 && count >= 16 && mis(0) % 8 == 0 && (1..4).all(|k| mis(k) == mis(0)) {
+                let peel = ((32 - mis(0)) % 32) / 8;
+                for i in 0..peel {
+                    for k in 0..4 {
+                        rows[j0 + k][k0 + i] = U::from_f64(data[i * w + j0 + k]);
+                    }
+                }
+                i = peel;
+                while i + 4 <= count {
+                    let r = [
+                        _mm256_loadu_pd(d.add(i * w + j0)),
+                        _mm256_loadu_pd(d.add((i + 1) * w + j0)),
+                        _mm256_loadu_pd(d.add((i + 2) * w + j0)),
+                        _mm256_loadu_pd(d.add((i + 3) * w + j0)),
+                    ];
+                    let t = tr4(r);
+                    for (k, v) in t.iter().enumerate() {
+                        _mm256_stream_pd(rows[j0 + k].as_mut_ptr().add(k0 + i) as *mut f64, *v);
+                    }
+                    i += 4;
+                }
+                streamed = true;
+            }
             while i + 4 <= count {
                 let r = [
                     _mm256_loadu_pd(d.add(i * w + j0)),
@@ -383,6 +412,11 @@ mod simd_io {
             for i in 0..count {
                 row[k0 + i] = U::from_f64(data[i * w + j]);
             }
+        }
+        if streamed {
+            // Streaming stores are weakly ordered: make them visible before
+            // the rows are handed on (to another thread, to Python).
+            _mm_sfence();
         }
     }
 }

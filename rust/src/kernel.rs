@@ -774,6 +774,20 @@ pub(crate) fn run_sections<
                 }
                 s += 2;
             } else {
+                #[cfg(target_arch = "x86_64")]
+                if FMA && W.is_multiple_of(4) && W <= 20 {
+                    // SAFETY: FMA kernels run only where their `Isa` proved
+                    // AVX2 and FMA; `W` is a multiple of 4 up to 20.
+                    unsafe {
+                        if c[s][1] == 1.0 {
+                            sweep_avx2::<W, NS, REV, true>(sub, st, s, c, pf)
+                        } else {
+                            sweep_avx2::<W, NS, REV, false>(sub, st, s, c, pf)
+                        }
+                    };
+                    s += 1;
+                    continue;
+                }
                 if c[s][1] == 1.0 {
                     sweep1!(s, true);
                 } else {
@@ -783,6 +797,188 @@ pub(crate) fn run_sections<
             }
         }
         done += m;
+    }
+}
+
+/// One section of [`run_sections`] over a sub-block with explicit 256-bit
+/// registers, `W / 4` per row, the section's two states held in registers
+/// for the whole sub-block. Written as inline assembly per register: the
+/// compiler's own allocation (intrinsics or the generic code) of 20 lanes
+/// kept the ten state registers and the three broadcast coefficients in the
+/// 16 ymm registers by parking a state on the stack, which put a
+/// store-to-load round trip into the recurrence; here the coefficients are
+/// memory operands and nothing spills. Same operations in the same order as
+/// the generic code (bit-identical results).
+///
+/// # Safety
+/// AVX2 and FMA must be available; `W` a multiple of 4, at most 20.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::needless_range_loop)] // `g` registers of a fixed-size array
+unsafe fn sweep_avx2<const W: usize, const NS: usize, const REV: bool, const B2ONE: bool>(
+    sub: &mut [f64],
+    st: &mut State<W, NS>,
+    s: usize,
+    c: &[[f64; 4]; NS],
+    pf: &mut Prefetcher,
+) {
+    use std::arch::asm;
+    use std::arch::x86_64::*;
+    assert!(W.is_multiple_of(4) && W <= 20 && s < NS);
+    let g = W / 4;
+    let n = sub.len() / W;
+    let p = sub.as_mut_ptr();
+    let z = st[s].as_mut_ptr() as *mut f64;
+    let mut z0 = [_mm256_setzero_pd(); 5];
+    let mut z1 = [_mm256_setzero_pd(); 5];
+    for i in 0..g {
+        z0[i] = _mm256_loadu_pd(z.add(4 * i));
+        z1[i] = _mm256_loadu_pd(z.add(W + 4 * i));
+    }
+    let [b1, b2, a1, a2] = c[s];
+    // Broadcast coefficients, read by the FMAs as memory operands.
+    #[repr(align(32))]
+    struct K([f64; 16]);
+    let k = K([
+        b1, b1, b1, b1, -a1, -a1, -a1, -a1, -a2, -a2, -a2, -a2, b2, b2, b2, b2,
+    ]);
+    let kp = k.0.as_ptr();
+    // One row of register `i` (`$mul`: the `b2 * x` product when b2 != 1).
+    // The result lands with the roles of the registers rotated (z0' where
+    // z1 was, z1' where x was); three rows bring them back, so the
+    // three-row form below needs no register moves.
+    macro_rules! row {
+        ($q:expr, $z0:expr, $z1:expr) => {{
+            let (y0, y1);
+            if B2ONE {
+                asm!(
+                    "vmovupd {x}, ymmword ptr [{q}]",
+                    "vaddpd {z0}, {x}, {z0}",
+                    "vfmadd231pd {z1}, {x}, ymmword ptr [{k}]",
+                    "vfmadd231pd {z1}, {z0}, ymmword ptr [{k} + 32]",
+                    "vfmadd231pd {x}, {z0}, ymmword ptr [{k} + 64]",
+                    "vmovupd ymmword ptr [{q}], {z0}",
+                    q = in(reg) $q,
+                    k = in(reg) kp,
+                    x = out(ymm_reg) y1,
+                    z0 = inout(ymm_reg) $z0 => _,
+                    z1 = inout(ymm_reg) $z1 => y0,
+                    options(nostack, preserves_flags),
+                );
+            } else {
+                asm!(
+                    "vmovupd {x}, ymmword ptr [{q}]",
+                    "vaddpd {z0}, {x}, {z0}",
+                    "vfmadd231pd {z1}, {x}, ymmword ptr [{k}]",
+                    "vfmadd231pd {z1}, {z0}, ymmword ptr [{k} + 32]",
+                    "vmulpd {x}, {x}, ymmword ptr [{k} + 96]",
+                    "vfmadd231pd {x}, {z0}, ymmword ptr [{k} + 64]",
+                    "vmovupd ymmword ptr [{q}], {z0}",
+                    q = in(reg) $q,
+                    k = in(reg) kp,
+                    x = out(ymm_reg) y1,
+                    z0 = inout(ymm_reg) $z0 => _,
+                    z1 = inout(ymm_reg) $z1 => y0,
+                    options(nostack, preserves_flags),
+                );
+            }
+            $z0 = y0;
+            $z1 = y1;
+        }};
+    }
+    // Three rows of register `i`; the registers end where they started.
+    macro_rules! rows3 {
+        ($q0:expr, $q1:expr, $q2:expr, $z0:expr, $z1:expr) => {{
+            if B2ONE {
+                asm!(
+                    "vmovupd {f}, ymmword ptr [{q0}]",
+                    "vaddpd {a}, {f}, {a}",
+                    "vfmadd231pd {b}, {f}, ymmword ptr [{k}]",
+                    "vfmadd231pd {b}, {a}, ymmword ptr [{k} + 32]",
+                    "vfmadd231pd {f}, {a}, ymmword ptr [{k} + 64]",
+                    "vmovupd ymmword ptr [{q0}], {a}",
+                    // (z0, z1, free) = (b, f, a)
+                    "vmovupd {a}, ymmword ptr [{q1}]",
+                    "vaddpd {b}, {a}, {b}",
+                    "vfmadd231pd {f}, {a}, ymmword ptr [{k}]",
+                    "vfmadd231pd {f}, {b}, ymmword ptr [{k} + 32]",
+                    "vfmadd231pd {a}, {b}, ymmword ptr [{k} + 64]",
+                    "vmovupd ymmword ptr [{q1}], {b}",
+                    // (z0, z1, free) = (f, a, b)
+                    "vmovupd {b}, ymmword ptr [{q2}]",
+                    "vaddpd {f}, {b}, {f}",
+                    "vfmadd231pd {a}, {b}, ymmword ptr [{k}]",
+                    "vfmadd231pd {a}, {f}, ymmword ptr [{k} + 32]",
+                    "vfmadd231pd {b}, {f}, ymmword ptr [{k} + 64]",
+                    "vmovupd ymmword ptr [{q2}], {f}",
+                    // (z0, z1, free) = (a, b, f)
+                    q0 = in(reg) $q0,
+                    q1 = in(reg) $q1,
+                    q2 = in(reg) $q2,
+                    k = in(reg) kp,
+                    f = out(ymm_reg) _,
+                    a = inout(ymm_reg) $z0,
+                    b = inout(ymm_reg) $z1,
+                    options(nostack, preserves_flags),
+                );
+            } else {
+                asm!(
+                    "vmovupd {f}, ymmword ptr [{q0}]",
+                    "vaddpd {a}, {f}, {a}",
+                    "vfmadd231pd {b}, {f}, ymmword ptr [{k}]",
+                    "vfmadd231pd {b}, {a}, ymmword ptr [{k} + 32]",
+                    "vmulpd {f}, {f}, ymmword ptr [{k} + 96]",
+                    "vfmadd231pd {f}, {a}, ymmword ptr [{k} + 64]",
+                    "vmovupd ymmword ptr [{q0}], {a}",
+                    "vmovupd {a}, ymmword ptr [{q1}]",
+                    "vaddpd {b}, {a}, {b}",
+                    "vfmadd231pd {f}, {a}, ymmword ptr [{k}]",
+                    "vfmadd231pd {f}, {b}, ymmword ptr [{k} + 32]",
+                    "vmulpd {a}, {a}, ymmword ptr [{k} + 96]",
+                    "vfmadd231pd {a}, {b}, ymmword ptr [{k} + 64]",
+                    "vmovupd ymmword ptr [{q1}], {b}",
+                    "vmovupd {b}, ymmword ptr [{q2}]",
+                    "vaddpd {f}, {b}, {f}",
+                    "vfmadd231pd {a}, {b}, ymmword ptr [{k}]",
+                    "vfmadd231pd {a}, {f}, ymmword ptr [{k} + 32]",
+                    "vmulpd {b}, {b}, ymmword ptr [{k} + 96]",
+                    "vfmadd231pd {b}, {f}, ymmword ptr [{k} + 64]",
+                    "vmovupd ymmword ptr [{q2}], {f}",
+                    q0 = in(reg) $q0,
+                    q1 = in(reg) $q1,
+                    q2 = in(reg) $q2,
+                    k = in(reg) kp,
+                    f = out(ymm_reg) _,
+                    a = inout(ymm_reg) $z0,
+                    b = inout(ymm_reg) $z1,
+                    options(nostack, preserves_flags),
+                );
+            }
+        }};
+    }
+    let at = |r: usize| p.add(if REV { n - 1 - r } else { r } * W);
+    let mut r = 0;
+    while r + 3 <= n {
+        let (q0, q1, q2) = (at(r), at(r + 1), at(r + 2));
+        pf.step();
+        pf.step();
+        pf.step();
+        for i in 0..g {
+            rows3!(q0.add(4 * i), q1.add(4 * i), q2.add(4 * i), z0[i], z1[i]);
+        }
+        r += 3;
+    }
+    while r < n {
+        let q = at(r);
+        pf.step();
+        for i in 0..g {
+            row!(q.add(4 * i), z0[i], z1[i]);
+        }
+        r += 1;
+    }
+    for i in 0..g {
+        _mm256_storeu_pd(z.add(4 * i), z0[i]);
+        _mm256_storeu_pd(z.add(W + 4 * i), z1[i]);
     }
 }
 
@@ -1181,19 +1377,25 @@ filt_fn!(filt_avx512_20, 20, true, true, "avx512f,avx512vl,fma");
 #[cfg(target_arch = "x86_64")]
 filt_fn!(filt_avx512_24, 24, true, true, "avx512f,avx512vl,fma");
 #[cfg(target_arch = "x86_64")]
-filt_fn!(filt_avx2, 12, true, false, "avx2,fma");
+filt_fn!(filt_avx2_8, 8, true, false, "avx2,fma");
+#[cfg(target_arch = "x86_64")]
+filt_fn!(filt_avx2_12, 12, true, false, "avx2,fma");
+#[cfg(target_arch = "x86_64")]
+filt_fn!(filt_avx2_16, 16, true, false, "avx2,fma");
+#[cfg(target_arch = "x86_64")]
+filt_fn!(filt_avx2_20, 20, true, false, "avx2,fma");
 filt_fn!(filt_scalar, 4, false, false);
 #[cfg(target_arch = "x86_64")]
 res_fn!(res_avx512, 24, true, "avx512f,avx512vl,fma");
 #[cfg(target_arch = "x86_64")]
-res_fn!(res_avx2, 12, true, "avx2,fma");
+res_fn!(res_avx2, 20, true, "avx2,fma");
 res_fn!(res_scalar, 4, false);
 
 /// Largest block (lanes) of the kernel `isa` selects.
 pub fn block_width(isa: Isa) -> usize {
     match isa.level() {
         SimdLevel::Avx512 => 24,
-        SimdLevel::Avx2 => 12,
+        SimdLevel::Avx2 => 20,
         _ => 4,
     }
 }
@@ -1245,9 +1447,12 @@ pub fn run_filter_block(
                 _ => by_ns!(filt_avx512_24, ns, &block, spec, stage, writer),
             },
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => {
-                by_ns!(filt_avx2, ns, &block, spec, stage, writer)
-            }
+            SimdLevel::Avx2 => match nl {
+                0..=8 => by_ns!(filt_avx2_8, ns, &block, spec, stage, writer),
+                9..=12 => by_ns!(filt_avx2_12, ns, &block, spec, stage, writer),
+                13..=16 => by_ns!(filt_avx2_16, ns, &block, spec, stage, writer),
+                _ => by_ns!(filt_avx2_20, ns, &block, spec, stage, writer),
+            },
             _ => by_ns!(filt_scalar, ns, &block, spec, stage, writer),
         }
     }

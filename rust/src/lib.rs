@@ -8,11 +8,14 @@
 //! * [`polyphase`]: the `resample_poly` plan (only kept outputs computed);
 //! * [`kernel`]: the fused montage → forward → backward → decimator kernel,
 //!   SIMD lanes = channels, run-time dispatch AVX-512 / AVX2 / scalar;
-//! * [`engine`]: entry points on channel-major slices and the batch driver.
+//! * [`engine`]: entry points on channel-major slices and the batch driver;
+//! * [`mem`]: output buffers (size checks, fallible lazily zeroed allocation,
+//!   huge pages).
 
 pub mod design;
 pub mod engine;
 pub mod kernel;
+pub mod mem;
 pub mod onepass;
 pub mod polyphase;
 pub mod simd;

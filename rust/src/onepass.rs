@@ -358,9 +358,10 @@ impl<const W: usize> Pending<W> {
     }
 }
 
-/// Add `sum_j S[j] D_j` to the pending outputs `k0..k0 + nk` of one chunk.
+/// Add `sum_j S[j] D_j` to the pending outputs `k0..k0 + nk` of one chunk
+/// (`PAIR`: the AVX-512 kernel, which has a register kernel for 20 lanes).
 #[inline(always)]
-fn correct<const W: usize, const NS: usize, const FMA: bool>(
+fn correct<const W: usize, const NS: usize, const FMA: bool, const PAIR: bool>(
     pend: &mut Pending<W>,
     (k0, nk, d): (usize, usize, &[f64]),
     st: &State<W, NS>,
@@ -372,7 +373,7 @@ fn correct<const W: usize, const NS: usize, const FMA: bool>(
     let sv: &[[f64; W]] = st.as_flattened();
     let mut slot = k0 % pend.cap;
     #[cfg(target_arch = "x86_64")]
-    if W == 20 && NS == 4 && FMA {
+    if W == 20 && NS == 4 && FMA && PAIR {
         // SAFETY: 20-lane FMA kernels run only where AVX-512 exists.
         unsafe {
             correct20(
@@ -387,6 +388,24 @@ fn correct<const W: usize, const NS: usize, const FMA: bool>(
         return;
     }
     for i in 0..nk.min(n_out.saturating_sub(k0)) {
+        // The pending outputs were written M chunks ago (L3 by now): fetch
+        // a later one while this one is corrected.
+        #[cfg(target_arch = "x86_64")]
+        {
+            let ahead = if slot + 16 < pend.cap {
+                slot + 16
+            } else {
+                (slot + 16) % pend.cap
+            };
+            let line = pend.buf[ahead * W..ahead * W + W].as_ptr();
+            for b in (0..W).step_by(8) {
+                // SAFETY: prefetching never faults; the address lies in `buf`.
+                unsafe {
+                    use std::arch::x86_64::*;
+                    _mm_prefetch::<_MM_HINT_T0>(line.add(b) as *const i8);
+                }
+            }
+        }
         let dk = &d[i * ns2..(i + 1) * ns2];
         let out: &mut [f64; W] = (&mut pend.buf[slot * W..slot * W + W]).try_into().unwrap();
         let mut acc = *out;
@@ -442,18 +461,30 @@ unsafe fn correct20(
         _mm_prefetch::<_MM_HINT_T0>(b.add(ahead * 20) as *const i8);
         _mm_prefetch::<_MM_HINT_T0>(b.add(ahead * 20 + 8) as *const i8);
         _mm_prefetch::<_MM_HINT_T0>(b.add(ahead * 20 + 16) as *const i8);
+        // Even states onto the output, odd states apart, then their sum: the
+        // generic code's order, so a recording gives the same bits whatever
+        // block width its lanes run in (one thread or several).
         let mut a0 = _mm512_loadu_pd(q);
         let mut a1 = _mm512_loadu_pd(q.add(8));
         let mut a2 = _mm256_loadu_pd(q.add(16));
-        for j in 0..8 {
+        let (mut e0, mut e1, mut e2) = (
+            _mm512_setzero_pd(),
+            _mm512_setzero_pd(),
+            _mm256_setzero_pd(),
+        );
+        for j in (0..8).step_by(2) {
             let c = _mm512_set1_pd(*dp.add(i * 8 + j));
+            let c2 = _mm512_set1_pd(*dp.add(i * 8 + j + 1));
             a0 = _mm512_fmadd_pd(c, s0[j], a0);
             a1 = _mm512_fmadd_pd(c, s1[j], a1);
             a2 = _mm256_fmadd_pd(_mm512_castpd512_pd256(c), s2[j], a2);
+            e0 = _mm512_fmadd_pd(c2, s0[j + 1], e0);
+            e1 = _mm512_fmadd_pd(c2, s1[j + 1], e1);
+            e2 = _mm256_fmadd_pd(_mm512_castpd512_pd256(c2), s2[j + 1], e2);
         }
-        _mm512_storeu_pd(q, a0);
-        _mm512_storeu_pd(q.add(8), a1);
-        _mm256_storeu_pd(q.add(16), a2);
+        _mm512_storeu_pd(q, _mm512_add_pd(a0, e0));
+        _mm512_storeu_pd(q.add(8), _mm512_add_pd(a1, e1));
+        _mm256_storeu_pd(q.add(16), _mm256_add_pd(a2, e2));
         slot += 1;
         if slot == cap {
             slot = 0;
@@ -683,7 +714,7 @@ pub(crate) fn filtfilt_decimate<
                 s = phi_mul::<W, NS, FMA>(&basis, &s);
                 add_state(&mut s, &sigma[r + m]);
             }
-            correct::<W, NS, FMA>(&mut pend, basis_of!(r), &s, n_out);
+            correct::<W, NS, FMA, PAIR>(&mut pend, basis_of!(r), &s, n_out);
             resolved = r + 1;
             let (qs1, _) = geo.span(r + 1);
             let upto = first_k_reaching(plan, qs1).min(dec.k_next);
@@ -694,7 +725,7 @@ pub(crate) fn filtfilt_decimate<
     // The last chunks, exactly from the true end state.
     let mut s = s_end;
     for r in (resolved..nchunks - 1).rev() {
-        correct::<W, NS, FMA>(&mut pend, basis_of!(r), &s, n_out);
+        correct::<W, NS, FMA, PAIR>(&mut pend, basis_of!(r), &s, n_out);
         s = phi_mul::<W, NS, FMA>(&basis, &s);
         add_state(&mut s, &sigma[r]);
     }

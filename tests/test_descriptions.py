@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,6 @@ from braindecode_elm.data.descriptions import (
     tuh_facts,
 )
 from braindecode_elm.data.reports import segment_report, split_report
-
-DATA = os.environ.get("ELM_DATA_DIR")
 
 
 def test_facts_from_metadata_are_canonical():
@@ -160,8 +157,7 @@ def test_tuh_without_reports_on_synthetic_corpus(tmp_path: Path):
         assert segment_report(report, "sentence")
 
 
-@pytest.mark.skipif(not DATA, reason="ELM_DATA_DIR not set: real shared data absent")
-def test_multi_dataset_corpus_on_shared_data_is_subject_disjoint():
+def test_multi_dataset_corpus_on_shared_data_is_subject_disjoint(shared_data: Path):
     from braindecode_elm.data import EEGBCI, EEGMAT
     from braindecode_elm.data.labelled_corpus import build_labelled_corpus
     from braindecode_elm.data.splits import (

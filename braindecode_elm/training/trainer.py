@@ -314,25 +314,60 @@ def pretrain(
         shutdown_distributed(info)
 
 
-def _pretrain(
-    cfg: TrainConfig,
-    info: DistInfo,
-    run_dir: Path,
-    corpus: PretrainCorpus | None,
-    resume: str | None,
-    progress: bool,
-) -> RunResult:
-    device = info.device
+@dataclass
+class _Data:
+    """The training and validation recordings and their text features."""
+
+    corpus: PretrainCorpus
+    train: PretrainCorpus
+    val: PretrainCorpus | None
+    corpus_id: dict[str, Any]
+    n_texts: int
+    text_dim: int
+    train_table: torch.Tensor
+    val_table: torch.Tensor | None
+    text_encoder: Any
+
+
+@dataclass
+class _Parts:
+    """Model, optimisation and sampling of a run."""
+
+    module: MILTrainModule
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: Any
+    loss_fn: nn.Module
+    sampler: MILBatchSampler
+    peak_lr: float
+    gather: Any
+
+
+@dataclass
+class _Progress:
+    """Where the run is: what a checkpoint stores and a resume restores."""
+
+    step: int = 0
+    epoch: int = 0
+    position: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from: Path | None = None
+    first_loss: float | None = None
+
+
+def _configure_backends(cfg: TrainConfig, device: torch.device) -> None:
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = not cfg.deterministic
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    if info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
 
-    # -- data ---------------------------------------------------------------------
+
+def _load_data(
+    cfg: TrainConfig, info: DistInfo, run_dir: Path, corpus: PretrainCorpus | None
+) -> _Data:
+    """Open the corpus, split subjects, embed every distinct text once."""
     if corpus is None:
         if cfg.data is None:
             raise ValueError("config.data (the cache folder) is not set; pass --data")
@@ -360,17 +395,30 @@ def _pretrain(
         "n_recordings": len(train_ids),
         "ids_sha1": hashlib.sha1("\n".join(train_ids).encode()).hexdigest(),
     }
-
     texts = list(dict.fromkeys(train.texts + (val.texts if val else [])))
     feats, text_encoder = _encode_texts(cfg, texts, info, run_dir)
     row = {t: i for i, t in enumerate(texts)}
-    train_table = feats[[row[t] for t in train.texts]].to(device)
-    val_table = feats[[row[t] for t in val.texts]].to(device) if val else None
+    device = info.device
+    return _Data(
+        corpus=corpus,
+        train=train,
+        val=val,
+        corpus_id=corpus_id,
+        n_texts=len(texts),
+        text_dim=int(feats.shape[1]),
+        train_table=feats[[row[t] for t in train.texts]].to(device),
+        val_table=feats[[row[t] for t in val.texts]].to(device) if val else None,
+        text_encoder=text_encoder,
+    )
 
-    # -- model, optimiser -----------------------------------------------------------
+
+def _build_parts(cfg: TrainConfig, info: DistInfo, data: _Data) -> _Parts:
+    """Model (seeded), optimiser at the scaled peak rate, loss and sampler."""
+    from ..losses import MILInfoNCE, gather_with_grad
+
+    device, world = info.device, info.world_size
     torch.manual_seed(cfg.seed)
-    module = _build_module(cfg, feats.shape[1]).to(device)
-    world = info.world_size
+    module = _build_module(cfg, data.text_dim).to(device)
     if world > 1 and cfg.sync_bn:
         # Before the optimiser is built: conversion creates new parameter objects.
         module = convert_sync_bn(module, device)
@@ -392,13 +440,10 @@ def _pretrain(
         eta=cfg.eta,
     )
     scaler = torch.amp.GradScaler(device.type) if cfg.precision == "fp16" else None
-    from ..losses import MILInfoNCE, gather_with_grad
-
-    loss_fn = MILInfoNCE(temperature=cfg.temperature)
-
+    counts = data.train.counts
     if world > 1:
         sampler: MILBatchSampler = DistributedMILBatchSampler(
-            train.counts,
+            counts,
             cfg.batch_size,
             cfg.max_eeg,
             cfg.max_text,
@@ -408,300 +453,421 @@ def _pretrain(
         )
     else:
         sampler = MILBatchSampler(
-            train.counts, cfg.batch_size, cfg.max_eeg, cfg.max_text, seed=cfg.seed
+            counts, cfg.batch_size, cfg.max_eeg, cfg.max_text, seed=cfg.seed
         )
+    return _Parts(
+        module=module,
+        model=module,  # wrapped by _wrap_model once the state is restored
+        optimizer=optimizer,
+        scaler=scaler,
+        loss_fn=MILInfoNCE(temperature=cfg.temperature),
+        sampler=sampler,
+        peak_lr=peak,
+        gather=gather_with_grad if world > 1 else None,
+    )
 
-    # -- resume ---------------------------------------------------------------------
-    step, epoch, position = 0, 0, 0
-    history: list[dict[str, Any]] = []
-    resumed_from = None
+
+def _restore(
+    cfg: TrainConfig,
+    info: DistInfo,
+    run_dir: Path,
+    resume: str | None,
+    parts: _Parts,
+    data: _Data,
+) -> _Progress:
+    """Resume from a checkpoint, or move an earlier run's outputs aside."""
+    prog = _Progress()
     if resume:
         ckpt = latest_checkpoint(run_dir) if resume == "latest" else Path(resume)
         if ckpt is not None:
-            _check_resume_compatible(ckpt, cfg, world, corpus_id)
+            _check_resume_compatible(ckpt, cfg, info.world_size, data.corpus_id)
             state = load_checkpoint(
-                ckpt, module=module, optimizer=optimizer, scaler=scaler
+                ckpt,
+                module=parts.module,
+                optimizer=parts.optimizer,
+                scaler=parts.scaler,
             )
-            step, epoch, position = state["step"], state["epoch"], state["position"]
+            prog.step, prog.epoch = state["step"], state["epoch"]
+            prog.position = state["position"]
             # An entry for the resumed epoch itself came from a stop mid-epoch
             # (max_steps): that epoch is finished and validated again.
-            history = [h for h in state.get("history", []) if h["epoch"] < epoch]
-            resumed_from = ckpt
+            prog.history = [
+                h for h in state.get("history", []) if h["epoch"] < prog.epoch
+            ]
+            prog.resumed_from = ckpt
             if info.is_main:
                 log.info(
                     "resumed from %s (step %d, epoch %d, batch %d)",
                     ckpt,
-                    step,
-                    epoch,
-                    position,
+                    prog.step,
+                    prog.epoch,
+                    prog.position,
                 )
-    if info.is_main and resumed_from is None:
-        old_ckpts = run_dir / "checkpoints"
-        if old_ckpts.is_dir() and any(old_ckpts.iterdir()):
-            # A fresh run must not mix its checkpoints with a previous run's (the
-            # newest-step pruning would keep the stale ones): move them aside.
-            aside = run_dir / f"checkpoints.old-{time.strftime('%Y%m%dT%H%M%S')}"
-            old_ckpts.rename(aside)
-            log.warning(
-                "%s held checkpoints of an earlier run and --resume was not given: "
-                "moved them to %s",
-                run_dir,
-                aside,
-            )
-        old_final = run_dir / FINAL_DIR
-        if old_final.is_dir() and any(old_final.iterdir()):
-            # Nor may it silently replace the earlier run's final weights.
-            stamp = time.strftime("%Y%m%dT%H%M%S")
-            aside = run_dir / f"{FINAL_DIR}.old-{stamp}"
-            k = 1
-            while aside.exists():  # two runs within a second
-                aside, k = run_dir / f"{FINAL_DIR}.old-{stamp}-{k}", k + 1
-            old_final.rename(aside)
-            log.warning(
-                "%s held the final weights of an earlier run and --resume was not "
-                "given: moved them to %s",
-                run_dir,
-                aside,
-            )
-    if info.is_main:
-        dump_run_info(
-            run_dir,
-            cfg.to_dict(),
-            {
-                "world_size": world,
-                "device": str(device),
-                "peak_lr": peak,
-                "n_train_recordings": len(train),
-                "n_val_recordings": len(val) if val else 0,
-                "n_unique_texts": len(texts),
-                "skipped_recordings": corpus.skipped,
-                "resumed_from": str(resumed_from) if resumed_from else None,
-            },
-        )
-    logger = MetricsLogger(
+    if info.is_main and prog.resumed_from is None:
+        _move_earlier_run_aside(run_dir)
+    return prog
+
+
+def _write_run_info(
+    cfg: TrainConfig,
+    info: DistInfo,
+    run_dir: Path,
+    parts: _Parts,
+    data: _Data,
+    prog: _Progress,
+) -> None:
+    if not info.is_main:
+        return
+    dump_run_info(
         run_dir,
-        enabled=info.is_main,
-        truncate_after_step=step if resumed_from else None,
+        cfg.to_dict(),
+        {
+            "world_size": info.world_size,
+            "device": str(info.device),
+            "peak_lr": parts.peak_lr,
+            "n_train_recordings": len(data.train),
+            "n_val_recordings": len(data.val) if data.val else 0,
+            "n_unique_texts": data.n_texts,
+            "skipped_recordings": data.corpus.skipped,
+            "resumed_from": str(prog.resumed_from) if prog.resumed_from else None,
+        },
     )
 
-    model: nn.Module = module
-    if world > 1:
+
+def _wrap_model(cfg: TrainConfig, info: DistInfo, parts: _Parts) -> None:
+    """DistributedDataParallel across ranks, then ``torch.compile`` if asked."""
+    device = info.device
+    model: nn.Module = parts.module
+    if info.world_size > 1:
         model = nn.parallel.DistributedDataParallel(
-            module, device_ids=[device.index] if device.type == "cuda" else None
+            model, device_ids=[device.index] if device.type == "cuda" else None
         )
     if cfg.compile:
         model = torch.compile(model)
-    gather = gather_with_grad if world > 1 else None
+    parts.model = model
 
-    def checkpoint_state(ep: int, pos: int) -> dict[str, Any]:
-        return {
-            "epoch": ep,
-            "position": pos,
-            "sampler": {"seed": cfg.seed, "epoch": ep, "position": pos},
-            "history": history,
-            "world_size": world,
-            "config": cfg.to_dict(),
-            "corpus": corpus_id,
-        }
 
-    def save(ep: int, pos: int) -> None:
-        if info.is_main:
-            save_checkpoint(
-                run_dir,
-                step=step,
-                module=module,
-                optimizer=optimizer,
-                state=checkpoint_state(ep, pos),
-                scaler=scaler,
-                keep_last=cfg.keep_last,
-            )
+def _save(
+    cfg: TrainConfig,
+    info: DistInfo,
+    run_dir: Path,
+    parts: _Parts,
+    data: _Data,
+    prog: _Progress,
+    ep: int,
+    pos: int,
+) -> None:
+    """Checkpoint on rank 0: weights, optimiser, and where the sampler stands."""
+    if not info.is_main:
+        return
+    state = {
+        "epoch": ep,
+        "position": pos,
+        "sampler": {"seed": cfg.seed, "epoch": ep, "position": pos},
+        "history": prog.history,
+        "world_size": info.world_size,
+        "config": cfg.to_dict(),
+        "corpus": data.corpus_id,
+    }
+    save_checkpoint(
+        run_dir,
+        step=prog.step,
+        module=parts.module,
+        optimizer=parts.optimizer,
+        state=state,
+        scaler=parts.scaler,
+        keep_last=cfg.keep_last,
+    )
 
-    # -- loop -----------------------------------------------------------------------
-    first_loss = None
-    t_start = time.perf_counter()
+
+def _move_earlier_run_aside(run_dir: Path) -> None:
+    """A fresh run (no resume) keeps an earlier run's outputs, moved aside."""
+    old_ckpts = run_dir / "checkpoints"
+    if old_ckpts.is_dir() and any(old_ckpts.iterdir()):
+        # A fresh run must not mix its checkpoints with a previous run's (the
+        # newest-step pruning would keep the stale ones): move them aside.
+        aside = run_dir / f"checkpoints.old-{time.strftime('%Y%m%dT%H%M%S')}"
+        old_ckpts.rename(aside)
+        log.warning(
+            "%s held checkpoints of an earlier run and --resume was not given: "
+            "moved them to %s",
+            run_dir,
+            aside,
+        )
+    old_final = run_dir / FINAL_DIR
+    if old_final.is_dir() and any(old_final.iterdir()):
+        # Nor may it silently replace the earlier run's final weights.
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        aside = run_dir / f"{FINAL_DIR}.old-{stamp}"
+        k = 1
+        while aside.exists():  # two runs within a second
+            aside, k = run_dir / f"{FINAL_DIR}.old-{stamp}-{k}", k + 1
+        old_final.rename(aside)
+        log.warning(
+            "%s held the final weights of an earlier run and --resume was not "
+            "given: moved them to %s",
+            run_dir,
+            aside,
+        )
+
+
+@dataclass
+class _EpochResult:
+    pos: int
+    stop: bool
+    train_loss: float
+    crops_per_s: float
+
+
+def _train_epoch(
+    cfg: TrainConfig,
+    info: DistInfo,
+    run_dir: Path,
+    parts: _Parts,
+    data: _Data,
+    prog: _Progress,
+    logger: MetricsLogger,
+    ep: int,
+    lr: float,
+    t_start: float,
+    progress: bool,
+) -> _EpochResult:
+    """One epoch of MIL steps (from the resumed batch in the resumed epoch)."""
+    device, world = info.device, info.world_size
+    sampler = parts.sampler
+    sampler.set_epoch(ep, prog.position if ep == prog.epoch else 0)
+    batches = sampler.epoch_batches()
+    n_batches = len(batches)
+    start = sampler.position
+    if n_batches == 0:
+        raise ValueError(
+            f"epoch {ep + 1} has no batch: the training corpus "
+            f"({len(data.train.recordings)} recordings) is smaller than one batch "
+            f"(batch_size={cfg.batch_size}); lower batch_size or add recordings"
+        )
+    loader = make_loader(
+        MILBatchDataset(data.train, batches[start:]),
+        num_workers=cfg.num_workers,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=cfg.prefetch_factor,
+    )
+    bar = None
+    if progress and info.is_main:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=n_batches,
+            initial=start,
+            desc=f"epoch {ep + 1}/{cfg.epochs}",
+            unit="batch",
+            leave=False,
+        )
+    loss_sum = torch.zeros((), device=device)
+    n_loss = 0
+    win_crops, win_t = 0, time.perf_counter()
+    ep_crops, ep_t = 0, time.perf_counter()
+    pos = start
     stop = False
     max_steps = cfg.max_steps
-    for ep in range(epoch, cfg.epochs):
-        if max_steps is not None and step >= int(max_steps):
-            break  # e.g. resuming a run that already reached max_steps
-        lr = warmup_cosine_lr(
-            ep,
-            peak_lr=peak,
-            warmup_epochs=cfg.warmup_epochs,
-            epochs=cfg.epochs,
-            min_ratio=cfg.min_lr_ratio,
+    for batch in loader:
+        x = batch["x"].to(device, non_blocking=True)
+        eeg_rec = batch["eeg_rec"].to(device, non_blocking=True)
+        text_rec = batch["text_rec"].to(device, non_blocking=True)
+        uid = batch["text_uid"].to(device, non_blocking=True)
+        loss = mil_step(
+            parts.model,
+            parts.loss_fn,
+            parts.optimizer,
+            x,
+            data.train_table[uid],
+            eeg_rec,
+            text_rec,
+            uid if cfg.positives == "text" else None,
+            precision=cfg.precision,
+            scaler=parts.scaler,
+            gather=parts.gather,
         )
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        sampler.set_epoch(ep, position if ep == epoch else 0)
-        batches = sampler.epoch_batches()
-        n_batches = len(batches)
-        start = sampler.position
-        if n_batches == 0:
-            raise ValueError(
-                f"epoch {ep + 1} has no batch: the training corpus "
-                f"({len(train.recordings)} recordings) is smaller than one batch "
-                f"(batch_size={cfg.batch_size}); lower batch_size or add recordings"
+        prog.step += 1
+        pos += 1
+        n_loss += 1
+        # Stop at the first non-finite loss (one sync per step): the
+        # optimiser has just stepped on it, so nothing after may be saved.
+        if not math.isfinite(float(loss)):
+            recs = sorted(
+                {data.train.recordings[int(i)].id for i in batch["eeg_rec"].unique()}
             )
-        loader = make_loader(
-            MILBatchDataset(train, batches[start:]),
-            num_workers=cfg.num_workers,
-            pin_memory=device.type == "cuda",
-            prefetch_factor=cfg.prefetch_factor,
-        )
-        bar = None
-        if progress and info.is_main:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=n_batches,
-                initial=start,
-                desc=f"epoch {ep + 1}/{cfg.epochs}",
-                unit="batch",
-                leave=False,
+            raise FloatingPointError(
+                f"non-finite training loss ({float(loss)}) at step {prog.step} "
+                f"(epoch {ep + 1}, batch {pos} of {n_batches}); recordings in "
+                f"the batch: {recs[:10]}{' ...' if len(recs) > 10 else ''}. "
+                "Nothing was saved after the last checkpoint; lower the "
+                "learning rate, use precision='fp32', or check these recordings"
             )
-        loss_sum = torch.zeros((), device=device)
-        n_loss = 0
-        win_crops, win_t = 0, time.perf_counter()
-        ep_crops, ep_t = 0, time.perf_counter()
-        pos = start
-        for batch in loader:
-            x = batch["x"].to(device, non_blocking=True)
-            eeg_rec = batch["eeg_rec"].to(device, non_blocking=True)
-            text_rec = batch["text_rec"].to(device, non_blocking=True)
-            uid = batch["text_uid"].to(device, non_blocking=True)
-            loss = mil_step(
-                model,
-                loss_fn,
-                optimizer,
-                x,
-                train_table[uid],
-                eeg_rec,
-                text_rec,
-                uid if cfg.positives == "text" else None,
-                precision=cfg.precision,
-                scaler=scaler,
-                gather=gather,
+        loss_sum += loss
+        crops = len(x) * world  # approximate global crops for throughput
+        win_crops += crops
+        ep_crops += crops
+        if prog.step % max(1, cfg.log_every_steps) == 0 or pos == n_batches:
+            lval = float(loss)
+            if prog.first_loss is None:
+                prog.first_loss = lval
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            now = time.perf_counter()
+            rate = win_crops / max(now - win_t, 1e-9)
+            win_crops, win_t = 0, now
+            logger.log(
+                "step",
+                step=prog.step,
+                epoch=ep,
+                loss=lval,
+                lr=lr,
+                crops_per_s=rate,
+                elapsed_s=round(now - t_start, 3),
             )
-            step += 1
-            pos += 1
-            n_loss += 1
-            # Stop at the first non-finite loss (one sync per step): the
-            # optimiser has just stepped on it, so nothing after may be saved.
-            if not math.isfinite(float(loss)):
-                recs = sorted(
-                    {train.recordings[int(i)].id for i in batch["eeg_rec"].unique()}
-                )
-                raise FloatingPointError(
-                    f"non-finite training loss ({float(loss)}) at step {step} "
-                    f"(epoch {ep + 1}, batch {pos} of {n_batches}); recordings in "
-                    f"the batch: {recs[:10]}{' ...' if len(recs) > 10 else ''}. "
-                    "Nothing was saved after the last checkpoint; lower the "
-                    "learning rate, use precision='fp32', or check these recordings"
-                )
-            loss_sum += loss
-            crops = len(x) * world  # approximate global crops for throughput
-            win_crops += crops
-            ep_crops += crops
-            if step % max(1, cfg.log_every_steps) == 0 or pos == n_batches:
-                lval = float(loss)
-                if first_loss is None:
-                    first_loss = lval
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                now = time.perf_counter()
-                rate = win_crops / max(now - win_t, 1e-9)
-                win_crops, win_t = 0, now
-                logger.log(
-                    "step",
-                    step=step,
-                    epoch=ep,
-                    loss=lval,
-                    lr=lr,
-                    crops_per_s=rate,
-                    elapsed_s=round(now - t_start, 3),
-                )
-                if bar is not None:
-                    bar.set_postfix(loss=f"{lval:.4f}", crops_s=f"{rate:,.0f}")
             if bar is not None:
-                bar.update(1)
-            if (
-                cfg.checkpoint_every_steps
-                and step % cfg.checkpoint_every_steps == 0
-                and pos < n_batches
-            ):
-                save(ep, pos)
-            if max_steps is not None and step >= int(max_steps):
-                stop = True
-                break
+                bar.set_postfix(loss=f"{lval:.4f}", crops_s=f"{rate:,.0f}")
         if bar is not None:
-            bar.close()
-        del loader
-        ep_rate = ep_crops / max(time.perf_counter() - ep_t, 1e-9)
-        train_loss = float(loss_sum) / max(n_loss, 1) if n_loss else float("nan")
-        if info.distributed:
-            t = torch.tensor([train_loss], device=device)
-            dist.all_reduce(t)
-            train_loss = float(t) / world
-        val_metrics = {"r1": float("nan"), "chance": float("nan"), "n": 0}
-        if val is not None and info.is_main:
-            val_metrics = recording_retrieval(
-                module,
-                val,
-                val_table,
-                device=device,
-                max_crops=cfg.val_max_crops,
-                positives=cfg.positives,
-            )
-        record = {
+            bar.update(1)
+        if (
+            cfg.checkpoint_every_steps
+            and prog.step % cfg.checkpoint_every_steps == 0
+            and pos < n_batches
+        ):
+            _save(cfg, info, run_dir, parts, data, prog, ep, pos)
+        if max_steps is not None and prog.step >= int(max_steps):
+            stop = True
+            break
+    if bar is not None:
+        bar.close()
+    del loader
+    ep_rate = ep_crops / max(time.perf_counter() - ep_t, 1e-9)
+    train_loss = float(loss_sum) / max(n_loss, 1) if n_loss else float("nan")
+    if info.distributed:
+        t = torch.tensor([train_loss], device=device)
+        dist.all_reduce(t)
+        train_loss = float(t) / world
+    return _EpochResult(pos=pos, stop=stop, train_loss=train_loss, crops_per_s=ep_rate)
+
+
+def _end_epoch(
+    cfg: TrainConfig,
+    info: DistInfo,
+    parts: _Parts,
+    data: _Data,
+    prog: _Progress,
+    logger: MetricsLogger,
+    ep: int,
+    lr: float,
+    res: _EpochResult,
+    t_start: float,
+    progress: bool,
+) -> None:
+    """Validate (rank 0), append the epoch to the history and log it."""
+    val_metrics = {"r1": float("nan"), "chance": float("nan"), "n": 0}
+    if data.val is not None and info.is_main:
+        val_metrics = recording_retrieval(
+            parts.module,
+            data.val,
+            data.val_table,
+            device=info.device,
+            max_crops=cfg.val_max_crops,
+            positives=cfg.positives,
+        )
+    prog.history.append(
+        {
             "epoch": ep,
-            "step": step,
-            "train_loss": train_loss,
+            "step": prog.step,
+            "train_loss": res.train_loss,
             "lr": lr,
-            "crops_per_s": ep_rate,
+            "crops_per_s": res.crops_per_s,
             "val_r1": val_metrics["r1"],
             "val_chance": val_metrics["chance"],
             "val_n": val_metrics["n"],
         }
-        history.append(record)
-        logger.log(
-            "epoch",
-            step=step,
-            epoch=ep,
-            loss=train_loss,
-            lr=lr,
-            crops_per_s=ep_rate,
-            val_r1=val_metrics["r1"],
-            val_chance=val_metrics["chance"],
-            val_n=val_metrics["n"],
-            elapsed_s=round(time.perf_counter() - t_start, 3),
+    )
+    logger.log(
+        "epoch",
+        step=prog.step,
+        epoch=ep,
+        loss=res.train_loss,
+        lr=lr,
+        crops_per_s=res.crops_per_s,
+        val_r1=val_metrics["r1"],
+        val_chance=val_metrics["chance"],
+        val_n=val_metrics["n"],
+        elapsed_s=round(time.perf_counter() - t_start, 3),
+    )
+    if info.is_main and progress:
+        log.info(
+            f"epoch {ep + 1}/{cfg.epochs}: loss {res.train_loss:.4f}, lr {lr:.4g}, "
+            f"{res.crops_per_s:,.0f} crops/s, val R@1 {val_metrics['r1']:.3f} "
+            f"(chance {val_metrics['chance']:.3f}, n={val_metrics['n']})"
         )
-        if info.is_main and progress:
-            log.info(
-                f"epoch {ep + 1}/{cfg.epochs}: loss {train_loss:.4f}, lr {lr:.4g}, "
-                f"{ep_rate:,.0f} crops/s, val R@1 {val_metrics['r1']:.3f} "
-                f"(chance {val_metrics['chance']:.3f}, n={val_metrics['n']})"
-            )
-        if stop:
-            save(ep, pos)
+
+
+def _pretrain(
+    cfg: TrainConfig,
+    info: DistInfo,
+    run_dir: Path,
+    corpus: PretrainCorpus | None,
+    resume: str | None,
+    progress: bool,
+) -> RunResult:
+    """The run, step by step: set up, restore, train epoch by epoch, save."""
+    _configure_backends(cfg, info.device)
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    data = _load_data(cfg, info, run_dir, corpus)
+    parts = _build_parts(cfg, info, data)
+    prog = _restore(cfg, info, run_dir, resume, parts, data)
+    _write_run_info(cfg, info, run_dir, parts, data, prog)
+    logger = MetricsLogger(
+        run_dir,
+        enabled=info.is_main,
+        truncate_after_step=prog.step if prog.resumed_from else None,
+    )
+    _wrap_model(cfg, info, parts)
+
+    t_start = time.perf_counter()
+    for ep in range(prog.epoch, cfg.epochs):
+        if cfg.max_steps is not None and prog.step >= int(cfg.max_steps):
+            break  # e.g. resuming a run that already reached max_steps
+        lr = warmup_cosine_lr(
+            ep,
+            peak_lr=parts.peak_lr,
+            warmup_epochs=cfg.warmup_epochs,
+            epochs=cfg.epochs,
+            min_ratio=cfg.min_lr_ratio,
+        )
+        for group in parts.optimizer.param_groups:
+            group["lr"] = lr
+        res = _train_epoch(
+            cfg, info, run_dir, parts, data, prog, logger, ep, lr, t_start, progress
+        )
+        _end_epoch(cfg, info, parts, data, prog, logger, ep, lr, res, t_start, progress)
+        if res.stop:
+            _save(cfg, info, run_dir, parts, data, prog, ep, res.pos)
             break
-        save(ep + 1, 0)
+        _save(cfg, info, run_dir, parts, data, prog, ep + 1, 0)
         if info.distributed:
             dist.barrier()
     logger.close()
 
     final_dir = None
     if info.is_main:
-        final_dir = _save_final(module, cfg, text_encoder, run_dir / FINAL_DIR)
+        final_dir = _save_final(
+            parts.module, cfg, data.text_encoder, run_dir / FINAL_DIR
+        )
     if info.distributed:
         dist.barrier()
-    if math.isnan(history[-1]["train_loss"]) if history else False:
+    if prog.history and math.isnan(prog.history[-1]["train_loss"]):
         raise FloatingPointError("training loss is NaN")
     return RunResult(
         run_dir=run_dir,
         final_dir=final_dir,
-        history=history,
-        step=step,
-        resumed_from=resumed_from,
-        first_loss=first_loss,
+        history=prog.history,
+        step=prog.step,
+        resumed_from=prog.resumed_from,
+        first_loss=prog.first_loss,
     )

@@ -30,7 +30,7 @@ from braindecode_elm.data import (
     make_synthetic_tuh,
     open_cache,
 )
-from braindecode_elm.data import cache as cache_mod
+from braindecode_elm.data import cache_recording as cache_mod
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +216,7 @@ def test_workers_die_with_a_killed_parent(corpus, tmp_path):
         f"""
         import os, time
         from braindecode_elm.data import build_cache
-        from braindecode_elm.data import cache as c
+        from braindecode_elm.data import cache_recording as c
 
         def slow(task, cfg):
             open(os.path.join({str(marks)!r}, str(os.getpid())), "w").close()

@@ -1,0 +1,346 @@
+"""Build a cache: tasks from a dataset or a folder, resume, shards, workers."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import dsp
+from .._json import to_jsonable
+from .cache_manifest import (
+    CacheError,
+    _npy_matches,
+    _read_manifests,
+    _repair_tail,
+    _safe_rel,
+    _same_recipe,
+    shard_of,
+)
+from .cache_recording import _process, _process_star, _task_list, _worker_init
+from .windows import (
+    ELM_MAX_DURATION_S,
+    ELM_MIN_DURATION_S,
+)
+
+
+@dataclass
+class CacheSummary:
+    """What :func:`build_cache` did.
+
+    Attributes
+    ----------
+    out_dir : pathlib.Path
+        The cache folder.
+    n_total : int
+        Recordings of the input that belong to this shard.
+    n_cached, n_skipped, n_already : int
+        Newly cached, skipped (with reasons), and already done before.
+    reasons : dict
+        Count of skipped recordings per reason.
+    seconds : float
+        Wall time.
+    hours_cached : float
+        Hours of EEG newly cached.
+    manifest : pathlib.Path
+        Manifest file written by this run.
+    """
+
+    out_dir: Path
+    n_total: int = 0
+    n_cached: int = 0
+    n_skipped: int = 0
+    n_already: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    hours_cached: float = 0.0
+    manifest: Path | None = None
+
+    def __str__(self) -> str:
+        why = ", ".join(f"{k}={v}" for k, v in sorted(self.reasons.items()))
+        rate = self.hours_cached / self.seconds * 3600 if self.seconds else 0.0
+        return (
+            f"cache {self.out_dir}: {self.n_cached} cached, {self.n_already} already "
+            f"done, {self.n_skipped} skipped{f' ({why})' if why else ''}; "
+            f"{self.hours_cached:.2f} h of EEG in {self.seconds:.1f} s "
+            f"({rate:.0f}x real time)"
+        )
+
+
+def build_cache(
+    concat_ds: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    recipe: dsp.Recipe | str = "elm",
+    n_jobs: int = 1,
+    shard: tuple[int, int] | None = None,
+    strict: bool = False,
+    require_report: bool = True,
+    min_duration_s: float = ELM_MIN_DURATION_S,
+    max_duration_s: float | None = ELM_MAX_DURATION_S,
+    hash_source: bool = True,
+    retry_skipped: bool = True,
+    n_threads: int = 1,
+    progress: bool = True,
+    metadata: Any = None,
+    recording_ids: Sequence[str] | None = None,
+) -> CacheSummary:
+    """Preprocess every recording once into a memory-mappable float16 cache.
+
+    Each recording goes through the DSP engine
+    (:func:`braindecode_elm.dsp.preprocess`: TCP montage, zero-phase band-pass
+    0.1-49 Hz, x1e5 and clip +-80 for the ``"elm"`` recipe, polyphase resampling
+    to 100 Hz) and is written as ``recordings/<id>.npy`` (float16, (20,
+    n_times); float32 for the unscaled ``"default"`` recipe). The manifest row
+    holds the id, source path, sha256 of the source, shape, sampling rate,
+    channel names, preprocessing parameters, the report, the description and
+    the status; a skipped recording's row holds its reason (see
+    :data:`SKIP_REASONS`).
+
+    Parameters
+    ----------
+    concat_ds : braindecode.datasets.BaseConcatDataset | str | os.PathLike
+        Recordings (e.g. :class:`TUHReports`, :class:`EEGMAT`), or a TUH corpus
+        folder (indexed with :func:`index_tuh`, same description rows as
+        :class:`TUHReports`, without building MNE objects). A dataset's
+        ``skipped`` table, if any, goes into the manifest.
+    out_dir : str | os.PathLike
+        Cache folder (created).
+    recipe : Recipe | {"elm", "default", "elm_official"}
+        A :class:`~braindecode_elm.dsp.Recipe` or a preset name. ``"elm"``: ELM
+        units (volts x 1e5, clipped at +-80); ``"default"``: volts (stored as
+        float32); ``"elm_official"``: the paper's MNE chain (slow; drops the
+        first 10 s, recorded as ``start_s`` so crops stay aligned to the
+        original time). The manifest stores the recipe's fields (``params``)
+        and the rate each recording came out at (``true_sfreq``).
+    n_jobs : int
+        Worker processes (recordings are processed in parallel).
+    shard : tuple of (int, int) | None
+        ``(i, n)``: process only the recordings with ``shard_of(id, n) == i``,
+        writing ``manifest.shard-<i>-of-<n>.jsonl``; run the n shards anywhere
+        (same ``out_dir`` on a shared file system, or merge the folders).
+    strict : bool
+        Raise :class:`CacheError` on the first recording that cannot be cached
+        instead of skipping it.
+    require_report : bool
+        Skip recordings without a usable report (pretraining needs text).
+    min_duration_s : float
+        Skip recordings shorter than this (ELM: 60 s). Lower it for short
+        evaluation recordings.
+    max_duration_s : float | None
+        Skip recordings longer than this (ELM pretraining: 2.5 h); None keeps all.
+    hash_source : bool
+        Store the sha256 of each source file.
+    retry_skipped : bool
+        On a re-run, retry recordings the manifest lists as skipped (default);
+        recordings listed as ok with their array present are never redone.
+    n_threads : int
+        Engine threads per recording (channels split among them); use with
+        ``n_jobs=1`` to parallelise inside recordings instead of across them.
+    progress : bool
+        Show a tqdm progress bar.
+    metadata : pandas.DataFrame | path-like | list of them | None
+        Labels/metadata tables merged into the descriptions (see
+        :func:`~braindecode_elm.data.read_metadata`): one row per
+        recording (EDF stem or path) or per subject. Its ``subject`` column
+        sets subject ids; its ``report`` column gives report text.
+    recording_ids : sequence of str | None
+        With a folder input: only these recording ids (EDF stems).
+
+    Returns
+    -------
+    CacheSummary
+        Counts, reasons and timing; ``str()`` gives a one-line summary.
+
+    Raises
+    ------
+    CacheError
+        With ``strict=True``, for the first recording that cannot be cached.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    rec = dsp.as_recipe(recipe)
+    if shard is not None:
+        i_shard, n_shards = (int(v) for v in shard)
+        if not (n_shards >= 1 and 0 <= i_shard < n_shards):
+            raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard}")
+        manifest = f"manifest.shard-{i_shard:04d}-of-{n_shards:04d}.jsonl"
+        label = f"{i_shard}/{n_shards}"
+    else:
+        i_shard, n_shards, manifest, label = 0, 1, "manifest.jsonl", None
+    if max_duration_s is not None and not min_duration_s <= max_duration_s:
+        raise ValueError(
+            f"min_duration_s={min_duration_s} is above max_duration_s="
+            f"{max_duration_s}: every recording would be skipped"
+        )
+    out = Path(out_dir)
+    (out / "recordings").mkdir(parents=True, exist_ok=True)
+    params = rec.to_dict(name=False)
+    cfg = dict(
+        recipe=rec.name,
+        recipe_obj=rec,
+        params=params,
+        n_threads=int(n_threads),
+        out_dir=out,
+        shard_label=label,
+        require_report=require_report,
+        min_duration_s=float(min_duration_s),
+        max_duration_s=None if max_duration_s is None else float(max_duration_s),
+        hash_source=hash_source,
+    )
+    if isinstance(concat_ds, (str, os.PathLike)):
+        # A corpus folder: index it without building MNE Raw objects.
+        from .tuh_index import index_tuh
+
+        descs, skipped_df = index_tuh(
+            concat_ds, recording_ids=recording_ids, metadata=metadata
+        )
+        tasks = [
+            dict(
+                recording_id=str(d["recording_id"]),
+                subject=d["subject"],
+                path=d["path"],
+                description=d,
+                raw=None,
+                ch_names=None,
+            )
+            for d in descs
+        ]
+        pre_skipped = skipped_df.to_dict("records")
+    else:
+        if recording_ids is not None:
+            raise ValueError("recording_ids selects files of a folder input only")
+        tasks, pre_skipped = _task_list(concat_ds)
+        if metadata is not None:
+            from .tuh_index import apply_metadata
+
+            tables = metadata if isinstance(metadata, (list, tuple)) else [metadata]
+            for table in tables:
+                apply_metadata([t["description"] for t in tasks], table)
+            for t in tasks:
+                subj = t["description"].get("subject")
+                t["subject"] = None if subj is None else str(subj)
+
+    # Duplicates are resolved on the whole list so every shard agrees.
+    first: dict[str, str] = {}
+    dup_rows = []
+    unique = []
+    for t in tasks:
+        rid = t["recording_id"]
+        if rid in first:
+            dup_rows.append(
+                dict(
+                    recording_id=rid,
+                    path=t["path"],
+                    subject=t["subject"],
+                    reason="duplicate_id",
+                    detail=f"recording id {rid} already used by {first[rid]}",
+                )
+            )
+            continue
+        first[rid] = str(t["path"])
+        unique.append(t)
+    pre = [
+        dict(
+            recording_id=str(r["recording_id"]),
+            subject=r.get("subject"),
+            source=r.get("path"),
+            recipe=rec.name,
+            shard=label,
+            status="skipped",
+            reason=r["reason"],
+            detail=r.get("detail"),
+            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        for r in [*pre_skipped, *dup_rows]
+    ]
+    # A pre-skipped duplicate of a recording that is cached keeps a distinct key.
+    for r in pre:
+        if r["reason"] == "duplicate_id" and r["source"]:
+            r["recording_id_key"] = f"{r['recording_id']}@{r['source']}"
+    unique = [t for t in unique if shard_of(t["recording_id"], n_shards) == i_shard]
+    pre = [r for r in pre if shard_of(r["recording_id"], n_shards) == i_shard]
+
+    done: set[str] = set()
+    _repair_tail(out / manifest)
+    for r in _read_manifests(out):
+        key = r.get("recording_id_key", r["recording_id"])
+        if r.get("status") == "ok" and not _same_recipe(r, rec):
+            raise ValueError(
+                f"{out} holds recordings preprocessed with recipe "
+                f"{r.get('recipe')!r}, not {rec.name!r} (stored fields "
+                f"{r.get('params')}, asked {params}); use another folder or the "
+                "same recipe"
+            )
+        # Resume trusts an "ok" row only when its array is there, inside the
+        # cache, and as long as the row says (a killed copy leaves it short).
+        if r.get("status") == "ok" and _npy_matches(
+            _safe_rel(out, r.get("file"), f"{out / manifest}"), r
+        ):
+            done.add(key)
+        elif r.get("status") == "skipped" and not retry_skipped:
+            done.add(key)
+        else:
+            done.discard(key)
+    summary = CacheSummary(out_dir=out, n_total=len(unique) + len(pre))
+    summary.manifest = out / manifest
+    reasons: Counter[str] = Counter()
+    todo = [t for t in unique if t["recording_id"] not in done]
+    summary.n_already = len(unique) - len(todo)
+    pre_todo = [
+        r for r in pre if r.get("recording_id_key", r["recording_id"]) not in done
+    ]
+    summary.n_already += len(pre) - len(pre_todo)
+    bar = tqdm(
+        total=len(todo) + len(pre_todo), desc="cache", unit="rec", disable=not progress
+    )
+
+    # Each row goes out in one write() on an O_APPEND descriptor: a kill leaves
+    # whole rows (a torn tail only on a crash of the machine, repaired above).
+    fd = os.open(out / manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    with os.fdopen(fd, "ab", buffering=0) as mf:
+
+        def record(row: dict[str, Any]) -> None:
+            if row["status"] != "ok":
+                if strict:
+                    raise CacheError(row["recording_id"], row["reason"], row["detail"])
+                reasons[row["reason"]] += 1
+                summary.n_skipped += 1
+            else:
+                summary.n_cached += 1
+                summary.hours_cached += row["duration_s"] / 3600.0
+            line = (json.dumps(to_jsonable(row), ensure_ascii=False) + "\n").encode()
+            written = mf.write(line)
+            while written is not None and written < len(line):
+                written += mf.write(line[written:])
+            bar.update()
+
+        for row in pre_todo:
+            record(row)
+        if n_jobs == 1 or len(todo) <= 1:
+            for t in todo:
+                record(_process(t, cfg))
+        else:
+            from concurrent.futures import ProcessPoolExecutor
+
+            # Default start method (fork on Linux): workers only read files and
+            # call the engine, never torch, so forking a parent that imported
+            # torch is safe; on Linux user scripts need no __main__ guard.
+            with ProcessPoolExecutor(
+                max_workers=n_jobs,
+                initializer=_worker_init,
+                initargs=(os.getpid(),),
+            ) as ex:
+                for row in ex.map(_process_star, [(t, cfg) for t in todo], chunksize=1):
+                    record(row)
+    bar.close()
+    summary.reasons = dict(reasons)
+    summary.seconds = time.perf_counter() - t0
+    return summary

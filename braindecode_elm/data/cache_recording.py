@@ -1,0 +1,298 @@
+"""One recording into the cache, in a build worker.
+
+Read the TCP electrodes (the EDF fast path for untouched EDF files, else the
+Raw), check them, preprocess with the recipe, write the array and return the
+manifest row. A bad recording never raises: its row carries the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import dsp
+from .._json import to_jsonable
+from .edf import EDFError, read_edf_data, read_edf_header
+
+# Source files up to this size are read into memory once (hash + decode).
+_BLOB_MAX = 512 * 1024**2
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _sha256(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _task_list(concat_ds: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Light, picklable work items + pre-skipped rows from a dataset."""
+    tasks: list[dict[str, Any]] = []
+    for i, ds in enumerate(concat_ds.datasets):
+        desc = {} if ds.description is None else dict(ds.description)
+        rid = desc.get("recording_id") or (
+            Path(desc["path"]).stem if desc.get("path") else f"recording_{i:06d}"
+        )
+        raw = ds.raw
+        path = desc.get("path")
+        # Fast path: an EDF file nobody touched since loading is read directly.
+        fast = (
+            path is not None
+            and str(path).lower().endswith(".edf")
+            and type(raw).__name__ == "RawEDF"
+            and not raw.preload
+            and raw.first_samp == 0
+        )
+        tasks.append(
+            dict(
+                recording_id=str(rid),
+                subject=None if desc.get("subject") is None else str(desc["subject"]),
+                path=None if path is None else str(path),
+                description=desc,
+                raw=None if fast else raw,
+                ch_names=list(raw.ch_names) if raw is not None else None,
+            )
+        )
+    skipped = []
+    extra = getattr(concat_ds, "skipped", None)
+    if isinstance(extra, pd.DataFrame):
+        skipped = extra.to_dict("records")
+    return tasks, skipped
+
+
+def _read_signal(
+    task: dict[str, Any], dtype: type = np.float64
+) -> tuple[np.ndarray, list[str], float, float]:
+    """(data in volts (n, t), names, sfreq, duration_s) of the TCP electrodes.
+
+    ``dtype`` is the type EDF samples are decoded to (``float32`` when the
+    result is cached as float16: the engine still filters in float64, and float32
+    input adds ~1e-7 relative error against float16's ~5e-4).
+    """
+    wanted = list(dsp.TCP_ELECTRODES)
+    if task["raw"] is None:
+        try:
+            header = read_edf_header(task["path"])
+        except EDFError as exc:
+            raise _Skip(exc.reason, str(exc)) from exc
+        except OSError as exc:
+            raise _Skip("unreadable_file", f"{task['path']}: {exc}") from exc
+        labels = list(header.labels)
+        signals = [i for i, lbl in enumerate(labels) if lbl != "EDF Annotations"]
+        # MNE lists the data signals in file order; renames made on the Raw
+        # (e.g. eegbci.standardize) therefore map onto the header by position.
+        if task.get("ch_names") and len(task["ch_names"]) == len(signals):
+            for i, name in zip(signals, task["ch_names"]):
+                labels[i] = name
+        sfreqs = header.sfreqs
+        duration = header.duration
+    else:
+        raw = task["raw"]
+        labels = list(raw.ch_names)
+        sfreqs = np.full(len(labels), float(raw.info["sfreq"]))
+        duration = raw.n_times / float(raw.info["sfreq"])
+    # The one rule for repeated electrodes (shared with dsp.preprocess): a TCP
+    # electrode present twice is refused, never resolved by position.
+    repeated = dsp.duplicate_electrodes(labels)
+    if repeated:
+        raise _Skip(
+            "duplicate_electrodes",
+            f"TCP electrodes {repeated} appear more than once (channels: "
+            f"{', '.join(labels)}); which copy is meant is unknown",
+        )
+    names = [dsp.normalize_ch_name(lbl) for lbl in labels]
+    index = {}
+    for i, n in enumerate(names):
+        index.setdefault(n, i)
+    missing = [e for e in wanted if e not in index]
+    if missing:
+        raise _Skip(
+            "missing_tcp_electrodes",
+            f"TCP montage needs {missing}, not in the recording "
+            f"(channels: {', '.join(names)})",
+        )
+    picks = [index[e] for e in wanted]
+    rates = {float(sfreqs[i]) for i in picks}
+    if len(rates) > 1:
+        raise _Skip("mixed_sampling_rates", f"TCP electrodes at {sorted(rates)} Hz")
+    sfreq = rates.pop()
+    if duration <= 0:
+        raise _Skip("empty_data", "the recording holds no samples")
+    task["_duration"] = duration
+    task["_check_duration"](duration)
+    if task["raw"] is None:
+        try:
+            data = read_edf_data(header, picks, dtype=dtype, buffer=task.get("_blob"))
+        except (OSError, ValueError) as exc:
+            raise _Skip("unreadable_file", f"{task['path']}: {exc}") from exc
+    else:
+        data = task["raw"].get_data(picks=picks)
+    return data, wanted, sfreq, duration
+
+
+def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+    """Cache one recording; returns its manifest row (never raises _Skip)."""
+    rid = task["recording_id"]
+    row: dict[str, Any] = dict(
+        recording_id=rid,
+        subject=task["subject"],
+        source=task["path"],
+        recipe=cfg["recipe"],
+        shard=cfg["shard_label"],
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    desc = task["description"]
+    row["report"] = desc.get("report") if isinstance(desc.get("report"), str) else None
+    row["report_encoding"] = desc.get("report_encoding")
+    row["description"] = to_jsonable(
+        {k: v for k, v in desc.items() if k not in ("report",)}
+    )
+
+    def check_duration(duration: float) -> None:
+        if duration < cfg["min_duration_s"]:
+            raise _Skip(
+                "too_short",
+                f"{duration:.1f} s < min_duration_s={cfg['min_duration_s']}",
+            )
+        if cfg["max_duration_s"] is not None and duration > cfg["max_duration_s"]:
+            raise _Skip(
+                "too_long",
+                f"{duration:.1f} s > max_duration_s={cfg['max_duration_s']}",
+            )
+
+    task = dict(task, _check_duration=check_duration)
+    try:
+        if cfg["require_report"]:
+            status = desc.get("report_status")
+            report = row["report"]
+            if status == "undecodable" or status == "unreadable":
+                raise _Skip("unreadable_report", f"report {desc.get('report_path')}")
+            if status == "empty" or (report is not None and not report.strip()):
+                raise _Skip(
+                    "empty_report", f"report {desc.get('report_path')} is empty"
+                )
+            if report is None:
+                raise _Skip("missing_report", "no report text for this recording")
+        if cfg["hash_source"] and task["path"] and os.path.isfile(task["path"]):
+            try:
+                if task["raw"] is None and os.path.getsize(task["path"]) < _BLOB_MAX:
+                    # Read once: hash these bytes and decode the signals from them.
+                    blob = Path(task["path"]).read_bytes()
+                    row["sha256"] = hashlib.sha256(blob).hexdigest()
+                    task["_blob"] = blob
+                else:
+                    row["sha256"] = _sha256(task["path"])
+            except OSError as exc:
+                raise _Skip("unreadable_file", f"{task['path']}: {exc}") from exc
+        recipe: dsp.Recipe = cfg["recipe_obj"]
+        # Float16 caches (ELM units) are fed to the engine's float32-I/O path.
+        in_dtype = (
+            np.float32 if recipe.scale and recipe.method == "engine" else np.float64
+        )
+        data, names, sfreq, duration = _read_signal(task, in_dtype)
+        row["source_sfreq"] = sfreq
+        row["duration_s"] = duration
+        if data.shape[1] == 0:
+            raise _Skip("empty_data", "the recording holds no samples")
+        finite = np.isfinite(data)
+        if not finite.all():
+            bad = [names[i] for i in np.flatnonzero(~finite.all(axis=1))]
+            raise _Skip(
+                "non_finite_data",
+                f"{int((~finite).sum())} NaN/inf samples in channels {bad}",
+            )
+        try:
+            if recipe.method == "mne":
+                import mne
+
+                info = mne.create_info(names, sfreq, ch_types="eeg")
+                raw = mne.io.RawArray(data, info, verbose="error")
+                out = dsp.preprocess_raw(raw, recipe=recipe)
+                y, out_names = out.get_data(), list(out.ch_names)
+            else:
+                y, out_names = dsp.preprocess(
+                    data,
+                    names,
+                    sfreq,
+                    recipe=recipe,
+                    dtype=np.float32,
+                    n_threads=cfg["n_threads"],
+                )
+            row["start_s"] = recipe.drop_first_s
+            true_sfreq = recipe.output_sfreq(sfreq)
+        except ValueError as exc:
+            raise _Skip("preprocessing_failed", str(exc)) from exc
+        # ELM units (|x| <= 80) fit float16; volts ("default" recipe) would
+        # underflow in float16, so those stay float32.
+        y16 = y.astype(np.float16 if recipe.scale else np.float32)
+        # Ids come from file names or descriptions: keep them a single file name.
+        safe = "".join(ch if ch.isalnum() or ch in "-_.@" else "_" for ch in rid)
+        if safe != rid:  # two ids must not share a file after the clean-up
+            safe = f"{safe}-{hashlib.sha1(rid.encode()).hexdigest()[:8]}"
+        rel = Path("recordings") / f"{safe}.npy"
+        dest = cfg["out_dir"] / rel
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.save(f, y16)
+            os.replace(tmp, dest)
+        except BaseException:
+            # Disk full, I/O error or interrupt: leave no partial file behind.
+            tmp.unlink(missing_ok=True)
+            raise
+        row.update(
+            status="ok",
+            reason=None,
+            detail=None,
+            file=str(rel),
+            shape=list(y16.shape),
+            n_times=int(y16.shape[1]),
+            sfreq=recipe.out_sfreq,
+            true_sfreq=true_sfreq,
+            ch_names=list(out_names),
+            params=cfg["params"],
+            backend=dsp.backend(),
+        )
+    except _Skip as skip:
+        row.update(status="skipped", reason=skip.reason, detail=skip.detail)
+    return row
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Make a build worker die with its parent (a killed build leaves no workers).
+
+    Pool workers wait on a queue their parent feeds; when the parent is
+    killed (SIGKILL, OOM killer) nothing tells them, so on Linux the kernel is
+    asked to send SIGKILL on the parent's death (``PR_SET_PDEATHSIG``).
+    """
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl: fall through to the check
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took hold
+        os._exit(1)
+
+
+def _process_star(args: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    return _process(*args)

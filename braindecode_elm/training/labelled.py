@@ -143,7 +143,8 @@ def pretrain_labelled(
     import torch
 
     from braindecode_elm.data.descriptions import DescriptionBuilder
-    from braindecode_elm.models import ELM, ELMEncoder, TextEncoder, TextProjection
+    from braindecode_elm.dsp.recipe import ELM_SFREQ
+    from braindecode_elm.models import TextEncoder, create_model
 
     recipe = recipe or LabelledRecipe()
     builder = builder or DescriptionBuilder()
@@ -168,18 +169,22 @@ def pretrain_labelled(
     enc = text_encoder or TextEncoder(recipe.text_model)
     with torch.no_grad():
         text_feats = enc.encode([s.text for s in sentences]).float()
-    n_times = int(round(recipe.crop_seconds * 100))
+    n_times = int(round(recipe.crop_seconds * ELM_SFREQ))
     variant = "5s" if recipe.crop_seconds == 5.0 else "60s"
-    model = ELM(
-        eeg_encoder=ELMEncoder(
+    model = create_model(
+        "ELM",
+        eeg_encoder=create_model(
+            "ELMEncoder",
             n_chans=20,
             n_times=n_times,
-            sfreq=100.0,
+            sfreq=ELM_SFREQ,
             variant=variant,
             n_filters=recipe.n_filters,
         ),
         text_encoder=enc,
-        text_projection=TextProjection(text_feats.shape[1], hidden=recipe.text_hidden),
+        text_projection=create_model(
+            "TextProjection", in_dim=text_feats.shape[1], hidden=recipe.text_hidden
+        ),
         temperature=recipe.temperature,
         prompt_sets=dict(prompt_sets or {}),
     )

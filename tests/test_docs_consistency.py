@@ -26,17 +26,30 @@ def _help(cmd: str | None = None) -> str:
 
 
 def test_demo_time_agrees():
-    minutes = {
-        "README": re.findall(r"`elm demo` \(about (\d+) min", README),
-        "cli.rst": re.findall(r"runs/demo +# about (\d+) minutes", DOCS["cli.rst"]),
-        "elm --help": re.findall(r"whole pipeline, ~(\d+) min", _help()),
-        "elm demo --help": re.findall(r"about (\d+) min", _help("demo")),
-    }  # fmt: skip
-    assert all(len(v) == 1 for v in minutes.values()), minutes
-    assert len({v[0] for v in minutes.values()}) == 1, minutes
-    # and the measured run quoted in the docs fits that figure
-    measured = re.search(r"(\d+) min (\d+) s wall", DOCS["evaluation.rst"])
-    assert measured and int(measured.group(1)) < int(minutes["README"][0]) + 1
+    """The demo's time is stated once: generated with its table from the run."""
+    import json
+
+    from braindecode_elm.cli.demo import _minutes
+
+    res = json.loads((ROOT / "docs" / "results" / "demo.json").read_text())
+    stated = f"took {_minutes(res['run']['wall_s'])}"
+    readme = README.split("<!-- results:demo:start -->")[1]
+    readme = readme.split("<!-- results:demo:end -->")[0]
+    rst = DOCS["evaluation.rst"].split(".. results:demo:start")[1]
+    rst = rst.split(".. results:demo:end")[0]
+    assert stated in readme and stated in rst, stated
+    assert f"{res['run']['cpu_s']:.0f} s of CPU time" in readme
+    # no hand-written demo time anywhere else that could drift from the run
+    others = {
+        "README": README.replace(readme, ""),
+        "cli.rst": DOCS["cli.rst"],
+        "evaluation.rst": DOCS["evaluation.rst"].replace(rst, ""),
+        "elm --help": _help(),
+        "elm demo --help": _help("demo"),
+    }
+    for name, text in others.items():
+        found = re.findall(r"(?:about|~|≈) ?[\d.–-]+ ?min|\d+ min \d+ s wall", text)
+        assert not found, (name, found)
 
 
 def test_presets_table_and_quick_start():

@@ -27,7 +27,7 @@ __all__ = ["main", "build_parser"]
 
 _EPILOG = """\
 examples:
-  elm demo --out demo_out                     # the whole pipeline, ~5 min on 2 cores
+  elm demo --out demo_out                     # the whole pipeline, minutes on 2 cores
   elm synth corpus/ --subjects 20 --seed 0    # synthetic TUH-like EDF + reports
   elm preprocess corpus/ cache/               # Rust engine -> float16 cache
   elm pretrain --preset tiny-cpu-demo --data cache/ --out run/
@@ -454,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        help="end-to-end demo: synthetic corpus + real eegmat (about 5 min, offline)",
+        help="end-to-end demo: synthetic corpus + real eegmat/EEGBCI (minutes)",
         formatter_class=fmt,
         epilog="examples:\n  elm demo --out demo_out\n"
         "  elm demo --out demo_out --quick",

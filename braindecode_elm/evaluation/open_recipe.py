@@ -512,8 +512,7 @@ def write_bundle(
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors"):
         shutil.copyfile(Path(source) / name, dest / name)
-    slim = {k: v for k, v in results.items() if k != "history"}
-    (dest / "results.json").write_text(json.dumps(slim, indent=1))
+    (dest / "results.json").write_text(json.dumps(results, indent=1))
     (dest / "MODEL_CARD.md").write_text(model_card(results, Path(source).name))
     return dest
 
@@ -563,7 +562,7 @@ as report sentences by `DescriptionBuilder`, several wordings per fact;
 5 s crops of the ELM preprocessing (TCP montage, 0.1-49 Hz, 100 Hz) with random
 offsets and gains; contrast per fact (positives by meaning). Settings:
 `{json.dumps(r)}`. Shipped weights: seed {seed} of seeds {results["seeds"]}
-(training took {train_s if train_s is None else round(train_s)} s on
+(its training took {"?" if train_s is None else round(train_s)} s on
 {results["threads"]} CPU threads).
 
 ## Evaluation (mean +- sd over seeds {results["seeds"]}, baselines in the same run)

@@ -1,0 +1,80 @@
+"""The shipped elm-open-5s bundle: offline by name, card and docs from its results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shipped() -> Path:
+    from braindecode_elm.models.pretrained import PRETRAINED_DIR
+
+    return PRETRAINED_DIR / "elm-open-5s"
+
+
+def test_bundle_loads_offline_by_name_everywhere():
+    from braindecode_elm.evaluation import ELMFeatures
+    from braindecode_elm.models import ELM, load_model
+    from braindecode_elm.models.pretrained import resolve_bundle, shipped_bundles
+
+    assert "elm-open-5s" in shipped_bundles()
+    assert resolve_bundle("elm-open-5s") == _shipped()
+    model = ELM.from_pretrained("elm-open-5s")
+    assert set(model.prompt_sets) == {"eegmat_rest_arithmetic", "eegbci_rest_task"}
+    x = np.random.default_rng(0).normal(0, 2, (3, 20, 500)).astype(np.float32)
+    emb = model.embed_eeg(x)
+    assert tuple(emb.shape) == (3, 256)
+    np.testing.assert_allclose(emb.norm(dim=-1).detach().numpy(), 1.0, atol=1e-5)
+    again = load_model("elm-open-5s")
+    np.testing.assert_allclose(
+        again.embed_eeg(x).detach().numpy(), emb.detach().numpy(), atol=1e-6
+    )
+    ch = "Fp1 Fp2 F7 F3 Fz F4 F8 T3 C3 Cz C4 T4 T5 P3 Pz P4 T6 O1 O2".split()
+    raw = np.random.default_rng(1).normal(0, 20, (3, len(ch), 1250))  # uV, 250 Hz
+    feats = ELMFeatures("elm-open-5s", ch_names=ch, sfreq=250.0, units="uV")
+    out = feats.fit_transform(raw)
+    assert out.shape == (3, 256) and np.isfinite(out).all()
+    # the weights are a few MB
+    size = sum(p.stat().st_size for p in _shipped().iterdir())
+    assert size < 8e6, size
+
+
+def test_unknown_bundle_name_lists_the_shipped_ones():
+    from braindecode_elm.models import ELM
+
+    with pytest.raises(FileNotFoundError, match="elm-open-5s"):
+        ELM.from_pretrained("elm-open-6s")
+
+
+def test_model_card_and_docs_are_generated_from_the_results():
+    import importlib.util
+
+    from braindecode_elm.evaluation.open_recipe import model_card
+
+    res = json.loads((_shipped() / "results.json").read_text())
+    assert len(res["seeds"]) >= 3
+    card = (_shipped() / "MODEL_CARD.md").read_text()
+    assert card == model_card(res, f"seed{res['seeds'][0]}")
+    for text in ("ODC-By", "eegmat", "EEGBCI", "subjects 0-23", "24-35"):
+        assert text in card, text
+    z = res["summary"]["elm-open-5s"]["eegmat zero-shot, recording"]
+    assert f"{z['balanced_accuracy']['mean']:.3f}" in card
+    # baselines measured in the same run
+    assert {"log band power + LR", "tangent space + LR", "untrained tower"} <= set(
+        res["summary"]
+    )
+    spec = importlib.util.spec_from_file_location(
+        "open_bundle", ROOT / "scripts" / "open_bundle.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    doc = (ROOT / "docs" / "labelled_pretraining.rst").read_text()
+    block = doc.split(".. results:open-bundle:start\n")[1].split(
+        ".. results:open-bundle:end"
+    )[0]
+    assert block.strip("\n") == mod.rst_table(res).strip("\n")

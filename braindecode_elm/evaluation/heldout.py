@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
 from .embedding import EmbeddedCorpus, embed_eeg_array, l2_normalize
 from .probe import PROBE_CS, linear_probe_from_features
 from .splits import subject_split
@@ -136,7 +137,7 @@ def windows_from_cache(
     corpus: Any,
     label: Callable[[Mapping[str, Any]], str],
     *,
-    seconds: float = 5.0,
+    seconds: float = ELM_CROP_S,
     drop_first_s: float = 0.0,
     max_crops: int | None = None,
 ) -> WindowSet:
@@ -178,7 +179,7 @@ def windows_from_labelled(
     corpus: Any,
     label: Callable[[Mapping[str, str]], str | None],
     *,
-    seconds: float = 5.0,
+    seconds: float = ELM_CROP_S,
     group: str = "recording",
     unit: str = "subject",
     max_crops: int | None = None,
@@ -225,7 +226,7 @@ def windows_from_labelled(
     return WindowSet(x, groups, ids, subjects, labels, units)
 
 
-def log_band_power(x: np.ndarray, sfreq: float = 100.0) -> np.ndarray:
+def log_band_power(x: np.ndarray, sfreq: float = ELM_SFREQ) -> np.ndarray:
     """Log mean power of every channel in :data:`BANDS` (periodogram).
 
     Parameters

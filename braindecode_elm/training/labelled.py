@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
+
 __all__ = ["LabelledRecipe", "pretrain_labelled", "fact_prompts"]
 
 
@@ -68,7 +70,7 @@ class LabelledRecipe:
     lr: float = 2e-3
     weight_decay: float = 1e-2
     temperature: float = 0.1
-    crop_seconds: float = 5.0
+    crop_seconds: float = ELM_CROP_S
     gain_jitter: float = 0.2
     facts: tuple[str, ...] | None = None
     fact_weights: dict[str, float] = field(default_factory=dict)
@@ -143,7 +145,6 @@ def pretrain_labelled(
     import torch
 
     from braindecode_elm.data.descriptions import DescriptionBuilder
-    from braindecode_elm.dsp.recipe import ELM_SFREQ
     from braindecode_elm.models import TextEncoder, create_model
 
     recipe = recipe or LabelledRecipe()

@@ -5,7 +5,8 @@
 //! every error — including a Rust panic — into a Python exception.
 
 use elm_dsp::design::{self, Section};
-use elm_dsp::engine::{self, FilterPad, Lane, MontageSource, Sample};
+use elm_dsp::engine::{self, FilterPad, Lane, Sample};
+use elm_dsp::pipeline::{self, Buffer, Plan, Recording, Samples};
 use elm_dsp::polyphase::{PolyPlan, ResamplePad};
 use elm_dsp::DspError;
 use numpy::{
@@ -303,16 +304,6 @@ fn firwin_kaiser<'py>(
     Ok(PyArray1::from_vec(py, h))
 }
 
-struct Job {
-    lanes: Option<Vec<Lane>>,
-    sos: Option<Vec<Section>>,
-    fpad: FilterPad,
-    plan: Option<PolyPlan>,
-    scale: Option<f64>,
-    clip: Option<f64>,
-    n_threads: usize,
-}
-
 /// `n_threads` from Python: a positive integer, capped at the usable cores.
 fn threads_arg(n_threads: i64) -> PyResult<usize> {
     if n_threads < 1 {
@@ -325,64 +316,10 @@ fn threads_arg(n_threads: i64) -> PyResult<usize> {
     ))
 }
 
-fn run_job<T: Sample, U: Sample>(
-    data: &[T],
-    n_ch: usize,
-    n: usize,
-    job: &Job,
-) -> Result<(Vec<U>, usize, usize), DspError> {
-    let src = match &job.lanes {
-        Some(l) => MontageSource::new(data, n_ch, n, l.clone())?,
-        None => MontageSource::identity(data, n_ch, n)?,
-    };
-    let n_lanes = elm_dsp::kernel::LaneSource::n_lanes(&src);
-    let n_out = match &job.plan {
-        // n * up must not wrap around before the division.
-        Some(p) => {
-            n.checked_mul(p.up)
-                .map(|_| p.n_out(n))
-                .ok_or_else(|| DspError::OutOfMemory {
-                    what: format!("the output of {n} samples resampled by {}/{}", p.up, p.down),
-                    bytes: None,
-                })?
-        }
-        None => n,
-    };
-    let total = n_lanes.checked_mul(n_out).ok_or(DspError::OutOfMemory {
-        what: format!("the output ({n_lanes} channels x {n_out} samples)"),
-        bytes: None,
-    })?;
-    let mut out = elm_dsp::mem::zeros::<U>(
-        total,
-        &format!(
-            "the output ({n_lanes} channels x {n_out} samples of {})",
-            if U::IS_F32 { "float32" } else { "float64" }
-        ),
-    )?;
-    match &job.sos {
-        Some(sos) => {
-            let spec = engine::filter_spec(sos, n, job.fpad, job.scale, job.clip)?;
-            engine::run(
-                &src,
-                &spec,
-                job.plan.as_ref(),
-                &mut out,
-                job.n_threads,
-                None,
-            )?;
-        }
-        None => {
-            let plan = job.plan.as_ref().expect("resampling job without a plan");
-            engine::run_resample(&src, plan, &mut out, None)?;
-        }
-    }
-    Ok((out, n_lanes, n_out))
-}
-
 fn execute<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
-    job: Job,
+    job: Plan,
     out_f32: Option<bool>,
     names: Option<Vec<String>>,
     what: &str,
@@ -396,10 +333,10 @@ fn execute<'py>(
             let r = guarded(
                 py,
                 what,
-                AssertUnwindSafe(move || run_job::<$t, $u>(data, n_ch, n, job)),
+                AssertUnwindSafe(move || job.run::<$t, $u>(data, n_ch, n)),
             )?;
-            let (v, rows, cols) = r.map_err(|e| value_err(e, names.as_deref()))?;
-            to_py_2d(py, v, rows, cols)
+            let o = r.map_err(|e| value_err(e, names.as_deref()))?;
+            to_py_2d(py, o.data, o.rows, o.cols)
         }};
     }
     match (&inp, out_f32) {
@@ -419,11 +356,11 @@ fn sosfiltfilt<'py>(
     x: &Bound<'py, PyAny>,
     padtype: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let job = Job {
+    let job = Plan {
         lanes: None,
         sos: Some(sos_from(sos)?),
-        fpad: filter_pad(padtype)?,
-        plan: None,
+        pad: filter_pad(padtype)?,
+        resampler: None,
         scale: None,
         clip: None,
         n_threads: 1,
@@ -448,11 +385,11 @@ fn resample_poly<'py>(
     }
     let plan = PolyPlan::new(up as usize, down as usize, resample_pad(padtype)?)
         .map_err(|e| value_err(e, None))?;
-    let job = Job {
+    let job = Plan {
         lanes: None,
         sos: None,
-        fpad: FilterPad::Odd,
-        plan: Some(plan),
+        pad: FilterPad::Odd,
+        resampler: Some(plan),
         scale: None,
         clip: None,
         n_threads: 1,
@@ -493,7 +430,7 @@ fn make_job(
     padtype: &str,
     resample_padtype: &str,
     n_threads: usize,
-) -> PyResult<Job> {
+) -> PyResult<Plan> {
     if up <= 0 || down <= 0 {
         return Err(PyValueError::new_err(format!(
             "up and down must be positive integers, got up={up}, down={down}"
@@ -508,11 +445,11 @@ fn make_job(
         )
     };
     let plan = plan.filter(|p| p.up != p.down);
-    Ok(Job {
+    Ok(Plan {
         lanes: lanes_from(index)?,
         sos: Some(sos_from(sos)?),
-        fpad: filter_pad(padtype)?,
-        plan,
+        pad: filter_pad(padtype)?,
+        resampler: plan,
         scale,
         clip,
         n_threads: n_threads.max(1),
@@ -600,64 +537,30 @@ fn preprocess_batch<'py>(
         )?);
     }
     // Borrow every input as an f64 or f32 slice (no copy), then fan out.
-    enum Data<'a> {
-        F32(&'a [f32]),
-        F64(&'a [f64]),
-    }
-    let datas: Vec<(Data<'_>, usize, usize)> = inputs
+    let recordings: Vec<Recording<'_>> = inputs
         .iter()
         .map(|inp| {
             let (r, c) = inp.shape();
             Ok(match inp {
-                Input::F32(a) => (Data::F32(a.as_slice()?), r, c),
-                Input::F64(a) => (Data::F64(a.as_slice()?), r, c),
+                Input::F32(a) => (Samples::F32(a.as_slice()?), r, c),
+                Input::F64(a) => (Samples::F64(a.as_slice()?), r, c),
             })
         })
         .collect::<PyResult<_>>()?;
     let results = guarded(
         py,
         "preprocess_batch",
-        AssertUnwindSafe(|| {
-            use rayon::prelude::*;
-            let one = |(d, job): (&(Data<'_>, usize, usize), &Job)| -> Result<(Vec<f64>, Vec<f32>, usize, usize), DspError> {
-                let (data, r, c) = d;
-                macro_rules! go {
-                    ($s:expr) => {
-                        if out_f32 {
-                            run_job::<_, f32>($s, *r, *c, job).map(|(v, a, b)| (Vec::new(), v, a, b))
-                        } else {
-                            run_job::<_, f64>($s, *r, *c, job).map(|(v, a, b)| (v, Vec::new(), a, b))
-                        }
-                    };
-                }
-                match data {
-                    Data::F32(s) => go!(*s),
-                    Data::F64(s) => go!(*s),
-                }
-            };
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
-            match pool {
-                Ok(p) if threads > 1 => p.install(|| {
-                    datas
-                        .par_iter()
-                        .zip(jobs.par_iter())
-                        .map(one)
-                        .collect::<Vec<_>>()
-                }),
-                _ => datas.iter().zip(jobs.iter()).map(one).collect::<Vec<_>>(),
-            }
-        }),
+        AssertUnwindSafe(|| pipeline::run_batch(&recordings, &jobs, out_f32, threads)),
     )?;
     let list = PyList::empty(py);
     for (i, r) in results.into_iter().enumerate() {
-        let (v64, v32, rows, cols) = r.map_err(|e| match e {
+        let o = r.map_err(|e| match e {
             DspError::OutOfMemory { .. } => PyMemoryError::new_err(format!("recording {i}: {e}")),
             _ => PyValueError::new_err(format!("recording {i}: {e}")),
         })?;
-        if out_f32 {
-            list.append(to_py_2d(py, v32, rows, cols)?)?;
-        } else {
-            list.append(to_py_2d(py, v64, rows, cols)?)?;
+        match o.data {
+            Buffer::F32(v) => list.append(to_py_2d(py, v, o.rows, o.cols)?)?,
+            Buffer::F64(v) => list.append(to_py_2d(py, v, o.rows, o.cols)?)?,
         }
     }
     Ok(list)

@@ -1,11 +1,10 @@
 //! High-level entry points on channel-major slices: zero-phase filtering,
-//! resampling and the fused preprocessing pipeline, for one recording (channel
-//! blocks on `n_threads` threads) or many (recordings on `n_threads` threads).
+//! resampling and the fused preprocessing pipeline for one recording (channel
+//! blocks on `n_threads` threads); many recordings: `pipeline.rs`.
 
 use crate::design::{mne_ringing_samples, normalize_sections, odd_padlen, Section};
-use crate::kernel::{
-    block_width, run_filter_block, run_resample_block, FilterSpec, LaneSource, RowWriter, Stage,
-};
+use crate::dispatch::{block_width, run_filter_block, run_resample_block, Stage};
+use crate::kernel::{FilterSpec, LaneSource, RowWriter};
 use crate::polyphase::PolyPlan;
 use crate::simd::{active, Isa, SimdLevel};
 use crate::DspError;
@@ -599,7 +598,7 @@ pub fn cap_threads(n_threads: usize) -> usize {
     n_threads.clamp(1, cores)
 }
 
-fn pool(n_threads: usize) -> Result<rayon::ThreadPool, DspError> {
+pub(crate) fn pool(n_threads: usize) -> Result<rayon::ThreadPool, DspError> {
     let n_threads = cap_threads(n_threads);
     rayon::ThreadPoolBuilder::new()
         .num_threads(n_threads.max(1))
@@ -715,34 +714,4 @@ pub fn run_resample<U: Sample>(
         ));
     }
     Ok(())
-}
-
-/// One recording of a batch.
-pub struct BatchItem<'a, T: Sample> {
-    /// The recording through its montage.
-    pub src: MontageSource<'a, T>,
-    /// Its filter.
-    pub spec: FilterSpec,
-    /// Its resampler (None: keep the rate).
-    pub plan: Option<PolyPlan>,
-}
-
-/// Process many recordings, `n_threads` at a time (each on one thread).
-pub fn run_batch<T: Sample, U: Sample>(
-    items: &[BatchItem<'_, T>],
-    outs: &mut [Vec<U>],
-    n_threads: usize,
-) -> Vec<Result<(), DspError>> {
-    let n_threads = cap_threads(n_threads);
-    let go = |(it, out): (&BatchItem<'_, T>, &mut Vec<U>)| {
-        run(&it.src, &it.spec, it.plan.as_ref(), out, 1, None)
-    };
-    if n_threads <= 1 {
-        items.iter().zip(outs.iter_mut()).map(go).collect()
-    } else {
-        match pool(n_threads) {
-            Ok(p) => p.install(|| items.par_iter().zip(outs.par_iter_mut()).map(go).collect()),
-            Err(e) => items.iter().map(|_| Err(e.clone())).collect(),
-        }
-    }
 }

@@ -6,17 +6,24 @@
 //! * [`design`]: Butterworth band-pass → SOS, `sosfilt_zi`, Kaiser `firwin`,
 //!   MNE's ringing estimate, all reproducing SciPy/MNE numbers;
 //! * [`polyphase`]: the `resample_poly` plan (only kept outputs computed);
-//! * [`kernel`]: the fused montage → forward → backward → decimator kernel,
-//!   SIMD lanes = channels, run-time dispatch AVX-512 / AVX2 / scalar;
-//! * [`engine`]: entry points on channel-major slices and the batch driver;
+//! * [`kernel`]: the fused montage → forward → backward kernel, SIMD lanes =
+//!   channels; [`decim`]: its polyphase decimator; [`onepass`]: filtering and
+//!   decimation in one sweep; [`dispatch`]: the kernel for a block (AVX-512 /
+//!   AVX2 / scalar, chosen by the caller's level);
+//! * [`engine`]: entry points on channel-major slices;
+//! * [`pipeline`]: one recording's plan (montage, filter, resampler, scale,
+//!   clip) run into a new output, and the batch driver (a thread pool);
 //! * [`mem`]: output buffers (size checks, fallible lazily zeroed allocation,
 //!   huge pages).
 
+pub mod decim;
 pub mod design;
+pub mod dispatch;
 pub mod engine;
 pub mod kernel;
 pub mod mem;
 pub mod onepass;
+pub mod pipeline;
 pub mod polyphase;
 pub mod simd;
 

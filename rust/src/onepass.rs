@@ -33,10 +33,9 @@
 //! two-pass kernel. Both agree with SciPy to the same tolerance (tested).
 
 #[cfg(target_arch = "x86_64")]
-use crate::kernel::dot_pair;
-use crate::kernel::{
-    dot_rows, fmadd, run_sections, Block, FilterSpec, Prefetcher, RowWriter, State,
-};
+use crate::decim::dot_pair;
+use crate::decim::dot_rows;
+use crate::kernel::{fmadd, run_sections, Block, FilterSpec, Prefetcher, RowWriter, State};
 use crate::polyphase::{PolyPlan, ResamplePad};
 use crate::DspError;
 use std::cell::RefCell;

@@ -323,40 +323,72 @@ fn errors_are_reported() {
 
 #[test]
 fn batch_equals_single_runs() {
-    use elm_dsp::engine::{run_batch, BatchItem};
+    use elm_dsp::pipeline::{run_batch, Buffer, Plan, Samples};
     let n = 3000;
     let datas: Vec<Vec<f64>> = (0..3).map(|i| lcg(4 * (n + i * 7), i as u64)).collect();
+    // The second recording as float32: a batch may mix precisions.
+    let d32: Vec<f32> = datas[1].iter().map(|&v| v as f32).collect();
     let sos = SOS_4_01_49_256.to_vec();
     let lanes = vec![Lane::Diff(0, 1), Lane::Diff(2, 3), Lane::Chan(1)];
-    let items: Vec<BatchItem<'_, f64>> = datas
-        .iter()
-        .enumerate()
-        .map(|(i, d)| BatchItem {
-            src: MontageSource::new(d, 4, n + i * 7, lanes.clone()).unwrap(),
-            spec: filter_spec(&sos, n + i * 7, FilterPad::Odd, Some(1e5), Some(80.0)).unwrap(),
-            plan: Some(PolyPlan::new(25, 64, ResamplePad::Constant).unwrap()),
-        })
-        .collect();
-    let sizes: Vec<usize> = items
-        .iter()
-        .map(|it| {
-            3 * it
-                .plan
-                .as_ref()
-                .unwrap()
-                .n_out(elm_dsp::kernel::LaneSource::n_times(&it.src))
-        })
-        .collect();
+    let plan = Plan {
+        lanes: Some(lanes.clone()),
+        sos: Some(sos.clone()),
+        pad: FilterPad::Odd,
+        resampler: Some(PolyPlan::new(25, 64, ResamplePad::Constant).unwrap()),
+        scale: Some(1e5),
+        clip: Some(80.0),
+        n_threads: 1,
+    };
+    let recs = vec![
+        (Samples::F64(&datas[0]), 4, n),
+        (Samples::F32(&d32), 4, n + 7),
+        (Samples::F64(&datas[2]), 4, n + 14),
+    ];
+    let plans = vec![plan.clone(); 3];
     for threads in [1, 2] {
-        let mut outs: Vec<Vec<f32>> = sizes.iter().map(|&s| vec![0.0; s]).collect();
-        let res = run_batch(&items, &mut outs, threads);
-        assert!(res.iter().all(|r| r.is_ok()));
-        for (it, out) in items.iter().zip(&outs) {
-            let mut single = vec![0.0f32; out.len()];
-            run(&it.src, &it.spec, it.plan.as_ref(), &mut single, 1, None).unwrap();
-            assert_eq!(&single, out);
+        let res = run_batch(&recs, &plans, true, threads);
+        assert_eq!(res.len(), 3);
+        for (i, r) in res.into_iter().enumerate() {
+            let o = r.unwrap();
+            let len = n + 7 * i;
+            // The same recording alone, through the engine's own entry point.
+            let mut single = vec![
+                0.0f32;
+                3 * PolyPlan::new(25, 64, ResamplePad::Constant)
+                    .unwrap()
+                    .n_out(len)
+            ];
+            let spec = filter_spec(&sos, len, FilterPad::Odd, Some(1e5), Some(80.0)).unwrap();
+            let rp = plan.resampler.as_ref();
+            if i == 1 {
+                let src = MontageSource::new(&d32, 4, len, lanes.clone()).unwrap();
+                run(&src, &spec, rp, &mut single, 1, None).unwrap();
+            } else {
+                let src = MontageSource::new(&datas[i], 4, len, lanes.clone()).unwrap();
+                run(&src, &spec, rp, &mut single, 1, None).unwrap();
+            }
+            assert_eq!((o.rows, o.cols * 3), (3, single.len()));
+            assert_eq!(o.data, Buffer::F32(single));
         }
     }
+    // float64 outputs, and the plan run directly, give the same numbers.
+    let res = run_batch(&recs[..1], &plans[..1], false, 2);
+    let direct = plan.run::<f64, f64>(&datas[0], 4, n).unwrap();
+    assert_eq!(res[0].as_ref().unwrap().data, Buffer::F64(direct.data));
+    // Mismatched lengths and an empty plan are errors, not panics.
+    let res = run_batch(&recs, &plans[..2], false, 1);
+    assert!(res.iter().all(|r| r
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("3 recordings but 2 plans")));
+    let empty = Plan {
+        sos: None,
+        resampler: None,
+        ..plan.clone()
+    };
+    let e = empty.run::<f64, f64>(&datas[0], 4, n).unwrap_err();
+    assert!(e.to_string().contains("nothing to do"), "{e}");
 }
 
 #[test]

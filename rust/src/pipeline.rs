@@ -1,0 +1,185 @@
+//! One recording's preprocessing as a plan built once (montage, band-pass,
+//! resampler, scale, clip, threads), run on channel-major samples into a
+//! freshly allocated output, and the batch driver that runs many recordings
+//! on a thread pool. The Python binding only converts its arguments into a
+//! [`Plan`] and the [`Output`] back into arrays.
+
+use crate::design::Section;
+use crate::engine::{self, FilterPad, Lane, MontageSource, Sample};
+use crate::kernel::LaneSource;
+use crate::polyphase::PolyPlan;
+use crate::DspError;
+use rayon::prelude::*;
+
+/// What to do to one recording.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Output channels as montage lanes (`None`: every input row as it is).
+    pub lanes: Option<Vec<Lane>>,
+    /// Band-pass sections (`None`: resample only; `resampler` is then
+    /// required).
+    pub sos: Option<Vec<Section>>,
+    /// How the zero-phase filter extends the signal.
+    pub pad: FilterPad,
+    /// Polyphase resampler (`None`: keep the rate).
+    pub resampler: Option<PolyPlan>,
+    /// Multiply the filtered signal (before clipping).
+    pub scale: Option<f64>,
+    /// Clip to `+-clip` after scaling.
+    pub clip: Option<f64>,
+    /// Threads for this recording's channel blocks (capped at the cores).
+    pub n_threads: usize,
+}
+
+/// A channel-major result: `rows` channels of `cols` samples in `data`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output<D> {
+    /// The samples, `rows * cols` of them.
+    pub data: D,
+    /// Output channels.
+    pub rows: usize,
+    /// Samples per channel.
+    pub cols: usize,
+}
+
+impl Plan {
+    /// Run the plan on `data` (`n_channels` rows of `n_times` samples) into a
+    /// new buffer (lazily zeroed, huge pages: [`crate::mem::zeros`]).
+    pub fn run<T: Sample, U: Sample>(
+        &self,
+        data: &[T],
+        n_channels: usize,
+        n_times: usize,
+    ) -> Result<Output<Vec<U>>, DspError> {
+        let (n_ch, n) = (n_channels, n_times);
+        let src = match &self.lanes {
+            Some(l) => MontageSource::new(data, n_ch, n, l.clone())?,
+            None => MontageSource::identity(data, n_ch, n)?,
+        };
+        let n_lanes = src.n_lanes();
+        let n_out =
+            match &self.resampler {
+                // n * up must not wrap around before the division.
+                Some(p) => n.checked_mul(p.up).map(|_| p.n_out(n)).ok_or_else(|| {
+                    DspError::OutOfMemory {
+                        what: format!("the output of {n} samples resampled by {}/{}", p.up, p.down),
+                        bytes: None,
+                    }
+                })?,
+                None => n,
+            };
+        let total = n_lanes.checked_mul(n_out).ok_or(DspError::OutOfMemory {
+            what: format!("the output ({n_lanes} channels x {n_out} samples)"),
+            bytes: None,
+        })?;
+        let mut out = crate::mem::zeros::<U>(
+            total,
+            &format!(
+                "the output ({n_lanes} channels x {n_out} samples of {})",
+                if U::IS_F32 { "float32" } else { "float64" }
+            ),
+        )?;
+        match (&self.sos, &self.resampler) {
+            (Some(sos), resampler) => {
+                let spec = engine::filter_spec(sos, n, self.pad, self.scale, self.clip)?;
+                engine::run(
+                    &src,
+                    &spec,
+                    resampler.as_ref(),
+                    &mut out,
+                    self.n_threads,
+                    None,
+                )?;
+            }
+            (None, Some(p)) => engine::run_resample(&src, p, &mut out, None)?,
+            (None, None) => {
+                return Err(DspError::invalid(
+                    "nothing to do: give a filter, a resampler or both",
+                ))
+            }
+        }
+        Ok(Output {
+            data: out,
+            rows: n_lanes,
+            cols: n_out,
+        })
+    }
+}
+
+/// One recording's samples, float32 or float64, channel-major.
+#[derive(Clone, Copy, Debug)]
+pub enum Samples<'a> {
+    /// float32 samples.
+    F32(&'a [f32]),
+    /// float64 samples.
+    F64(&'a [f64]),
+}
+
+/// An output buffer of either precision.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Buffer {
+    /// float32 values.
+    F32(Vec<f32>),
+    /// float64 values.
+    F64(Vec<f64>),
+}
+
+/// A recording of a batch: its samples and shape (channels, samples).
+pub type Recording<'a> = (Samples<'a>, usize, usize);
+
+/// Run `plans[i]` on `recordings[i]`, `n_threads` recordings at a time (each
+/// on one thread of a pool; capped at the cores), with float32 outputs when
+/// `out_f32`. One result per recording, in order.
+pub fn run_batch(
+    recordings: &[Recording<'_>],
+    plans: &[Plan],
+    out_f32: bool,
+    n_threads: usize,
+) -> Vec<Result<Output<Buffer>, DspError>> {
+    if recordings.len() != plans.len() {
+        let e = DspError::invalid(format!(
+            "{} recordings but {} plans",
+            recordings.len(),
+            plans.len()
+        ));
+        return recordings.iter().map(|_| Err(e.clone())).collect();
+    }
+    let one = |(rec, plan): (&Recording<'_>, &Plan)| -> Result<Output<Buffer>, DspError> {
+        let &(samples, r, c) = rec;
+        macro_rules! go {
+            ($s:expr) => {
+                if out_f32 {
+                    plan.run::<_, f32>($s, r, c).map(|o| Output {
+                        data: Buffer::F32(o.data),
+                        rows: o.rows,
+                        cols: o.cols,
+                    })
+                } else {
+                    plan.run::<_, f64>($s, r, c).map(|o| Output {
+                        data: Buffer::F64(o.data),
+                        rows: o.rows,
+                        cols: o.cols,
+                    })
+                }
+            };
+        }
+        match samples {
+            Samples::F32(s) => go!(s),
+            Samples::F64(s) => go!(s),
+        }
+    };
+    let n_threads = engine::cap_threads(n_threads);
+    if n_threads <= 1 || recordings.len() <= 1 {
+        return recordings.iter().zip(plans).map(one).collect();
+    }
+    match engine::pool(n_threads) {
+        Ok(p) => p.install(|| {
+            recordings
+                .par_iter()
+                .zip(plans.par_iter())
+                .map(one)
+                .collect()
+        }),
+        Err(e) => recordings.iter().map(|_| Err(e.clone())).collect(),
+    }
+}

@@ -322,7 +322,8 @@ def write_docs(results: dict) -> None:
         REPO / "README.md", "preprocess", f"```\n{t}\n```\n\n{caption(results)}"
     )
     rst = f"{t}\n\n{caption(results)}"
-    replace_block(REPO / "docs" / "benchmarks.rst", "preprocess", rst)
+    for page in ("benchmarks.rst", "preprocessing.rst"):
+        replace_block(REPO / "docs" / page, "preprocess", rst)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,7 +1,9 @@
-"""Shared pytest fixtures: where the real data is, and a skip that says why."""
+"""Shared pytest fixtures: where the real data is, a skip that says why, and a
+Hugging Face cache laid out offline."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,30 @@ def eegbci_dir(shared_data: Path) -> Path:
     if not (path / "MNE-eegbci-data").is_dir():
         pytest.skip(f"EEGBCI data not found at {path} (set {DATA_ENV})")
     return path
+
+
+def _fill_hf_cache(
+    cache: Path, repo_id: str, folder: Path, commit: str = "a" * 40
+) -> Path:
+    """Lay out ``folder`` as the Hugging Face cache holds a downloaded repo."""
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for f in folder.iterdir():
+        (snap / f.name).write_bytes(f.read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    return snap
+
+
+@pytest.fixture
+def fill_hf_cache() -> Callable[..., Path]:
+    """``fill_hf_cache(cache, repo_id, folder)``: a saved bundle as a cached hub repo.
+
+    Lets ``from_pretrained("user/repo")`` be tested offline (``HF_HUB_OFFLINE``)
+    without a network download; returns the snapshot folder.
+    """
+    return _fill_hf_cache
 
 
 def pytest_report_header(config: pytest.Config) -> str:

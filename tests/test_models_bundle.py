@@ -150,24 +150,14 @@ def test_constructor_checks() -> None:
         model.text_encoder = "minilm"
 
 
-def _fill_hf_cache(cache, repo_id: str, folder, commit: str = "a" * 40):
-    """Lay out ``folder`` as the Hugging Face cache holds a downloaded repo."""
-    repo = cache / ("models--" + repo_id.replace("/", "--"))
-    snap = repo / "snapshots" / commit
-    snap.mkdir(parents=True)
-    for f in folder.iterdir():
-        (snap / f.name).write_bytes(f.read_bytes())
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit)
-    return snap
-
-
-def test_from_pretrained_hub_id_offline_from_cache(tmp_path, monkeypatch) -> None:
+def test_from_pretrained_hub_id_offline_from_cache(
+    tmp_path, monkeypatch, fill_hf_cache
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model = _bundle()
     model.save_pretrained(tmp_path / "bundle")
     cache = tmp_path / "hf-cache"
-    _fill_hf_cache(cache, "someone/elm-test", tmp_path / "bundle")
+    fill_hf_cache(cache, "someone/elm-test", tmp_path / "bundle")
     loaded = ELM.from_pretrained("someone/elm-test", cache_dir=cache)
     x = torch.randn(3, 20, 500)
     torch.testing.assert_close(loaded.embed_eeg(x), model.embed_eeg(x))

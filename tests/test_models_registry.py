@@ -165,19 +165,10 @@ def test_hub_style_save_and_load(name: str, tmp_path) -> None:
     assert other(x).shape == (2, 5)
 
 
-def _fill_hf_cache(cache, repo_id: str, folder, commit: str = "b" * 40):
-    """Lay out ``folder`` the way the Hugging Face cache holds a downloaded repo."""
-    repo = cache / ("models--" + repo_id.replace("/", "--"))
-    snap = repo / "snapshots" / commit
-    snap.mkdir(parents=True)
-    for f in folder.iterdir():
-        (snap / f.name).write_bytes(f.read_bytes())
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit)
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_hub_id_offline_from_cache_and_strict(name: str, tmp_path, monkeypatch):
+def test_hub_id_offline_from_cache_and_strict(
+    name: str, tmp_path, monkeypatch, fill_hf_cache
+):
     """``from_pretrained("user/repo")`` reads the HF cache offline; loads strictly."""
     pytest.importorskip("huggingface_hub")
     from safetensors.torch import load_file, save_file
@@ -189,7 +180,7 @@ def test_hub_id_offline_from_cache_and_strict(name: str, tmp_path, monkeypatch):
     model = MODEL_REGISTRY[name].cls(chs_info=chs, n_outputs=2, **kw).eval()
     model.save_pretrained(tmp_path / "saved")
     cache = tmp_path / "cache"
-    _fill_hf_cache(cache, "someone/elm-3ch", tmp_path / "saved")
+    fill_hf_cache(cache, "someone/elm-3ch", tmp_path / "saved")
     loaded = type(model).from_pretrained("someone/elm-3ch", cache_dir=cache).eval()
     assert loaded.n_chans == 3
     assert [c["ch_name"] for c in loaded.chs_info] == ["C3", "Cz", "C4"]

@@ -282,15 +282,7 @@ def evaluate_bundle(
     )
     for level, z in zc.items():
         out[f"eegmat zero-shot, {level}, subject-centred"] = _metrics(z)
-    for task, m in _probes(
-        ws["eegmat_train"],
-        feats["eegmat_train"],
-        ws["eegmat_test"],
-        feats["eegmat_test"],
-        seed,
-        ("window", "recording"),
-    ).items():
-        out[f"eegmat {task}"] = m
+    out.update(_probe_rows("eegmat", feats, ws, seed))
     if "eegbci_test" in ws:
         z = zero_shot_windows(
             model,
@@ -299,41 +291,38 @@ def evaluate_bundle(
             prompt_sets["eegbci_rest_task"],
         )["window"]
         out["eegbci zero-shot, window"] = _metrics(z)
-        for task, m in _probes(
-            ws["eegbci_train"],
-            feats["eegbci_train"],
-            ws["eegbci_test"],
-            feats["eegbci_test"],
-            seed,
-            ("window",),
-        ).items():
-            out[f"eegbci {task}"] = m
+        out.update(_probe_rows("eegbci", feats, ws, seed))
     return out
+
+
+#: Levels at which each dataset's probes are scored.
+_PROBE_LEVELS = {"eegmat": ("window", "recording"), "eegbci": ("window",)}
+
+
+def _probe_rows(
+    dataset: str,
+    feats: Mapping[str, np.ndarray],
+    ws: Mapping[str, Any],
+    seed: int,
+) -> dict[str, dict[str, float]]:
+    """Probe scores on ``dataset``'s test windows (``"<dataset> <task>" -> metric``)."""
+    scores = _probes(
+        ws[f"{dataset}_train"],
+        feats[f"{dataset}_train"],
+        ws[f"{dataset}_test"],
+        feats[f"{dataset}_test"],
+        seed,
+        _PROBE_LEVELS[dataset],
+    )
+    return {f"{dataset} {task}": m for task, m in scores.items()}
 
 
 def _baseline_rows(
     feats: Mapping[str, np.ndarray], ws: Mapping[str, Any], seed: int
 ) -> dict[str, dict[str, float]]:
-    out = {}
-    for task, m in _probes(
-        ws["eegmat_train"],
-        feats["eegmat_train"],
-        ws["eegmat_test"],
-        feats["eegmat_test"],
-        seed,
-        ("window", "recording"),
-    ).items():
-        out[f"eegmat {task}"] = m
+    out = _probe_rows("eegmat", feats, ws, seed)
     if "eegbci_test" in ws:
-        for task, m in _probes(
-            ws["eegbci_train"],
-            feats["eegbci_train"],
-            ws["eegbci_test"],
-            feats["eegbci_test"],
-            seed,
-            ("window",),
-        ).items():
-            out[f"eegbci {task}"] = m
+        out.update(_probe_rows("eegbci", feats, ws, seed))
     return out
 
 

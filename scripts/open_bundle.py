@@ -26,6 +26,8 @@ DOCS = ROOT / "docs" / "labelled_pretraining.rst"
 
 def rst_table(results: dict) -> str:
     """The results as a reStructuredText list-table (mean +- sd over seeds)."""
+    from braindecode_elm.evaluation.open_recipe import summary_rows
+
     lines = [
         ".. list-table::",
         "   :header-rows: 1",
@@ -35,18 +37,13 @@ def rst_table(results: dict) -> str:
         "     - balanced accuracy",
         "     - AUROC",
     ]
-    tasks = list(dict.fromkeys(t for m in results["summary"].values() for t in m))
-    for task in tasks:
-        for method, rows in results["summary"].items():
-            if task not in rows:
-                continue
-            ba, auc = rows[task]["balanced_accuracy"], rows[task]["auroc"]
-            lines += [
-                f"   * - {task}",
-                f"     - {method}",
-                f"     - {ba['mean']:.3f} +- {ba['sd']:.3f}",
-                f"     - {auc['mean']:.3f} +- {auc['sd']:.3f}",
-            ]
+    for task, method, ba, auc in summary_rows(results):
+        lines += [
+            f"   * - {task}",
+            f"     - {method}",
+            f"     - {ba['mean']:.3f} +- {ba['sd']:.3f}",
+            f"     - {auc['mean']:.3f} +- {auc['sd']:.3f}",
+        ]
     seeds = results["seeds"]
     return (
         f"Seeds {seeds}; {results['threads']} torch threads; recipe "

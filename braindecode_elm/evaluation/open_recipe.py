@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ __all__ = [
     "results_table",
     "run_open_recipe",
     "split_shared",
+    "summary_rows",
     "write_bundle",
 ]
 
@@ -457,22 +458,42 @@ def run_open_recipe(
     return results
 
 
+def summary_rows(
+    results: Mapping[str, Any],
+) -> Iterator[tuple[str, str, Mapping[str, float], Mapping[str, float]]]:
+    """The rows of a results table, grouped by task in first-seen order.
+
+    Parameters
+    ----------
+    results : mapping
+        From :func:`run_open_recipe` (its ``summary``).
+
+    Yields
+    ------
+    tuple
+        ``(task, method, balanced_accuracy, auroc)``; the two scores are
+        ``{"mean": ..., "sd": ...}`` over seeds. Methods without the task are
+        skipped.
+    """
+    summary = results["summary"]
+    tasks = list(dict.fromkeys(t for m in summary.values() for t in m))
+    for task in tasks:
+        for method, rows in summary.items():
+            if task in rows:
+                yield task, method, rows[task]["balanced_accuracy"], rows[task]["auroc"]
+
+
 def results_table(results: Mapping[str, Any]) -> str:
     """The results as a Markdown table (mean +- sd over seeds)."""
     lines = [
         "| task | method | balanced accuracy | AUROC |",
         "|---|---|---|---|",
     ]
-    tasks = list(dict.fromkeys(t for m in results["summary"].values() for t in m))
-    for task in tasks:
-        for method, rows in results["summary"].items():
-            if task not in rows:
-                continue
-            ba, auc = rows[task]["balanced_accuracy"], rows[task]["auroc"]
-            lines.append(
-                f"| {task} | {method} | {ba['mean']:.3f} +- {ba['sd']:.3f} | "
-                f"{auc['mean']:.3f} +- {auc['sd']:.3f} |"
-            )
+    for task, method, ba, auc in summary_rows(results):
+        lines.append(
+            f"| {task} | {method} | {ba['mean']:.3f} +- {ba['sd']:.3f} | "
+            f"{auc['mean']:.3f} +- {auc['sd']:.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

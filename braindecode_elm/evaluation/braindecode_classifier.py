@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .features import check_clip_fraction, to_volts
+from .features import check_clip_fraction, check_finite_epochs, to_volts
 
 
 class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
@@ -108,13 +108,7 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
                 f"{name}: X holds no data (shape {data.shape}): pass at least one "
                 "epoch with channels and samples"
             )
-        if not np.isfinite(data).all():
-            bad = int((~np.isfinite(data)).any(axis=(1, 2)).sum())
-            raise ValueError(
-                f"{name}: X has NaN or infinite values in {bad} of {len(data)} "
-                "epochs; drop or interpolate them first (e.g. mne's "
-                "interpolate_bads)"
-            )
+        check_finite_epochs(data, name)
         return data
 
     def fit(self, X: np.ndarray, y: Sequence[Any]) -> BraindecodeClassifier:

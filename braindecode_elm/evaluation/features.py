@@ -17,6 +17,7 @@ __all__ = [
     "to_volts",
     "units_from_unit_factor",
     "check_clip_fraction",
+    "check_finite_epochs",
     "ClipWarning",
 ]
 
@@ -102,6 +103,31 @@ def to_volts(x: np.ndarray, units: str | float) -> tuple[np.ndarray, str | float
     # the same float64 values as the volts it started from
     factor = _UNIT_FACTORS[units]
     return (x if factor == 1.0 else x / (1.0 / factor)), units
+
+
+def check_finite_epochs(data: np.ndarray, what: str | None = None) -> None:
+    """Raise when epochs hold NaN or infinite values, counting the bad epochs.
+
+    Parameters
+    ----------
+    data : np.ndarray
+        Epochs (n_epochs, n_channels, n_times).
+    what : str | None
+        Name of the estimator put before the message (none: the message alone).
+
+    Raises
+    ------
+    ValueError
+        If any sample is NaN or infinite; says how many epochs and how to fix it.
+    """
+    if np.isfinite(data).all():
+        return
+    bad = int((~np.isfinite(data)).any(axis=(1, 2)).sum())
+    prefix = f"{what}: " if what else ""
+    raise ValueError(
+        f"{prefix}X has NaN or infinite values in {bad} of {len(data)} epochs; "
+        "drop or interpolate them first (e.g. mne's interpolate_bads)"
+    )
 
 
 def check_clip_fraction(
@@ -388,12 +414,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
                 f"X holds no data (shape {data.shape}): pass at least one epoch "
                 "with samples"
             )
-        if not np.isfinite(data).all():
-            bad = int((~np.isfinite(data)).any(axis=(1, 2)).sum())
-            raise ValueError(
-                f"X has NaN or infinite values in {bad} of {len(data)} epochs; "
-                "drop or interpolate them first (e.g. mne's interpolate_bads)"
-            )
+        check_finite_epochs(data)
         if fitted and data.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {data.shape[1]} channels, but ELMFeatures was fitted with "

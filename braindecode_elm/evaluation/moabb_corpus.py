@@ -12,13 +12,7 @@ from typing import Any
 
 import numpy as np
 
-try:
-    import moabb  # noqa: F401
-    from moabb.datasets.base import BaseDataset
-except ImportError as _err:  # pragma: no cover - exercised without moabb only
-    raise ImportError(
-        "MOABB evaluations need MOABB: pip install braindecode-elm[moabb]"
-    ) from _err
+from ._moabb import BaseDataset
 
 
 class CorpusPhenotypeDataset(BaseDataset):

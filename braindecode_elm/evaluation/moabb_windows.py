@@ -12,14 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..dsp.recipe import ELM_SFREQ
-
-try:
-    import moabb  # noqa: F401
-    from moabb.paradigms.base import BaseParadigm
-except ImportError as _err:  # pragma: no cover - exercised without moabb only
-    raise ImportError(
-        "MOABB evaluations need MOABB: pip install braindecode-elm[moabb]"
-    ) from _err
+from ._moabb import BaseParadigm
 
 
 class WindowParadigm(BaseParadigm):

@@ -1,4 +1,5 @@
-"""Shared helpers of the evaluation/CLI tests: a tiny synthetic corpus and cache."""
+"""Shared helpers of the evaluation/CLI tests: a tiny synthetic corpus, its cache
+and a small ELM bundle."""
 
 from __future__ import annotations
 
@@ -45,3 +46,22 @@ def build_small_cache(root: Path, n_subjects: int = 8, seed: int = 3):
     out = (corpus, labels, raw)
     _BUILT[key] = out
     return out
+
+
+def build_small_bundle(root: Path) -> Path:
+    """An untrained small ELM bundle (8-filter tower, MiniLM text) in ``root/model``.
+
+    Seeded, so the CLI tests that share it see the same weights.
+    """
+    import torch
+
+    from braindecode_elm.models import ELM, ELMEncoder, TextProjection
+    from braindecode_elm.models.text_encoder import TextEncoder
+
+    torch.manual_seed(0)
+    text = TextEncoder("minilm")
+    model_dir = root / "model"
+    ELM(ELMEncoder(n_filters=8), text, TextProjection(text.dim)).save_pretrained(
+        model_dir
+    )
+    return model_dir

@@ -72,21 +72,11 @@ def test_missing_model_is_a_clear_error(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    import torch
-    from eval_helpers import build_small_cache
-
-    from braindecode_elm.models import ELM, ELMEncoder, TextProjection
-    from braindecode_elm.models.text_encoder import TextEncoder
+    from eval_helpers import build_small_bundle, build_small_cache
 
     root = tmp_path_factory.mktemp("cli")
     corpus, labels, raw = build_small_cache(root, n_subjects=8, seed=3)
-    torch.manual_seed(0)
-    text = TextEncoder("minilm")
-    model_dir = root / "model"
-    ELM(ELMEncoder(n_filters=8), text, TextProjection(text.dim)).save_pretrained(
-        model_dir
-    )
-    return corpus, labels, raw, model_dir, root
+    return corpus, labels, raw, build_small_bundle(root), root
 
 
 def test_zeroshot_retrieve_probe_embed(setup, tmp_path, capsys):

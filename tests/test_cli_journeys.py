@@ -144,21 +144,11 @@ def test_log_levels_follow_verbose_and_quiet(capsys):
 
 @pytest.fixture(scope="module")
 def bundle_and_cache(tmp_path_factory):
-    import torch
-    from eval_helpers import build_small_cache
-
-    from braindecode_elm.models import ELM, ELMEncoder, TextProjection
-    from braindecode_elm.models.text_encoder import TextEncoder
+    from eval_helpers import build_small_bundle, build_small_cache
 
     root = tmp_path_factory.mktemp("journeys")
     corpus, labels, raw = build_small_cache(root, n_subjects=8, seed=3)
-    torch.manual_seed(0)
-    text = TextEncoder("minilm")
-    model_dir = root / "model"
-    ELM(ELMEncoder(n_filters=8), text, TextProjection(text.dim)).save_pretrained(
-        model_dir
-    )
-    return corpus, raw, model_dir
+    return corpus, raw, build_small_bundle(root)
 
 
 def test_zeroshot_and_probe_write_predictions(bundle_and_cache, tmp_path, capsys):

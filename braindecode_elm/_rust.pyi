@@ -6,6 +6,9 @@ function releases the GIL while computing and raises ``ValueError`` (bad
 input), ``TypeError`` (wrong dtype/type) or ``RuntimeError`` (internal error).
 """
 
+from collections.abc import Mapping
+from typing import Any, Protocol
+
 import numpy as np
 import numpy.typing as npt
 
@@ -58,34 +61,48 @@ def sosfiltfilt(sos: npt.NDArray[np.float64], x: _F, padtype: str = "odd") -> _F
 def resample_poly(x: _F, up: int, down: int, padtype: str = "constant") -> _F:
     """Polyphase resampling of a 2-D array along its last axis; same dtype out."""
 
+class _RecipeFields(Protocol):
+    """The fields of a ``dsp.Recipe`` the engine reads (by name)."""
+
+    l_freq: float
+    h_freq: float
+    order: int
+    scale: float | None
+    clip: float | None
+    padtype: str
+    resample_padtype: str
+
+_Recipe = _RecipeFields | Mapping[str, Any]
+
 def preprocess(
     x: _F,
+    recipe: _Recipe,
+    sfreq: float,
     index: npt.NDArray[np.int64] | None,
-    sos: npt.NDArray[np.float64],
     up: int,
     down: int,
-    scale: float | None,
-    clip: float | None,
-    padtype: str,
-    resample_padtype: str,
     out_f32: bool,
     n_threads: int,
     ch_names: list[str] | None = None,
 ) -> _F:
     """Fused montage (``index`` rows: anode, cathode), band-pass, scale, clip and
-    resampling; float32 output when ``out_f32`` else float64."""
+    resampling by ``up / down``; float32 output when ``out_f32`` else float64.
+
+    ``recipe`` is a ``dsp.Recipe`` or a dict of its fields (``l_freq``,
+    ``h_freq``, ``order``, ``scale``, ``clip``, ``padtype``,
+    ``resample_padtype``; a ``method`` other than ``"engine"`` is refused), read
+    by name: the band-pass is designed at ``sfreq`` and the band checked there,
+    once. A missing field raises ``ValueError``, a mistyped one ``TypeError``."""
 
 def preprocess_batch(
     xs: list[_F],
+    recipe: _Recipe,
+    sfreqs: list[float],
     indices: list[npt.NDArray[np.int64] | None],
-    soses: list[npt.NDArray[np.float64]],
     ups: list[int],
     downs: list[int],
-    scale: float | None,
-    clip: float | None,
-    padtype: str,
-    resample_padtype: str,
     out_f32: bool,
     n_threads: int,
 ) -> list[_F]:
-    """:func:`preprocess` over many recordings on ``n_threads`` native threads."""
+    """:func:`preprocess` of many recordings sharing ``recipe`` (one plan each,
+    built from its rate, montage and factors) on ``n_threads`` native threads."""

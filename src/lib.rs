@@ -6,7 +6,7 @@
 
 use elm_dsp::design::{self, Section};
 use elm_dsp::engine::{self, FilterPad, Lane, Sample};
-use elm_dsp::pipeline::{self, Buffer, Plan, Recording, Samples};
+use elm_dsp::pipeline::{self, Buffer, Plan, Recipe, Recording, Samples};
 use elm_dsp::polyphase::{PolyPlan, ResamplePad};
 use elm_dsp::DspError;
 use numpy::{
@@ -14,7 +14,7 @@ use numpy::{
 };
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
 use std::panic::AssertUnwindSafe;
 
 /// Run `f` without the GIL and convert a panic into a Python `RuntimeError`.
@@ -419,102 +419,138 @@ fn lanes_from(index: Option<PyReadonlyArray2<'_, i64>>) -> PyResult<Option<Vec<L
         .map(Some)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn make_job(
-    index: Option<PyReadonlyArray2<'_, i64>>,
-    sos: PyReadonlyArray2<'_, f64>,
-    up: i64,
-    down: i64,
-    scale: Option<f64>,
-    clip: Option<f64>,
-    padtype: &str,
-    resample_padtype: &str,
-    n_threads: usize,
-) -> PyResult<Plan> {
-    if up <= 0 || down <= 0 {
-        return Err(PyValueError::new_err(format!(
-            "up and down must be positive integers, got up={up}, down={down}"
-        )));
-    }
-    let plan = if up == down {
-        None
+/// One field of the recipe, read by name from a mapping or an object.
+fn field<'py>(recipe: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let got = if let Ok(d) = recipe.cast::<PyDict>() {
+        d.get_item(name)?
     } else {
-        Some(
-            PolyPlan::new(up as usize, down as usize, resample_pad(resample_padtype)?)
-                .map_err(|e| value_err(e, None))?,
-        )
+        recipe.getattr(name).ok()
     };
-    let plan = plan.filter(|p| p.up != p.down);
-    Ok(Plan {
-        lanes: lanes_from(index)?,
-        sos: Some(sos_from(sos)?),
-        pad: filter_pad(padtype)?,
-        resampler: plan,
-        scale,
-        clip,
-        n_threads: n_threads.max(1),
+    got.ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "recipe has no field '{name}': pass a braindecode_elm.dsp.Recipe or a \
+             dict of its fields (l_freq, h_freq, order, scale, clip, padtype, \
+             resample_padtype)"
+        ))
     })
 }
 
-/// The fused path: montage → band-pass (zero-phase) → scale → clip → resample.
+/// `recipe.name` converted to `T`, or a `TypeError` naming the field and type.
+fn typed<'py, T: FromPyObjectOwned<'py>>(
+    recipe: &Bound<'py, PyAny>,
+    name: &str,
+    want: &str,
+) -> PyResult<T> {
+    let v = field(recipe, name)?;
+    v.extract::<T>().map_err(|_| {
+        let got = v
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        PyTypeError::new_err(format!("recipe field '{name}' must be {want}, got {got}"))
+    })
+}
+
+/// The engine options of a `dsp.Recipe` (or a dict of its fields), by name.
+fn recipe_from(recipe: &Bound<'_, PyAny>) -> PyResult<Recipe> {
+    // A recipe for MNE's chain must not run silently through the engine.
+    let method = match recipe.cast::<PyDict>() {
+        Ok(d) => d.get_item("method")?,
+        Err(_) => recipe.getattr("method").ok(),
+    };
+    if let Some(m) = method {
+        let m: String = m
+            .extract()
+            .map_err(|_| PyTypeError::new_err("recipe field 'method' must be a str"))?;
+        if m != "engine" {
+            return Err(PyValueError::new_err(format!(
+                "recipe method '{m}' is not the engine's; use \
+                 braindecode_elm.dsp.preprocess_raw for method='mne'"
+            )));
+        }
+    }
+    let order: i64 = typed(recipe, "order", "an int")?;
+    Ok(Recipe {
+        l_freq: typed(recipe, "l_freq", "a float")?,
+        h_freq: typed(recipe, "h_freq", "a float")?,
+        order: usize::try_from(order).map_err(|_| {
+            PyValueError::new_err(format!("recipe field 'order' must be >= 1, got {order}"))
+        })?,
+        scale: typed(recipe, "scale", "a float or None")?,
+        clip: typed(recipe, "clip", "a float or None")?,
+        pad: filter_pad(&typed::<String>(recipe, "padtype", "a str")?)?,
+        resample_pad: resample_pad(&typed::<String>(recipe, "resample_padtype", "a str")?)?,
+    })
+}
+
+fn factor(v: i64, name: &str) -> PyResult<usize> {
+    usize::try_from(v)
+        .ok()
+        .filter(|&u| u > 0)
+        .ok_or_else(|| PyValueError::new_err(format!("{name} must be a positive integer, got {v}")))
+}
+
+/// One recording's plan: the recipe's filter designed at `sfreq` in the core.
+fn plan_for(
+    recipe: &Recipe,
+    sfreq: f64,
+    index: Option<PyReadonlyArray2<'_, i64>>,
+    up: i64,
+    down: i64,
+    n_threads: usize,
+) -> PyResult<Plan> {
+    let (up, down) = (factor(up, "up")?, factor(down, "down")?);
+    Plan::build(recipe, sfreq, lanes_from(index)?, up, down, n_threads)
+        .map_err(|e| value_err(e, None))
+}
+
+/// The fused path: montage → band-pass (zero-phase) → scale → clip → resample,
+/// with the band-pass of `recipe` designed at `sfreq`.
 #[pyfunction]
-#[pyo3(signature = (x, index, sos, up, down, scale, clip, padtype, resample_padtype, out_f32, n_threads, ch_names = None))]
+#[pyo3(signature = (x, recipe, sfreq, index, up, down, out_f32, n_threads, ch_names = None))]
 #[allow(clippy::too_many_arguments)]
 fn preprocess<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
+    recipe: &Bound<'py, PyAny>,
+    sfreq: f64,
     index: Option<PyReadonlyArray2<'py, i64>>,
-    sos: PyReadonlyArray2<'py, f64>,
     up: i64,
     down: i64,
-    scale: Option<f64>,
-    clip: Option<f64>,
-    padtype: &str,
-    resample_padtype: &str,
     out_f32: bool,
     n_threads: i64,
     ch_names: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let job = make_job(
-        index,
-        sos,
-        up,
-        down,
-        scale,
-        clip,
-        padtype,
-        resample_padtype,
-        threads_arg(n_threads)?,
-    )?;
+    let threads = threads_arg(n_threads)?;
+    let job = plan_for(&recipe_from(recipe)?, sfreq, index, up, down, threads)?;
     execute(py, x, job, Some(out_f32), ch_names, "preprocess")
 }
 
 /// Many recordings through the fused path, `n_threads` recordings at a time.
 ///
-/// All recordings share the filter/resampler arguments except `index`, `sos`,
-/// `up` and `down`, given per recording. Returns a list of arrays.
+/// All recordings share `recipe`; `sfreqs`, `indices`, `ups` and `downs` are
+/// given per recording. Returns a list of arrays.
 #[pyfunction]
-#[pyo3(signature = (xs, indices, soses, ups, downs, scale, clip, padtype, resample_padtype, out_f32, n_threads))]
+#[pyo3(signature = (xs, recipe, sfreqs, indices, ups, downs, out_f32, n_threads))]
 #[allow(clippy::too_many_arguments)]
 fn preprocess_batch<'py>(
     py: Python<'py>,
     xs: Vec<Bound<'py, PyAny>>,
+    recipe: &Bound<'py, PyAny>,
+    sfreqs: Vec<f64>,
     indices: Vec<Option<PyReadonlyArray2<'py, i64>>>,
-    soses: Vec<PyReadonlyArray2<'py, f64>>,
     ups: Vec<i64>,
     downs: Vec<i64>,
-    scale: Option<f64>,
-    clip: Option<f64>,
-    padtype: &str,
-    resample_padtype: &str,
     out_f32: bool,
     n_threads: i64,
 ) -> PyResult<Bound<'py, PyList>> {
     let threads = threads_arg(n_threads)?;
+    let recipe = recipe_from(recipe)?;
     let n = xs.len();
-    if indices.len() != n || soses.len() != n || ups.len() != n || downs.len() != n {
+    if sfreqs.len() != n || indices.len() != n || ups.len() != n || downs.len() != n {
         return Err(PyValueError::new_err(
-            "xs, indices, soses, ups and downs must have the same length",
+            "xs, sfreqs, indices, ups and downs must have the same length",
         ));
     }
     let inputs: Vec<Input<'py>> = xs
@@ -523,18 +559,17 @@ fn preprocess_batch<'py>(
         .map(|(i, x)| Input::extract(x, &format!("xs[{i}]")))
         .collect::<PyResult<_>>()?;
     let mut jobs = Vec::with_capacity(n);
-    for (((idx, sos), up), down) in indices.into_iter().zip(soses).zip(ups).zip(downs) {
-        jobs.push(make_job(
-            idx,
-            sos,
-            up,
-            down,
-            scale,
-            clip,
-            padtype,
-            resample_padtype,
-            1,
-        )?);
+    for (i, (((idx, sfreq), up), down)) in indices
+        .into_iter()
+        .zip(sfreqs)
+        .zip(ups)
+        .zip(downs)
+        .enumerate()
+    {
+        jobs.push(
+            plan_for(&recipe, sfreq, idx, up, down, 1)
+                .map_err(|e| PyValueError::new_err(format!("recording {i}: {}", e.value(py))))?,
+        );
     }
     // Borrow every input as an f64 or f32 slice (no copy), then fan out.
     let recordings: Vec<Recording<'_>> = inputs

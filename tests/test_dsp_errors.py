@@ -159,6 +159,9 @@ def test_no_input_aborts_the_interpreter():
         sos = _rust.butter_bandpass_sos(4, 0.1, 49.0, 256.0)
         idx = np.array([[0, 1]], dtype=np.int64)
         good = np.ones((2, 500))
+        elm = dict(l_freq=0.1, h_freq=49.0, order=4, scale=1e5, clip=80.0,
+                   padtype="odd", resample_padtype="constant")
+        plain = dict(elm, scale=None, clip=None)
         bad_inputs = [
             np.zeros((0, 0)), np.zeros((2, 0)), np.zeros((0, 5)), np.zeros(5),
             np.zeros((2, 2, 2)), np.zeros((2, 5), dtype=np.int8), "text", None,
@@ -170,31 +173,45 @@ def test_no_input_aborts_the_interpreter():
             lambda x: _rust.sosfiltfilt(sos, x, "mne"),
             lambda x: _rust.resample_poly(x, 25, 64, "reflect"),
             lambda x: _rust.resample_poly(x, 3, 1, "constant"),
-            lambda x: _rust.preprocess(x, idx, sos, 25, 64, 1e5, 80.0, "odd",
-                                       "constant", True, 2, None),
+            lambda x: _rust.preprocess(x, elm, 256.0, idx, 25, 64, True, 2, None),
         ]
         weird_args = [
-            lambda: _rust.preprocess(good, np.array([[0, 9]], dtype=np.int64), sos,
-                                     25, 64, None, None, "odd", "constant", False, 1),
-            lambda: _rust.preprocess(good, np.array([[-1, 0]], dtype=np.int64), sos,
-                                     25, 64, None, None, "odd", "constant", False, 1),
-            lambda: _rust.preprocess(good, idx, sos, 0, 64, None, None, "odd",
-                                     "constant", False, 1),
-            lambda: _rust.preprocess(good, idx, sos, 25, 64, None, -3.0, "odd",
-                                     "constant", False, 1),
-            lambda: _rust.preprocess(good, idx, np.zeros((0, 6)), 25, 64, None,
-                                     None, "odd", "constant", False, 1),
-            lambda: _rust.preprocess(good, idx, np.ones((9, 6)), 25, 64, None,
-                                     None, "odd", "constant", False, 1),
+            lambda: _rust.preprocess(good, plain, 256.0,
+                                     np.array([[0, 9]], dtype=np.int64), 25, 64,
+                                     False, 1),
+            lambda: _rust.preprocess(good, plain, 256.0,
+                                     np.array([[-1, 0]], dtype=np.int64), 25, 64,
+                                     False, 1),
+            lambda: _rust.preprocess(good, plain, 256.0, idx, 0, 64, False, 1),
+            lambda: _rust.preprocess(good, dict(plain, clip=-3.0), 256.0, idx, 25,
+                                     64, False, 1),
+            lambda: _rust.preprocess(good, dict(plain, order=0), 256.0, idx, 25, 64,
+                                     False, 1),
+            lambda: _rust.preprocess(good, dict(plain, order=9), 256.0, idx, 25, 64,
+                                     False, 1),
+            lambda: _rust.preprocess(good, dict(plain, order=-1), 256.0, idx, 25,
+                                     64, False, 1),
+            lambda: _rust.preprocess(good, dict(plain, h_freq=1e300), 256.0, idx,
+                                     25, 64, False, 1),
+            lambda: _rust.preprocess(good, dict(plain, l_freq="x"), 256.0, idx, 25,
+                                     64, False, 1),
+            lambda: _rust.preprocess(good, {"order": 4}, 256.0, idx, 25, 64, False,
+                                     1),
+            lambda: _rust.preprocess(good, None, 256.0, idx, 25, 64, False, 1),
+            lambda: _rust.preprocess(good, plain, float("nan"), idx, 25, 64, False,
+                                     1),
             lambda: _rust.sosfiltfilt(np.zeros((2, 6)), good, "odd"),
             lambda: _rust.sosfiltfilt(np.full((2, 6), np.inf), good, "odd"),
             lambda: _rust.resample_poly(good, 10**9, 1, "constant"),
             lambda: _rust.butter_bandpass_sos(4, 1.0, 1e300, 256.0),
             lambda: _rust.butter_bandpass_sos(10**6, 1.0, 40.0, 256.0),
             lambda: _rust.firwin_kaiser(0, 0.5, 5.0),
-            lambda: _rust.preprocess_batch([good, "x"], [idx, idx], [sos, sos],
-                                           [25, 25], [64, 64], None, None, "odd",
-                                           "constant", False, 2),
+            lambda: _rust.preprocess_batch([good, "x"], plain, [256.0, 256.0],
+                                           [idx, idx], [25, 25], [64, 64], False,
+                                           2),
+            lambda: _rust.preprocess_batch([good, good], dict(plain, h_freq=200.0),
+                                           [256.0, 256.0], [idx, idx], [25, 25],
+                                           [64, 64], False, 2),
         ]
         n_raised = 0
         for f in calls:
@@ -217,5 +234,47 @@ def test_no_input_aborts_the_interpreter():
     assert out.returncode == 0, out.stderr[-2000:]
     n = int(out.stdout.split()[-1])
     # 5 calls x 13 bad inputs (a few, e.g. ones((2, 28))[:, ::2] for the
-    # resampler, are valid and return) + 13 bad argument sets.
+    # resampler, are valid and return) + 20 bad argument sets.
     assert n >= 60
+
+
+def test_native_preprocess_reads_the_recipe_by_name():
+    # The extension takes the recipe as one object (a Recipe or a dict of its
+    # fields) and designs the filter itself: same numbers as dsp.preprocess.
+    x = _x(21, 256 * 20)
+    rec = dsp.RECIPES["elm"]
+    want, names = dsp.preprocess(x, NAMES21, 256.0, recipe=rec, dtype=np.float64)
+    index = np.array(
+        [
+            [NAMES21.index(f"EEG {a}-REF"), NAMES21.index(f"EEG {c}-REF")]
+            for a, c in dsp.TCP_PAIRS
+        ],
+        dtype=np.int64,
+    )
+    assert names == [f"{a}-{c}" for a, c in dsp.TCP_PAIRS]
+    for recipe in (rec, rec.to_dict()):
+        got = _rust.preprocess(x, recipe, 256.0, index, 25, 64, False, 1)
+        np.testing.assert_array_equal(got, want)
+    fields = rec.to_dict()
+    del fields["h_freq"]
+    with pytest.raises(ValueError, match="recipe has no field 'h_freq'"):
+        _rust.preprocess(x, fields, 256.0, index, 25, 64, False, 1)
+    with pytest.raises(TypeError, match="recipe field 'order' must be an int, got str"):
+        _rust.preprocess(
+            x, dict(rec.to_dict(), order="4"), 256.0, index, 25, 64, False, 1
+        )
+    with pytest.raises(TypeError, match="recipe field 'scale' must be a float or None"):
+        _rust.preprocess(
+            x, dict(rec.to_dict(), scale="big"), 256.0, index, 25, 64, False, 1
+        )
+    with pytest.raises(ValueError, match="method 'mne' is not the engine's"):
+        _rust.preprocess(x, dsp.RECIPES["elm_official"], 256.0, index, 25, 64, False, 1)
+    with pytest.raises(ValueError, match="padtype must be 'odd' or 'mne'"):
+        _rust.preprocess(
+            x, dict(rec.to_dict(), padtype="even"), 256.0, index, 25, 64, False, 1
+        )
+    # The band is checked against the recording's rate inside the plan.
+    with pytest.raises(ValueError, match="recording 1: invalid band: h_freq .*Nyquist"):
+        _rust.preprocess_batch(
+            [x, x], rec, [256.0, 90.0], [index, index], [25, 10], [64, 9], False, 1
+        )

@@ -108,12 +108,10 @@ def test_n_threads_capped_and_validated():
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="n_threads must be a positive integer"):
             dsp.preprocess(x, NAMES21, 256.0, n_threads=bad)
-    sos = _rust.butter_bandpass_sos(4, 1.0, 40.0, 256.0)
+    recipe = dsp.Recipe(l_freq=1.0, h_freq=40.0, montage=None)
     for bad in (0, -3):
         with pytest.raises(ValueError, match="n_threads must be a positive integer"):
-            _rust.preprocess(
-                x, None, sos, 1, 1, None, None, "odd", "constant", False, bad
-            )
+            _rust.preprocess(x, recipe, 256.0, None, 1, 1, False, bad)
 
 
 def test_float32_overflow_is_an_error():

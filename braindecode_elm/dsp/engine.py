@@ -199,12 +199,18 @@ def resample_poly(
 
 
 def _plan(
-    ch_names: Sequence[str], n_channels: int, sfreq: float, recipe: Recipe
+    ch_names: Sequence[str],
+    n_channels: int,
+    sfreq: float,
+    recipe: Recipe,
+    *,
+    check_band: bool = True,
 ) -> tuple[np.ndarray | None, list[str], int, int]:
     """Montage index, output names and resampling factors of one recording.
 
-    The recipe's options were validated when it was built; this is the one
-    check that needs the recording (its names and rate).
+    The recipe's options were validated when it was built; the band against
+    ``sfreq`` is checked here only when ``check_band`` (the native path leaves
+    it to the plan the extension builds, so it is checked once).
     """
     if len(ch_names) != n_channels:
         raise ValueError(
@@ -215,7 +221,8 @@ def _plan(
             f"recipe {recipe.name!r} runs MNE's chain (method='mne'); use "
             "braindecode_elm.dsp.preprocess_raw for it"
         )
-    recipe.check_rate(sfreq)
+    if check_band:
+        recipe.check_rate(sfreq)
     if recipe.montage is None:
         index, names = None, [str(c) for c in ch_names]
     elif isinstance(recipe.montage, str):
@@ -248,21 +255,22 @@ def _check_threads(n_threads: int) -> None:
         raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
 
 
-def _plan_recording(
-    x: np.ndarray, ch_names: Sequence[str], sfreq: float, recipe: Recipe, label: str
-) -> tuple[Any, list[str], int, int, np.ndarray]:
-    """Montage plan, rates and SOS of one recording; rejects too-short signals.
+def _check_length(x: np.ndarray, sos: np.ndarray, recipe: Recipe, label: str) -> None:
+    """Reject a signal too short for the zero-phase filter's padding.
 
     ``label`` names the signal in the error ("signal", "xs[3]").
     """
-    index, names, up, down = _plan(ch_names, x.shape[0], sfreq, recipe)
-    sos = _design(recipe, sfreq)
     if recipe.padtype == "odd" and x.shape[1] <= odd_padlen(sos):
         raise ValueError(
             f"{label} too short: {x.shape[1]} samples, but zero-phase filtering "
             f"pads {odd_padlen(sos)} samples at each end and needs more than that"
         )
-    return index, names, up, down, sos
+
+
+def _native_recipe(recipe: Recipe) -> bool:
+    # The fused kernel unrolls up to 8 sections (a Butterworth band-pass of
+    # order n has n of them); higher orders run the SciPy reference.
+    return recipe.order <= _MAX_SECTIONS
 
 
 def preprocess(
@@ -354,22 +362,23 @@ def preprocess(
     x, _ = as_signal(x)
     out_dtype = _check_dtype(dtype)
     _check_threads(n_threads)
-    index, names, up, down, sos = _plan_recording(x, ch_names, sfreq, rec, "signal")
     fn = _native("preprocess")
-    if fn is None or not _native_sos_ok(sos):
+    if fn is None or not _native_recipe(rec):
+        index, names, up, down = _plan(ch_names, x.shape[0], sfreq, rec)
+        _check_length(x, _design(rec, sfreq), rec, "signal")
         check_finite(x)
         y, _ = ref.preprocess(x, ch_names, sfreq, recipe=rec)
         return y.astype(out_dtype, copy=False), names
+    # The extension builds the recording's plan from the recipe (filter design,
+    # band and length checks) and runs it without the GIL.
+    index, names, up, down = _plan(ch_names, x.shape[0], sfreq, rec, check_band=False)
     y = fn(
         x,
+        rec,
+        float(sfreq),
         index,
-        sos,
         up,
         down,
-        rec.scale,
-        rec.clip,
-        rec.padtype,
-        rec.resample_padtype,
         out_dtype == np.float32,
         int(n_threads),
         [str(c) for c in ch_names],
@@ -425,33 +434,30 @@ def preprocess_batch(
     rec = as_recipe(recipe, **kwargs)
     out_dtype = _check_dtype(dtype)
     native = _native("preprocess_batch")
-    if native is None or len(xs) == 0:
+    if native is None or len(xs) == 0 or not _native_recipe(rec):
         return [
             preprocess(x, c, s, recipe=rec, dtype=out_dtype, n_threads=1)
             for x, c, s in zip(xs, ch_names, sfreqs)
         ]
-    arrays, indices, soses, ups, downs, all_names = [], [], [], [], [], []
+    arrays, rates, indices, ups, downs, all_names = [], [], [], [], [], []
     for i, (x, names_in, sfreq) in enumerate(zip(xs, ch_names, sfreqs)):
         x, _ = as_signal(x, f"xs[{i}]")
-        index, names, up, down, sos = _plan_recording(
-            x, names_in, sfreq, rec, f"xs[{i}]"
+        index, names, up, down = _plan(
+            names_in, x.shape[0], sfreq, rec, check_band=False
         )
         arrays.append(x)
+        rates.append(float(sfreq))
         indices.append(index)
-        soses.append(sos)
         ups.append(up)
         downs.append(down)
         all_names.append(names)
     ys = native(
         arrays,
+        rec,
+        rates,
         indices,
-        soses,
         ups,
         downs,
-        rec.scale,
-        rec.clip,
-        rec.padtype,
-        rec.resample_padtype,
         out_dtype == np.float32,
         int(n_threads),
     )

@@ -4,10 +4,10 @@
 //! on a thread pool. The Python binding only converts its arguments into a
 //! [`Plan`] and the [`Output`] back into arrays.
 
-use crate::design::Section;
+use crate::design::{self, Section};
 use crate::engine::{self, FilterPad, Lane, MontageSource, Sample};
-use crate::kernel::LaneSource;
-use crate::polyphase::PolyPlan;
+use crate::kernel::{LaneSource, MAX_SECTIONS};
+use crate::polyphase::{PolyPlan, ResamplePad};
 use crate::DspError;
 use rayon::prelude::*;
 
@@ -31,6 +31,27 @@ pub struct Plan {
     pub n_threads: usize,
 }
 
+/// The recording-independent options of the fused chain (the Python
+/// `dsp.Recipe`'s engine fields): a [`Plan`] is built from one of these and a
+/// recording's rate, montage and resampling factors by [`Plan::build`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe {
+    /// Lower band edge in Hz.
+    pub l_freq: f64,
+    /// Upper band edge in Hz (below the recording's Nyquist frequency).
+    pub h_freq: f64,
+    /// Butterworth order (= band-pass sections, 1 to [`MAX_SECTIONS`]).
+    pub order: usize,
+    /// Multiply the filtered signal (before clipping).
+    pub scale: Option<f64>,
+    /// Clip to `+-clip` after scaling.
+    pub clip: Option<f64>,
+    /// How the zero-phase filter extends the signal.
+    pub pad: FilterPad,
+    /// How the resampler extends the signal.
+    pub resample_pad: ResamplePad,
+}
+
 /// A channel-major result: `rows` channels of `cols` samples in `data`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Output<D> {
@@ -43,6 +64,55 @@ pub struct Output<D> {
 }
 
 impl Plan {
+    /// The plan of one recording: `recipe`'s band-pass designed at `sfreq`
+    /// (the band is checked here, once per recording), the resampler by
+    /// `up / down` (none when they reduce to 1/1), `lanes` as the montage.
+    pub fn build(
+        recipe: &Recipe,
+        sfreq: f64,
+        lanes: Option<Vec<Lane>>,
+        up: usize,
+        down: usize,
+        n_threads: usize,
+    ) -> Result<Plan, DspError> {
+        if recipe.order == 0 || recipe.order > MAX_SECTIONS {
+            return Err(DspError::invalid(format!(
+                "the engine's band-pass order must be 1 to {MAX_SECTIONS}, got {}",
+                recipe.order
+            )));
+        }
+        if let Some(c) = recipe.clip {
+            if c.is_nan() || c <= 0.0 {
+                return Err(DspError::invalid(format!("clip must be positive, got {c}")));
+            }
+        }
+        if let Some(s) = recipe.scale {
+            if !s.is_finite() {
+                return Err(DspError::invalid(format!("scale must be finite, got {s}")));
+            }
+        }
+        let sos = design::butter_bandpass_sos(recipe.order, recipe.l_freq, recipe.h_freq, sfreq)?;
+        if up == 0 || down == 0 {
+            return Err(DspError::invalid(format!(
+                "up and down must be positive integers, got up={up}, down={down}"
+            )));
+        }
+        let resampler = if up == down {
+            None
+        } else {
+            Some(PolyPlan::new(up, down, recipe.resample_pad)?)
+        };
+        Ok(Plan {
+            lanes,
+            sos: Some(sos),
+            pad: recipe.pad,
+            resampler,
+            scale: recipe.scale,
+            clip: recipe.clip,
+            n_threads: n_threads.max(1),
+        })
+    }
+
     /// Run the plan on `data` (`n_channels` rows of `n_times` samples) into a
     /// new buffer (lazily zeroed, huge pages: [`crate::mem::zeros`]).
     pub fn run<T: Sample, U: Sample>(

@@ -392,6 +392,74 @@ fn batch_equals_single_runs() {
 }
 
 #[test]
+fn plan_built_from_a_recipe_designs_the_filter_once() {
+    use elm_dsp::pipeline::{Plan, Recipe};
+    let recipe = Recipe {
+        l_freq: 0.1,
+        h_freq: 49.0,
+        order: 4,
+        scale: Some(1e5),
+        clip: Some(80.0),
+        pad: FilterPad::Odd,
+        resample_pad: ResamplePad::Constant,
+    };
+    let lanes = Some(vec![Lane::Diff(0, 1), Lane::Chan(2)]);
+    let plan = Plan::build(&recipe, 256.0, lanes.clone(), 25, 64, 1).unwrap();
+    // The same numbers as SciPy's design (the sections the old binding took).
+    let sos = plan.sos.as_ref().unwrap();
+    for (got, want) in sos.iter().zip(SOS_4_01_49_256.iter()) {
+        for (g, w) in got.iter().zip(want) {
+            assert!(close(*g, *w, 1e-12), "{g} vs {w}");
+        }
+    }
+    let r = plan.resampler.as_ref().unwrap();
+    assert_eq!((r.up, r.down), (25, 64));
+    let n = 3000;
+    let data = lcg(3 * n, 7);
+    let hand = Plan {
+        lanes,
+        sos: Some(SOS_4_01_49_256.to_vec()),
+        pad: FilterPad::Odd,
+        resampler: Some(PolyPlan::new(25, 64, ResamplePad::Constant).unwrap()),
+        scale: Some(1e5),
+        clip: Some(80.0),
+        n_threads: 1,
+    };
+    let a = plan.run::<f64, f64>(&data, 3, n).unwrap();
+    let b = hand.run::<f64, f64>(&data, 3, n).unwrap();
+    assert_eq!((a.rows, a.cols), (b.rows, b.cols));
+    let peak = b.data.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(a
+        .data
+        .iter()
+        .zip(&b.data)
+        .all(|(x, y)| (x - y).abs() <= 1e-9 * peak));
+    // Equal factors keep the rate; the band is checked against this recording.
+    let same = Plan::build(&recipe, 100.0, None, 2, 2, 1).unwrap();
+    assert!(same.resampler.is_none());
+    let e = Plan::build(&recipe, 90.0, None, 1, 1, 1).unwrap_err();
+    assert!(e.to_string().contains("Nyquist"), "{e}");
+    for (order, up, down, what) in [
+        (0, 1, 1, "order must be 1 to 8"),
+        (9, 1, 1, "order must be 1 to 8"),
+        (4, 0, 2, "up and down must be positive"),
+    ] {
+        let rec = Recipe {
+            order,
+            ..recipe.clone()
+        };
+        let e = Plan::build(&rec, 256.0, None, up, down, 1).unwrap_err();
+        assert!(e.to_string().contains(what), "{e}");
+    }
+    let bad_clip = Recipe {
+        clip: Some(-3.0),
+        ..recipe.clone()
+    };
+    let e = Plan::build(&bad_clip, 256.0, None, 1, 1, 1).unwrap_err();
+    assert!(e.to_string().contains("clip must be positive"), "{e}");
+}
+
+#[test]
 fn all_simd_levels_agree_on_the_fused_path() {
     // Whatever the CPU, every level's kernel must give the same numbers
     // (levels the CPU lacks fall back to the portable path).

@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+#: ``preprocess``/``preprocess_batch`` take a recipe object (this signature).
+TAKES_RECIPE: bool
 
 _F = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 

@@ -604,6 +604,9 @@ fn preprocess_batch<'py>(
 #[pymodule]
 fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", elm_dsp::VERSION)?;
+    // `preprocess`/`preprocess_batch` take a recipe object: Python checks this
+    // flag so that an extension built before that falls back, never misreads.
+    m.add("TAKES_RECIPE", true)?;
     m.add_function(wrap_pyfunction!(roundtrip, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(cpu_simd_level, m)?)?;

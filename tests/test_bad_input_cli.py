@@ -294,6 +294,34 @@ def test_as_a_user_runs_it(ws, line):
     assert not (ws / "emb.npz").exists() and not (ws / "embeddings.npz").exists()
 
 
+@pytest.mark.parametrize(
+    "line,raised",
+    [
+        # Raised while running (a traceback before): --debug shows it.
+        ("--preset tiny-cpu --data missing_cache/ --out tr_run/", True),
+        # Refused by the argument parser: no traceback, even with --debug.
+        ("--preset tiny-cpu --data cache/ --out tr_run/ --device tpu", False),
+    ],
+)
+def test_training_entry_point_as_torchrun_runs_it(ws, line, raised):
+    """``python -m braindecode_elm.training`` (torchrun's entry): the same one-line
+    error as ``elm pretrain``; ``--debug`` shows the traceback instead."""
+    run = [sys.executable, "-m", "braindecode_elm.training", *shlex.split(line)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "ELM_THREADS": "1"}
+    env.pop("ELM_DEBUG", None)
+    proc = subprocess.run(
+        run, cwd=ws, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    _one_line_error("pretrain", proc.stderr)
+    assert not (ws / "tr_run" / "final").exists()
+    proc = subprocess.run(
+        [*run, "--debug"], cwd=ws, capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode != 0
+    assert ("Traceback" in proc.stderr) == raised, proc.stderr[-2000:]
+
+
 #: Numeric options and what a value that gets through must satisfy.
 NUMERIC = [
     (["embed", "--model", "m", "--cache", "c", "--seconds"], lambda v: 0 < v < 1e400),

@@ -117,6 +117,7 @@ THEMES: dict[str, list[str]] = {
         "test_bad_input_cli::test_cases_cover_every_subcommand",
         "test_bad_input_cli::test_a_bug_is_reported_as_such_and_debug_shows_the_traceback",
         "test_bad_input_cli::test_as_a_user_runs_it",
+        "test_bad_input_cli::test_training_entry_point_as_torchrun_runs_it",
         "test_bad_input_cli::test_numeric_options_accept_only_valid_values",
         "test_bad_input_cli::test_read_only_folder",
         "test_cli_examples::test_examples_are_found_for_every_command",

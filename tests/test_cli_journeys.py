@@ -105,6 +105,8 @@ def test_library_code_does_not_print():
         rel = path.relative_to(root)
         if rel.parts[0] == "cli" or rel.name == "cli.py" or "pipelines" in rel.parts:
             continue  # entry points print their results
+        if rel == Path("_errors.py"):
+            continue  # the one-line error of elm and the torchrun entry point
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if (

@@ -7,10 +7,10 @@ subcommand imports what it needs (torch, MNE, MOABB, ...) when it runs.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
+from .._errors import debug_requested
 from ._errors import (
     comma_list,
     finite_float,
@@ -519,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     # --debug may come anywhere (pretrain hands its arguments over unparsed).
-    debug = "--debug" in argv or os.environ.get("ELM_DEBUG", "") not in ("", "0")
+    debug = debug_requested(argv)
     argv = [a for a in argv if a != "--debug"]
     if argv and argv[0] == "pretrain":
         # The training engineer owns the pretraining CLI: hand over everything.

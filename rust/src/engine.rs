@@ -279,6 +279,19 @@ mod simd_io {
         ]
     }
 
+    /// Samples `i..i + 4` of lanes `j0..j0 + 4` of the interleaved `d` (row
+    /// stride `w`), transposed: one vector per lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes4(d: *const f64, i: usize, w: usize, j0: usize) -> [__m256d; 4] {
+        tr4([
+            _mm256_loadu_pd(d.add(i * w + j0)),
+            _mm256_loadu_pd(d.add((i + 1) * w + j0)),
+            _mm256_loadu_pd(d.add((i + 2) * w + j0)),
+            _mm256_loadu_pd(d.add((i + 3) * w + j0)),
+        ])
+    }
+
     /// `out[i * stride + j] = a_j[i] - b_j[i]` (or `a_j[i]`) for every lane
     /// `j` of `pairs` and `i < len`, every row holding `len` samples.
     ///
@@ -373,14 +386,7 @@ mod simd_io {
                 }
                 i = peel;
                 while i + 4 <= count {
-                    let r = [
-                        _mm256_loadu_pd(d.add(i * w + j0)),
-                        _mm256_loadu_pd(d.add((i + 1) * w + j0)),
-                        _mm256_loadu_pd(d.add((i + 2) * w + j0)),
-                        _mm256_loadu_pd(d.add((i + 3) * w + j0)),
-                    ];
-                    let t = tr4(r);
-                    for (k, v) in t.iter().enumerate() {
+                    for (k, v) in lanes4(d, i, w, j0).iter().enumerate() {
                         _mm256_stream_pd(rows[j0 + k].as_mut_ptr().add(k0 + i) as *mut f64, *v);
                     }
                     i += 4;
@@ -388,14 +394,7 @@ mod simd_io {
                 streamed = true;
             }
             while i + 4 <= count {
-                let r = [
-                    _mm256_loadu_pd(d.add(i * w + j0)),
-                    _mm256_loadu_pd(d.add((i + 1) * w + j0)),
-                    _mm256_loadu_pd(d.add((i + 2) * w + j0)),
-                    _mm256_loadu_pd(d.add((i + 3) * w + j0)),
-                ];
-                let t = tr4(r);
-                for (k, v) in t.iter().enumerate() {
+                for (k, v) in lanes4(d, i, w, j0).iter().enumerate() {
                     store4(rows[j0 + k].as_mut_ptr().add(k0 + i), *v);
                 }
                 i += 4;

@@ -16,8 +16,9 @@
 #    (in a namespace): import + native SIMD level, SciPy parity of the engine at
 #    every SIMD level, ELM.from_pretrained("elm-open-5s"),
 #    ELMFeatures("elm-open-5s") on real EEG, and `elm preprocess` + `elm zeroshot
-#    --model elm-open-5s` on six eegmat EDF files (subjects 24-26, held out of
-#    the bundle's training);
+#    --model elm-open-5s --prompts eegmat_rest_arithmetic` (the bundle's own
+#    prompts) on six eegmat EDF files (subjects 24-26, held out of the bundle's
+#    training);
 # 5. deletes the temporary folder (KEEP=1 keeps it).
 #
 # Environment: ELM_CLEAN_DIR (where the temporary folder goes, default /tmp; the
@@ -131,7 +132,6 @@ run() { (cd "$work/run" && "${cut[@]}" "${clean_env[@]}" "$@"); }
 cat >"$work/check.py" <<'EOF'
 """Checks of a fresh install with no network (run by check_clean_install.sh)."""
 
-import json
 import socket
 import sys
 import time
@@ -146,9 +146,9 @@ try:
 except OSError as err:
     print(f"network: pypi.org:443 unreachable ({type(err).__name__}: {err})")
 
-import braindecode_elm
-from braindecode_elm import _rust, dsp
-from braindecode_elm.dsp import _reference as ref
+import braindecode_elm  # noqa: E402 (after the network probe)
+from braindecode_elm import _rust, dsp  # noqa: E402
+from braindecode_elm.dsp import _reference as ref  # noqa: E402
 
 where = Path(braindecode_elm.__file__).resolve()
 assert str(where).startswith(str(work / "venv")), where
@@ -181,8 +181,6 @@ print(
     f"ELM.from_pretrained('elm-open-5s'): {type(model).__name__}, {n_par} parameters,"
     f" prompt sets {sorted(model.prompt_sets)} ({time.perf_counter() - t0:.1f} s)"
 )
-prompts = model.prompt_sets["eegmat_rest_arithmetic"]
-(work / "prompts.json").write_text(json.dumps(prompts, indent=1))
 
 import mne  # noqa: E402
 
@@ -209,7 +207,7 @@ run python "$work/check.py" "$work"
 step "elm preprocess + elm zeroshot --model elm-open-5s (no network)"
 run elm preprocess "$work/eeg" "$work/cache"
 run elm zeroshot --model elm-open-5s --cache "$work/cache" \
-    --prompts "$work/prompts.json" --labels "$work/labels.csv:state" \
+    --prompts eegmat_rest_arithmetic --labels "$work/labels.csv:state" \
     --device cpu --quiet --out "$work/zeroshot"
 "$venv/bin/python" - "$work/zeroshot/zeroshot.json" <<'EOF'
 import json, sys

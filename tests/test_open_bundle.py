@@ -78,3 +78,46 @@ def test_model_card_and_docs_are_generated_from_the_results():
         ".. results:open-bundle:end"
     )[0]
     assert block.strip("\n") == mod.rst_table(res).strip("\n")
+
+
+@pytest.mark.realdata
+def test_elm_zeroshot_takes_the_bundles_own_prompt_sets(eegmat_dir, tmp_path, capsys):
+    """``elm zeroshot --model elm-open-5s --prompts eegmat_rest_arithmetic``: the
+    bundle's prompt set by name gives the same scores as that set written to a JSON
+    file; an unknown name lists the model's sets."""
+    from braindecode_elm.cli import main
+    from braindecode_elm.models import ELM
+
+    eeg = tmp_path / "eeg"
+    eeg.mkdir()
+    rows = ["recording_id,state"]
+    for subject in (24, 25):  # held out of the bundle's training
+        for run, state in ((1, "rest"), (2, "arithmetic")):
+            name = f"Subject{subject}_{run}"
+            (eeg / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
+            rows.append(f"{name},{state}")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(rows) + "\n")
+    cache = tmp_path / "cache"
+    assert main(["preprocess", str(eeg), str(cache)]) == 0
+    base = ["zeroshot", "--model", "elm-open-5s", "--cache", str(cache)]
+    base += ["--labels", f"{labels}:state", "--device", "cpu", "-q"]
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main([*base, "--prompts", "eegmat_rest_arithmetic", "--out", str(a)]) == 0
+    by_name = json.loads((a / "zeroshot.json").read_text())
+    assert sorted(by_name["ids"]) == sorted(r.split(",")[0] for r in rows[1:])
+    assert sorted(by_name["classes"]) == ["arithmetic", "rest"]
+
+    sets = ELM.from_pretrained("elm-open-5s").prompt_sets
+    (tmp_path / "p.json").write_text(json.dumps(sets["eegmat_rest_arithmetic"]))
+    assert main([*base, "--prompts", str(tmp_path / "p.json"), "--out", str(b)]) == 0
+    by_file = json.loads((b / "zeroshot.json").read_text())
+    assert by_file["classes"] == by_name["classes"]
+    np.testing.assert_allclose(by_file["scores"], by_name["scores"], atol=1e-6)
+    capsys.readouterr()
+
+    assert main([*base, "--prompts", "eegmat_nope"]) == 2
+    err = capsys.readouterr().err
+    assert "is neither a built-in set" in err
+    assert "model's sets ['eegbci_rest_task', 'eegmat_rest_arithmetic']" in err

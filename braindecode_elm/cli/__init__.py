@@ -265,14 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
         "  elm zeroshot --model run/final --cache cache/ --prompts my_prompts.json "
         "--labels corpus/ground_truth.csv:abnormal\n"
         "  elm zeroshot --model run/final --cache cache/ --prompts my_prompts.json "
-        "--labels corpus/ground_truth.csv:abnormal --label-map 0=normal,1=abnormal",
+        "--labels corpus/ground_truth.csv:abnormal --label-map 0=normal,1=abnormal\n"
+        "  elm zeroshot --model elm-open-5s --cache cache/ "
+        "--prompts eegmat_rest_arithmetic --labels labels.csv:state",
     )
     _add_model_data(p)
     _add_run_options(p)
     p.add_argument(
         "--prompts",
         default="normal_abnormal",
-        help="a built-in prompt set name or a JSON file {class: [prompts]}",
+        help="a built-in prompt set name, one of the model bundle's prompt sets "
+        "(elm-open-5s: eegmat_rest_arithmetic, eegbci_rest_task) or a JSON file "
+        "{class: [prompts]}",
     )
     p.add_argument(
         "--labels",

@@ -38,17 +38,39 @@ def load_labels(spec: str | None) -> Any:
     return dict(zip(table["recording_id"].astype(str), table[column]))
 
 
-def load_prompts(spec: str) -> dict[str, list[str]]:
-    """A built-in prompt set name or a JSON file ``{class: [prompts]}``."""
+def load_prompts(
+    spec: str, bundle_sets: dict[str, dict[str, list[str]]] | None = None
+) -> dict[str, list[str]]:
+    """A built-in prompt set, one of the model bundle's, or a JSON file.
+
+    Parameters
+    ----------
+    spec : str
+        A built-in set name, a name in ``bundle_sets`` (the prompt sets a bundle
+        ships, e.g. ``elm-open-5s``'s ``eegmat_rest_arithmetic``) or the path of a
+        JSON file ``{class: [prompts]}``.
+    bundle_sets : dict | None
+        The model's ``prompt_sets`` (None: the model has none).
+
+    Returns
+    -------
+    dict
+        ``{class: [prompt, ...]}``.
+    """
     from braindecode_elm.evaluation import PROMPT_SETS, get_prompts
 
     if spec in PROMPT_SETS:
         return get_prompts(spec)
+    if bundle_sets and spec in bundle_sets:
+        return {k: list(v) for k, v in bundle_sets[spec].items()}
     path = Path(spec)
     if not path.is_file():
+        from_bundle = (
+            f", one of the model's sets {sorted(bundle_sets)}," if bundle_sets else ""
+        )
         raise FileNotFoundError(
-            f"prompts {spec!r} is neither a built-in set {sorted(PROMPT_SETS)} nor "
-            "a JSON file"
+            f"prompts {spec!r} is neither a built-in set {sorted(PROMPT_SETS)}"
+            f"{from_bundle} nor a JSON file"
         )
     data = json.loads(path.read_text())
     if not isinstance(data, dict) or not all(
@@ -315,7 +337,7 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     _check_predictions(args)
     _threads()
     model = _model(args)
-    classes = load_prompts(args.prompts)
+    classes = load_prompts(args.prompts, getattr(model, "prompt_sets", None))
     emb = _embed(args, model, with_text=False)
     res = zero_shot(
         model, emb, classes, labels=load_labels(args.labels), label_map=args.label_map

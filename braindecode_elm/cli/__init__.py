@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  elm zeroshot --model run/final --cache cache/ --prompts my_prompts.json "
         "--labels corpus/ground_truth.csv:abnormal --label-map 0=normal,1=abnormal\n"
         "  elm zeroshot --model elm-open-5s --cache cache/ "
-        "--prompts eegmat_rest_arithmetic --labels labels.csv:state",
+        "--prompts eegmat_rest_arithmetic",
     )
     _add_model_data(p)
     _add_run_options(p)

@@ -239,10 +239,17 @@ impl Prefetcher {
 
     #[inline(always)]
     fn step(&mut self) {
+        self.steps(1);
+    }
+
+    /// `k` calls of [`Prefetcher::step`] at once (fewer integer operations
+    /// beside the sweeps' FMAs, which share their ports).
+    #[inline(always)]
+    fn steps(&mut self, k: usize) {
         if self.row >= self.rows.len() {
             return;
         }
-        self.credit += self.per_step;
+        self.credit += k * self.per_step;
         let mut k = self.credit >> 16;
         self.credit &= 0xffff;
         while k > 0 && self.row < self.rows.len() {
@@ -583,9 +590,7 @@ unsafe fn sweep_avx2<const W: usize, const NS: usize, const REV: bool, const B2O
     let mut r = 0;
     while r + 3 <= n {
         let (q0, q1, q2) = (at(r), at(r + 1), at(r + 2));
-        pf.step();
-        pf.step();
-        pf.step();
+        pf.steps(3);
         for i in 0..g {
             rows3!(q0.add(4 * i), q1.add(4 * i), q2.add(4 * i), z0[i], z1[i]);
         }

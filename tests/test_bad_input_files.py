@@ -288,6 +288,106 @@ def test_good_bundle_still_loads(bundle):
     assert all(torch.isfinite(v).all() for v in model.weights().values())
 
 
+_SETS = {"ra": {"rest": ["at rest"], "arithmetic": ["doing arithmetic"]}}
+
+
+def _with_offsets(offsets):
+    def edit(cfg):
+        cfg["prompt_sets"] = _SETS
+        cfg["prompt_offsets"] = offsets
+
+    return edit
+
+
+_BAD_OFFSETS = [
+    # (offsets, words the error must hold)
+    ({"other": {"rest": 0.1, "arithmetic": 0.2}}, ["'other'", "['ra']"]),
+    ({"ra": {"rest": 0.1}}, ["prompt_offsets['ra']", "missing ['arithmetic']"]),
+    (
+        {"ra": {"rest": 0.1, "arithmetic": 0.2, "sleep": 0.0}},
+        ["prompt_offsets['ra']", "not in the set ['sleep']"],
+    ),
+    ({"ra": {"rest": float("nan"), "arithmetic": 0.2}}, ["['rest'] = nan"]),
+    ({"ra": {"rest": 0.1, "arithmetic": float("inf")}}, ["['arithmetic'] = inf"]),
+    ({"ra": {"rest": "0.1", "arithmetic": 0.2}}, ["['rest'] = '0.1'"]),
+    ({"ra": {"rest": None, "arithmetic": 0.2}}, ["['rest'] = None"]),
+    ({"ra": {"rest": True, "arithmetic": 0.2}}, ["['rest'] = True"]),
+    ({"ra": [0.1, 0.2]}, ["prompt_offsets['ra'] must be a mapping"]),
+    ([0.1, 0.2], ["prompt_offsets must be a mapping"]),
+]
+
+
+@pytest.mark.parametrize("offsets,words", _BAD_OFFSETS)
+def test_bundle_with_bad_prompt_offsets_is_refused(bundle, tmp_path, offsets, words):
+    """Offsets of an unknown set, with other classes or non-finite values are
+    refused on load (naming the file, set and class) and on construction."""
+    from braindecode_elm.models import ELM, ELMEncoder, TextProjection
+
+    path = _broken(bundle, tmp_path, edit_config=_with_offsets(offsets))
+    with pytest.raises(ValueError) as err:
+        ELM.from_pretrained(path)
+    msg = str(err.value)
+    assert str(path / "config.json") in msg
+    for word in [*words, "calibrate_bundle"]:
+        assert word in msg, (word, msg)
+    with pytest.raises(ValueError) as err:
+        ELM(ELMEncoder(n_filters=4), None, TextProjection(384, hidden=16),
+            prompt_sets=_SETS, prompt_offsets=offsets)  # fmt: skip
+    for word in words:
+        assert word in str(err.value), (word, str(err.value))
+
+
+def test_bad_prompt_offsets_set_later_are_refused(bundle, tmp_path):
+    """``set_prompt_offsets`` checks at once; a dict edited by hand is checked
+    when the bundle is saved, so no bad offsets reach a config file."""
+    from braindecode_elm.models import ELM
+
+    model = ELM.from_pretrained(bundle / "ok")
+    model.prompt_sets = dict(_SETS)
+    with pytest.raises(ValueError, match="'other'.*not one of the bundle's"):
+        model.set_prompt_offsets("other", {"rest": 0.0, "arithmetic": 0.0})
+    with pytest.raises(ValueError, match="missing \\['rest'\\]"):
+        model.set_prompt_offsets("ra", {"arithmetic": 0.0})
+    assert model.prompt_offsets == {}
+    model.prompt_offsets["ra"] = {"rest": float("nan"), "arithmetic": 0.0}
+    with pytest.raises(ValueError, match="\\['rest'\\] = nan is not a finite"):
+        model.save_pretrained(tmp_path / "m")
+    assert not (tmp_path / "m" / "config.json").exists()
+
+
+def test_calibration_windows_and_labels_are_checked():
+    """calibrate_offsets names a class without windows, labels that are not
+    classes, and a count mismatch; zero-shot offsets must fit the classes."""
+    from braindecode_elm.evaluation import EmbeddedCorpus, calibrate_offsets, zero_shot
+    from braindecode_elm.evaluation.zeroshot import zero_shot_from_embeddings
+
+    class Text:
+        temperature = 1.0
+
+        def embed_text(self, texts):
+            return np.array([[1.0, 0.0] if "rest" in t else [0.0, 1.0] for t in texts])
+
+    classes = {"rest": ["at rest"], "arithmetic": ["doing arithmetic"]}
+    emb = np.eye(2)[[0, 0, 1]]
+    with pytest.raises(ValueError, match=r"\['arithmetic'\] have no calibration"):
+        calibrate_offsets(Text(), emb, ["rest", "rest", "rest"], classes)
+    with pytest.raises(ValueError, match=r"labels \['sleep'\] are not classes"):
+        calibrate_offsets(Text(), emb, ["rest", "sleep", "arithmetic"], classes)
+    with pytest.raises(ValueError, match="2 labels for 3 calibration windows"):
+        calibrate_offsets(Text(), emb, ["rest", "arithmetic"], classes)
+    with pytest.raises(ValueError, match="at least two classes"):
+        calibrate_offsets(Text(), emb, ["rest"] * 3, {"rest": ["at rest"]})
+    with pytest.raises(ValueError, match=r"must be \(n_windows, d\)"):
+        calibrate_offsets(Text(), emb[0], ["rest"], classes)
+    corpus = EmbeddedCorpus(["a"], emb, ["a"] * 3)
+    with pytest.raises(ValueError, match="offsets are for classes"):
+        zero_shot(Text(), corpus, classes, offsets={"rest": 0.1, "task": 0.0})
+    with pytest.raises(ValueError, match="finite"):
+        zero_shot(Text(), corpus, classes, offsets={"rest": 0.1, "arithmetic": np.nan})
+    with pytest.raises(ValueError, match="3 values for 2 classes"):
+        zero_shot_from_embeddings(emb, np.eye(2), offsets=[0.0, 0.1, 0.2])
+
+
 # -- write_edf -------------------------------------------------------------------
 
 

@@ -102,6 +102,12 @@ THEMES: dict[str, list[str]] = {
         "test_models_bundle::test_strict_loading_names_bad_keys",
         "test_models_bundle::test_missing_files_and_unsafe_config",
     ],
+    "zero-shot class offsets: set, classes and finite values checked on load, "
+    "construction and save; calibration windows and labels checked": [
+        "test_bad_input_files::test_bundle_with_bad_prompt_offsets_is_refused",
+        "test_bad_input_files::test_bad_prompt_offsets_set_later_are_refused",
+        "test_bad_input_files::test_calibration_windows_and_labels_are_checked",
+    ],
     "write_edf: no nan/inf or cut numbers in the header, no labels cut into one": [
         "test_bad_input_files::test_write_edf_refuses_non_finite_samples",
         "test_bad_input_files::test_write_edf_refuses_a_bad_phys_range",

@@ -267,7 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
         "  elm zeroshot --model run/final --cache cache/ --prompts my_prompts.json "
         "--labels corpus/ground_truth.csv:abnormal --label-map 0=normal,1=abnormal\n"
         "  elm zeroshot --model elm-open-5s --cache cache/ "
-        "--prompts eegmat_rest_arithmetic",
+        "--prompts eegmat_rest_arithmetic\n"
+        "  elm zeroshot --model elm-open-5s --cache cache/ "
+        "--prompts eegmat_rest_arithmetic --no-calibration\n"
+        "\n"
+        "A prompt set of the bundle that has class offsets (computed from the\n"
+        "bundle's labelled pretraining windows, no test data) predicts the class\n"
+        "with the largest cosine score minus its offset, and a line says so;\n"
+        "--no-calibration uses the raw scores. Built-in sets and JSON files get\n"
+        "no offsets.",
     )
     _add_model_data(p)
     _add_run_options(p)
@@ -296,7 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--predictions",
         default=None,
         metavar="PATH.csv",
-        help="write one row per recording (prediction, class scores, label)",
+        help="write one row per recording (prediction, class scores, label; the "
+        "scores are minus the class offsets when offsets are used)",
+    )
+    p.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="ignore the bundle's class offsets of the prompt set (raw argmax of "
+        "the cosine scores)",
     )
 
     p = sub.add_parser(

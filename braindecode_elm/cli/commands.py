@@ -15,6 +15,7 @@ from .._json import to_jsonable
 
 __all__ = [
     "load_labels",
+    "bundle_offsets",
     "load_prompts",
     "resolve_device",
     "to_jsonable",
@@ -78,6 +79,39 @@ def load_prompts(
     ):
         raise ValueError(f"{path} must hold {{class: [prompt, ...]}}")
     return data
+
+
+def bundle_offsets(
+    model: Any, spec: str, classes: dict[str, list[str]]
+) -> dict[str, float] | None:
+    """The bundle's class offsets for the prompts ``--prompts`` named, if any.
+
+    Only a prompt set of the bundle itself has offsets, and only when the
+    prompts in use are that set's (a built-in set of the same name, or a JSON
+    file, gets none: the offsets were computed for the bundle's wording).
+
+    Parameters
+    ----------
+    model : ELM
+        The bundle.
+    spec : str
+        The ``--prompts`` value.
+    classes : dict
+        The prompts in use (from :func:`load_prompts`).
+
+    Returns
+    -------
+    dict | None
+        Class name -> offset, or None.
+    """
+    sets = getattr(model, "prompt_sets", None) or {}
+    offsets = getattr(model, "prompt_offsets", None) or {}
+    if spec not in sets or spec not in offsets:
+        return None
+    own = {str(k): list(v) for k, v in sets[spec].items()}
+    if {str(k): list(v) for k, v in classes.items()} != own:
+        return None
+    return dict(offsets[spec])
 
 
 def _load_model(spec: str) -> Any:
@@ -338,10 +372,25 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     _threads()
     model = _model(args)
     classes = load_prompts(args.prompts, getattr(model, "prompt_sets", None))
+    offsets = None
+    if not getattr(args, "no_calibration", False):
+        offsets = bundle_offsets(model, args.prompts, classes)
     emb = _embed(args, model, with_text=False)
     res = zero_shot(
-        model, emb, classes, labels=load_labels(args.labels), label_map=args.label_map
+        model,
+        emb,
+        classes,
+        labels=load_labels(args.labels),
+        label_map=args.label_map,
+        offsets=offsets,
     )
+    if offsets is not None:
+        print(
+            "class offsets from the bundle's pretraining windows: "
+            + ", ".join(f"{c} {v:+.4f}" for c, v in offsets.items())
+            + " (subtracted from the cosine scores; --no-calibration for the raw "
+            "argmax)"
+        )
     for rid, pred in zip(res["ids"], res["predictions"]):
         print(f"{rid}\t{pred}")
     if getattr(args, "predictions", None):

@@ -23,6 +23,8 @@ from .probe import (
 from .prompts import PROMPT_LABEL_MAPS, PROMPT_SETS, default_label_map, get_prompts
 from .retrieval import retrieval_from_similarity, retrieval_metrics
 from .zeroshot import (
+    calibrate_bundle,
+    calibrate_offsets,
     classification_metrics,
     ensemble_class_embeddings,
     labels_to_indices,
@@ -50,6 +52,8 @@ __all__ = [
     "PROBE_CS",
     "PROMPT_LABEL_MAPS",
     "PROMPT_SETS",
+    "calibrate_bundle",
+    "calibrate_offsets",
     "classification_metrics",
     "default_label_map",
     "embed_corpus",

@@ -309,6 +309,7 @@ def zero_shot_windows(
     ws: WindowSet,
     feats: np.ndarray,
     classes: Mapping[str, Sequence[str]],
+    offsets: Mapping[str, float] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Zero-shot scores of ``feats`` against class prompts, per window and recording.
 
@@ -323,6 +324,11 @@ def zero_shot_windows(
         (n_windows, d) EEG embeddings of ``ws.x``.
     classes : mapping
         Class name -> prompts.
+    offsets : mapping | None
+        Class name -> offset subtracted from the cosine similarities (e.g. the
+        bundle's ``prompt_offsets`` of this prompt set, from
+        :func:`~braindecode_elm.evaluation.zeroshot.calibrate_offsets`); None:
+        raw argmax.
 
     Returns
     -------
@@ -334,7 +340,14 @@ def zero_shot_windows(
 
     emb = _embedded(ws, feats)
     return {
-        level: zero_shot(model, emb, classes, labels=dict(ws.labels), aggregate=agg)
+        level: zero_shot(
+            model,
+            emb,
+            classes,
+            labels=dict(ws.labels),
+            aggregate=agg,
+            offsets=offsets,
+        )
         for level, agg in (("window", "crop"), ("recording", "recording"))
     }
 

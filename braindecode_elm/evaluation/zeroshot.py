@@ -11,6 +11,9 @@ from .embedding import EmbeddedCorpus, embed_texts, group_mean, l2_normalize
 from .prompts import default_label_map
 
 __all__ = [
+    "calibrate_bundle",
+    "calibrate_offsets",
+    "class_scores",
     "ensemble_class_embeddings",
     "zero_shot_from_embeddings",
     "classification_metrics",
@@ -92,18 +95,51 @@ def classification_metrics(
     return out
 
 
+def class_scores(
+    eeg_embeddings: np.ndarray, class_embeddings: np.ndarray
+) -> np.ndarray:
+    """Cosine similarity of every crop to every class, before any temperature.
+
+    Parameters
+    ----------
+    eeg_embeddings : np.ndarray
+        (n_crops, d); L2-normalised here.
+    class_embeddings : np.ndarray
+        (n_classes, d); L2-normalised here.
+
+    Returns
+    -------
+    np.ndarray
+        (n_crops, n_classes) cosines in [-1, 1].
+    """
+    return l2_normalize(eeg_embeddings) @ l2_normalize(class_embeddings).T
+
+
+def _offset_vector(offsets: Any, n_classes: int) -> np.ndarray:
+    vec = np.asarray(offsets, dtype=np.float64).reshape(-1)
+    if vec.shape != (n_classes,):
+        raise ValueError(
+            f"offsets has {vec.size} values for {n_classes} classes; give one offset "
+            "per class, in the order of the class embeddings"
+        )
+    if not np.isfinite(vec).all():
+        raise ValueError(f"offsets must be finite numbers, got {vec.tolist()}")
+    return vec
+
+
 def zero_shot_from_embeddings(
     eeg_embeddings: np.ndarray,
     class_embeddings: np.ndarray,
     groups: Sequence[Any] | None = None,
     *,
     temperature: float = 1.0,
+    offsets: Sequence[float] | np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[Any]]:
     """Class scores per recording from crop and class embeddings.
 
-    Crop scores are cosine similarities (divided by ``temperature``) between the
-    L2-normalised crop embeddings and the class embeddings; they are averaged per
-    group (recording).
+    Crop scores are cosine similarities between the L2-normalised crop
+    embeddings and the class embeddings, minus the class offsets (if any),
+    divided by ``temperature``; they are averaged per group (recording).
 
     Parameters
     ----------
@@ -116,6 +152,10 @@ def zero_shot_from_embeddings(
     temperature : float
         Divides the similarities (only changes the softmax used for AUROC with
         more than two classes).
+    offsets : array-like | None
+        One offset per class (cosine units, e.g. from :func:`calibrate_offsets`),
+        subtracted from the cosines before the temperature and the averaging.
+        None: no offsets (the raw argmax).
 
     Returns
     -------
@@ -124,7 +164,9 @@ def zero_shot_from_embeddings(
     order : list
         The groups, in first-seen order.
     """
-    crop_scores = l2_normalize(eeg_embeddings) @ l2_normalize(class_embeddings).T
+    crop_scores = class_scores(eeg_embeddings, class_embeddings)
+    if offsets is not None:
+        crop_scores = crop_scores - _offset_vector(offsets, crop_scores.shape[1])
     crop_scores = crop_scores / temperature
     if groups is None:
         return crop_scores, list(range(len(crop_scores)))
@@ -321,6 +363,7 @@ def zero_shot(
     aggregate: str = "recording",
     labels: Any = None,
     label_map: str | Mapping[Any, str] | None = None,
+    offsets: Mapping[str, float] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Zero-shot classification of recordings by describing classes in words.
@@ -349,6 +392,12 @@ def zero_shot(
     label_map : mapping | str | None
         Label value -> class name (e.g. ``{0: "rest", 1: "task"}``), needed for
         integer or boolean labels (see :func:`labels_to_indices`).
+    offsets : mapping | None
+        Class name -> offset (cosine units), one per class, e.g. a bundle's
+        ``prompt_offsets[set]`` computed by :func:`calibrate_offsets` on its
+        labelled pretraining windows. Subtracted from every crop's cosine
+        similarities before the temperature and the averaging per recording, so
+        the prediction is ``argmax_c (s_c - offset_c)``. None: raw argmax.
     **kwargs
         Passed to :func:`~braindecode_elm.evaluation.embedding.embed_corpus`.
 
@@ -356,8 +405,9 @@ def zero_shot(
     -------
     dict
         ``scores`` (n, n_classes), ``predictions`` (class names), ``ids``,
-        ``classes``, and when labels are known ``y_true``, ``balanced_accuracy``,
-        ``auroc``, ``confusion_matrix`` (and ``label_map`` when one was used).
+        ``classes``, ``offsets`` (only when offsets were used), and when labels
+        are known ``y_true``, ``balanced_accuracy``, ``auroc``,
+        ``confusion_matrix`` (and ``label_map`` when one was used).
     """
     from .embedding import embed_corpus
 
@@ -366,22 +416,29 @@ def zero_shot(
     if len(classes) < 2:
         raise ValueError("zero-shot needs at least two classes")
     names = list(classes)
+    offset_vec = None if offsets is None else _offsets_by_name(offsets, names)
     emb = dataset if isinstance(dataset, EmbeddedCorpus) else None
     if emb is None:
         emb = embed_corpus(model, dataset, **kwargs)
-    class_emb = ensemble_class_embeddings(
-        [embed_texts(model, list(classes[c])) for c in names]
-    )
+    class_emb = _class_embeddings(model, classes)
     temperature = float(getattr(model, "temperature", 1.0) or 1.0)
     if aggregate == "recording":
         scores, order = zero_shot_from_embeddings(
-            emb.crop_embeddings, class_emb, emb.crop_groups, temperature=temperature
+            emb.crop_embeddings,
+            class_emb,
+            emb.crop_groups,
+            temperature=temperature,
+            offsets=offset_vec,
         )
         scores = scores[[order.index(r) for r in emb.ids]]
         ids = list(emb.ids)
     else:
         scores, _ = zero_shot_from_embeddings(
-            emb.crop_embeddings, class_emb, None, temperature=temperature
+            emb.crop_embeddings,
+            class_emb,
+            None,
+            temperature=temperature,
+            offsets=offset_vec,
         )
         ids = list(emb.crop_groups)
     pred = scores.argmax(axis=1)
@@ -391,6 +448,8 @@ def zero_shot(
         "scores": scores,
         "predictions": [names[i] for i in pred],
     }
+    if offset_vec is not None:
+        out["offsets"] = {c: float(v) for c, v in zip(names, offset_vec)}
     try:
         rec_labels = resolve_labels(emb, labels)
     except ValueError:
@@ -415,3 +474,180 @@ def zero_shot(
     out.update(classification_metrics(y, scores, len(names)))
     out["confusion_matrix"] = confusion_matrix(y, pred, labels=range(len(names)))
     return out
+
+
+def _offsets_by_name(offsets: Mapping[str, float], names: Sequence[str]) -> np.ndarray:
+    """Offsets in the column order ``names``; exactly one per class."""
+    if not isinstance(offsets, Mapping):
+        raise TypeError(
+            f"offsets must be a mapping class -> offset, got {type(offsets).__name__}"
+        )
+    got = [str(k) for k in offsets]
+    if sorted(got) != sorted(names):
+        raise ValueError(
+            f"offsets are for classes {sorted(got)} but the prompts have classes "
+            f"{sorted(names)}: offsets belong to the prompt set they were computed "
+            "for; recompute them with calibrate_offsets for these prompts, or pass "
+            "offsets=None"
+        )
+    by_name = {str(k): v for k, v in offsets.items()}
+    return _offset_vector([by_name[n] for n in names], len(names))
+
+
+def _class_embeddings(model: Any, classes: Mapping[str, Sequence[str]]) -> np.ndarray:
+    return ensemble_class_embeddings(
+        [embed_texts(model, list(classes[c])) for c in classes]
+    )
+
+
+def calibrate_offsets(
+    model: Any,
+    eeg_embeddings: np.ndarray,
+    labels: Sequence[str],
+    classes: Mapping[str, Sequence[str]],
+) -> dict[str, float]:
+    """Class offsets of zero-shot classification from labelled windows.
+
+    A model trained on text made from labels can score one class's prompts
+    higher than the other's on every window (a systematic class bias), so the
+    raw argmax predicts nearly one class while the ranking (AUROC) is good. The
+    offset of class ``c`` is the class-balanced mean of its score ``s_c`` (the
+    cosine :func:`zero_shot` uses, before the temperature) over labelled
+    windows::
+
+        beta_c = (1/K) * sum_k mean_{i in class k} s_c(e_i)
+
+    and zero-shot then predicts ``argmax_c (s_c - beta_c)``. For two classes
+    this puts the decision threshold of ``s_1 - s_0`` midway between the two
+    classes' mean score differences. Compute the offsets on the model's own
+    pretraining windows (never on test data) and ship them with the bundle
+    (:func:`calibrate_bundle`, :attr:`ELM.prompt_offsets
+    <braindecode_elm.models.ELM>`).
+
+    Parameters
+    ----------
+    model : ELM
+        Bundle whose text tower embeds the prompts.
+    eeg_embeddings : np.ndarray
+        (n_windows, d) EEG embeddings of the calibration windows (e.g.
+        :func:`~braindecode_elm.evaluation.heldout.tower_features`).
+    labels : sequence of str
+        Class name of every window; each must be a key of ``classes``.
+    classes : mapping
+        Class name -> prompts (the prompt set the offsets are for).
+
+    Returns
+    -------
+    dict
+        Class name -> offset (cosine units), in the order of ``classes``.
+
+    Raises
+    ------
+    ValueError
+        When labels and windows differ in number, a label is not a class, or a
+        class has no window.
+    """
+    names = [str(c) for c in classes]
+    if len(names) < 2:
+        raise ValueError("calibrating zero-shot offsets needs at least two classes")
+    emb = np.asarray(eeg_embeddings, dtype=np.float64)
+    if emb.ndim != 2:
+        raise ValueError(
+            f"eeg_embeddings must be (n_windows, d), got shape {emb.shape}"
+        )
+    labels = [str(v) for v in labels]
+    if len(labels) != len(emb):
+        raise ValueError(
+            f"{len(labels)} labels for {len(emb)} calibration windows; give one "
+            "class name per window"
+        )
+    unknown = sorted(set(labels) - set(names))
+    if unknown:
+        raise ValueError(
+            f"calibration labels {unknown[:10]} are not classes of the prompt set "
+            f"{names}; label each window with one of its class names"
+        )
+    lab = np.asarray(labels)
+    empty = [c for c in names if not (lab == c).any()]
+    if empty:
+        raise ValueError(
+            f"class(es) {empty} have no calibration window (windows per class: "
+            f"{ {c: int((lab == c).sum()) for c in names} }); the offsets need "
+            "labelled windows of every class of the prompt set"
+        )
+    scores = class_scores(emb, _class_embeddings(model, classes))
+    # Mean over each class's windows first, then over classes: a class with more
+    # windows must not pull the offsets towards itself.
+    per_class = np.stack([scores[lab == c].mean(axis=0) for c in names])
+    beta = per_class.mean(axis=0)
+    return {c: float(b) for c, b in zip(names, beta)}
+
+
+def calibrate_bundle(
+    model: Any,
+    name: str,
+    windows: Any = None,
+    labels: Sequence[str] | None = None,
+    *,
+    features: np.ndarray | None = None,
+    batch_size: int = 256,
+) -> dict[str, float]:
+    """Compute a bundle's zero-shot class offsets and attach them to it.
+
+    Embeds the labelled windows with the bundle's EEG tower, computes the
+    offsets of its prompt set ``name`` with :func:`calibrate_offsets` and
+    stores them in ``model.prompt_offsets[name]`` (saved with the bundle by
+    :meth:`~braindecode_elm.models.ELM.save_pretrained`). Use the windows the
+    bundle was pretrained on, never test data.
+
+    Parameters
+    ----------
+    model : ELM
+        The trained bundle; ``name`` must be one of its ``prompt_sets``.
+    name : str
+        The prompt set to calibrate.
+    windows : np.ndarray | WindowSet | None
+        (n, 20, T) windows in ELM units, or a
+        :class:`~braindecode_elm.evaluation.heldout.WindowSet` (its window labels
+        are used when ``labels`` is None). May be None when ``features`` is
+        given.
+    labels : sequence of str | None
+        Class name of every window.
+    features : np.ndarray | None
+        The windows' EEG embeddings, if already computed (skips the tower).
+    batch_size : int
+        Tower batch size.
+
+    Returns
+    -------
+    dict
+        Class name -> offset, as stored in ``model.prompt_offsets[name]``.
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is not a prompt set of the bundle, or for the errors of
+        :func:`calibrate_offsets`.
+    """
+    sets = getattr(model, "prompt_sets", None) or {}
+    if name not in sets:
+        raise ValueError(
+            f"prompt set {name!r} is not one of the bundle's prompt sets "
+            f"{sorted(sets)}; add it to model.prompt_sets first"
+        )
+    if labels is None:
+        if not hasattr(windows, "window_labels"):
+            raise ValueError(
+                "labels=None needs a WindowSet; pass one class name per window"
+            )
+        labels = windows.window_labels
+    if features is None:
+        if windows is None:
+            raise ValueError("pass the windows or their features")
+        from .embedding import embed_eeg_array
+
+        x = windows.x if hasattr(windows, "window_labels") else windows
+        features = embed_eeg_array(model, np.asarray(x), batch_size=batch_size)
+    offsets = calibrate_offsets(model, features, labels, sets[name])
+    model.set_prompt_offsets(name, offsets)
+    return dict(model.prompt_offsets[name])

@@ -6,6 +6,7 @@ import importlib
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "CONFIG_NAME",
     "WEIGHTS_NAME",
     "FORMAT_VERSION",
+    "check_prompt_offsets",
     "ModelCard",
     "write_model_card",
 ]
@@ -56,6 +58,83 @@ def _check_json(obj: Any, what: str) -> None:
         json.dumps(obj)
     except TypeError as err:
         raise TypeError(f"{what} must be JSON-serialisable: {err}") from err
+
+
+def check_prompt_offsets(
+    offsets: Any, prompt_sets: Mapping[str, Any]
+) -> dict[str, dict[str, float]]:
+    """Validate zero-shot class offsets against the prompt sets they belong to.
+
+    Parameters
+    ----------
+    offsets : mapping or None
+        Set name -> class name -> offset (cosine units), as computed by
+        :func:`~braindecode_elm.evaluation.zeroshot.calibrate_offsets`.
+    prompt_sets : mapping
+        The bundle's prompt sets (set name -> class name -> prompts).
+
+    Returns
+    -------
+    dict
+        The offsets as plain floats, each set's classes in the prompt set's order.
+
+    Raises
+    ------
+    ValueError
+        When a set is not one of ``prompt_sets``, its classes are not exactly the
+        set's classes, or a value is not a finite number.
+    """
+    fix = (
+        "recompute them with braindecode_elm.evaluation.zeroshot.calibrate_bundle "
+        "(or drop them from prompt_offsets)"
+    )
+    if offsets is None:
+        return {}
+    if not isinstance(offsets, Mapping):
+        raise ValueError(
+            "prompt_offsets must be a mapping {prompt set: {class: offset}}, got "
+            f"{type(offsets).__name__}; {fix}"
+        )
+    out: dict[str, dict[str, float]] = {}
+    for name, per_class in offsets.items():
+        if name not in prompt_sets:
+            raise ValueError(
+                f"prompt_offsets names the prompt set {name!r}, which is not one of "
+                f"the bundle's prompt sets {sorted(prompt_sets)}: offsets belong to "
+                f"a prompt set of the bundle; {fix}"
+            )
+        prompts = prompt_sets[name]
+        classes = [str(c) for c in prompts] if isinstance(prompts, Mapping) else []
+        if not isinstance(per_class, Mapping):
+            raise ValueError(
+                f"prompt_offsets[{name!r}] must be a mapping {{class: offset}}, got "
+                f"{type(per_class).__name__}; {fix}"
+            )
+        got = [str(c) for c in per_class]
+        if sorted(got) != sorted(classes) or len(set(got)) != len(got):
+            missing = sorted(set(classes) - set(got))
+            extra = sorted(set(got) - set(classes))
+            raise ValueError(
+                f"prompt_offsets[{name!r}] has classes {got} but the prompt set "
+                f"{name!r} has classes {classes} (missing {missing}, not in the set "
+                f"{extra}): give exactly one offset per class of the set; {fix}"
+            )
+        values: dict[str, float] = {}
+        for cls in classes:
+            value = per_class[cls]
+            ok = isinstance(value, (int, float, np.integer, np.floating))
+            if (
+                not ok
+                or isinstance(value, (bool, np.bool_))
+                or not math.isfinite(float(value))
+            ):
+                raise ValueError(
+                    f"prompt_offsets[{name!r}][{cls!r}] = {value!r} is not a finite "
+                    f"number; {fix}"
+                )
+            values[cls] = float(value)
+        out[str(name)] = values
+    return out
 
 
 def _check_weight_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
@@ -119,6 +198,20 @@ class ELM(nn.Module):
         converted from the official ELM release (which ships only the EEG tower):
         :meth:`embed_text` then raises instead of returning meaningless
         embeddings, so zero-shot classification and retrieval refuse to run.
+    prompt_offsets : dict or None
+        Class offsets of zero-shot classification per prompt set, e.g.
+        ``{"tuab": {"normal": 0.12, "abnormal": 0.08}}``: zero-shot predicts the
+        class with the largest cosine similarity minus its offset. Computed from
+        the bundle's own labelled pretraining windows
+        (:func:`~braindecode_elm.evaluation.zeroshot.calibrate_bundle`), never
+        from test data; stored in the config. Every set must be one of
+        ``prompt_sets`` with exactly its classes and finite values.
+
+    Raises
+    ------
+    ValueError
+        For a temperature that is not finite and positive, or offsets that do not
+        match the prompt sets.
     """
 
     def __init__(
@@ -132,6 +225,7 @@ class ELM(nn.Module):
         *,
         text_dim: int | None = None,
         has_text_head: bool = True,
+        prompt_offsets: dict[str, dict[str, float]] | None = None,
     ):
         super().__init__()
         if not (math.isfinite(float(temperature)) and float(temperature) > 0):
@@ -160,7 +254,29 @@ class ELM(nn.Module):
         prompt_sets = {} if prompt_sets is None else dict(prompt_sets)
         _check_json(prompt_sets, "prompt_sets")
         self.prompt_sets: dict[str, Any] = prompt_sets
+        self.prompt_offsets: dict[str, dict[str, float]] = check_prompt_offsets(
+            prompt_offsets, prompt_sets
+        )
         self.has_text_head = bool(has_text_head)
+
+    def set_prompt_offsets(self, name: str, offsets: Mapping[str, float]) -> None:
+        """Attach (validated) zero-shot class offsets to one of the prompt sets.
+
+        Parameters
+        ----------
+        name : str
+            A key of :attr:`prompt_sets`.
+        offsets : mapping
+            Class name -> offset (cosine units), one per class of the set.
+
+        Raises
+        ------
+        ValueError
+            When ``name`` is not a prompt set of the bundle, the classes differ
+            from the set's, or a value is not finite.
+        """
+        checked = check_prompt_offsets({name: offsets}, self.prompt_sets)
+        self.prompt_offsets = {**self.prompt_offsets, **checked}
 
     # -- text tower ------------------------------------------------------------
     def _infer_text_dim(self) -> int:
@@ -312,6 +428,10 @@ class ELM(nn.Module):
             },
             "temperature": self.temperature,
             "prompt_sets": self.prompt_sets,
+            # Validated again: the dict may have been edited after construction.
+            "prompt_offsets": check_prompt_offsets(
+                self.prompt_offsets, self.prompt_sets
+            ),
             "has_text_head": self.has_text_head,
         }
 
@@ -399,6 +519,8 @@ class ELM(nn.Module):
             prompt_sets=config.get("prompt_sets"),
             text_model=config["text_model"],
             has_text_head=bool(config.get("has_text_head", True)),
+            # Bundles written before offsets existed have no key: no offsets.
+            prompt_offsets=config.get("prompt_offsets"),
         )
 
     @classmethod
@@ -489,6 +611,8 @@ class ELM(nn.Module):
             raise ValueError(
                 f"{cfg_path} is not a valid ELM config ({type(err).__name__}: {err})"
             ) from err
+        except ValueError as err:
+            raise ValueError(f"{cfg_path}: {err}") from err
         _check_weight_shapes(w_path, shapes)
         model = cls.from_config(config)
         if text_encoder is not None:

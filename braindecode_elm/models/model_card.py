@@ -175,6 +175,10 @@ class ModelCard:
     prompt_sets : mapping or None
         Prompt sets shipped with the bundle (set name -> class -> phrasings);
         :func:`write_model_card` fills it from the bundle when None.
+    prompt_offsets : mapping or None
+        Zero-shot class offsets of the prompt sets (set name -> class ->
+        offset), computed from the bundle's pretraining windows;
+        :func:`write_model_card` fills it from the bundle when None.
     limitations : str or None
         Known limitations and intended use.
     training_recipe : mapping or None
@@ -191,6 +195,7 @@ class ModelCard:
     metrics: Sequence[Metric] = ()
     citation: str = ELM_CITATION
     prompt_sets: Mapping[str, Any] | None = None
+    prompt_offsets: Mapping[str, Mapping[str, float]] | None = None
     limitations: str | None = None
     training_recipe: Mapping[str, Any] | None = None
     tags: Sequence[str] = ()
@@ -285,12 +290,27 @@ class ModelCard:
                 "Shipped in `config.json` (`prompt_sets`) for zero-shot "
                 "classification; each class averages the embeddings of its phrasings."
             )
+            offsets = dict(self.prompt_offsets or {})
+            if offsets:
+                out += [
+                    "",
+                    "Sets with class offsets (`prompt_offsets` in `config.json`) "
+                    "predict the class with the largest cosine similarity minus its "
+                    "offset; each offset is the class-balanced mean similarity to "
+                    "that class over the labelled pretraining windows (no test "
+                    "data). `elm zeroshot --no-calibration` uses the raw similarities.",
+                ]
             for name, classes in self.prompt_sets.items():
                 out += ["", f"**{name}**", ""]
                 for label, phrases in dict(classes).items():
                     texts = [phrases] if isinstance(phrases, str) else list(phrases)
                     joined = "; ".join(f'"{t}"' for t in texts)
                     out.append(f"- `{label}`: {joined}")
+                if name in offsets:
+                    values = ", ".join(
+                        f"`{c}` {float(v):+.4f}" for c, v in offsets[name].items()
+                    )
+                    out += ["", f"Class offsets (pretraining windows): {values}"]
         out += ["", "## Usage", "", "```python"]
         out += ["from braindecode_elm.models import ELM", ""]
         out += ['model = ELM.from_pretrained("<this folder or hub id>")']
@@ -337,8 +357,9 @@ def write_model_card(
     card : ModelCard
         What to write.
     model : ELM or None
-        The bundle; when given and ``card.prompt_sets`` is None, the card lists
-        the bundle's own prompt sets, so card and ``config.json`` agree.
+        The bundle; when given and ``card.prompt_sets`` (``card.prompt_offsets``)
+        is None, the card lists the bundle's own prompt sets (class offsets), so
+        card and ``config.json`` agree.
 
     Returns
     -------
@@ -349,6 +370,8 @@ def write_model_card(
         raise TypeError(f"card must be a ModelCard, got {type(card).__name__}")
     if card.prompt_sets is None and model is not None:
         card.prompt_sets = dict(getattr(model, "prompt_sets", {}) or {})
+    if card.prompt_offsets is None and model is not None:
+        card.prompt_offsets = dict(getattr(model, "prompt_offsets", {}) or {})
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / MODEL_CARD_NAME

@@ -59,7 +59,13 @@ def test_model_card_and_docs_are_generated_from_the_results():
     res = json.loads((_shipped() / "results.json").read_text())
     assert len(res["seeds"]) >= 3
     card = (_shipped() / "MODEL_CARD.md").read_text()
-    assert card == model_card(res, f"seed{res['seeds'][0]}")
+    config = json.loads((_shipped() / "config.json").read_text())
+    offsets = config.get("prompt_offsets")
+    assert card == model_card(res, f"seed{res['seeds'][0]}", offsets)
+    # the shipped bundle is calibrated on its pretraining windows, and says so
+    assert set(offsets) == {"eegmat_rest_arithmetic", "eegbci_rest_task"}
+    assert "pretraining windows only" in card
+    assert "eegmat zero-shot, recording, uncalibrated" in res["summary"]["elm-open-5s"]
     for text in ("ODC-By", "eegmat", "EEGBCI", "subjects 0-23", "24-35"):
         assert text in card, text
     z = res["summary"]["elm-open-5s"]["eegmat zero-shot, recording"]

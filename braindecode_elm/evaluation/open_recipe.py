@@ -264,22 +264,41 @@ def evaluate_bundle(
     seed: int,
     prompt_sets: Mapping[str, Mapping[str, Sequence[str]]],
 ) -> dict[str, dict[str, float]]:
-    """Zero-shot and probe scores of one bundle (``task -> metric``)."""
+    """Zero-shot and probe scores of one bundle (``task -> metric``).
+
+    Before scoring, the bundle's class offsets of each prompt set are computed
+    from the *training* windows of that dataset
+    (:func:`~braindecode_elm.evaluation.zeroshot.calibrate_bundle`) and stored
+    in ``model.prompt_offsets``, so the bundle is saved with them; zero-shot
+    rows use them (as ``elm zeroshot`` does), the ``uncalibrated`` rows are the
+    plain argmax over the prompts.
+    """
+    from .zeroshot import calibrate_bundle
+
     feats = {k: tower_features(model, w.x) for k, w in ws.items()}
+    sets = {"eegmat": "eegmat_rest_arithmetic", "eegbci": "eegbci_rest_task"}
+    for ds, name in sets.items():
+        if f"{ds}_train" in ws and name in prompt_sets:
+            calibrate_bundle(
+                model, name, ws[f"{ds}_train"], features=feats[f"{ds}_train"]
+            )
+    offsets = dict(getattr(model, "prompt_offsets", {}) or {})
     out: dict[str, dict[str, float]] = {}
-    zs = zero_shot_windows(
-        model,
-        ws["eegmat_test"],
-        feats["eegmat_test"],
-        prompt_sets["eegmat_rest_arithmetic"],
-    )
-    for level, z in zs.items():
-        out[f"eegmat zero-shot, {level}"] = _metrics(z)
+    mat = prompt_sets["eegmat_rest_arithmetic"]
+    for suffix, off in (
+        ("", offsets.get("eegmat_rest_arithmetic")),
+        (", uncalibrated", None),
+    ):
+        zs = zero_shot_windows(
+            model, ws["eegmat_test"], feats["eegmat_test"], mat, offsets=off
+        )
+        for level, z in zs.items():
+            out[f"eegmat zero-shot, {level}{suffix}"] = _metrics(z)
     zc = zero_shot_windows(
         model,
         ws["eegmat_test"],
         center_by_subject(ws["eegmat_test"], feats["eegmat_test"]),
-        prompt_sets["eegmat_rest_arithmetic"],
+        mat,
     )
     for level, z in zc.items():
         out[f"eegmat zero-shot, {level}, subject-centred"] = _metrics(z)
@@ -290,6 +309,7 @@ def evaluate_bundle(
             ws["eegbci_test"],
             feats["eegbci_test"],
             prompt_sets["eegbci_rest_task"],
+            offsets=offsets.get("eegbci_rest_task"),
         )["window"]
         out["eegbci zero-shot, window"] = _metrics(z)
         out.update(_probe_rows("eegbci", feats, ws, seed))
@@ -427,9 +447,11 @@ def run_open_recipe(
             prompt_sets=prompts,
             log=log,
         )
-        model.save_pretrained(out / f"seed{seed}")
         history.append({"seed": seed, **hist})
         run = {OPEN_BUNDLE: evaluate_bundle(model, ws, seed, prompts)}
+        # Saved after evaluation: evaluate_bundle attached the class offsets
+        # computed on the training windows.
+        model.save_pretrained(out / f"seed{seed}")
         import torch
 
         torch.manual_seed(seed)
@@ -497,6 +519,18 @@ def results_table(results: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _mat_train_range(results: Mapping[str, Any]) -> str:
+    """First-last eegmat pretraining subject of a results mapping."""
+    subj = results["data"]["eegmat_train_subjects"]
+    return f"{subj[0]}-{subj[-1]}"
+
+
+def _bci_train_range(results: Mapping[str, Any]) -> str:
+    """First-last EEGBCI pretraining run of a results mapping."""
+    runs = results["data"]["eegbci_train_runs"]
+    return f"{runs[0]}-{runs[-1]}" if runs else "none"
+
+
 def write_bundle(
     results: Mapping[str, Any], source: str | Path, dest: str | Path
 ) -> Path:
@@ -523,12 +557,38 @@ def write_bundle(
     for name in ("config.json", "model.safetensors"):
         shutil.copyfile(Path(source) / name, dest / name)
     (dest / "results.json").write_text(json.dumps(results, indent=1))
-    (dest / "MODEL_CARD.md").write_text(model_card(results, Path(source).name))
+    config = json.loads((Path(source) / "config.json").read_text())
+    (dest / "MODEL_CARD.md").write_text(
+        model_card(results, Path(source).name, config.get("prompt_offsets"))
+    )
     return dest
 
 
-def model_card(results: Mapping[str, Any], seed_dir: str) -> str:
-    """The model card of the shipped bundle, from the results."""
+def model_card(
+    results: Mapping[str, Any],
+    seed_dir: str,
+    offsets: Mapping[str, Mapping[str, float]] | None = None,
+) -> str:
+    """The model card of the shipped bundle, from the results.
+
+    ``offsets`` are the bundle's zero-shot class offsets (its ``config.json``
+    ``prompt_offsets``), listed in the card.
+    """
+    if offsets:
+        listed = "; ".join(
+            f"`{name}`: " + ", ".join(f"{c} {v:+.4f}" for c, v in sorted(cls.items()))
+            for name, cls in sorted(offsets.items())
+        )
+        calib = (
+            "Zero-shot subtracts the bundle's class offsets (cosine units) from "
+            "each class's score before the argmax; they were computed on the "
+            "pretraining windows only (eegmat subjects "
+            f"{_mat_train_range(results)}, EEGBCI runs {_bci_train_range(results)}), never on "
+            f"test data: {listed}. Rows marked `uncalibrated` are the plain "
+            "argmax (`elm zeroshot --no-calibration`)."
+        )
+    else:
+        calib = "The bundle has no zero-shot class offsets."
     d, r = results["data"], results["recipe"]
     hist = {h["seed"]: h for h in results.get("history", [])}
     seed = int(seed_dir.replace("seed", "")) if seed_dir.startswith("seed") else None
@@ -582,4 +642,5 @@ Zero-shot uses the bundle's prompt sets (`eegmat_rest_arithmetic`,
 `eegbci_rest_task`: the builder's wordings of each state). Probes: balanced
 logistic regression, C chosen on a held-out fifth of the training subjects
 (runs for EEGBCI), 10 % or 100 % of the training labels.
+{calib}
 """

@@ -120,7 +120,19 @@ def test_elm_zeroshot_takes_the_bundles_own_prompt_sets(eegmat_dir, tmp_path, ca
     assert main([*base, "--prompts", str(tmp_path / "p.json"), "--out", str(b)]) == 0
     by_file = json.loads((b / "zeroshot.json").read_text())
     assert by_file["classes"] == by_name["classes"]
-    np.testing.assert_allclose(by_file["scores"], by_name["scores"], atol=1e-6)
+    # The set by name uses the bundle's class offsets (a file of prompts does not):
+    # raw scores equal the file's, calibrated ones differ by offset / temperature.
+    c = tmp_path / "c"
+    raw_args = ["--prompts", "eegmat_rest_arithmetic", "--no-calibration"]
+    assert main([*base, *raw_args, "--out", str(c)]) == 0
+    by_name_raw = json.loads((c / "zeroshot.json").read_text())
+    np.testing.assert_allclose(by_file["scores"], by_name_raw["scores"], atol=1e-6)
+    bundle = ELM.from_pretrained("elm-open-5s")
+    off = bundle.prompt_offsets["eegmat_rest_arithmetic"]
+    shift = np.array([off[k] for k in by_name["classes"]]) / bundle.temperature
+    np.testing.assert_allclose(
+        np.asarray(by_file["scores"]) - shift, by_name["scores"], atol=1e-6
+    )
     capsys.readouterr()
 
     assert main([*base, "--prompts", "eegmat_nope"]) == 2

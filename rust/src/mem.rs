@@ -4,6 +4,8 @@
 
 use crate::DspError;
 use std::alloc::{alloc_zeroed, Layout};
+use std::any::Any;
+use std::sync::Mutex;
 
 /// Physical memory of this machine in bytes, where the OS says.
 pub fn physical_memory() -> Option<u128> {
@@ -86,6 +88,57 @@ pub fn zeros<T: ZeroBits>(n: usize, what: &str) -> Result<Vec<T>, DspError> {
     let mut v = unsafe { Vec::from_raw_parts(ptr, n, n) };
     huge_pages(&mut v);
     Ok(v)
+}
+
+/// Smallest buffer worth keeping for reuse (as [`huge_pages`]: 8 MB).
+const SPARE_MIN_BYTES: usize = 4 * (2 << 20);
+
+/// The last large float64 output that its user let go of (see [`recycle`]).
+static SPARE: Mutex<Option<Vec<f64>>> = Mutex::new(None);
+
+/// Keep `v`, a large float64 output nobody uses any more, for the next
+/// [`output`] of a similar size (one buffer at most; a smaller one is
+/// freed). A fresh 58 MB output costs the OS ~5 ms of page faults and
+/// zeroing per call and its release unmaps it again; preprocessing one
+/// recording after another reuses the same pages instead.
+pub fn recycle(v: Vec<f64>) {
+    if v.len() * 8 < SPARE_MIN_BYTES {
+        return;
+    }
+    if let Ok(mut spare) = SPARE.lock() {
+        *spare = Some(v);
+    }
+}
+
+/// `n` values of `T` for `what` whose contents are unspecified (the caller
+/// overwrites every one): the buffer kept by [`recycle`] when `T` is `f64`
+/// and it holds `n` to `2 n` values, else [`zeros`].
+pub fn output<T: ZeroBits + 'static>(n: usize, what: &str) -> Result<Vec<T>, DspError> {
+    if n * 8 >= SPARE_MIN_BYTES && std::mem::size_of::<T>() == 8 {
+        let hit = SPARE.lock().ok().and_then(|mut spare| {
+            let fits = spare
+                .as_ref()
+                .is_some_and(|v| v.len() >= n && v.len() / 2 <= n);
+            if fits {
+                spare.take()
+            } else {
+                None
+            }
+        });
+        if let Some(mut v) = hit {
+            v.truncate(n);
+            // Stale values would go unnoticed: the tests' builds fill a
+            // reused buffer with NaN so that any output the engine failed
+            // to write shows.
+            #[cfg(any(test, debug_assertions))]
+            v.fill(f64::NAN);
+            let any: Box<dyn Any> = Box::new(v);
+            if let Ok(v) = any.downcast::<Vec<T>>() {
+                return Ok(*v);
+            }
+        }
+    }
+    zeros(n, what)
 }
 
 /// Ask Linux for transparent huge pages on a large, still untouched buffer (a

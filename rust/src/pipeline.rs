@@ -114,7 +114,8 @@ impl Plan {
     }
 
     /// Run the plan on `data` (`n_channels` rows of `n_times` samples) into a
-    /// new buffer (lazily zeroed, huge pages: [`crate::mem::zeros`]).
+    /// new buffer ([`crate::mem::output`]: the last released output of a
+    /// similar size, else lazily zeroed memory on huge pages).
     pub fn run<T: Sample, U: Sample>(
         &self,
         data: &[T],
@@ -142,7 +143,8 @@ impl Plan {
             what: format!("the output ({n_lanes} channels x {n_out} samples)"),
             bytes: None,
         })?;
-        let mut out = crate::mem::zeros::<U>(
+        // Every value is written by the engine, so a recycled buffer will do.
+        let mut out = crate::mem::output::<U>(
             total,
             &format!(
                 "the output ({n_lanes} channels x {n_out} samples of {})",
@@ -251,5 +253,73 @@ pub fn run_batch(
                 .collect()
         }),
         Err(e) => recordings.iter().map(|_| Err(e.clone())).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of plan writes every value of its output: a recycled
+    /// buffer (filled with NaN in test builds) gives the same result as a
+    /// fresh zeroed one.
+    #[test]
+    fn recycled_outputs_are_fully_overwritten() {
+        let (n_ch, n) = (21usize, 150_000usize);
+        let mut seed = 7u64;
+        let data: Vec<f64> = (0..n_ch * n)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+            })
+            .collect();
+        let base = Recipe {
+            l_freq: 0.1,
+            h_freq: 49.0,
+            order: 4,
+            scale: None,
+            clip: None,
+            pad: FilterPad::Odd,
+            resample_pad: ResamplePad::Constant,
+        };
+        let lanes = || Some((0..20).map(|i| Lane::Diff(i, i + 1)).collect::<Vec<_>>());
+        let clipped = Recipe {
+            scale: Some(2.0),
+            clip: Some(0.3),
+            ..base.clone()
+        };
+        let reflect = Recipe {
+            resample_pad: ResamplePad::Reflect,
+            ..base.clone()
+        };
+        let plans = [
+            // One sweep (zero-padded resampling).
+            Plan::build(&base, 256.0, lanes(), 25, 64, 1).unwrap(),
+            // Two passes: clipping, reflect padding, no resampling.
+            Plan::build(&clipped, 256.0, lanes(), 25, 64, 1).unwrap(),
+            Plan::build(&reflect, 256.0, lanes(), 25, 64, 1).unwrap(),
+            Plan::build(&base, 256.0, None, 1, 1, 2).unwrap(),
+            // Resampling only.
+            Plan {
+                sos: None,
+                ..Plan::build(&base, 256.0, lanes(), 25, 64, 1).unwrap()
+            },
+        ];
+        for plan in &plans {
+            let first: Output<Vec<f64>> = plan.run(&data, n_ch, n).unwrap();
+            let want = first.data.clone();
+            let at = first.data.as_ptr();
+            crate::mem::recycle(first.data);
+            let again: Output<Vec<f64>> = plan.run(&data, n_ch, n).unwrap();
+            assert_eq!(
+                again.data.as_ptr(),
+                at,
+                "the released buffer was not reused"
+            );
+            assert!(again.data.iter().all(|v| v.is_finite()), "{plan:?}");
+            assert_eq!(again.data, want, "{plan:?}");
+        }
     }
 }

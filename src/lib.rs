@@ -217,16 +217,20 @@ fn sos_to_py<'py>(py: Python<'py>, sos: &[Section]) -> PyResult<Bound<'py, PyArr
     PyArray1::from_vec(py, flat).reshape([sos.len(), 6])
 }
 
-/// Owner of a float64 output array's memory: when Python frees the array,
-/// the buffer goes back to the engine for the next output of a similar size
+/// Owner of an output array's memory: when Python frees the array, the
+/// buffer goes back to the engine for the next output of a similar size
 /// ([`elm_dsp::mem::recycle`]) instead of being unmapped, then faulted in and
-/// zeroed again by the OS for the next recording (~5 ms per recording-hour).
+/// zeroed again by the OS for the next recording (~5 ms per recording-hour
+/// in float64).
 #[pyclass(frozen, module = "braindecode_elm._rust")]
-struct OutputBuffer(Vec<f64>);
+struct OutputBuffer(Buffer);
 
 impl Drop for OutputBuffer {
     fn drop(&mut self) {
-        elm_dsp::mem::recycle(std::mem::take(&mut self.0));
+        match &mut self.0 {
+            Buffer::F64(v) => elm_dsp::mem::recycle(std::mem::take(v)),
+            Buffer::F32(v) => elm_dsp::mem::recycle(std::mem::take(v)),
+        }
     }
 }
 
@@ -236,35 +240,34 @@ fn to_py_2d<'py, U: Sample + numpy::Element>(
     rows: usize,
     cols: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let any: Box<dyn std::any::Any> = Box::new(v);
-    match any.downcast::<Vec<f64>>() {
-        Ok(v) => {
-            let mut v = *v;
-            if v.len() != rows * cols {
-                return Err(PyRuntimeError::new_err(
-                    "internal error: output of the wrong size (please report it)",
-                ));
-            }
-            // (The heap block does not move with the Vec.)
-            let ptr = v.as_mut_ptr();
-            let owner = Bound::new(py, OutputBuffer(v))?;
-            // SAFETY: `ptr` points to the `rows * cols` values owned by
-            // `owner`, which becomes the array's base (kept alive as long as
-            // the array or a view of it) and never touches them until it is
-            // dropped.
-            let arr = unsafe {
-                let view = numpy::ndarray::ArrayViewMut2::from_shape_ptr((rows, cols), ptr);
-                PyArray2::borrow_from_array(&view, owner.into_any())
-            };
-            Ok(arr.into_any())
-        }
-        Err(any) => {
-            let v = *any
-                .downcast::<Vec<U>>()
-                .map_err(|_| PyRuntimeError::new_err("internal error: output type"))?;
-            Ok(PyArray1::from_vec(py, v).reshape([rows, cols])?.into_any())
-        }
+    let mut v = v;
+    if v.len() != rows * cols {
+        return Err(PyRuntimeError::new_err(
+            "internal error: output of the wrong size (please report it)",
+        ));
     }
+    // (The heap block does not move with the Vec.)
+    let ptr = v.as_mut_ptr();
+    let mut any: Box<dyn std::any::Any> = Box::new(v);
+    let buffer = if let Some(v) = any.downcast_mut::<Vec<f64>>() {
+        Buffer::F64(std::mem::take(v))
+    } else if let Some(v) = any.downcast_mut::<Vec<f32>>() {
+        Buffer::F32(std::mem::take(v))
+    } else {
+        return Err(PyRuntimeError::new_err(
+            "internal error: output type (please report it)",
+        ));
+    };
+    let owner = Bound::new(py, OutputBuffer(buffer))?;
+    // SAFETY: `ptr` points to the `rows * cols` values of `U` owned by
+    // `owner` (moving the Vec into it does not move them), which becomes the
+    // array's base, kept alive as long as the array or a view of it, and
+    // does not touch them until it is dropped.
+    let arr = unsafe {
+        let view = numpy::ndarray::ArrayViewMut2::from_shape_ptr((rows, cols), ptr);
+        PyArray2::borrow_from_array(&view, owner.into_any())
+    };
+    Ok(arr.into_any())
 }
 
 fn filter_pad(s: &str) -> PyResult<FilterPad> {

@@ -134,26 +134,27 @@ def test_elm_simd_env_is_honoured_in_this_process():
     assert dsp.simd_level() == req
 
 
-def test_released_output_memory_is_rewritten_in_full():
-    # A freed float64 output of 8 MB or more is reused for the next one: every
-    # value must be written again (the NaNs put into the old array must not
-    # survive), at whatever level this process runs.
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_released_output_memory_is_rewritten_in_full(dtype):
+    # A freed output of 8 MB or more is reused for the next one of its dtype:
+    # every value must be written again (the NaNs put into the old array must
+    # not survive), at whatever level this process runs.
     rng = np.random.default_rng(5)
     sfreq = 256.0
-    x = rng.standard_normal((21, int(sfreq * 600))) * 1e-5
-    first, _ = dsp.preprocess(x, NAMES21, sfreq, dtype=np.float64)
-    assert first.nbytes >= 8 << 20
+    x = rng.standard_normal((21, int(sfreq * 1200))) * 1e-5
+    first, _ = dsp.preprocess(x, NAMES21, sfreq, dtype=dtype)
+    assert first.dtype == dtype and first.nbytes >= 8 << 20
     want = first.copy()
     address = first.ctypes.data
     first[:] = np.nan
     del first
-    again, _ = dsp.preprocess(x, NAMES21, sfreq, dtype=np.float64)
+    again, _ = dsp.preprocess(x, NAMES21, sfreq, dtype=dtype)
     assert again.ctypes.data == address
     np.testing.assert_array_equal(again, want)
     view = again[3]
     del again
     # A live view keeps the memory: the next output gets its own.
-    other, _ = dsp.preprocess(x, NAMES21, sfreq, dtype=np.float64)
+    other, _ = dsp.preprocess(x, NAMES21, sfreq, dtype=dtype)
     assert other.ctypes.data != address
     np.testing.assert_array_equal(view, want[3])
     np.testing.assert_array_equal(other, want)

@@ -4,7 +4,7 @@
 
 use crate::DspError;
 use std::alloc::{alloc_zeroed, Layout};
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::sync::Mutex;
 
 /// Physical memory of this machine in bytes, where the OS says.
@@ -93,49 +93,68 @@ pub fn zeros<T: ZeroBits>(n: usize, what: &str) -> Result<Vec<T>, DspError> {
 /// Smallest buffer worth keeping for reuse (as [`huge_pages`]: 8 MB).
 const SPARE_MIN_BYTES: usize = 4 * (2 << 20);
 
-/// The last large float64 output that its user let go of (see [`recycle`]).
-static SPARE: Mutex<Option<Vec<f64>>> = Mutex::new(None);
+/// The last large output of each precision that its user let go of (see
+/// [`recycle`]).
+static SPARE_F64: Mutex<Option<Vec<f64>>> = Mutex::new(None);
+static SPARE_F32: Mutex<Option<Vec<f32>>> = Mutex::new(None);
 
-/// Keep `v`, a large float64 output nobody uses any more, for the next
-/// [`output`] of a similar size (one buffer at most; a smaller one is
+/// Keep `v`, a large output nobody uses any more, for the next [`output`] of
+/// a similar size (one buffer per precision at most; a smaller one is
 /// freed). A fresh 58 MB output costs the OS ~5 ms of page faults and
 /// zeroing per call and its release unmaps it again; preprocessing one
 /// recording after another reuses the same pages instead.
-pub fn recycle(v: Vec<f64>) {
-    if v.len() * 8 < SPARE_MIN_BYTES {
+pub fn recycle<T: ZeroBits + 'static>(v: Vec<T>) {
+    if std::mem::size_of_val(&v[..]) < SPARE_MIN_BYTES {
         return;
     }
-    if let Ok(mut spare) = SPARE.lock() {
-        *spare = Some(v);
+    let mut any: Box<dyn Any> = Box::new(v);
+    if let Some(v) = any.downcast_mut::<Vec<f64>>() {
+        if let Ok(mut spare) = SPARE_F64.lock() {
+            *spare = Some(std::mem::take(v));
+        }
+    } else if let Some(v) = any.downcast_mut::<Vec<f32>>() {
+        if let Ok(mut spare) = SPARE_F32.lock() {
+            *spare = Some(std::mem::take(v));
+        }
     }
 }
 
+/// The spare buffer of `spare` when it holds `n` to `2 n` values.
+fn take_spare<U: Copy>(spare: &Mutex<Option<Vec<U>>>, n: usize) -> Option<Vec<U>> {
+    let mut spare = spare.lock().ok()?;
+    let fits = spare
+        .as_ref()
+        .is_some_and(|v| v.len() >= n && v.len() / 2 <= n);
+    let mut v = if fits { spare.take()? } else { return None };
+    v.truncate(n);
+    Some(v)
+}
+
 /// `n` values of `T` for `what` whose contents are unspecified (the caller
-/// overwrites every one): the buffer kept by [`recycle`] when `T` is `f64`
-/// and it holds `n` to `2 n` values, else [`zeros`].
+/// overwrites every one): the buffer kept by [`recycle`] when it holds `n`
+/// to `2 n` values of `T`, else [`zeros`].
 pub fn output<T: ZeroBits + 'static>(n: usize, what: &str) -> Result<Vec<T>, DspError> {
-    if n * 8 >= SPARE_MIN_BYTES && std::mem::size_of::<T>() == 8 {
-        let hit = SPARE.lock().ok().and_then(|mut spare| {
-            let fits = spare
-                .as_ref()
-                .is_some_and(|v| v.len() >= n && v.len() / 2 <= n);
-            if fits {
-                spare.take()
-            } else {
-                None
-            }
-        });
-        if let Some(mut v) = hit {
-            v.truncate(n);
-            // Stale values would go unnoticed: the tests' builds fill a
-            // reused buffer with NaN so that any output the engine failed
-            // to write shows.
-            #[cfg(any(test, debug_assertions))]
-            v.fill(f64::NAN);
-            let any: Box<dyn Any> = Box::new(v);
-            if let Ok(v) = any.downcast::<Vec<T>>() {
-                return Ok(*v);
-            }
+    if n.saturating_mul(std::mem::size_of::<T>()) >= SPARE_MIN_BYTES {
+        let hit: Option<Box<dyn Any>> = if TypeId::of::<T>() == TypeId::of::<f64>() {
+            take_spare(&SPARE_F64, n).map(|mut v| {
+                // Stale values would go unnoticed: the tests' builds fill a
+                // reused buffer with NaN so that any output the engine
+                // failed to write shows.
+                #[cfg(any(test, debug_assertions))]
+                v.fill(f64::NAN);
+                Box::new(v) as Box<dyn Any>
+            })
+        } else if TypeId::of::<T>() == TypeId::of::<f32>() {
+            take_spare(&SPARE_F32, n).map(|mut v| {
+                #[cfg(any(test, debug_assertions))]
+                v.fill(f32::NAN);
+                Box::new(v) as Box<dyn Any>
+            })
+        } else {
+            None
+        };
+        if let Some(Ok(v)) = hit.map(|b| b.downcast::<Vec<T>>()) {
+            return Ok(*v);
         }
     }
     zeros(n, what)

@@ -265,7 +265,8 @@ mod tests {
     /// fresh zeroed one.
     #[test]
     fn recycled_outputs_are_fully_overwritten() {
-        let (n_ch, n) = (21usize, 150_000usize);
+        // (The float32 outputs must reach 8 MB too.)
+        let (n_ch, n) = (21usize, 300_000usize);
         let mut seed = 7u64;
         let data: Vec<f64> = (0..n_ch * n)
             .map(|_| {
@@ -313,6 +314,19 @@ mod tests {
             let at = first.data.as_ptr();
             crate::mem::recycle(first.data);
             let again: Output<Vec<f64>> = plan.run(&data, n_ch, n).unwrap();
+            assert_eq!(
+                again.data.as_ptr(),
+                at,
+                "the released buffer was not reused"
+            );
+            assert!(again.data.iter().all(|v| v.is_finite()), "{plan:?}");
+            assert_eq!(again.data, want, "{plan:?}");
+            // float32 outputs have their own spare buffer.
+            let first: Output<Vec<f32>> = plan.run(&data, n_ch, n).unwrap();
+            let want = first.data.clone();
+            let at = first.data.as_ptr();
+            crate::mem::recycle(first.data);
+            let again: Output<Vec<f32>> = plan.run(&data, n_ch, n).unwrap();
             assert_eq!(
                 again.data.as_ptr(),
                 at,

@@ -583,9 +583,10 @@ def model_card(
             "Zero-shot subtracts the bundle's class offsets (cosine units) from "
             "each class's score before the argmax; they were computed on the "
             "pretraining windows only (eegmat subjects "
-            f"{_mat_train_range(results)}, EEGBCI runs {_bci_train_range(results)}), never on "
-            f"test data: {listed}. Rows marked `uncalibrated` are the plain "
-            "argmax (`elm zeroshot --no-calibration`)."
+            f"{_mat_train_range(results)}, EEGBCI runs "
+            f"{_bci_train_range(results)}), never on test data: {listed}. "
+            "Rows marked `uncalibrated` are the plain argmax "
+            "(`elm zeroshot --no-calibration`)."
         )
     else:
         calib = "The bundle has no zero-shot class offsets."

@@ -130,24 +130,31 @@ fn take_spare<U: Copy>(spare: &Mutex<Option<Vec<U>>>, n: usize) -> Option<Vec<U>
     Some(v)
 }
 
+/// `v` with every value set to `nan` (test and debug builds, see [`output`]).
+#[cfg(any(test, debug_assertions))]
+fn nan_filled<U: Copy>(mut v: Vec<U>, nan: U) -> Vec<U> {
+    v.fill(nan);
+    v
+}
+
 /// `n` values of `T` for `what` whose contents are unspecified (the caller
 /// overwrites every one): the buffer kept by [`recycle`] when it holds `n`
 /// to `2 n` values of `T`, else [`zeros`].
 pub fn output<T: ZeroBits + 'static>(n: usize, what: &str) -> Result<Vec<T>, DspError> {
     if n.saturating_mul(std::mem::size_of::<T>()) >= SPARE_MIN_BYTES {
         let hit: Option<Box<dyn Any>> = if TypeId::of::<T>() == TypeId::of::<f64>() {
-            take_spare(&SPARE_F64, n).map(|mut v| {
+            take_spare(&SPARE_F64, n).map(|v| {
                 // Stale values would go unnoticed: the tests' builds fill a
                 // reused buffer with NaN so that any output the engine
                 // failed to write shows.
                 #[cfg(any(test, debug_assertions))]
-                v.fill(f64::NAN);
+                let v = nan_filled(v, f64::NAN);
                 Box::new(v) as Box<dyn Any>
             })
         } else if TypeId::of::<T>() == TypeId::of::<f32>() {
-            take_spare(&SPARE_F32, n).map(|mut v| {
+            take_spare(&SPARE_F32, n).map(|v| {
                 #[cfg(any(test, debug_assertions))]
-                v.fill(f32::NAN);
+                let v = nan_filled(v, f32::NAN);
                 Box::new(v) as Box<dyn Any>
             })
         } else {

@@ -115,8 +115,9 @@ def test_elm_zeroshot_takes_the_bundles_own_prompt_sets(eegmat_dir, tmp_path, ca
     assert sorted(by_name["ids"]) == sorted(r.split(",")[0] for r in rows[1:])
     assert sorted(by_name["classes"]) == ["arithmetic", "rest"]
 
-    sets = ELM.from_pretrained("elm-open-5s").prompt_sets
-    (tmp_path / "p.json").write_text(json.dumps(sets["eegmat_rest_arithmetic"]))
+    bundle = ELM.from_pretrained("elm-open-5s")
+    prompts = bundle.prompt_sets["eegmat_rest_arithmetic"]
+    (tmp_path / "p.json").write_text(json.dumps(prompts))
     assert main([*base, "--prompts", str(tmp_path / "p.json"), "--out", str(b)]) == 0
     by_file = json.loads((b / "zeroshot.json").read_text())
     assert by_file["classes"] == by_name["classes"]
@@ -127,7 +128,6 @@ def test_elm_zeroshot_takes_the_bundles_own_prompt_sets(eegmat_dir, tmp_path, ca
     assert main([*base, *raw_args, "--out", str(c)]) == 0
     by_name_raw = json.loads((c / "zeroshot.json").read_text())
     np.testing.assert_allclose(by_file["scores"], by_name_raw["scores"], atol=1e-6)
-    bundle = ELM.from_pretrained("elm-open-5s")
     off = bundle.prompt_offsets["eegmat_rest_arithmetic"]
     shift = np.array([off[k] for k in by_name["classes"]]) / bundle.temperature
     np.testing.assert_allclose(

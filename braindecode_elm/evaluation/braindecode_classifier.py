@@ -11,7 +11,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .features import check_clip_fraction, check_finite_epochs, to_volts
+from .features import (
+    MAX_CLIP_FRACTION,
+    check_clip_fraction,
+    check_finite_epochs,
+    to_volts,
+)
 
 
 class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
@@ -63,7 +68,7 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
         seed: int = 0,
         units: str | float = "uV",
         on_clip: str = "raise",
-        max_clip_fraction: float = 0.01,
+        max_clip_fraction: float = MAX_CLIP_FRACTION,
     ) -> None:
         self.model = model
         self.max_epochs = max_epochs

@@ -519,18 +519,6 @@ def results_table(results: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _mat_train_range(results: Mapping[str, Any]) -> str:
-    """First-last eegmat pretraining subject of a results mapping."""
-    subj = results["data"]["eegmat_train_subjects"]
-    return f"{subj[0]}-{subj[-1]}"
-
-
-def _bci_train_range(results: Mapping[str, Any]) -> str:
-    """First-last EEGBCI pretraining run of a results mapping."""
-    runs = results["data"]["eegbci_train_runs"]
-    return f"{runs[0]}-{runs[-1]}" if runs else "none"
-
-
 def write_bundle(
     results: Mapping[str, Any], source: str | Path, dest: str | Path
 ) -> Path:
@@ -574,6 +562,14 @@ def model_card(
     ``offsets`` are the bundle's zero-shot class offsets (its ``config.json``
     ``prompt_offsets``), listed in the card.
     """
+    d, r = results["data"], results["recipe"]
+    hist = {h["seed"]: h for h in results.get("history", [])}
+    seed = int(seed_dir.replace("seed", "")) if seed_dir.startswith("seed") else None
+    train_s = hist.get(seed, {}).get("train_s")
+    mat_tr = f"{d['eegmat_train_subjects'][0]}-{d['eegmat_train_subjects'][-1]}"
+    mat_te = f"{d['eegmat_test_subjects'][0]}-{d['eegmat_test_subjects'][-1]}"
+    bci_tr = f"{d['eegbci_train_runs'][0]}-{d['eegbci_train_runs'][-1]}"
+    bci_te = f"{d['eegbci_test_runs'][0]}-{d['eegbci_test_runs'][-1]}"
     if offsets:
         listed = "; ".join(
             f"`{name}`: " + ", ".join(f"{c} {v:+.4f}" for c, v in sorted(cls.items()))
@@ -583,21 +579,12 @@ def model_card(
             "Zero-shot subtracts the bundle's class offsets (cosine units) from "
             "each class's score before the argmax; they were computed on the "
             "pretraining windows only (eegmat subjects "
-            f"{_mat_train_range(results)}, EEGBCI runs "
-            f"{_bci_train_range(results)}), never on test data: {listed}. "
+            f"{mat_tr}, EEGBCI runs {bci_tr}), never on test data: {listed}. "
             "Rows marked `uncalibrated` are the plain argmax "
             "(`elm zeroshot --no-calibration`)."
         )
     else:
         calib = "The bundle has no zero-shot class offsets."
-    d, r = results["data"], results["recipe"]
-    hist = {h["seed"]: h for h in results.get("history", [])}
-    seed = int(seed_dir.replace("seed", "")) if seed_dir.startswith("seed") else None
-    train_s = hist.get(seed, {}).get("train_s")
-    mat_tr = f"{d['eegmat_train_subjects'][0]}-{d['eegmat_train_subjects'][-1]}"
-    mat_te = f"{d['eegmat_test_subjects'][0]}-{d['eegmat_test_subjects'][-1]}"
-    bci_tr = f"{d['eegbci_train_runs'][0]}-{d['eegbci_train_runs'][-1]}"
-    bci_te = f"{d['eegbci_test_runs'][0]}-{d['eegbci_test_runs'][-1]}"
     return f"""# {results["bundle"]}
 
 An ELM bundle (EEG tower + text projection + zero-shot prompt sets) pretrained

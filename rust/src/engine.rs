@@ -308,47 +308,117 @@ mod simd_io {
         let nl = pairs.len();
         let o = out.as_mut_ptr();
         let zero = _mm256_setzero_pd();
-        let mut j0 = 0;
-        while j0 < nl {
-            let jn = 4.min(nl - j0);
-            let grp = &pairs[j0..j0 + jn];
-            let m = |k: usize| if jn > k { -1 } else { 0 };
-            let mask = _mm256_setr_epi64x(-1, m(1), m(2), m(3));
-            // Eight samples (one 64-byte line of f64 rows) per step: rows
-            // of a recording are often a multiple of 4 kB apart, so the
-            // rows of a group share one L1 set; reading a line in two
-            // halves at different times then misses twice. (Lane groups
-            // outermost: interleaving all groups per step was 3x slower.)
-            let step = if T::IS_F32 { 4 } else { 8 };
-            let lenv = len - len % step;
-            for i in lenv..len {
-                for (j, (a, b)) in grp.iter().enumerate() {
-                    let v = a[i].to_f64() - b.map_or(0.0, |b| b[i].to_f64());
-                    *o.add(i * stride + j0 + j) = v;
-                }
+        // Whole 64-byte lines of each row per step: rows of a recording are
+        // often a multiple of 4 kB apart, so the rows of a group share one
+        // L1 set; reading a line in two halves at different times then
+        // misses twice. (Interleaving all groups per step was 3x slower:
+        // 21 rows in one set.)
+        let step = if T::IS_F32 { 4 } else { 8 };
+        let lenv = len - len % step;
+        for i in lenv..len {
+            for (j, (a, b)) in pairs.iter().enumerate() {
+                let v = a[i].to_f64() - b.map_or(0.0, |b| b[i].to_f64());
+                *o.add(i * stride + j) = v;
             }
-            for i in (0..lenv).step_by(step) {
-                for h in (0..step).step_by(4) {
-                    let mut r = [zero; 4];
-                    for (rj, (a, b)) in r.iter_mut().zip(grp) {
-                        let va = load4(a.as_ptr().add(i + h));
-                        *rj = match b {
-                            Some(b) => _mm256_sub_pd(va, load4(b.as_ptr().add(i + h))),
-                            None => va,
-                        };
-                    }
-                    let t = tr4(r);
-                    for (k, v) in t.iter().enumerate() {
-                        let p = o.add((i + h + k) * stride + j0);
-                        if jn == 4 {
-                            _mm256_storeu_pd(p, *v);
+        }
+        // Samples in blocks of `BLOCK`, the lane groups inside: the block's
+        // output rows (`BLOCK * stride` values, 10 kB at 20 lanes) take all
+        // groups' columns while they are in L1, and a group's input rows
+        // are read one block (eight lines each) at a time. Group after group
+        // over the whole `len` fetched every output line from L2 once per
+        // group (the chunk is larger than L1).
+        const BLOCK: usize = 64;
+        let mut b0 = 0;
+        while b0 < lenv {
+            let b1 = (b0 + BLOCK).min(lenv);
+            let mut j0 = 0;
+            while j0 < nl {
+                let jn = 4.min(nl - j0);
+                let grp = &pairs[j0..j0 + jn];
+                let m = |k: usize| if jn > k { -1 } else { 0 };
+                let mask = _mm256_setr_epi64x(-1, m(1), m(2), m(3));
+                if grp.iter().all(|(_, b)| b.is_some()) {
+                    // Every lane a difference (bipolar montages): the row
+                    // pointers in registers, no per-lane branch. Missing
+                    // lanes of a last group repeat lane 0 (masked out).
+                    let ptr = |k: usize, second: bool| {
+                        let (a, b) = grp[if k < jn { k } else { 0 }];
+                        if second {
+                            b.unwrap().as_ptr()
                         } else {
-                            _mm256_maskstore_pd(p, mask, *v);
+                            a.as_ptr()
+                        }
+                    };
+                    let pa = [ptr(0, false), ptr(1, false), ptr(2, false), ptr(3, false)];
+                    let pb = [ptr(0, true), ptr(1, true), ptr(2, true), ptr(3, true)];
+                    diff_tiles(&pa, &pb, b0, b1, o.add(j0), stride, jn == 4, mask);
+                    j0 += 4;
+                    continue;
+                }
+                for i in (b0..b1).step_by(step) {
+                    for h in (0..step).step_by(4) {
+                        let mut r = [zero; 4];
+                        for (rj, (a, b)) in r.iter_mut().zip(grp) {
+                            let va = load4(a.as_ptr().add(i + h));
+                            *rj = match b {
+                                Some(b) => _mm256_sub_pd(va, load4(b.as_ptr().add(i + h))),
+                                None => va,
+                            };
+                        }
+                        let t = tr4(r);
+                        for (k, v) in t.iter().enumerate() {
+                            let p = o.add((i + h + k) * stride + j0);
+                            if jn == 4 {
+                                _mm256_storeu_pd(p, *v);
+                            } else {
+                                _mm256_maskstore_pd(p, mask, *v);
+                            }
                         }
                     }
                 }
+                j0 += 4;
             }
-            j0 += 4;
+            b0 = b1;
+        }
+    }
+
+    /// `out[i * stride + k] = a_k[i] - b_k[i]` for `i0 <= i < i1` (a
+    /// multiple of 4 samples) and the four lanes `k` (those `mask` keeps
+    /// unless `full`), `a_k`/`b_k` the rows `pa`/`pb` point to.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn diff_tiles<T: Sample>(
+        pa: &[*const T; 4],
+        pb: &[*const T; 4],
+        i0: usize,
+        i1: usize,
+        o: *mut f64,
+        stride: usize,
+        full: bool,
+        mask: __m256i,
+    ) {
+        let [a0, a1, a2, a3] = *pa;
+        let [b0, b1, b2, b3] = *pb;
+        let put = |p: *mut f64, v: __m256d| {
+            if full {
+                _mm256_storeu_pd(p, v);
+            } else {
+                _mm256_maskstore_pd(p, mask, v);
+            }
+        };
+        let mut i = i0;
+        while i < i1 {
+            let t = tr4([
+                _mm256_sub_pd(load4(a0.add(i)), load4(b0.add(i))),
+                _mm256_sub_pd(load4(a1.add(i)), load4(b1.add(i))),
+                _mm256_sub_pd(load4(a2.add(i)), load4(b2.add(i))),
+                _mm256_sub_pd(load4(a3.add(i)), load4(b3.add(i))),
+            ]);
+            for (k, v) in t.iter().enumerate() {
+                put(o.add((i + k) * stride), *v);
+            }
+            i += 4;
         }
     }
 

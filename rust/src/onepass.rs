@@ -973,8 +973,17 @@ fn decimate<const W: usize, const FMA: bool>(
             *slot = 0;
         }
     }
+    // Output k = kj * up + kr, stepped without a division per output.
+    let (mut kj, mut kr) = (k / plan.up, k % plan.up);
+    let next = |(j, r): (usize, usize)| {
+        if r + 1 == plan.up {
+            (j + 1, 0)
+        } else {
+            (j, r + 1)
+        }
+    };
     while k < geo.n_out {
-        let (q_hi, taps) = plan.locate(k);
+        let (q_hi, taps) = plan.locate_jr(kj, kr);
         let len = taps.len();
         let q_lo = q_hi as isize - len as isize + 1;
         if q_hi >= w_end && !at_end {
@@ -984,7 +993,8 @@ fn decimate<const W: usize, const FMA: bool>(
         if fast {
             #[cfg(target_arch = "x86_64")]
             if FMA && W.is_multiple_of(4) && W <= 24 && k + 1 < geo.n_out {
-                let (q_hi2, taps2) = plan.locate(k + 1);
+                let (kj2, kr2) = next((kj, kr));
+                let (q_hi2, taps2) = plan.locate_jr(kj2, kr2);
                 let q_lo2 = (q_hi2 + 1).saturating_sub(taps2.len());
                 if q_hi2 < w_end && q_lo2 >= w0 && q_hi2 + 1 >= taps2.len() {
                     let lo = (q_lo as usize).min(q_lo2);
@@ -1010,6 +1020,7 @@ fn decimate<const W: usize, const FMA: bool>(
                     );
                     slot = if s1 + 1 == cap { 0 } else { s1 + 1 };
                     k += 2;
+                    (kj, kr) = next((kj2, kr2));
                     continue;
                 }
             }
@@ -1035,6 +1046,7 @@ fn decimate<const W: usize, const FMA: bool>(
             put(&mut pend.buf, cap, &mut slot, scaled(acc, scale));
         }
         k += 1;
+        (kj, kr) = next((kj, kr));
     }
     dec.k_next = k;
     // Keep what later outputs need.

@@ -136,7 +136,13 @@ impl PolyPlan {
     /// first (one division and a table lookup; [`PolyPlan::phase`] divides twice).
     #[inline(always)]
     pub fn locate(&self, k: usize) -> (usize, &[f64]) {
-        let (j, r) = (k / self.up, k % self.up);
+        self.locate_jr(k / self.up, k % self.up)
+    }
+
+    /// [`PolyPlan::locate`] of output `k = j * up + r` (`r < up`), for
+    /// callers that step through the outputs without dividing.
+    #[inline(always)]
+    pub fn locate_jr(&self, j: usize, r: usize) -> (usize, &[f64]) {
         let (q, p) = self.res[r];
         (
             j * self.down + q,

@@ -438,44 +438,75 @@ mod simd_io {
     ) {
         let nl = rows.len();
         let d = data.as_ptr();
-        let mut streamed = false;
-        let mut j0 = 0;
-        while j0 + 4 <= nl {
-            let mut i = 0;
+        let ng = nl / 4;
+        // Per full group of four lanes: next output and whether its rows
+        // take streaming stores.
+        let mut pos = [0usize; 8];
+        let mut peels = [0usize; 8];
+        let mut stream = [false; 8];
+        assert!(ng <= pos.len());
+        for g in 0..ng {
+            let j0 = 4 * g;
             // float64 rows that share their alignment: streaming stores from
-            // the first 32-byte boundary on. The output is written once and
-            // not read again here; ordinary stores first read every line
-            // from memory (the output is far larger than the caches).
-            let mis = |k: usize| rows[j0 + k].as_ptr().add(k0) as usize % 32;
-            if !U::IS_F32 && count >= 16 && mis(0) % 8 == 0 && (1..4).all(|k| mis(k) == mis(0)) {
-                let peel = ((32 - mis(0)) % 32) / 8;
-                for i in 0..peel {
-                    for k in 0..4 {
-                        rows[j0 + k][k0 + i] = U::from_f64(data[i * w + j0 + k]);
+            // the first 64-byte (else 32-byte) boundary on. The output is
+            // written once and not read again here; ordinary stores first
+            // read every line from memory (the output is far larger than
+            // the caches).
+            let mis = |k: usize, a: usize| rows[j0 + k].as_ptr().add(k0) as usize % a;
+            let same = |a: usize| mis(0, a) % 8 == 0 && (1..4).all(|k| mis(k, a) == mis(0, a));
+            if !U::IS_F32 && count >= 16 {
+                let line = if same(64) { 64 } else { 32 };
+                if line == 64 || same(32) {
+                    let peel = ((line - mis(0, line)) % line) / 8;
+                    for i in 0..peel {
+                        for k in 0..4 {
+                            rows[j0 + k][k0 + i] = U::from_f64(data[i * w + j0 + k]);
+                        }
                     }
-                }
-                i = peel;
-                while i + 4 <= count {
-                    for (k, v) in lanes4(d, i, w, j0).iter().enumerate() {
-                        _mm256_stream_pd(rows[j0 + k].as_mut_ptr().add(k0 + i) as *mut f64, *v);
-                    }
-                    i += 4;
-                }
-                streamed = true;
-            }
-            while i + 4 <= count {
-                for (k, v) in lanes4(d, i, w, j0).iter().enumerate() {
-                    store4(rows[j0 + k].as_mut_ptr().add(k0 + i), *v);
-                }
-                i += 4;
-            }
-            for i in i..count {
-                for k in 0..4 {
-                    rows[j0 + k][k0 + i] = U::from_f64(data[i * w + j0 + k]);
+                    pos[g] = peel;
+                    peels[g] = peel;
+                    stream[g] = true;
                 }
             }
-            j0 += 4;
         }
+        // Outputs in blocks of `BLOCK`, the groups inside: a block's rows of
+        // `data` (`BLOCK * w` values, L1-sized) are read from L2 once for
+        // all groups, and each output row gets whole lines per block.
+        const BLOCK: usize = 64;
+        let mut end = 0;
+        while end < count {
+            end += BLOCK;
+            for g in 0..ng {
+                let j0 = 4 * g;
+                let lim = (end + peels[g]).min(count);
+                let mut i = pos[g];
+                if stream[g] {
+                    while i + 4 <= lim {
+                        for (k, v) in lanes4(d, i, w, j0).iter().enumerate() {
+                            _mm256_stream_pd(rows[j0 + k].as_mut_ptr().add(k0 + i) as *mut f64, *v);
+                        }
+                        i += 4;
+                    }
+                } else {
+                    while i + 4 <= lim {
+                        for (k, v) in lanes4(d, i, w, j0).iter().enumerate() {
+                            store4(rows[j0 + k].as_mut_ptr().add(k0 + i), *v);
+                        }
+                        i += 4;
+                    }
+                }
+                pos[g] = i;
+            }
+        }
+        for (g, &p) in pos.iter().enumerate().take(ng) {
+            for i in p..count {
+                for k in 0..4 {
+                    rows[4 * g + k][k0 + i] = U::from_f64(data[i * w + 4 * g + k]);
+                }
+            }
+        }
+        let streamed = stream.iter().any(|&s| s);
+        let j0 = 4 * ng;
         for (j, row) in rows.iter_mut().enumerate().skip(j0) {
             for i in 0..count {
                 row[k0 + i] = U::from_f64(data[i * w + j]);

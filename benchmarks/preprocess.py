@@ -322,6 +322,8 @@ def goal_line(results: dict) -> str:
     parts = []
     for r in results["rows"]:
         m = r["method"]
+        # Rows are named "engine <level>"; "engine f32 <level>" (float32 I/O)
+        # and "engine x2 <level>" (two-thread batch) are not part of the goal.
         if r["sfreq"] != 256 or not m.startswith("engine ") or len(m.split()) != 2:
             continue
         x = r["x_scipy_cpu_best"]

@@ -32,15 +32,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3600);
     let (n_ch, n) = (21usize, 256 * secs);
-    let mut seed = 1u64;
-    let data: Vec<f64> = (0..n_ch * n)
-        .map(|_| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        })
-        .collect();
+    let data = elm_dsp::testdata::lcg(n_ch * n, 1);
     let lanes: Vec<Lane> = (0..20).map(|i| Lane::Diff(i, i + 1)).collect();
     let src = MontageSource::new(&data, n_ch, n, lanes).unwrap();
     let sos = butter_bandpass_sos(4, 0.1, 49.0, 256.0).unwrap();

@@ -26,6 +26,8 @@ pub mod onepass;
 pub mod pipeline;
 pub mod polyphase;
 pub mod simd;
+#[doc(hidden)]
+pub mod testdata;
 
 use std::fmt;
 

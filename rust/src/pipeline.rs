@@ -267,15 +267,7 @@ mod tests {
     fn recycled_outputs_are_fully_overwritten() {
         // (The float32 outputs must reach 8 MB too.)
         let (n_ch, n) = (21usize, 300_000usize);
-        let mut seed = 7u64;
-        let data: Vec<f64> = (0..n_ch * n)
-            .map(|_| {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            })
-            .collect();
+        let data = crate::testdata::lcg(n_ch * n, 7);
         let base = Recipe {
             l_freq: 0.1,
             h_freq: 49.0,

@@ -8,6 +8,7 @@ use elm_dsp::design::{
 use elm_dsp::engine::{filter_spec, run, run_resample, FilterPad, Lane, MontageSource};
 use elm_dsp::polyphase::{reflect_index, PolyPlan, ResamplePad};
 use elm_dsp::simd::SimdLevel;
+use elm_dsp::testdata::lcg;
 use elm_dsp::DspError;
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -186,18 +187,6 @@ fn padlens() {
     //   import signal; print(e(signal.butter(4, [0.1, 49], 'bandpass',
     //   output='sos', fs=256)))"  -> 1315
     assert_eq!(mne_ringing_samples(&SOS_4_01_49_256), 1315);
-}
-
-fn lcg(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        })
-        .collect()
 }
 
 /// Straightforward scalar sosfiltfilt (SciPy's algorithm) as the oracle.

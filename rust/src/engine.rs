@@ -11,7 +11,7 @@ use crate::DspError;
 use rayon::prelude::*;
 
 /// A float sample type of the I/O arrays (the maths is always f64).
-pub trait Sample: crate::mem::ZeroBits + Send + Sync + 'static {
+pub trait Sample: crate::mem::Recyclable + Send + Sync {
     /// True for `f32` (selects the converting loads of the SIMD fill).
     const IS_F32: bool = false;
     /// Widen to f64.

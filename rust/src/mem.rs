@@ -4,7 +4,6 @@
 
 use crate::DspError;
 use std::alloc::{alloc_zeroed, Layout};
-use std::any::{Any, TypeId};
 use std::sync::Mutex;
 
 /// Physical memory of this machine in bytes, where the OS says.
@@ -93,35 +92,49 @@ pub fn zeros<T: ZeroBits>(n: usize, what: &str) -> Result<Vec<T>, DspError> {
 /// Smallest buffer worth keeping for reuse (as [`huge_pages`]: 8 MB).
 const SPARE_MIN_BYTES: usize = 4 * (2 << 20);
 
-/// The last large output of each precision that its user let go of (see
-/// [`recycle`]).
-static SPARE_F64: Mutex<Option<Vec<f64>>> = Mutex::new(None);
-static SPARE_F32: Mutex<Option<Vec<f32>>> = Mutex::new(None);
+/// A float type whose large outputs are kept for reuse: one spare buffer per
+/// type (see [`recycle`] and [`output`]).
+pub trait Recyclable: ZeroBits + 'static {
+    /// A value no correct output holds where the engine wrote nothing: a
+    /// reused buffer is filled with it in test and debug builds.
+    const NAN: Self;
+    /// The last large output of this type that its user let go of.
+    fn spare() -> &'static Mutex<Option<Vec<Self>>>;
+}
+
+impl Recyclable for f64 {
+    const NAN: Self = f64::NAN;
+    fn spare() -> &'static Mutex<Option<Vec<Self>>> {
+        static SPARE: Mutex<Option<Vec<f64>>> = Mutex::new(None);
+        &SPARE
+    }
+}
+
+impl Recyclable for f32 {
+    const NAN: Self = f32::NAN;
+    fn spare() -> &'static Mutex<Option<Vec<Self>>> {
+        static SPARE: Mutex<Option<Vec<f32>>> = Mutex::new(None);
+        &SPARE
+    }
+}
 
 /// Keep `v`, a large output nobody uses any more, for the next [`output`] of
 /// a similar size (one buffer per precision at most; a smaller one is
 /// freed). A fresh 58 MB output costs the OS ~5 ms of page faults and
 /// zeroing per call and its release unmaps it again; preprocessing one
 /// recording after another reuses the same pages instead.
-pub fn recycle<T: ZeroBits + 'static>(v: Vec<T>) {
+pub fn recycle<T: Recyclable>(v: Vec<T>) {
     if std::mem::size_of_val(&v[..]) < SPARE_MIN_BYTES {
         return;
     }
-    let mut any: Box<dyn Any> = Box::new(v);
-    if let Some(v) = any.downcast_mut::<Vec<f64>>() {
-        if let Ok(mut spare) = SPARE_F64.lock() {
-            *spare = Some(std::mem::take(v));
-        }
-    } else if let Some(v) = any.downcast_mut::<Vec<f32>>() {
-        if let Ok(mut spare) = SPARE_F32.lock() {
-            *spare = Some(std::mem::take(v));
-        }
+    if let Ok(mut spare) = T::spare().lock() {
+        *spare = Some(v);
     }
 }
 
-/// The spare buffer of `spare` when it holds `n` to `2 n` values.
-fn take_spare<U: Copy>(spare: &Mutex<Option<Vec<U>>>, n: usize) -> Option<Vec<U>> {
-    let mut spare = spare.lock().ok()?;
+/// The spare buffer of `T` when it holds `n` to `2 n` values.
+fn take_spare<T: Recyclable>(n: usize) -> Option<Vec<T>> {
+    let mut spare = T::spare().lock().ok()?;
     let fits = spare
         .as_ref()
         .is_some_and(|v| v.len() >= n && v.len() / 2 <= n);
@@ -130,38 +143,22 @@ fn take_spare<U: Copy>(spare: &Mutex<Option<Vec<U>>>, n: usize) -> Option<Vec<U>
     Some(v)
 }
 
-/// `v` with every value set to `nan` (test and debug builds, see [`output`]).
-#[cfg(any(test, debug_assertions))]
-fn nan_filled<U: Copy>(mut v: Vec<U>, nan: U) -> Vec<U> {
-    v.fill(nan);
-    v
-}
-
 /// `n` values of `T` for `what` whose contents are unspecified (the caller
 /// overwrites every one): the buffer kept by [`recycle`] when it holds `n`
 /// to `2 n` values of `T`, else [`zeros`].
-pub fn output<T: ZeroBits + 'static>(n: usize, what: &str) -> Result<Vec<T>, DspError> {
+pub fn output<T: Recyclable>(n: usize, what: &str) -> Result<Vec<T>, DspError> {
     if n.saturating_mul(std::mem::size_of::<T>()) >= SPARE_MIN_BYTES {
-        let hit: Option<Box<dyn Any>> = if TypeId::of::<T>() == TypeId::of::<f64>() {
-            take_spare(&SPARE_F64, n).map(|v| {
-                // Stale values would go unnoticed: the tests' builds fill a
-                // reused buffer with NaN so that any output the engine
-                // failed to write shows.
-                #[cfg(any(test, debug_assertions))]
-                let v = nan_filled(v, f64::NAN);
-                Box::new(v) as Box<dyn Any>
-            })
-        } else if TypeId::of::<T>() == TypeId::of::<f32>() {
-            take_spare(&SPARE_F32, n).map(|v| {
-                #[cfg(any(test, debug_assertions))]
-                let v = nan_filled(v, f32::NAN);
-                Box::new(v) as Box<dyn Any>
-            })
-        } else {
-            None
-        };
-        if let Some(Ok(v)) = hit.map(|b| b.downcast::<Vec<T>>()) {
-            return Ok(*v);
+        if let Some(v) = take_spare::<T>(n) {
+            // Stale values would go unnoticed: the tests' builds fill a
+            // reused buffer with NaN so that any output the engine failed
+            // to write shows.
+            #[cfg(any(test, debug_assertions))]
+            let v = {
+                let mut v = v;
+                v.fill(T::NAN);
+                v
+            };
+            return Ok(v);
         }
     }
     zeros(n, what)

@@ -309,7 +309,7 @@ mod tests {
 
     /// Run `plan`, release its output, run it again: the second output must
     /// reuse the released buffer and hold the same, finite values.
-    fn rewrites_recycled<U: Sample + 'static>(plan: &Plan, data: &[f64], n_ch: usize, n: usize)
+    fn rewrites_recycled<U: Sample>(plan: &Plan, data: &[f64], n_ch: usize, n: usize)
     where
         Vec<U>: PartialEq + Clone,
     {

@@ -5,7 +5,7 @@
 //! every error — including a Rust panic — into a Python exception.
 
 use elm_dsp::design::{self, Section};
-use elm_dsp::engine::{self, FilterPad, Lane, Sample};
+use elm_dsp::engine::{self, FilterPad, Lane};
 use elm_dsp::pipeline::{self, Buffer, Plan, Recipe, Recording, Samples};
 use elm_dsp::polyphase::{PolyPlan, ResamplePad};
 use elm_dsp::DspError;
@@ -234,13 +234,28 @@ impl Drop for OutputBuffer {
     }
 }
 
-fn to_py_2d<'py, U: Sample + numpy::Element>(
+/// A (rows, cols) NumPy array over an output's memory, without a copy.
+fn to_py_2d<'py>(
     py: Python<'py>,
-    v: Vec<U>,
+    data: Buffer,
     rows: usize,
     cols: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut v = v;
+    match data {
+        Buffer::F64(v) => array_over(py, v, rows, cols, Buffer::F64),
+        Buffer::F32(v) => array_over(py, v, rows, cols, Buffer::F32),
+    }
+}
+
+/// [`to_py_2d`] for one precision; `wrap` puts `v` back into its [`Buffer`]
+/// variant for the array's owner.
+fn array_over<'py, U: numpy::Element>(
+    py: Python<'py>,
+    mut v: Vec<U>,
+    rows: usize,
+    cols: usize,
+    wrap: fn(Vec<U>) -> Buffer,
+) -> PyResult<Bound<'py, PyAny>> {
     if v.len() != rows * cols {
         return Err(PyRuntimeError::new_err(
             "internal error: output of the wrong size (please report it)",
@@ -248,17 +263,7 @@ fn to_py_2d<'py, U: Sample + numpy::Element>(
     }
     // (The heap block does not move with the Vec.)
     let ptr = v.as_mut_ptr();
-    let mut any: Box<dyn std::any::Any> = Box::new(v);
-    let buffer = if let Some(v) = any.downcast_mut::<Vec<f64>>() {
-        Buffer::F64(std::mem::take(v))
-    } else if let Some(v) = any.downcast_mut::<Vec<f32>>() {
-        Buffer::F32(std::mem::take(v))
-    } else {
-        return Err(PyRuntimeError::new_err(
-            "internal error: output type (please report it)",
-        ));
-    };
-    let owner = Bound::new(py, OutputBuffer(buffer))?;
+    let owner = Bound::new(py, OutputBuffer(wrap(v)))?;
     // SAFETY: `ptr` points to the `rows * cols` values of `U` owned by
     // `owner` (moving the Vec into it does not move them), which becomes the
     // array's base, kept alive as long as the array or a view of it, and
@@ -380,7 +385,7 @@ fn execute<'py>(
                 AssertUnwindSafe(move || job.run::<$t, $u>(data, n_ch, n)),
             )?;
             let o = r.map_err(|e| value_err(e, names.as_deref()))?;
-            to_py_2d(py, o.data, o.rows, o.cols)
+            to_py_2d(py, o.data.into(), o.rows, o.cols)
         }};
     }
     match (&inp, out_f32) {
@@ -637,10 +642,7 @@ fn preprocess_batch<'py>(
             DspError::OutOfMemory { .. } => PyMemoryError::new_err(format!("recording {i}: {e}")),
             _ => PyValueError::new_err(format!("recording {i}: {e}")),
         })?;
-        match o.data {
-            Buffer::F32(v) => list.append(to_py_2d(py, v, o.rows, o.cols)?)?,
-            Buffer::F64(v) => list.append(to_py_2d(py, v, o.rows, o.cols)?)?,
-        }
+        list.append(to_py_2d(py, o.data, o.rows, o.cols)?)?;
     }
     Ok(list)
 }

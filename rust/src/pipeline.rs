@@ -196,6 +196,18 @@ pub enum Buffer {
     F64(Vec<f64>),
 }
 
+impl From<Vec<f32>> for Buffer {
+    fn from(v: Vec<f32>) -> Self {
+        Buffer::F32(v)
+    }
+}
+
+impl From<Vec<f64>> for Buffer {
+    fn from(v: Vec<f64>) -> Self {
+        Buffer::F64(v)
+    }
+}
+
 /// A recording of a batch: its samples and shape (channels, samples).
 pub type Recording<'a> = (Samples<'a>, usize, usize);
 

@@ -15,7 +15,7 @@ import hashlib
 import math
 import os
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +69,9 @@ class EDFHeader:
         Samples per record of each signal.
     phys_min, phys_max, dig_min, dig_max : numpy.ndarray
         Per-signal calibration.
+    reserved : str
+        The header's 44-byte reserved field, stripped (``"EDF+C"`` or ``"EDF+D"``
+        in EDF+ files, empty in plain EDF).
     """
 
     path: Path
@@ -87,7 +90,6 @@ class EDFHeader:
     dig_min: np.ndarray
     dig_max: np.ndarray
     reserved: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def sfreqs(self) -> np.ndarray:
@@ -147,7 +149,6 @@ def _copy_header(h: EDFHeader) -> EDFHeader:
         phys_max=h.phys_max.copy(),
         dig_min=h.dig_min.copy(),
         dig_max=h.dig_max.copy(),
-        extra=dict(h.extra),
     )
 
 

@@ -116,6 +116,22 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
 
     Parameters
     ----------
+    n_outputs : int | None
+        Number of classes of the linear head ``final_layer``; ``None`` (the
+        default) makes the model return the 256-d embedding.
+    n_chans : int | None
+        Number of input channels; ``None`` takes it from ``chs_info``, or the 20
+        TCP channels when that is ``None`` too.
+    chs_info : list of dict | None
+        MNE channel infos (``raw.info["chs"]``), as Braindecode's
+        ``EEGClassifier`` passes them; gives ``n_chans`` when that is ``None``.
+    n_times : int | None
+        Samples per input window, if known (checked against the shortest input
+        the variant accepts); the tower itself takes any length from that on.
+    input_window_seconds : float | None
+        Window length in seconds (Braindecode's alternative to ``n_times``).
+    sfreq : float | None
+        Sampling rate of the input (100 Hz, the rate ELM was trained at).
     variant : {"5s", "60s"}
         Input-length variant; selects the pooling sizes.
     activation : type of torch.nn.Module

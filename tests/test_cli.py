@@ -179,3 +179,39 @@ def test_synth_and_preprocess(tmp_path, capsys):
     assert main(["preprocess", str(raw), str(cache), "--shard", "x"]) == 2
     assert main([*args, "--phenotypes", "normal:1"]) == 2
     assert "--phenotypes must look like" in capsys.readouterr().err
+
+
+def test_quiet_run_prints_results_only(eegmat_dir, tmp_path):
+    """``elm zeroshot -q`` as a user runs it (a new process, real eegmat EEG, the
+    shipped bundle): no progress bar (not even the text tower's loading bar) and
+    none of Braindecode's import-time MNE deprecation warnings on stderr, which
+    every command used to print; without ``-q`` the bars are back."""
+    import os
+
+    eeg = tmp_path / "eeg"
+    eeg.mkdir()
+    for name in ("Subject30_1", "Subject30_2"):
+        (eeg / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
+    cache = tmp_path / "cache"
+    assert main(["preprocess", str(eeg), str(cache)]) == 0
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    cmd = [sys.executable, "-m", "braindecode_elm.cli", "zeroshot"]
+    cmd += ["--model", "elm-open-5s", "--cache", str(cache), "--device", "cpu"]
+    cmd += ["--prompts", "eegmat_rest_arithmetic"]
+
+    def run(*extra):
+        done = subprocess.run(
+            [*cmd, *extra], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    quiet = run("-q")
+    assert "Subject30_1\t" in quiet.stdout and "Subject30_2\t" in quiet.stdout
+    assert "standard_1020" not in quiet.stderr
+    assert "Loading weights" not in quiet.stderr
+    assert "it/s]" not in quiet.stderr and "rec/s]" not in quiet.stderr
+    assert quiet.stderr.strip() == "", quiet.stderr
+    loud = run()
+    assert "standard_1020" not in loud.stderr
+    assert "embedding recordings" in loud.stderr

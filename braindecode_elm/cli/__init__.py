@@ -7,7 +7,9 @@ subcommand imports what it needs (torch, MNE, MOABB, ...) when it runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .._errors import debug_requested
@@ -523,6 +525,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_third_parties(quiet: bool) -> None:
+    """Keep other packages' noise that says nothing about this run off stderr.
+
+    Importing Braindecode's model zoo warns that its EEGPT model uses an MNE
+    montage name deprecated for MNE 1.14; this package pins ``mne<1.14`` and no
+    ``elm`` command uses EEGPT, yet every command printed it. With ``--quiet``
+    (no progress bars) the Hugging Face loading bar of the text tower is
+    switched off as well.
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Montage name 'standard_1020' is deprecated",
+        category=FutureWarning,
+        # MNE issues it through its own warn(), which names the module "mne".
+        module=r"mne$",
+    )
+    if quiet:
+        # Read by huggingface_hub when it is imported (not yet, at this point
+        # of a command-line run); transformers' own switch when it already is.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``elm`` command line.
 
@@ -537,6 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Exit status.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet_third_parties(quiet="-q" in argv or "--quiet" in argv)
     # --debug may come anywhere (pretrain hands its arguments over unparsed).
     debug = debug_requested(argv)
     argv = [a for a in argv if a != "--debug"]

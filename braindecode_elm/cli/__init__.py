@@ -42,11 +42,15 @@ run 'elm COMMAND --help' for the options and examples of each command.
 """
 
 
-def _add_model_data(p: argparse.ArgumentParser) -> None:
+def _add_model_data(
+    p: argparse.ArgumentParser,
+    out_help: str = "folder for JSON results and plots (default: print only)",
+) -> None:
     p.add_argument(
         "--model",
         required=True,
-        help="ELM bundle folder (ELM.save_pretrained / a pretraining run's final/)",
+        help="ELM bundle folder (ELM.save_pretrained / a pretraining run's final/) "
+        "or the name of a shipped bundle (elm-open-5s)",
     )
     p.add_argument("--cache", required=True, help="preprocessed cache (elm preprocess)")
     p.add_argument(
@@ -63,7 +67,7 @@ def _add_model_data(p: argparse.ArgumentParser) -> None:
         default=None,
         help="at most this many crops/recording",
     )
-    p.add_argument("--out", default=None, help="folder for JSON results and plots")
+    p.add_argument("--out", default=None, help=out_help)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -254,7 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
         epilog="example:\n  elm embed --model run/final --cache cache/ --out emb.npz",
     )
-    _add_model_data(p)
+    _add_model_data(
+        p,
+        out_help="output .npz file, or a folder to hold embeddings.npz "
+        "(default: embeddings.npz)",
+    )
     _add_run_options(p)
     p.add_argument("--text", action="store_true", help="also embed report segments")
 

@@ -181,7 +181,7 @@ def test_synth_and_preprocess(tmp_path, capsys):
     assert "--phenotypes must look like" in capsys.readouterr().err
 
 
-def test_quiet_run_prints_results_only(eegmat_dir, tmp_path):
+def test_quiet_run_prints_results_only(eegmat_dir, tmp_path, capsys):
     """``elm zeroshot -q`` as a user runs it (a new process, real eegmat EEG, the
     shipped bundle): no progress bar (not even the text tower's loading bar) and
     none of Braindecode's import-time MNE deprecation warnings on stderr, which
@@ -193,7 +193,10 @@ def test_quiet_run_prints_results_only(eegmat_dir, tmp_path):
     for name in ("Subject30_1", "Subject30_2"):
         (eeg / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
     cache = tmp_path / "cache"
-    assert main(["preprocess", str(eeg), str(cache)]) == 0
+    assert main(["preprocess", str(eeg), str(cache), "-q"]) == 0
+    said = capsys.readouterr()
+    assert "2 recordings OK" in said.out
+    assert "rec/s" not in said.err and "%|" not in said.err, said.err
     env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
     cmd = [sys.executable, "-m", "braindecode_elm.cli", "zeroshot"]
     cmd += ["--model", "elm-open-5s", "--cache", str(cache), "--device", "cpu"]

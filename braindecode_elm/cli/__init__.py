@@ -84,6 +84,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         default=256,
         help="EEG crops per forward pass",
     )
+    _add_verbosity(p)
+
+
+def _add_verbosity(p: argparse.ArgumentParser) -> None:
+    """``-v``/``--verbose`` and ``-q``/``--quiet``."""
     p.add_argument(
         "-v", "--verbose", action="count", default=0, help="more messages (debug)"
     )
@@ -242,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="file with one recording id per line to restrict to (default: all)",
     )
+    _add_verbosity(p)
 
     sub.add_parser(
         "pretrain",

@@ -302,6 +302,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         max_duration_s=args.max_duration,
         metadata=args.metadata,
         recording_ids=ids,
+        progress=not args.quiet,
     )
     print(summary)
     corpus = open_cache(args.out)

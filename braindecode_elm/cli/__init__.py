@@ -579,17 +579,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         Exit status.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    _quiet_third_parties(quiet="-q" in argv or "--quiet" in argv)
     # --debug may come anywhere (pretrain hands its arguments over unparsed).
     debug = debug_requested(argv)
     argv = [a for a in argv if a != "--debug"]
     if argv and argv[0] == "pretrain":
         # The training engineer owns the pretraining CLI: hand over everything.
+        _quiet_third_parties(quiet=False)
         from braindecode_elm.training.cli import main as pretrain_main
 
         return run_command("pretrain", lambda: pretrain_main(argv[1:]), debug=debug)
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Before any command imports Braindecode or Hugging Face.
+    _quiet_third_parties(quiet=getattr(args, "quiet", False))
     if args.version:
         from braindecode_elm import __version__
 

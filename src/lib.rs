@@ -242,20 +242,22 @@ fn to_py_2d<'py>(
     cols: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     match data {
-        Buffer::F64(v) => array_over(py, v, rows, cols, Buffer::F64),
-        Buffer::F32(v) => array_over(py, v, rows, cols, Buffer::F32),
+        Buffer::F64(v) => array_over(py, v, rows, cols),
+        Buffer::F32(v) => array_over(py, v, rows, cols),
     }
 }
 
-/// [`to_py_2d`] for one precision; `wrap` puts `v` back into its [`Buffer`]
-/// variant for the array's owner.
+/// [`to_py_2d`] for one precision (`v` goes back into its [`Buffer`] variant
+/// for the array's owner).
 fn array_over<'py, U: numpy::Element>(
     py: Python<'py>,
     mut v: Vec<U>,
     rows: usize,
     cols: usize,
-    wrap: fn(Vec<U>) -> Buffer,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<Bound<'py, PyAny>>
+where
+    Vec<U>: Into<Buffer>,
+{
     if v.len() != rows * cols {
         return Err(PyRuntimeError::new_err(
             "internal error: output of the wrong size (please report it)",
@@ -263,7 +265,7 @@ fn array_over<'py, U: numpy::Element>(
     }
     // (The heap block does not move with the Vec.)
     let ptr = v.as_mut_ptr();
-    let owner = Bound::new(py, OutputBuffer(wrap(v)))?;
+    let owner = Bound::new(py, OutputBuffer(v.into()))?;
     // SAFETY: `ptr` points to the `rows * cols` values of `U` owned by
     // `owner` (moving the Vec into it does not move them), which becomes the
     // array's base, kept alive as long as the array or a view of it, and

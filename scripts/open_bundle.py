@@ -5,8 +5,9 @@ demo``) or ``python scripts/open_bundle.py runs/open`` (``elm open-recipe``)
 copies the first seed's bundle into ``braindecode_elm/pretrained/elm-open-5s``
 with its prompt sets, a model card and the run's ``results.json``, then replaces
 the block ``open-bundle`` of ``docs/labelled_pretraining.rst`` with the table
-built from those results. ``--docs`` only regenerates the block from the shipped
-``results.json``. Runs with fewer than 3 seeds are refused.
+built from those results. ``--docs`` only regenerates the block and the model card
+from the shipped ``results.json`` and ``config.json``. Runs with fewer than 3 seeds
+are refused.
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ def rst_table(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point (see the module docstring)."""
-    from braindecode_elm.evaluation.open_recipe import OPEN_BUNDLE, write_bundle
+    from braindecode_elm.evaluation.open_recipe import (
+        OPEN_BUNDLE,
+        model_card,
+        write_bundle,
+    )
     from braindecode_elm.models.pretrained import PRETRAINED_DIR
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -71,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         write_bundle(results, run / f"seed{results['seeds'][0]}", dest)
         print(f"bundle written to {dest}")
     results = json.loads((dest / "results.json").read_text())
+    offsets = json.loads((dest / "config.json").read_text()).get("prompt_offsets")
+    card_path = dest / "MODEL_CARD.md"
+    card = model_card(results, f"seed{results['seeds'][0]}", offsets)
+    if card_path.read_text() != card:
+        card_path.write_text(card)
+        print(f"{card_path}: updated")
     changed = replace_block(DOCS, "open-bundle", rst_table(results))
     print(f"{DOCS}: {'updated' if changed else 'up to date'}")
     return 0

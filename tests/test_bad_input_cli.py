@@ -117,6 +117,16 @@ CASES = [
     (f"embed {M} --seconds 0", "argument --seconds: must be a finite number > 0"),
     (f"embed {M} --seconds=-inf", "argument --seconds: must be a finite number > 0"),
     (f"embed {M} --seconds 1000", "yields no 1000.0 s crop"),
+    (f"embed {M} --drop-first 1e4", "s) yields no 5.0 s crop after dropping the "),
+    (
+        f"embed {M} --drop-first -1",
+        "argument --drop-first: must be a finite number >= 0",
+    ),
+    (
+        f"zeroshot {M} --drop-first nan",
+        "argument --drop-first: must be a finite number",
+    ),
+    (f"probe {M} --labels x --max-minutes 0", "argument --max-minutes: must be a"),
     (f"embed {M} --seconds 0.05", "shorter than the 108 samples the EEG tower needs"),
     (f"embed {M} --seconds 0.001", "not a positive whole number of samples"),
     (f"embed {M} --seconds 1e308", "at most the 45 minutes"),

@@ -41,6 +41,28 @@ def test_help_lists_every_command_and_is_torch_free():
     assert "TORCH False" in out
 
 
+def test_windowing_defaults_are_the_elm_rules():
+    """The parser restates the ELM windowing rules (to stay NumPy-free at import):
+    its defaults must be the data layer's constants, on every command that crops."""
+    from braindecode_elm.cli import _DROP_FIRST_S, _MAX_MINUTES, build_parser
+    from braindecode_elm.data.windows import ELM_DROP_FIRST_S, ELM_MAX_MINUTES
+
+    assert (_DROP_FIRST_S, _MAX_MINUTES) == (ELM_DROP_FIRST_S, ELM_MAX_MINUTES)
+    data = ["--model", "m", "--cache", "c"]
+    commands = {
+        "embed": data,
+        "zeroshot": data,
+        "retrieve": data,
+        "probe": [*data, "--labels", "x"],
+        "benchmark": ["--models", "m", "--datasets", "c", "--out", "o"],
+    }
+    for cmd, argv in commands.items():
+        args = build_parser().parse_args([cmd, *argv])
+        assert (args.drop_first, args.max_minutes) == (10.0, 45.0), cmd
+        args = build_parser().parse_args([cmd, *argv, "--drop-first", "0"])
+        assert args.drop_first == 0.0, cmd
+
+
 @pytest.mark.parametrize("cmd", [c for c in COMMANDS if c != "pretrain"])
 def test_subcommand_help_has_examples(cmd, capsys):
     with pytest.raises(SystemExit) as exc:

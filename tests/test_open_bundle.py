@@ -139,3 +139,50 @@ def test_elm_zeroshot_takes_the_bundles_own_prompt_sets(eegmat_dir, tmp_path, ca
     err = capsys.readouterr().err
     assert "is neither a built-in set" in err
     assert "model's sets ['eegbci_rest_task', 'eegmat_rest_arithmetic']" in err
+
+
+@pytest.mark.realdata
+def test_elm_zeroshot_on_the_test_subjects_reproduces_the_model_card(
+    eegmat_dir, tmp_path, capsys
+):
+    """The user's path (``elm preprocess`` on the eegmat files of the held-out
+    subjects 24-35, then ``elm zeroshot --model elm-open-5s --drop-first 0``) gives
+    the shipped seed's zero-shot recording figures of the model card; the default
+    ``--drop-first 10`` (ELM's recipe for clinical recordings) crops 10 s less of
+    every 62 s file."""
+    from braindecode_elm.cli import main
+
+    results = json.loads((_shipped() / "results.json").read_text())
+    shipped = results["runs"][results["seeds"].index(results["recipe"]["seed"])]
+    card = shipped["elm-open-5s"]["eegmat zero-shot, recording"]
+
+    eeg = tmp_path / "eeg"
+    eeg.mkdir()
+    rows = ["recording_id,state"]
+    for subject in range(24, 36):
+        for run, state in ((1, "rest"), (2, "arithmetic")):
+            name = f"Subject{subject}_{run}"
+            (eeg / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
+            rows.append(f"{name},{state}")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(rows) + "\n")
+    cache = tmp_path / "cache"
+    assert main(["preprocess", str(eeg), str(cache), "-q"]) == 0
+    base = ["zeroshot", "--model", "elm-open-5s", "--cache", str(cache)]
+    base += ["--prompts", "eegmat_rest_arithmetic", "--labels", f"{labels}:state"]
+    base += ["--device", "cpu", "-q"]
+
+    whole, recipe = tmp_path / "whole", tmp_path / "recipe"
+    assert main([*base, "--drop-first", "0", "--out", str(whole)]) == 0
+    got = json.loads((whole / "zeroshot.json").read_text())
+    assert len(got["ids"]) == 24
+    assert got["balanced_accuracy"] == pytest.approx(card["balanced_accuracy"])
+    # The cache holds float16 signals, the recipe's windows float32.
+    assert got["auroc"] == pytest.approx(card["auroc"], abs=0.01)
+    line = f"balanced accuracy {card['balanced_accuracy']:.3f}  AUROC"
+    assert line in capsys.readouterr().out
+
+    assert main([*base, "--out", str(recipe)]) == 0
+    default = json.loads((recipe / "zeroshot.json").read_text())
+    assert default["ids"] == got["ids"]
+    assert not np.allclose(default["scores"], got["scores"])

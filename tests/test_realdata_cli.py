@@ -351,3 +351,28 @@ def test_unique_names_rules():
     assert unique_names(["lab=some/where"]) == [("lab", "some/where")]
     with pytest.raises(ValueError, match="unique"):
         unique_names(["m=a", "m=b"])
+
+
+def test_benchmark_and_zeroshot_crop_alike(labelled_cache, two_bundles, tmp_path):
+    """``--drop-first`` reaches the benchmark's crops as it reaches ``elm
+    zeroshot``'s: with the same windowing both score the same; 0 s differs from
+    ELM's default 10 s on these 62 s files."""
+    a, _ = two_bundles
+    common = ["--labels", "state", "--prompts", "rest_task", "--device", "cpu"]
+    cells = {}
+    for drop in ("0", "10"):
+        out = tmp_path / f"bench{drop}"
+        argv = ["benchmark", "--models", str(a), "--datasets", str(labelled_cache)]
+        argv += ["--tasks", "zeroshot", "--out", str(out), "--drop-first", drop]
+        assert main([*argv, *common]) == 0
+        (path,) = (out / "cells").glob("*.json")
+        cells[drop] = json.loads(path.read_text())
+    z = tmp_path / "z"
+    argv = ["zeroshot", "--model", str(a), "--cache", str(labelled_cache), "-q"]
+    assert main([*argv, *common, "--drop-first", "0", "--out", str(z)]) == 0
+    direct = json.loads((z / "zeroshot.json").read_text())
+    assert cells["0"]["status"] == "ok"
+    assert cells["0"]["metrics"]["auroc"] == pytest.approx(direct["auroc"])
+    assert cells["0"]["metrics"]["auroc"] != pytest.approx(
+        cells["10"]["metrics"]["auroc"]
+    )

@@ -18,6 +18,7 @@ from ._errors import (
     finite_float,
     fraction_list,
     nonempty_str,
+    nonnegative_float,
     nonnegative_int,
     open_fraction,
     positive_float,
@@ -26,6 +27,12 @@ from ._errors import (
 )
 
 __all__ = ["main", "build_parser"]
+
+# The ELM windowing rules (braindecode_elm.data.windows.ELM_DROP_FIRST_S and
+# ELM_MAX_MINUTES), restated so that building the parser imports no NumPy;
+# tests/test_cli.py checks that they agree.
+_DROP_FIRST_S = 10.0
+_MAX_MINUTES = 45.0
 
 _EPILOG = """\
 examples:
@@ -61,13 +68,33 @@ def _add_model_data(
     p.add_argument(
         "--seconds", type=positive_float, default=5.0, help="crop length (s)"
     )
+    _add_windowing(p)
     p.add_argument(
         "--max-crops",
         type=positive_int,
         default=None,
-        help="at most this many crops/recording",
+        help="at most this many evenly spaced crops/recording",
     )
     p.add_argument("--out", default=None, help=out_help)
+
+
+def _add_windowing(p: argparse.ArgumentParser) -> None:
+    """``--drop-first`` and ``--max-minutes``: where the crops of a recording lie."""
+    p.add_argument(
+        "--drop-first",
+        type=nonnegative_float,
+        default=_DROP_FIRST_S,
+        metavar="SECONDS",
+        help="seconds skipped at the start of each recording before the first "
+        "crop (ELM's recipe for clinical recordings; 0 for files already cut to "
+        "the part of interest, such as eegmat's 62 s recordings)",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=positive_float,
+        default=_MAX_MINUTES,
+        help="crop at most this many minutes of each recording after the skipped start",
+    )
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -439,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", type=positive_int, default=5, help="probe seeds")
     p.add_argument("--weights-dir", default=None, help="local foundation-model weights")
+    _add_windowing(p)
     _add_run_options(p)
 
     p = sub.add_parser(

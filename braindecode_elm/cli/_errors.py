@@ -22,6 +22,7 @@ __all__ = [
     "positive_int",
     "nonnegative_int",
     "positive_float",
+    "nonnegative_float",
     "finite_float",
     "open_fraction",
     "fraction_list",
@@ -68,6 +69,14 @@ def positive_float(text: str) -> float:
     value = float(_number(float, text, "a finite number > 0"))
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """Argparse type: a finite number >= 0."""
+    value = float(_number(float, text, "a finite number >= 0"))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
     return value
 
 

@@ -221,6 +221,8 @@ def _embed(args: argparse.Namespace, model: Any, *, with_text: bool) -> Any:
         corpus,
         recording_ids=ids,
         seconds=args.seconds,
+        drop_first_s=args.drop_first,
+        max_minutes=args.max_minutes,
         max_crops=args.max_crops,
         with_text=with_text,
         batch_size=getattr(args, "batch_size", 256),
@@ -534,6 +536,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         label_map=args.label_map,
         seeds=args.seeds,
         weights_dir=args.weights_dir,
+        drop_first_s=args.drop_first,
+        max_minutes=args.max_minutes,
         device=str(resolve_device(getattr(args, "device", None))),
         batch_size=getattr(args, "batch_size", 256),
     )

@@ -278,6 +278,8 @@ def run_benchmark(
     seeds: int = 5,
     fractions: Sequence[float] = (0.01, 0.1, 1.0),
     weights_dir: str | os.PathLike | None = None,
+    drop_first_s: float = 10.0,
+    max_minutes: float = 45.0,
     max_crops: int | None = None,
     device: str = "cpu",
     batch_size: int = 256,
@@ -310,6 +312,10 @@ def run_benchmark(
         Probe label fractions.
     weights_dir : path-like | None
         Local foundation-model weights.
+    drop_first_s, max_minutes : float
+        Where each recording's crops lie (see
+        :func:`~braindecode_elm.evaluation.embedding.embed_corpus`): ELM skips
+        the first 10 s and uses at most 45 minutes.
     max_crops : int | None
         Crops per recording (speed).
     device : str
@@ -365,6 +371,8 @@ def run_benchmark(
                             model,
                             open_cache(dspec),
                             with_text=getattr(model, "has_text", True),
+                            drop_first_s=drop_first_s,
+                            max_minutes=max_minutes,
                             max_crops=max_crops,
                             batch_size=batch_size,
                         )

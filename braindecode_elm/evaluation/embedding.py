@@ -203,8 +203,10 @@ def embed_corpus(
         crops = rec.crops(seconds, drop_first_s=drop_first_s, max_minutes=max_minutes)
         if len(crops) == 0:
             raise ValueError(
-                f"recording {rid!r} yields no {seconds} s crop after dropping the "
-                f"first {drop_first_s} s; drop it from recording_ids"
+                f"recording {rid!r} ({rec.duration_s:.1f} s) yields no {seconds} s "
+                f"crop after dropping the first {drop_first_s} s (drop_first_s, "
+                "elm --drop-first): lower that, use shorter crops, or leave the "
+                "recording out (recording_ids, elm --recordings)"
             )
         if isinstance(need, int) and crops.shape[-1] < need:
             raise ValueError(

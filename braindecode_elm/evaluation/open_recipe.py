@@ -631,4 +631,13 @@ Zero-shot uses the bundle's prompt sets (`eegmat_rest_arithmetic`,
 logistic regression, C chosen on a held-out fifth of the training subjects
 (runs for EEGBCI), 10 % or 100 % of the training labels.
 {calib}
+
+Windows: the eegmat rows use every 5 s crop of each 62 s recording from its
+start (12 per recording). To get the shipped seed's zero-shot recording row from
+the command line, run `elm preprocess` on the eegmat files of subjects {mat_te}
+and `elm zeroshot --model {results["bundle"]} --cache CACHE --prompts
+eegmat_rest_arithmetic --labels labels.csv:state --drop-first 0` (a CSV of
+`recording_id,state`, state `rest` or `arithmetic`): `elm zeroshot` skips the
+first 10 s of every recording by default (ELM's rule for clinical recordings),
+which leaves 10 crops of these files and gives other figures.
 """

@@ -6,6 +6,11 @@ pipelines of a seed in one process, seeds 0-2) and writes ``results.csv`` /
 ``summary.csv``; ``--from-results runs/moabb/summary.csv`` only regenerates the
 table. Either way the block ``moabb`` of ``docs/evaluation.rst`` is replaced with
 the table built from the results file (no hand-copied numbers).
+
+``--heldout`` runs the eegmat comparison on the shipped ``elm-open-5s`` bundle's
+test subjects only (PhysioNet subjects 24-35, MOABB 25-36: never seen in its
+pretraining), with ``ELM[elm-open-5s]+LR`` beside the untrained tower and the
+baselines, into ``runs/moabb_heldout`` and the block ``moabb-heldout``.
 """
 
 from __future__ import annotations
@@ -24,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
-        "--out", default="runs/moabb", help="result folder (default %(default)s)"
+        "--out", default=None, help="result folder (default runs/moabb[_heldout])"
+    )
+    p.add_argument(
+        "--heldout",
+        action="store_true",
+        help="eegmat only, on the test subjects of the shipped elm-open-5s bundle",
     )
     p.add_argument("--from-results", help="summary.csv to publish without running")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -44,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         moabb_summary_table,
         run_real_data_comparisons,
     )
+    from braindecode_elm.evaluation.open_recipe import (
+        EEGMAT_TEST_SUBJECTS,
+        OPEN_BUNDLE,
+    )
 
+    out = Path(args.out or ("runs/moabb_heldout" if args.heldout else "runs/moabb"))
     if args.from_results:
         summary = pd.read_csv(args.from_results)
         settings = json.loads(
@@ -57,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             "n_splits": args.n_splits,
             "n_epochs": args.n_epochs,
         }
+        if args.heldout:
+            # MOABB numbers eegmat's subjects from 1 (PhysioNet Subject00 is 1).
+            settings["eegmat_subject_list"] = [s + 1 for s in EEGMAT_TEST_SUBJECTS]
+            settings["bundle"] = OPEN_BUNDLE
         import subprocess
 
         import torch
@@ -73,27 +92,52 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, subprocess.CalledProcessError):
             pass
         torch.set_num_threads(1)
-        summary = run_real_data_comparisons(
-            args.out,
-            model={"untrained": None},
-            eegmat_subjects=list(range(1, args.eegmat_subjects + 1)),
-            n_splits=args.n_splits,
-            n_epochs=args.n_epochs,
-            seeds=args.seeds,
-        )["summary"]
-        (Path(args.out) / "settings.json").write_text(json.dumps(settings))
+        if args.heldout:
+            summary = run_real_data_comparisons(
+                out,
+                model={OPEN_BUNDLE: OPEN_BUNDLE, "untrained": None},
+                eegmat_subjects=settings["eegmat_subject_list"],
+                n_splits=args.n_splits,
+                n_epochs=args.n_epochs,
+                seeds=args.seeds,
+                comparisons=("eegmat",),
+            )["summary"]
+        else:
+            summary = run_real_data_comparisons(
+                out,
+                model={"untrained": None},
+                eegmat_subjects=list(range(1, args.eegmat_subjects + 1)),
+                n_splits=args.n_splits,
+                n_epochs=args.n_epochs,
+                seeds=args.seeds,
+            )["summary"]
+        (out / "settings.json").write_text(json.dumps(settings))
     commit = settings.get("source_commit")
+    if "eegmat_subject_list" in settings:
+        subj = settings["eegmat_subject_list"]
+        block = "moabb-heldout"
+        scope = (
+            f"Run: seeds {settings['seeds']}; eegmat subjects {subj[0]}-{subj[-1]} "
+            f"(MOABB numbering; PhysioNet {subj[0] - 1}-{subj[-1] - 1}, the "
+            f"{settings['bundle']} test subjects) in {settings['n_splits']} subject "
+            "folds"
+        )
+    else:
+        block = "moabb"
+        scope = (
+            f"Run: seeds {settings['seeds']}; eegmat subjects 1-"
+            f"{settings['eegmat_subjects']} in {settings['n_splits']} subject "
+            "folds; EEGBCI subject 1 in 5 within-session folds"
+        )
     table = (
-        f"Run: seeds {settings['seeds']}; eegmat subjects 1-"
-        f"{settings['eegmat_subjects']} in {settings['n_splits']} subject folds; "
-        "EEGBCI subject 1 in 5 within-session folds; braindecode networks "
-        f"{settings['n_epochs']} epochs per fold"
+        scope
+        + f"; braindecode networks {settings['n_epochs']} epochs per fold"
         + (f"; code at commit {commit[:7]}" if commit else "")
         + ".\n\n"
         + moabb_summary_table(summary)
     )
     print(table)
-    changed = replace_block(args.docs, "moabb", "\n" + table)
+    changed = replace_block(args.docs, block, "\n" + table)
     print(f"{args.docs}: {'updated' if changed else 'unchanged'}")
     return 0
 

@@ -233,6 +233,7 @@ def run_real_data_comparisons(
     n_epochs: int = 10,
     pipelines: Sequence[str] = DEFAULT_PIPELINES,
     seeds: Sequence[int] = (0, 1, 2),
+    comparisons: Sequence[str] = ("eegmat", "eegbci"),
 ) -> dict[str, Any]:
     """The two offline comparisons on the shared PhysioNet data, over seeds.
 
@@ -267,12 +268,15 @@ def run_real_data_comparisons(
         Compared pipelines.
     seeds : sequence of int
         Seeds (at least one; report >= 3).
+    comparisons : sequence of str
+        Which of ``"eegmat"`` and ``"eegbci"`` to run (e.g. only eegmat on the
+        subjects a pretrained bundle never saw).
 
     Returns
     -------
     dict
-        ``{"eegmat": DataFrame, "eegbci": DataFrame, "summary": DataFrame}``;
-        the per-dataset frames have a ``seed`` column.
+        One DataFrame per comparison run (``"eegmat"``, ``"eegbci"``; each with
+        a ``seed`` column) and ``"summary"``.
     """
     import pandas as pd
 
@@ -281,17 +285,29 @@ def run_real_data_comparisons(
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("pass at least one seed")
+    comparisons = list(dict.fromkeys(comparisons))
+    unknown = sorted(set(comparisons) - {"eegmat", "eegbci"})
+    if unknown or not comparisons:
+        raise ValueError(
+            f"comparisons must be among 'eegmat' and 'eegbci', got {unknown or []}"
+        )
     out = Path(out_dir)
     imagery = ["left_hand", "right_hand", "hands", "feet"]
-    setups = {
-        "eegmat": (
-            EEGMATMOABB(data_path, download=False),
-            WindowParadigm(["rest", "arithmetic"], tmin=0.0, tmax=5.0),
-            dict(
-                evaluation="cross-subject", subjects=eegmat_subjects, n_splits=n_splits
-            ),
-        ),
-        "eegbci": (
+
+    def setup(name: str) -> tuple[Any, Any, dict[str, Any]]:
+        # Built only for the comparisons asked for (a missing dataset folder
+        # matters only when its comparison runs).
+        if name == "eegmat":
+            return (
+                EEGMATMOABB(data_path, download=False),
+                WindowParadigm(["rest", "arithmetic"], tmin=0.0, tmax=5.0),
+                dict(
+                    evaluation="cross-subject",
+                    subjects=eegmat_subjects,
+                    n_splits=n_splits,
+                ),
+            )
+        return (
             EEGBCIMOABB(data_path, subjects=[1], download=False),
             WindowParadigm(
                 ["rest", *imagery],
@@ -300,10 +316,11 @@ def run_real_data_comparisons(
                 label_map=dict.fromkeys(imagery, "imagery"),
             ),
             dict(evaluation="within-session"),
-        ),
-    }
+        )
+
     frames: dict[str, Any] = {}
-    for name, (dataset, paradigm, kw) in setups.items():
+    for name in comparisons:
+        dataset, paradigm, kw = setup(name)
         per_seed = []
         for seed in seeds:
             df = run_moabb_comparison(

@@ -109,3 +109,58 @@ def test_moabb_docs_table_is_generated_from_the_committed_results(tmp_path):
     ).stdout
     assert f"{docs}: unchanged" in out
     assert "eegmat subjects 1-36 in 4 subject folds" in out
+
+
+def test_moabb_heldout_table_is_generated_from_the_committed_results(tmp_path):
+    """The shipped bundle's MOABB block: its test subjects only, over >= 3 seeds,
+    the untrained tower and the baselines of the same run beside it, and the
+    docs block is what the stored run produces."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from braindecode_elm.evaluation.moabb_eval import summarize_moabb_results
+    from braindecode_elm.evaluation.open_recipe import EEGMAT_TEST_SUBJECTS
+
+    root = Path(__file__).resolve().parents[1]
+    res = root / "docs" / "results" / "moabb_heldout"
+    every = pd.read_csv(res / "results.csv")
+    summary = pd.read_csv(res / "summary.csv")
+    pd.testing.assert_frame_equal(
+        summarize_moabb_results(every).drop(columns="fit_time_s"),
+        summary.drop(columns="fit_time_s"),
+    )
+    assert (summary["n_seeds"] >= 3).all()
+    assert set(every["comparison"]) == {"eegmat"}
+    assert {
+        "ELM[elm-open-5s]+LR",
+        "ELM[untrained]+LR",
+        "CSP+LDA",
+        "TS+LR",
+    } <= set(every["pipeline"])
+    assert every.groupby("seed")["pipeline"].nunique().nunique() == 1
+    settings = json.loads((res / "settings.json").read_text())
+    # MOABB numbers eegmat's subjects from 1: the bundle's test subjects + 1,
+    # and no fold holds a subject the bundle was pretrained on.
+    assert settings["eegmat_subject_list"] == [s + 1 for s in EEGMAT_TEST_SUBJECTS]
+    assert set(every["subject"].astype(int)) <= {s + 1 for s in EEGMAT_TEST_SUBJECTS}
+    docs = tmp_path / "evaluation.rst"
+    shutil.copy(root / "docs" / "evaluation.rst", docs)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / "moabb_tables.py"),
+            "--from-results",
+            str(res / "summary.csv"),
+            "--docs",
+            str(docs),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"{docs}: unchanged" in out
+    assert "eegmat subjects 25-36 (MOABB numbering; PhysioNet 24-35" in out

@@ -287,3 +287,15 @@ def test_summarize_moabb_results_over_seeds():
     table = moabb_summary_table(summary)
     assert "0.700 +- 0.100" in table and "0.500 +- 0.000" in table
     assert table.splitlines()[0].startswith("=======")
+
+
+def test_real_data_comparisons_names_the_comparisons(tmp_path):
+    """An unknown comparison is refused before any data is read, naming it."""
+    from braindecode_elm.evaluation.moabb_runner import run_real_data_comparisons
+
+    for bad, named in ((("eegmat", "bci"), "['bci']"), ((), "[]")):
+        with pytest.raises(ValueError, match="among 'eegmat' and 'eegbci'") as e:
+            run_real_data_comparisons(
+                tmp_path, data_path=tmp_path / "nothing", comparisons=bad
+            )
+        assert named in str(e.value)

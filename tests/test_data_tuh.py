@@ -102,6 +102,32 @@ def test_parse_tuh_path_by_name(path, expected):
     assert info["recording_id"] == path.rsplit("/", 1)[1][:-4]
 
 
+def test_parse_path_subject_of_physionet_and_own_folder_layouts(tmp_path):
+    """PhysioNet's motor imagery layout (``files/eegmmidb/1.0.0/S001/S001R03.edf``)
+    gives subject S001 and run 03; the 8-letter database folder above it is not
+    a TUH subject folder; a file named after its own folder takes that folder's
+    name as subject, inside the root only."""
+    root = tmp_path / "eegbci"
+    edf = root / "MNE-eegbci-data/files/eegmmidb/1.0.0/S001/S001R03.edf"
+    info = parse_tuh_path(edf, root)
+    assert (info["subject"], info["run"]) == ("S001", "03")
+    # Flat copies of the files still group the runs by subject.
+    assert parse_tuh_path(tmp_path / "S002R14.edf", tmp_path)["subject"] == "S002"
+    # An 8-letter folder counts as a TUH subject only above a session folder or
+    # the file itself.
+    other = root / "eegmmidb" / "1.0.0" / "rest_a.edf"
+    assert parse_tuh_path(other, root)["subject"] == "rest"
+    tuh = root / "aaaaaaab" / "s001_2010_01_02" / "01_tcp_ar" / "rec.edf"
+    assert parse_tuh_path(tuh, root)["subject"] == "aaaaaaab"
+    assert parse_tuh_path(root / "abcdefgh" / "rec.edf", root)["subject"] == "abcdefgh"
+    # Own folder: p07/p07_rest.edf -> p07; not when the name does not start
+    # with it, and never for the root itself or without a root.
+    assert parse_tuh_path(root / "p07" / "p07_rest.edf", root)["subject"] == "p07"
+    assert parse_tuh_path(root / "p07" / "rest_b.edf", root)["subject"] == "rest"
+    assert parse_tuh_path(root / "p07_rest.edf", root)["subject"] == "p07"
+    assert parse_tuh_path(tmp_path / "p07" / "p07x.edf")["subject"] == "p07x"
+
+
 def test_find_report_beside_and_in_session_folder(tmp_path):
     sess = tmp_path / "edf" / "000" / "aaaaaaab" / "s001_2010_01_02"
     edf = _edf(sess / "01_tcp_ar" / "aaaaaaab_s001_t000.edf")

@@ -253,9 +253,34 @@ def test_normalize_ch_name():
         "EEG CZ-REF": "CZ",
         "EEG A2-A1": "A2-A1",
         " O2 ": "O2",
+        # PhysioNet motor imagery (EEGBCI) names, dot-padded to four characters
+        "Fc5.": "FC5",
+        "C3..": "C3",
+        "T7..": "T3",
+        "P8..": "T6",
+        "Fp1.": "FP1",
     }
     for raw_name, want in cases.items():
         assert dsp.normalize_ch_name(raw_name) == want
+
+
+def test_tcp_montage_from_eegbci_names():
+    """The 64 dot-padded EEGBCI names give the TCP montage, and the pairs take
+    the right rows."""
+    eegbci = (
+        "Fc5. Fc3. Fc1. Fcz. Fc2. Fc4. Fc6. C5.. C3.. C1.. Cz.. C2.. C4.. C6.. Cp5. "
+        "Cp3. Cp1. Cpz. Cp2. Cp4. Cp6. Fp1. Fpz. Fp2. Af7. Af3. Afz. Af4. Af8. F7.. "
+        "F5.. F3.. F1.. Fz.. F2.. F4.. F6.. F8.. Ft7. Ft8. T7.. T8.. T9.. T10. Tp7. "
+        "Tp8. P7.. P5.. P3.. P1.. Pz.. P2.. P4.. P6.. P8.. Po7. Po3. Poz. Po4. Po8. "
+        "O1.. Oz.. O2.. Iz.."
+    ).split()
+    assert len(eegbci) == 64
+    x = _signal(64, 50)
+    y, names = dsp.tcp_montage(x, eegbci)
+    assert names[:2] == ["FP1-F7", "F7-T3"]
+    np.testing.assert_array_equal(
+        y[1], x[eegbci.index("F7..")] - x[eegbci.index("T7..")]
+    )
 
 
 def test_tcp_montage_values_and_names():

@@ -109,6 +109,35 @@ def test_subjects_never_from_parent_folders(plain_cache, eegmat_dir, tmp_path):
     assert info["pathological"] is None
 
 
+def test_preprocess_plain_eegbci_folder(eegbci_dir, tmp_path, capsys):
+    """``elm preprocess`` on the EEGBCI files as MNE stores them
+    (``.../files/eegmmidb/1.0.0/S001/S001R03.edf``, 64 dot-padded channel names
+    such as ``Fc5.``): every run is cached, subject S001 with its run number, and
+    the signals are the data layer's EEGBCI preprocessing (float16 cache)."""
+    import numpy as np
+
+    from braindecode_elm.data import EEGBCI
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+
+    edfs = sorted(eegbci_dir.rglob("S001R*.edf"))
+    assert edfs, f"no S001R*.edf under {eegbci_dir}"
+    cache = tmp_path / "cache"
+    assert main(["preprocess", str(eegbci_dir), str(cache), "-q"]) == 0
+    out = capsys.readouterr()
+    assert f"{len(edfs)} recordings OK (1 subjects" in out.out + out.err
+    corpus = open_cache(cache)
+    assert sorted(corpus.ids) == [f.stem for f in edfs]
+    assert set(corpus.subjects) == {"S001"}
+    desc = corpus.description.set_index("recording_id")
+    assert desc.loc["S001R03", "run"] == "03"
+    ref = build_labelled_corpus({"eegbci": EEGBCI(path=str(eegbci_dir), runs=(3,))})
+    a = np.asarray(ref.signals["eegbci/S001R03"], dtype=np.float64)
+    b = np.asarray(corpus["S001R03"].data, dtype=np.float64)
+    assert a.shape == b.shape == (20, 12500)
+    # float16 keeps ~3 significant digits
+    assert np.linalg.norm(a - b) / np.linalg.norm(a) < 1e-3
+
+
 def test_preprocess_empty_folder_fails(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

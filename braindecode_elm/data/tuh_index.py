@@ -55,6 +55,9 @@ _SEGMENT = re.compile(r"^t\d{3}$")
 _SESSION_DIR = re.compile(r"^(s\d{3})_(\d{4})(?:_(\d{2})_(\d{2}))?$")
 _MONTAGE_DIR = re.compile(r"^\d{2}_tcp_[a-z_]+$")
 _SPLITS = {"train", "eval", "dev", "test"}
+# PhysioNet EEG Motor Movement/Imagery (EEGBCI) file names: S001R03 = subject 1,
+# run 3.
+_EEGMMIDB = re.compile(r"^(S\d{3})R(\d{2})$")
 # BIDS entities in a file stem or folder name: "sub-01", "ses-2", "task-rest".
 _BIDS = re.compile(r"^(sub|ses|task|acq|run)-([A-Za-z0-9]+)$")
 
@@ -98,18 +101,24 @@ def parse_tuh_path(
     Notes
     -----
     The subject is, in order: a BIDS ``sub-`` entity of the file name, a TUH
-    subject token of the file name (8 letters or digits), a ``sub-`` or TUH
-    subject folder *inside* ``root``, and else the first ``_``-separated token
-    of the file name (``Subject00_1`` -> ``Subject00``). A user table with a
-    ``subject`` column (:func:`apply_metadata`) overrides all of these.
+    subject token of the file name (8 letters or digits), a PhysioNet motor
+    imagery name (``S001R03`` -> ``S001``, run ``03``), a ``sub-`` folder or a
+    TUH subject folder (8 letters or digits, holding session folders or the
+    file) *inside* ``root``, the file's own folder inside ``root`` when the file
+    name starts with it (``S001/S001R03.edf``), and else the first
+    ``_``-separated token of the file name (``Subject00_1`` -> ``Subject00``).
+    A user table with a ``subject`` column (:func:`apply_metadata`) overrides
+    all of these.
     """
     p = Path(path)
     tokens = p.stem.split("_")
     bids = _bids_entities(tokens)
+    mmidb = _EEGMMIDB.match(p.stem)
     out: dict[str, Any] = {
         "recording_id": p.stem,
         "subject": (f"sub-{bids['sub']}" if "sub" in bids else None)
-        or next((t for t in tokens if _SUBJECT.match(t)), None),
+        or next((t for t in tokens if _SUBJECT.match(t)), None)
+        or (mmidb.group(1) if mmidb else None),
         "session": (f"ses-{bids['ses']}" if "ses" in bids else None)
         or next((t for t in tokens if _SESSION.match(t)), None),
         "segment": next((t for t in tokens if _SEGMENT.match(t)), None),
@@ -123,6 +132,8 @@ def parse_tuh_path(
         out["task"] = bids["task"]
     if "run" in bids:
         out["run"] = bids["run"]
+    elif mmidb:
+        out["run"] = mmidb.group(2)
     if root is None:
         # Without a root every folder may be above the corpus: read only those
         # whose names cannot be mistaken for a subject.
@@ -138,7 +149,7 @@ def parse_tuh_path(
                 .parts
             )
         subject_folders = True
-    for part in folders:
+    for i, part in enumerate(folders):
         low = part.lower()
         if _MONTAGE_DIR.match(low):
             out["montage"] = low
@@ -158,8 +169,26 @@ def parse_tuh_path(
                 and out["subject" if key == "sub" else "session"] is None
             ):
                 out["subject" if key == "sub" else "session"] = part
-        elif subject_folders and out["subject"] is None and _SUBJECT.match(low):
+        elif (
+            subject_folders
+            and out["subject"] is None
+            and _SUBJECT.match(low)
+            # A TUH subject folder holds session folders (or the files): an
+            # 8-letter folder above anything else ("eegmmidb/1.0.0/...") is a
+            # database's name, not a subject.
+            and (i == len(folders) - 1 or _SESSION_DIR.match(folders[i + 1].lower()))
+        ):
             out["subject"] = low
+    if (
+        out["subject"] is None
+        and subject_folders
+        and folders
+        and len(p.stem) > len(folders[-1])
+        and p.stem.lower().startswith(folders[-1].lower())
+    ):
+        # The file's own folder when the file is named after it
+        # (``S001/S001R03.edf``, ``p07/p07_rest.edf``): inside the root only.
+        out["subject"] = folders[-1]
     if out["subject"] is None:
         # A plain folder: the first token of the stem (``Subject00_1`` ->
         # ``Subject00``); a user table can override it.

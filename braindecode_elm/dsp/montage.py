@@ -131,7 +131,8 @@ def normalize_ch_name(name: str) -> str:
     ----------
     name : str
         A channel name as found in an EDF file, e.g. ``"EEG FP1-REF"``,
-        ``"EEG FP1-LE"``, ``"EEG Fp1"``, ``"Fp1"`` or ``"T7"``.
+        ``"EEG FP1-LE"``, ``"EEG Fp1"``, ``"Fp1"``, ``"T7"`` or ``"Fp1."``
+        (trailing dots, as in PhysioNet's motor imagery files, are dropped).
 
     Returns
     -------
@@ -145,10 +146,14 @@ def normalize_ch_name(name: str) -> str:
     'FP1'
     >>> normalize_ch_name("T7")
     'T3'
+    >>> normalize_ch_name("Fc5.")
+    'FC5'
     """
     if not isinstance(name, str):
         raise TypeError(f"channel name must be a str, got {type(name).__name__}")
-    out = _PREFIX.sub("", name.strip())
+    # PhysioNet's EEG Motor Movement/Imagery EDFs pad names with dots to four
+    # characters ("Fc5.", "C3..", "T9.."); a dot never ends an electrode name.
+    out = _PREFIX.sub("", name.strip().rstrip("."))
     out = _SUFFIX.sub("", out).strip().upper()
     return _ALIASES.get(out, out)
 

@@ -44,6 +44,52 @@ def test_bundle_loads_offline_by_name_everywhere():
     assert size < 8e6, size
 
 
+@pytest.mark.realdata
+def test_bundle_tower_fine_tunes_with_eegclassifier(eegmat_dir, tmp_path):
+    """``ELMEncoder.from_pretrained("elm-open-5s", n_outputs=2)``: the bundle's
+    pretrained tower with a new head, fine-tuned by Braindecode's
+    ``EEGClassifier`` on real eegmat windows; a bundle folder works as its name
+    does, and tower-shape arguments are refused."""
+    import torch
+    from braindecode import EEGClassifier
+
+    from braindecode_elm.data import EEGMAT
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+    from braindecode_elm.models import ELM, ELMEncoder
+
+    bundle = ELM.from_pretrained("elm-open-5s")
+    x = torch.from_numpy(
+        np.random.default_rng(0).normal(0, 2, (4, 20, 500)).astype(np.float32)
+    )
+    tower = ELMEncoder.from_pretrained("elm-open-5s")
+    assert not tower.training
+    torch.testing.assert_close(tower(x), bundle.eeg_encoder(x))
+    bundle.save_pretrained(tmp_path / "bundle")
+    from_folder = ELMEncoder.from_pretrained(tmp_path / "bundle", n_outputs=2)
+    torch.testing.assert_close(
+        from_folder(x, return_features=True)["embedding"], tower(x)
+    )
+    with pytest.raises(TypeError, match=r"takes only .*not \['n_chans'\]"):
+        ELMEncoder.from_pretrained("elm-open-5s", n_chans=3)
+
+    corpus = build_labelled_corpus(
+        {"eegmat": EEGMAT(path=str(eegmat_dir.parents[2]), subjects=[24, 25])}
+    )
+    windows, seg = corpus.crops(5.0)
+    y = np.array([corpus.segments[i].facts["state"] == "arithmetic" for i in seg])
+    assert len(windows) == 48 and y.sum() == 24
+    model = ELMEncoder.from_pretrained("elm-open-5s", n_outputs=2)
+    before = model.res_blocks[0].conv1_layers[0][-1].weight.detach().clone()
+    clf = EEGClassifier(
+        model, max_epochs=2, batch_size=16, train_split=None, lr=1e-3, verbose=0
+    )
+    clf.fit(windows.astype(np.float32), y.astype(np.int64))
+    assert clf.predict_proba(windows.astype(np.float32)).shape == (48, 2)
+    assert len(clf.history) == 2 and np.isfinite(clf.history[-1, "train_loss"])
+    # the pretrained tower itself was trained, not only the new head
+    assert not torch.equal(model.res_blocks[0].conv1_layers[0][-1].weight, before)
+
+
 def test_unknown_bundle_name_lists_the_shipped_ones():
     from braindecode_elm.models import ELM
 

@@ -694,6 +694,56 @@ class ELM(nn.Module):
         return str(getattr(info, "commit_url", info))
 
 
+def bundle_eeg_tower(
+    folder: str | os.PathLike,
+    *,
+    n_outputs: int | None = None,
+    drop_prob: float | None = None,
+    map_location: str | torch.device = "cpu",
+) -> ELMEncoder:
+    """The EEG tower of an ELM bundle, optionally with a new classification head.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A bundle folder or a shipped bundle's name (see :meth:`ELM.from_pretrained`,
+        which validates the weights).
+    n_outputs : int or None
+        Add a freshly initialised ``final_layer`` with this many outputs.
+    drop_prob : float or None
+        Dropout before the head (default the bundle's).
+    map_location : str or torch.device
+        Device for the weights.
+
+    Returns
+    -------
+    ELMEncoder
+        The pretrained tower (every weight but the new head), in eval mode.
+    """
+    tower = ELM.from_pretrained(folder, map_location=map_location).eeg_encoder
+    if n_outputs is None and drop_prob is None:
+        return tower
+    from .pretrained import resolve_bundle
+
+    config = json.loads((resolve_bundle(folder) / CONFIG_NAME).read_text())
+    kwargs = dict(config["eeg_encoder"]["kwargs"])
+    kwargs["activation"] = _resolve_activation(kwargs["activation"])
+    if n_outputs is not None:
+        kwargs["n_outputs"] = n_outputs
+    if drop_prob is not None:
+        kwargs["drop_prob"] = drop_prob
+    new = ELMEncoder(**kwargs)
+    result = new.load_state_dict(tower.state_dict(), strict=False)
+    head = {"final_layer.weight", "final_layer.bias"}
+    missing = set(result.missing_keys) - head
+    if missing or result.unexpected_keys:
+        raise ValueError(
+            f"the tower of {folder} does not fit an ELMEncoder with a head: missing "
+            f"{sorted(missing)}, unexpected {sorted(result.unexpected_keys)}"
+        )
+    return new.to(map_location).eval()
+
+
 def _looks_like_repo_id(name: str) -> bool:
     # "user/name" (one slash, no leading ./ or /, no backslash): the Hub's form.
     parts = name.split("/")

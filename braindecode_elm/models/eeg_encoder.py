@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 import torch
 from braindecode.models.base import EEGModuleMixin
 from torch import nn
@@ -404,6 +408,46 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         return model.eval()
 
     @classmethod
+    def from_pretrained(  # type: ignore[override]
+        cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any
+    ) -> ELMEncoder:
+        """Load a tower saved with ``save_pretrained``, or an ELM bundle's tower.
+
+        Parameters
+        ----------
+        pretrained_model_name_or_path : str or path-like
+            A folder written by :meth:`save_pretrained` or a Hub id (Braindecode's
+            Hugging Face loading, strict); or an ELM bundle: a folder written by
+            :meth:`ELM.save_pretrained <braindecode_elm.models.ELM.save_pretrained>`
+            or the name of a shipped bundle (``"elm-open-5s"``), whose EEG tower
+            is returned (for fine-tuning, e.g. with Braindecode's
+            ``EEGClassifier``).
+        **kwargs
+            For a saved tower, Braindecode's ``from_pretrained`` arguments. For a
+            bundle: ``n_outputs`` (a freshly initialised classification head on
+            the pretrained tower), ``drop_prob`` and ``map_location`` only.
+
+        Returns
+        -------
+        ELMEncoder
+            In eval mode.
+        """
+        from .bundle import bundle_eeg_tower
+
+        folder = _local_bundle(pretrained_model_name_or_path)
+        if folder is None:
+            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        allowed = {"n_outputs", "drop_prob", "map_location"}
+        other = sorted(set(kwargs) - allowed)
+        if other:
+            raise TypeError(
+                f"{pretrained_model_name_or_path} is an ELM bundle: its EEG tower "
+                f"takes only {sorted(allowed)}, not {other} (the tower's shape is "
+                "the bundle's)"
+            )
+        return bundle_eeg_tower(folder, **kwargs)
+
+    @classmethod
     def _from_pretrained(cls, *, strict: bool = True, **kwargs):  # noqa: D401
         # Braindecode's hub mixin loads non-strictly by default, which would leave
         # freshly initialised weights in place of missing ones without a word;
@@ -413,6 +457,23 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"variant={self.variant!r}, n_filters={self.n_filters}"
+
+
+def _local_bundle(spec: str | os.PathLike) -> Path | None:
+    """The folder of a local ELM bundle (shipped name or folder), else None."""
+    import json
+
+    from .pretrained import resolve_bundle
+
+    folder = resolve_bundle(spec)
+    cfg = folder / "config.json"
+    if not cfg.is_file():
+        return None
+    try:
+        config = json.loads(cfg.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return folder if isinstance(config, dict) and "eeg_encoder" in config else None
 
 
 def count_parameters(module: nn.Module, *, trainable: bool = True) -> int:

@@ -295,3 +295,36 @@ def test_convert_official_cli_writes_bundle_without_text_head(tmp_path, capsys):
     args[1] = str(tmp_path / "missing.pt")
     assert main(args) == 2
     assert "download the official checkpoint first" in capsys.readouterr().err
+
+
+def test_from_pretrained_adds_a_head_to_a_tower_saved_without_one(tmp_path) -> None:
+    """Braindecode swaps the head of a tower saved with one; a tower saved as an
+    embedding model (no head) gets a fresh head, every other weight loaded
+    strictly; ``drop_prob`` of a bundle's tower is validated."""
+    pytest.importorskip("huggingface_hub")
+    torch.manual_seed(0)
+    tower = ELMEncoder(n_filters=4).eval()
+    tower.save_pretrained(tmp_path / "tower")
+    x = torch.randn(2, 20, 500)
+    with_head = ELMEncoder.from_pretrained(tmp_path / "tower", n_outputs=3)
+    assert not with_head.training
+    with torch.no_grad():
+        assert with_head(x).shape == (2, 3)
+        torch.testing.assert_close(
+            with_head(x, return_features=True)["embedding"], tower(x)
+        )
+        torch.testing.assert_close(
+            ELMEncoder.from_pretrained(tmp_path / "tower")(x), tower(x)
+        )
+    # A saved tower missing a weight still fails (strict), head or not.
+    from safetensors.torch import load_file, save_file
+
+    weights = tmp_path / "tower" / "model.safetensors"
+    state = load_file(str(weights))
+    state.pop("bn1.weight")
+    save_file(state, str(weights))
+    with pytest.raises(RuntimeError, match="bn1.weight"):
+        ELMEncoder.from_pretrained(tmp_path / "tower", n_outputs=3)
+    with pytest.raises(ValueError, match=r"drop_prob must be in \[0, 1\)"):
+        ELMEncoder.from_pretrained("elm-open-5s", drop_prob=1.5)
+    assert ELMEncoder.from_pretrained("elm-open-5s", drop_prob=0.3).drop_prob == 0.3

@@ -720,28 +720,13 @@ def bundle_eeg_tower(
     ELMEncoder
         The pretrained tower (every weight but the new head), in eval mode.
     """
+    from .eeg_encoder import _with_new_head
+
     tower = ELM.from_pretrained(folder, map_location=map_location).eeg_encoder
     if n_outputs is None and drop_prob is None:
         return tower
-    from .pretrained import resolve_bundle
-
-    config = json.loads((resolve_bundle(folder) / CONFIG_NAME).read_text())
-    kwargs = dict(config["eeg_encoder"]["kwargs"])
-    kwargs["activation"] = _resolve_activation(kwargs["activation"])
-    if n_outputs is not None:
-        kwargs["n_outputs"] = n_outputs
-    if drop_prob is not None:
-        kwargs["drop_prob"] = drop_prob
-    new = ELMEncoder(**kwargs)
-    result = new.load_state_dict(tower.state_dict(), strict=False)
-    head = {"final_layer.weight", "final_layer.bias"}
-    missing = set(result.missing_keys) - head
-    if missing or result.unexpected_keys:
-        raise ValueError(
-            f"the tower of {folder} does not fit an ELMEncoder with a head: missing "
-            f"{sorted(missing)}, unexpected {sorted(result.unexpected_keys)}"
-        )
-    return new.to(map_location).eval()
+    changes = {} if drop_prob is None else {"drop_prob": drop_prob}
+    return _with_new_head(tower, n_outputs, **changes)
 
 
 def _looks_like_repo_id(name: str) -> bool:

@@ -453,10 +453,66 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         # freshly initialised weights in place of missing ones without a word;
         # ours loads strictly unless asked otherwise (from_pretrained(...,
         # strict=False)).
+        requested = kwargs.get("n_outputs")
+        if requested is not None and _saved_without_head(kwargs):
+            # Braindecode swaps the head only of a tower saved with one; a tower
+            # saved without a head (an embedding model) is loaded as saved,
+            # strictly, and given a fresh head.
+            base = super()._from_pretrained(
+                strict=strict, **{**kwargs, "n_outputs": None}
+            )
+            return _with_new_head(base, requested)
         return super()._from_pretrained(strict=strict, **kwargs)
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"variant={self.variant!r}, n_filters={self.n_filters}"
+
+
+def _saved_without_head(kwargs: dict[str, Any]) -> bool:
+    """True when the saved config (folder or Hub id) says ``n_outputs`` is None."""
+    import json
+
+    model_id = kwargs["model_id"]
+    try:
+        if Path(model_id).is_dir():
+            config_file = Path(model_id) / "config.json"
+        else:
+            import huggingface_hub
+
+            config_file = huggingface_hub.hf_hub_download(
+                repo_id=model_id,
+                filename="config.json",
+                revision=kwargs.get("revision"),
+                cache_dir=kwargs.get("cache_dir"),
+                force_download=kwargs.get("force_download", False),
+                token=kwargs.get("token"),
+                local_files_only=kwargs.get("local_files_only", False),
+            )
+        config = json.loads(Path(config_file).read_text())
+    except (OSError, ValueError):
+        return False  # unreadable: Braindecode's own loading reports it
+    return isinstance(config, dict) and config.get("n_outputs", 0) is None
+
+
+def _with_new_head(
+    base: ELMEncoder, n_outputs: int | None, **changes: Any
+) -> ELMEncoder:
+    """``base`` rebuilt with ``changes`` (e.g. ``drop_prob``) and, when
+    ``n_outputs`` is given, a freshly initialised ``final_layer`` of that size;
+    every other weight is copied."""
+    config = base.get_config()
+    config.update(changes)
+    if n_outputs is not None:
+        config["n_outputs"] = n_outputs
+    new = type(base).from_config(config)
+    result = new.load_state_dict(base.state_dict(), strict=n_outputs is None)
+    missing = set(result.missing_keys) - {"final_layer.weight", "final_layer.bias"}
+    if missing or result.unexpected_keys:  # pragma: no cover - same class
+        raise ValueError(
+            f"cannot add a head: missing {sorted(missing)}, unexpected "
+            f"{sorted(result.unexpected_keys)}"
+        )
+    return new.to(next(base.parameters()).device).eval()
 
 
 def _local_bundle(spec: str | os.PathLike) -> Path | None:

@@ -64,12 +64,24 @@ def test_bad_block_name(tmp_path, docs_tables):
         docs_tables.replace_block(tmp_path / "x.md", "a b", "x")
 
 
-def test_moabb_docs_table_is_generated_from_the_committed_results(tmp_path):
-    """docs/evaluation.rst's MOABB block is what the stored run produces."""
-    import json
+def _republish_moabb(res: Path, tmp_path: Path) -> tuple[str, Path]:
+    """Run ``moabb_tables.py --from-results`` on a copy of docs/evaluation.rst."""
     import shutil
     import subprocess
     import sys
+
+    root = Path(__file__).resolve().parents[1]
+    docs = tmp_path / "evaluation.rst"
+    shutil.copy(root / "docs" / "evaluation.rst", docs)
+    cmd = [sys.executable, str(root / "scripts" / "moabb_tables.py")]
+    cmd += ["--from-results", str(res / "summary.csv"), "--docs", str(docs)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return out, docs
+
+
+def test_moabb_docs_table_is_generated_from_the_committed_results(tmp_path):
+    """docs/evaluation.rst's MOABB block is what the stored run produces."""
+    import json
 
     import pandas as pd
 
@@ -92,21 +104,7 @@ def test_moabb_docs_table_is_generated_from_the_committed_results(tmp_path):
     settings = json.loads((res / "settings.json").read_text())
     assert settings["eegmat_subjects"] == 36 and len(settings["seeds"]) >= 3
     # Regenerating the block from the stored files changes nothing in the docs.
-    docs = tmp_path / "evaluation.rst"
-    shutil.copy(root / "docs" / "evaluation.rst", docs)
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(root / "scripts" / "moabb_tables.py"),
-            "--from-results",
-            str(res / "summary.csv"),
-            "--docs",
-            str(docs),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out, docs = _republish_moabb(res, tmp_path)
     assert f"{docs}: unchanged" in out
     assert "eegmat subjects 1-36 in 4 subject folds" in out
 
@@ -116,9 +114,6 @@ def test_moabb_heldout_table_is_generated_from_the_committed_results(tmp_path):
     the untrained tower and the baselines of the same run beside it, and the
     docs block is what the stored run produces."""
     import json
-    import shutil
-    import subprocess
-    import sys
 
     import pandas as pd
 
@@ -147,20 +142,6 @@ def test_moabb_heldout_table_is_generated_from_the_committed_results(tmp_path):
     # and no fold holds a subject the bundle was pretrained on.
     assert settings["eegmat_subject_list"] == [s + 1 for s in EEGMAT_TEST_SUBJECTS]
     assert set(every["subject"].astype(int)) <= {s + 1 for s in EEGMAT_TEST_SUBJECTS}
-    docs = tmp_path / "evaluation.rst"
-    shutil.copy(root / "docs" / "evaluation.rst", docs)
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(root / "scripts" / "moabb_tables.py"),
-            "--from-results",
-            str(res / "summary.csv"),
-            "--docs",
-            str(docs),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out, docs = _republish_moabb(res, tmp_path)
     assert f"{docs}: unchanged" in out
     assert "eegmat subjects 25-36 (MOABB numbering; PhysioNet 24-35" in out

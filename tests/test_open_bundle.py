@@ -17,6 +17,22 @@ def _shipped() -> Path:
     return PRETRAINED_DIR / "elm-open-5s"
 
 
+def _eegmat_folder_and_labels(eegmat_dir: Path, tmp_path: Path, subjects) -> tuple:
+    """A plain folder of the subjects' eegmat files (links) and their labels CSV
+    (``recording_id,state``), as a user would write them."""
+    eeg = tmp_path / "eeg"
+    eeg.mkdir()
+    rows = ["recording_id,state"]
+    for subject in subjects:
+        for run, state in ((1, "rest"), (2, "arithmetic")):
+            name = f"Subject{subject}_{run}"
+            (eeg / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
+            rows.append(f"{name},{state}")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(rows) + "\n")
+    return eeg, labels, rows[1:]
+
+
 def test_bundle_loads_offline_by_name_everywhere():
     from braindecode_elm.evaluation import ELMFeatures
     from braindecode_elm.models import ELM, load_model
@@ -140,16 +156,8 @@ def test_elm_zeroshot_takes_the_bundles_own_prompt_sets(eegmat_dir, tmp_path, ca
     from braindecode_elm.cli import main
     from braindecode_elm.models import ELM
 
-    eeg = tmp_path / "eeg"
-    eeg.mkdir()
-    rows = ["recording_id,state"]
-    for subject in (24, 25):  # held out of the bundle's training
-        for run, state in ((1, "rest"), (2, "arithmetic")):
-            name = f"Subject{subject}_{run}"
-            (eeg / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
-            rows.append(f"{name},{state}")
-    labels = tmp_path / "labels.csv"
-    labels.write_text("\n".join(rows) + "\n")
+    # subjects held out of the bundle's training
+    eeg, labels, rows = _eegmat_folder_and_labels(eegmat_dir, tmp_path, (24, 25))
     cache = tmp_path / "cache"
     assert main(["preprocess", str(eeg), str(cache)]) == 0
     base = ["zeroshot", "--model", "elm-open-5s", "--cache", str(cache)]
@@ -158,7 +166,7 @@ def test_elm_zeroshot_takes_the_bundles_own_prompt_sets(eegmat_dir, tmp_path, ca
     a, b = tmp_path / "a", tmp_path / "b"
     assert main([*base, "--prompts", "eegmat_rest_arithmetic", "--out", str(a)]) == 0
     by_name = json.loads((a / "zeroshot.json").read_text())
-    assert sorted(by_name["ids"]) == sorted(r.split(",")[0] for r in rows[1:])
+    assert sorted(by_name["ids"]) == sorted(r.split(",")[0] for r in rows)
     assert sorted(by_name["classes"]) == ["arithmetic", "rest"]
 
     bundle = ELM.from_pretrained("elm-open-5s")
@@ -202,16 +210,7 @@ def test_elm_zeroshot_on_the_test_subjects_reproduces_the_model_card(
     shipped = results["runs"][results["seeds"].index(results["recipe"]["seed"])]
     card = shipped["elm-open-5s"]["eegmat zero-shot, recording"]
 
-    eeg = tmp_path / "eeg"
-    eeg.mkdir()
-    rows = ["recording_id,state"]
-    for subject in range(24, 36):
-        for run, state in ((1, "rest"), (2, "arithmetic")):
-            name = f"Subject{subject}_{run}"
-            (eeg / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
-            rows.append(f"{name},{state}")
-    labels = tmp_path / "labels.csv"
-    labels.write_text("\n".join(rows) + "\n")
+    eeg, labels, _ = _eegmat_folder_and_labels(eegmat_dir, tmp_path, range(24, 36))
     cache = tmp_path / "cache"
     assert main(["preprocess", str(eeg), str(cache), "-q"]) == 0
     base = ["zeroshot", "--model", "elm-open-5s", "--cache", str(cache)]

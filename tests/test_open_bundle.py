@@ -231,3 +231,8 @@ def test_elm_zeroshot_on_the_test_subjects_reproduces_the_model_card(
     default = json.loads((recipe / "zeroshot.json").read_text())
     assert default["ids"] == got["ids"]
     assert not np.allclose(default["scores"], got["scores"])
+    # Without -q the command says which crops it used.
+    capsys.readouterr()
+    assert main([a for a in base if a != "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "24 recordings, 240 crops of 5 s (10 per recording; the first 10 s" in err

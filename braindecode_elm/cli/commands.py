@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,7 @@ def _embed(args: argparse.Namespace, model: Any, *, with_text: bool) -> Any:
 
     corpus = open_cache(args.cache)
     ids = _read_ids(args.recordings) if args.recordings else None
-    return embed_corpus(
+    emb = embed_corpus(
         model,
         corpus,
         recording_ids=ids,
@@ -228,6 +229,20 @@ def _embed(args: argparse.Namespace, model: Any, *, with_text: bool) -> Any:
         batch_size=getattr(args, "batch_size", 256),
         progress=not getattr(args, "quiet", False),
     )
+    # Say which crops the figures come from (the windowing changes them).
+    counts = Counter(emb.crop_groups)
+    per = sorted(counts.values())
+    logger.info(
+        "%d recordings, %d crops of %g s (%s per recording; the first %g s of each "
+        "skipped, at most %g min used: --drop-first, --max-minutes)",
+        len(emb.ids),
+        len(emb.crop_groups),
+        args.seconds,
+        f"{per[0]}" if per[0] == per[-1] else f"{per[0]}-{per[-1]}",
+        args.drop_first,
+        args.max_minutes,
+    )
+    return emb
 
 
 def _out(args: argparse.Namespace) -> Path | None:

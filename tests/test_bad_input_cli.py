@@ -169,6 +169,10 @@ CASES = [
     ("benchmark --models nope --datasets cache/ --out b/", "model 'nope'"),
     ("benchmark --models model --datasets nope/ --out b/", "no cache manifest"),
     ("benchmark --models model --datasets cache/ --out b/ --seeds 0", "--seeds"),
+    (
+        "benchmark --models model --datasets cache/ --out b/ --prompts nope",
+        "prompts 'nope' is neither a built-in set",
+    ),
     ("benchmark --models model --datasets cache/", "required: --out"),
     ('benchmark --models "" --datasets cache/ --out b/', "argument --models: must"),
     ("benchmark --models model --datasets , --out b/", "argument --datasets: must"),

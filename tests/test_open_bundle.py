@@ -231,6 +231,20 @@ def test_elm_zeroshot_on_the_test_subjects_reproduces_the_model_card(
     default = json.loads((recipe / "zeroshot.json").read_text())
     assert default["ids"] == got["ids"]
     assert not np.allclose(default["scores"], got["scores"])
+    # elm benchmark resolves the bundle's prompt set (and its offsets) the same
+    # way, per model: same figures as elm zeroshot.
+    bench = tmp_path / "bench"
+    argv = ["benchmark", "--models", "elm-open-5s", "--datasets", str(cache)]
+    argv += ["--tasks", "zeroshot", "--labels", f"{labels}:state", "-q"]
+    argv += ["--prompts", "eegmat_rest_arithmetic", "--drop-first", "0"]
+    assert main([*argv, "--out", str(bench)]) == 0
+    (cell,) = (bench / "cells").glob("*.json")
+    cell = json.loads(cell.read_text())
+    assert cell["metrics"]["balanced_accuracy"] == pytest.approx(
+        got["balanced_accuracy"]
+    )
+    assert cell["metrics"]["auroc"] == pytest.approx(got["auroc"])
+    assert cell["details"]["offsets"] == pytest.approx(got["offsets"])
     # Without -q the command says which crops it used.
     capsys.readouterr()
     assert main([a for a in base if a != "-q"]) == 0

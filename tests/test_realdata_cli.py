@@ -405,3 +405,30 @@ def test_benchmark_and_zeroshot_crop_alike(labelled_cache, two_bundles, tmp_path
     assert cells["0"]["metrics"]["auroc"] != pytest.approx(
         cells["10"]["metrics"]["auroc"]
     )
+
+
+def test_model_prompts_resolves_a_name_per_model():
+    """A name is a built-in set first, else the model's own set (with its class
+    offsets); a mapping is used as given; a name no one has is a skip that names
+    both lists; offsets only for the model's own wording."""
+    from types import SimpleNamespace
+
+    from braindecode_elm.evaluation import get_prompts
+    from braindecode_elm.evaluation.benchmark import _Skip, model_prompts
+
+    own = {"rest": ["resting EEG"], "task": ["EEG during a task"]}
+    model = SimpleNamespace(
+        prompt_sets={"mine": own, "rest_task": own},
+        prompt_offsets={"mine": {"rest": 0.1, "task": -0.1}, "rest_task": {"x": 1}},
+    )
+    assert model_prompts(model, "mine") == (own, {"rest": 0.1, "task": -0.1})
+    # the built-in rest_task wins over the model's set of that name, and the
+    # model's offsets (computed for its own wording) are not applied to it
+    assert model_prompts(model, "rest_task") == (get_prompts("rest_task"), None)
+    assert model_prompts(model, {"a": ("x",), "b": ("y",)}) == (
+        {"a": ["x"], "b": ["y"]},
+        None,
+    )
+    with pytest.raises(_Skip, match=r"no prompt set 'nope'.*model's \['mine'"):
+        model_prompts(model, "nope")
+    assert model_prompts(SimpleNamespace(), "slowing")[1] is None

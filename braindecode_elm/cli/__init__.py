@@ -456,7 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--labels", default=None, help="description key with the label")
     p.add_argument(
-        "--prompts", default="normal_abnormal", help="zero-shot prompt set or JSON"
+        "--prompts",
+        default="normal_abnormal",
+        help="zero-shot prompts: a built-in set, a prompt set of each bundle "
+        "(with its class offsets, as in elm zeroshot) or a JSON file",
     )
     p.add_argument(
         "--label-map",

@@ -547,7 +547,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         tasks=[t for t in args.tasks.split(",") if t],
         out_dir=args.out,
         labels=load_labels(args.labels),
-        prompts=load_prompts(args.prompts),
+        # A file is read here; a name is resolved per model (built-in set, or
+        # the bundle's own set with its offsets, as elm zeroshot does).
+        prompts=(
+            load_prompts(args.prompts) if Path(args.prompts).is_file() else args.prompts
+        ),
         label_map=args.label_map,
         seeds=args.seeds,
         weights_dir=args.weights_dir,

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "run_benchmark",
     "load_model_spec",
+    "model_prompts",
     "unique_names",
     "split_label",
     "FOUNDATION_MODELS",
@@ -201,13 +202,92 @@ def unique_names(specs: Sequence[str]) -> list[tuple[str, str]]:
     return out
 
 
+def model_prompts(
+    model: Any, prompts: Mapping[str, Sequence[str]] | str
+) -> tuple[dict[str, list[str]], dict[str, float] | None]:
+    """The zero-shot prompts (and class offsets) of ``prompts`` for one model.
+
+    Parameters
+    ----------
+    model : ELM
+        The bundle (its ``prompt_sets`` and ``prompt_offsets`` are read).
+    prompts : mapping or str
+        Class -> prompts (used as given, no offsets), or a prompt set's name: a
+        built-in set (see :data:`~braindecode_elm.evaluation.PROMPT_SETS`) or,
+        failing that, one of the model's own sets, as ``elm zeroshot --prompts``
+        resolves it. The model's class offsets apply when the prompts are the
+        model's own set of that name (as in ``elm zeroshot``).
+
+    Returns
+    -------
+    classes : dict
+        Class -> prompts.
+    offsets : dict or None
+        Class -> offset, or None.
+
+    Raises
+    ------
+    _Skip
+        When the name is neither built in nor one of the model's sets (the
+        benchmark records the cell as skipped, naming both lists).
+    """
+    from .prompts import PROMPT_SETS, get_prompts
+
+    sets = getattr(model, "prompt_sets", None) or {}
+    if not isinstance(prompts, str):
+        return {str(k): list(v) for k, v in prompts.items()}, None
+    if prompts in PROMPT_SETS:
+        classes = get_prompts(prompts)
+    elif prompts in sets:
+        classes = {str(k): list(v) for k, v in sets[prompts].items()}
+    else:
+        raise _Skip(
+            f"no prompt set {prompts!r}: neither built in {sorted(PROMPT_SETS)} nor "
+            f"one of this model's {sorted(sets)}"
+        )
+    own = sets.get(prompts)
+    offsets = (getattr(model, "prompt_offsets", None) or {}).get(prompts)
+    if offsets is None or own is None:
+        return classes, None
+    if {str(k): list(v) for k, v in own.items()} != classes:
+        return classes, None
+    return classes, dict(offsets)
+
+
+def _check_prompt_name(name: str, specs: Sequence[str]) -> None:
+    """Refuse, before any model runs, a prompt set name no one has.
+
+    The bundles' sets are read from their ``config.json`` (no weights loaded).
+    """
+    from braindecode_elm.models.pretrained import resolve_bundle
+
+    from .prompts import PROMPT_SETS
+
+    if name in PROMPT_SETS:
+        return
+    found: dict[str, list[str]] = {}
+    for spec in specs:
+        try:
+            config = json.loads((resolve_bundle(spec) / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(config, dict):
+            found[spec] = sorted(config.get("prompt_sets") or {})
+    if not any(name in sets for sets in found.values()):
+        bundles = "; ".join(f"{k}: {v}" for k, v in found.items()) or "none"
+        raise ValueError(
+            f"prompts {name!r} is neither a built-in set {sorted(PROMPT_SETS)}, "
+            f"a prompt set of a model ({bundles}), nor a JSON file"
+        )
+
+
 def _cell(
     task: str,
     model: Any,
     emb: Any,
     *,
     labels: Any,
-    prompts: Mapping[str, list[str]],
+    prompts: Mapping[str, list[str]] | str,
     label_map: Any = None,
     seeds: int,
     fractions: Sequence[float],
@@ -223,13 +303,19 @@ def _cell(
     if task == "zeroshot":
         if labels is None and not _has_label(emb):
             raise _Skip("zeroshot needs labels (--labels)")
-        res = zero_shot(model, emb, prompts, labels=labels, label_map=label_map)
+        classes, offsets = model_prompts(model, prompts)
+        res = zero_shot(
+            model, emb, classes, labels=labels, label_map=label_map, offsets=offsets
+        )
+        details = {"classes": res["classes"], "n": len(res["ids"])}
+        if offsets is not None:
+            details["offsets"] = {str(k): float(v) for k, v in offsets.items()}
         return {
             "metrics": {
                 "balanced_accuracy": res["balanced_accuracy"],
                 "auroc": res["auroc"],
             },
-            "details": {"classes": res["classes"], "n": len(res["ids"])},
+            "details": details,
         }
     if task == "retrieval":
         if not len(emb.text_groups):
@@ -273,7 +359,7 @@ def run_benchmark(
     out_dir: str | os.PathLike = "benchmark",
     *,
     labels: Any = None,
-    prompts: Mapping[str, list[str]] | None = None,
+    prompts: Mapping[str, list[str]] | str | None = None,
     label_map: Any = None,
     seeds: int = 5,
     fractions: Sequence[float] = (0.01, 0.1, 1.0),
@@ -301,8 +387,11 @@ def run_benchmark(
         Output folder.
     labels : str | dict | None
         Labels for zero-shot and probing (description key or id -> label).
-    prompts : dict | None
-        Zero-shot classes (default the ``normal_abnormal`` prompt set).
+    prompts : dict | str | None
+        Zero-shot classes (default the ``normal_abnormal`` prompt set), or a
+        prompt set's name resolved per model by :func:`model_prompts` (a
+        bundle's own set, e.g. ``elm-open-5s``'s ``eegmat_rest_arithmetic``,
+        with its class offsets).
     label_map : dict | str | None
         Label value -> prompt class for zero-shot when the labels are not class
         names (see :func:`braindecode_elm.evaluation.zeroshot.labels_to_indices`).
@@ -338,7 +427,12 @@ def run_benchmark(
     bad = [t for t in tasks if t not in TASKS]
     if bad:
         raise ValueError(f"unknown tasks {bad}; choose from {list(TASKS)}")
-    prompts = dict(prompts or get_prompts("normal_abnormal"))
+    if prompts is None:
+        prompts = get_prompts("normal_abnormal")
+    if not isinstance(prompts, str):
+        prompts = dict(prompts)
+    elif "zeroshot" in tasks:
+        _check_prompt_name(prompts, [spec for _, spec in unique_names(models)])
     out = Path(out_dir)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     rows = []

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .eeg_encoder import ELMEncoder
+from . import eeg_encoder as _eeg_encoder_module
+from .eeg_encoder import ELMEncoder, _with_new_head
 from .model_card import ModelCard, write_model_card
 from .projection import TextProjection
 from .text_encoder import KNOWN_DIMS, MINILM_ALIAS, TextEncoder
@@ -720,13 +721,15 @@ def bundle_eeg_tower(
     ELMEncoder
         The pretrained tower (every weight but the new head), in eval mode.
     """
-    from .eeg_encoder import _with_new_head
-
     tower = ELM.from_pretrained(folder, map_location=map_location).eeg_encoder
     if n_outputs is None and drop_prob is None:
         return tower
     changes = {} if drop_prob is None else {"drop_prob": drop_prob}
     return _with_new_head(tower, n_outputs, **changes)
+
+
+# ELMEncoder.from_pretrained hands ELM bundles to this (see eeg_encoder).
+_eeg_encoder_module._bundle_tower_loader = bundle_eeg_tower
 
 
 def _looks_like_repo_id(name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -432,8 +433,6 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         ELMEncoder
             In eval mode.
         """
-        from .bundle import bundle_eeg_tower
-
         folder = _local_bundle(pretrained_model_name_or_path)
         if folder is None:
             return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
@@ -445,7 +444,9 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
                 f"takes only {sorted(allowed)}, not {other} (the tower's shape is "
                 "the bundle's)"
             )
-        return bundle_eeg_tower(folder, **kwargs)
+        if _bundle_tower_loader is None:  # pragma: no cover - set on import
+            raise RuntimeError("braindecode_elm.models.bundle was not imported")
+        return _bundle_tower_loader(folder, **kwargs)
 
     @classmethod
     def _from_pretrained(cls, *, strict: bool = True, **kwargs):  # noqa: D401
@@ -466,6 +467,13 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"variant={self.variant!r}, n_filters={self.n_filters}"
+
+
+#: Loads the EEG tower of an ELM bundle folder; set by
+#: :mod:`braindecode_elm.models.bundle` when it is imported (the package imports
+#: it before this module can be used). A hook instead of an import keeps the
+#: tower below the bundle in the import graph.
+_bundle_tower_loader: Callable[..., ELMEncoder] | None = None
 
 
 def _saved_without_head(kwargs: dict[str, Any]) -> bool:

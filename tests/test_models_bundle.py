@@ -170,6 +170,31 @@ def test_from_pretrained_hub_id_offline_from_cache(
         ELM.from_pretrained(tmp_path / "missing" / "bundle")
 
 
+def test_encoder_from_pretrained_takes_a_bundle_hub_id(
+    tmp_path, monkeypatch, fill_hf_cache
+) -> None:
+    """``ELMEncoder.from_pretrained("user/bundle", n_outputs=2)`` on a bundle
+    pushed with ``ELM.push_to_hub``: its tower with a new head, offline from the
+    Hugging Face cache; a tower repo still loads the Braindecode way."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = _bundle()
+    model.save_pretrained(tmp_path / "bundle")
+    cache = tmp_path / "hf-cache"
+    fill_hf_cache(cache, "someone/elm-test", tmp_path / "bundle")
+    x = torch.randn(3, 20, 500)
+    tower = ELMEncoder.from_pretrained("someone/elm-test", cache_dir=cache)
+    torch.testing.assert_close(tower(x), model.eeg_encoder.eval()(x))
+    head = ELMEncoder.from_pretrained("someone/elm-test", cache_dir=cache, n_outputs=2)
+    assert head(x).shape == (3, 2)
+    torch.testing.assert_close(head(x, return_features=True)["embedding"], tower(x))
+    with pytest.raises(TypeError, match=r"is an ELM bundle.*not \['n_chans'\]"):
+        ELMEncoder.from_pretrained("someone/elm-test", cache_dir=cache, n_chans=3)
+    model.eeg_encoder.save_pretrained(tmp_path / "tower")
+    fill_hf_cache(cache, "someone/tower", tmp_path / "tower")
+    plain = ELMEncoder.from_pretrained("someone/tower", cache_dir=cache)
+    torch.testing.assert_close(plain(x), tower(x))
+
+
 def test_bundle_without_text_head_refuses_text(tmp_path) -> None:
     model = ELM(ELMEncoder(n_filters=4), text_dim=384, has_text_head=False)
     model.save_pretrained(tmp_path)

@@ -701,27 +701,31 @@ def bundle_eeg_tower(
     n_outputs: int | None = None,
     drop_prob: float | None = None,
     map_location: str | torch.device = "cpu",
+    **hub: Any,
 ) -> ELMEncoder:
     """The EEG tower of an ELM bundle, optionally with a new classification head.
 
     Parameters
     ----------
     folder : str or path-like
-        A bundle folder or a shipped bundle's name (see :meth:`ELM.from_pretrained`,
-        which validates the weights).
+        A bundle folder, a shipped bundle's name or a Hub repository id (see
+        :meth:`ELM.from_pretrained`, which validates the weights).
     n_outputs : int or None
         Add a freshly initialised ``final_layer`` with this many outputs.
     drop_prob : float or None
         Dropout before the head (default the bundle's).
     map_location : str or torch.device
         Device for the weights.
+    **hub
+        ``revision``, ``cache_dir``, ``local_files_only``, ``token`` for a Hub id
+        (passed to :meth:`ELM.from_pretrained`).
 
     Returns
     -------
     ELMEncoder
         The pretrained tower (every weight but the new head), in eval mode.
     """
-    tower = ELM.from_pretrained(folder, map_location=map_location).eeg_encoder
+    tower = ELM.from_pretrained(folder, map_location=map_location, **hub).eeg_encoder
     if n_outputs is None and drop_prob is None:
         return tower
     changes = {} if drop_prob is None else {"drop_prob": drop_prob}

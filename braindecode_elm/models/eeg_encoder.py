@@ -420,23 +420,27 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             A folder written by :meth:`save_pretrained` or a Hub id (Braindecode's
             Hugging Face loading, strict); or an ELM bundle: a folder written by
             :meth:`ELM.save_pretrained <braindecode_elm.models.ELM.save_pretrained>`
-            or the name of a shipped bundle (``"elm-open-5s"``), whose EEG tower
-            is returned (for fine-tuning, e.g. with Braindecode's
-            ``EEGClassifier``).
+            the name of a shipped bundle (``"elm-open-5s"``) or a Hub id of one
+            (``ELM.push_to_hub``), whose EEG tower is returned (for fine-tuning,
+            e.g. with Braindecode's ``EEGClassifier``).
         **kwargs
             For a saved tower, Braindecode's ``from_pretrained`` arguments. For a
             bundle: ``n_outputs`` (a freshly initialised classification head on
-            the pretrained tower), ``drop_prob`` and ``map_location`` only.
+            the pretrained tower), ``drop_prob``, ``map_location`` and, for a Hub
+            id, ``revision``, ``cache_dir``, ``local_files_only`` and ``token``.
 
         Returns
         -------
         ELMEncoder
             In eval mode.
         """
-        folder = _local_bundle(pretrained_model_name_or_path)
+        hub = {k: kwargs[k] for k in _HUB_KEYS if k in kwargs}
+        folder = _local_bundle(pretrained_model_name_or_path) or _hub_bundle(
+            pretrained_model_name_or_path, hub
+        )
         if folder is None:
             return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
-        allowed = {"n_outputs", "drop_prob", "map_location"}
+        allowed = {"n_outputs", "drop_prob", "map_location", *_HUB_KEYS}
         other = sorted(set(kwargs) - allowed)
         if other:
             raise TypeError(
@@ -521,6 +525,28 @@ def _with_new_head(
             f"{sorted(result.unexpected_keys)}"
         )
     return new.to(next(base.parameters()).device).eval()
+
+
+_HUB_KEYS = ("revision", "cache_dir", "local_files_only", "token")
+
+
+def _hub_bundle(spec: str | os.PathLike, hub: dict[str, Any]) -> str | None:
+    """``spec`` when it is a Hub id whose ``config.json`` is an ELM bundle's."""
+    import json
+
+    name = str(spec)
+    if Path(name).exists() or name.count("/") != 1 or name.startswith((".", "/")):
+        return None
+    try:
+        import huggingface_hub
+
+        config_file = huggingface_hub.hf_hub_download(
+            repo_id=name, filename="config.json", **hub
+        )
+        config = json.loads(Path(config_file).read_text())
+    except Exception:  # noqa: BLE001 - not a readable bundle: Braindecode's path
+        return None
+    return name if isinstance(config, dict) and "eeg_encoder" in config else None
 
 
 def _local_bundle(spec: str | os.PathLike) -> Path | None:

@@ -93,24 +93,23 @@ def main(argv: list[str] | None = None) -> int:
             pass
         torch.set_num_threads(1)
         if args.heldout:
-            summary = run_real_data_comparisons(
-                out,
+            which = dict(
                 model={OPEN_BUNDLE: OPEN_BUNDLE, "untrained": None},
                 eegmat_subjects=settings["eegmat_subject_list"],
-                n_splits=args.n_splits,
-                n_epochs=args.n_epochs,
-                seeds=args.seeds,
                 comparisons=("eegmat",),
-            )["summary"]
+            )
         else:
-            summary = run_real_data_comparisons(
-                out,
+            which = dict(
                 model={"untrained": None},
                 eegmat_subjects=list(range(1, args.eegmat_subjects + 1)),
-                n_splits=args.n_splits,
-                n_epochs=args.n_epochs,
-                seeds=args.seeds,
-            )["summary"]
+            )
+        summary = run_real_data_comparisons(
+            out,
+            n_splits=args.n_splits,
+            n_epochs=args.n_epochs,
+            seeds=args.seeds,
+            **which,
+        )["summary"]
         (out / "settings.json").write_text(json.dumps(settings))
     commit = settings.get("source_commit")
     if "eegmat_subject_list" in settings:

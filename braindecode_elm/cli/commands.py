@@ -16,7 +16,6 @@ from .._json import to_jsonable
 
 __all__ = [
     "load_labels",
-    "bundle_offsets",
     "load_prompts",
     "resolve_device",
     "to_jsonable",
@@ -80,39 +79,6 @@ def load_prompts(
     ):
         raise ValueError(f"{path} must hold {{class: [prompt, ...]}}")
     return data
-
-
-def bundle_offsets(
-    model: Any, spec: str, classes: dict[str, list[str]]
-) -> dict[str, float] | None:
-    """The bundle's class offsets for the prompts ``--prompts`` named, if any.
-
-    Only a prompt set of the bundle itself has offsets, and only when the
-    prompts in use are that set's (a built-in set of the same name, or a JSON
-    file, gets none: the offsets were computed for the bundle's wording).
-
-    Parameters
-    ----------
-    model : ELM
-        The bundle.
-    spec : str
-        The ``--prompts`` value.
-    classes : dict
-        The prompts in use (from :func:`load_prompts`).
-
-    Returns
-    -------
-    dict | None
-        Class name -> offset, or None.
-    """
-    sets = getattr(model, "prompt_sets", None) or {}
-    offsets = getattr(model, "prompt_offsets", None) or {}
-    if spec not in sets or spec not in offsets:
-        return None
-    own = {str(k): list(v) for k, v in sets[spec].items()}
-    if {str(k): list(v) for k, v in classes.items()} != own:
-        return None
-    return dict(offsets[spec])
 
 
 def _load_model(spec: str) -> Any:
@@ -383,6 +349,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def cmd_zeroshot(args: argparse.Namespace) -> int:
     from braindecode_elm.evaluation import zero_shot
+    from braindecode_elm.evaluation.zeroshot import bundle_offsets
 
     from . import plots
 
@@ -538,6 +505,7 @@ def format_probe_summary(res: dict) -> str:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
+    from braindecode_elm.evaluation import PROMPT_SETS
     from braindecode_elm.evaluation.benchmark import run_benchmark
 
     _threads()
@@ -547,10 +515,13 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         tasks=[t for t in args.tasks.split(",") if t],
         out_dir=args.out,
         labels=load_labels(args.labels),
-        # A file is read here; a name is resolved per model (built-in set, or
-        # the bundle's own set with its offsets, as elm zeroshot does).
+        # A name is resolved per model as elm zeroshot resolves it (built-in
+        # set first, else the bundle's own set with its offsets); a file that
+        # is not a built-in set's name is read here.
         prompts=(
-            load_prompts(args.prompts) if Path(args.prompts).is_file() else args.prompts
+            load_prompts(args.prompts)
+            if args.prompts not in PROMPT_SETS and Path(args.prompts).is_file()
+            else args.prompts
         ),
         label_map=args.label_map,
         seeds=args.seeds,

@@ -232,6 +232,7 @@ def model_prompts(
         benchmark records the cell as skipped, naming both lists).
     """
     from .prompts import PROMPT_SETS, get_prompts
+    from .zeroshot import bundle_offsets
 
     sets = getattr(model, "prompt_sets", None) or {}
     if not isinstance(prompts, str):
@@ -245,13 +246,7 @@ def model_prompts(
             f"no prompt set {prompts!r}: neither built in {sorted(PROMPT_SETS)} nor "
             f"one of this model's {sorted(sets)}"
         )
-    own = sets.get(prompts)
-    offsets = (getattr(model, "prompt_offsets", None) or {}).get(prompts)
-    if offsets is None or own is None:
-        return classes, None
-    if {str(k): list(v) for k, v in own.items()} != classes:
-        return classes, None
-    return classes, dict(offsets)
+    return classes, bundle_offsets(model, prompts, classes)
 
 
 def _check_prompt_name(name: str, specs: Sequence[str]) -> None:
@@ -259,7 +254,7 @@ def _check_prompt_name(name: str, specs: Sequence[str]) -> None:
 
     The bundles' sets are read from their ``config.json`` (no weights loaded).
     """
-    from braindecode_elm.models.pretrained import resolve_bundle
+    from braindecode_elm.models.pretrained import read_config
 
     from .prompts import PROMPT_SETS
 
@@ -267,11 +262,8 @@ def _check_prompt_name(name: str, specs: Sequence[str]) -> None:
         return
     found: dict[str, list[str]] = {}
     for spec in specs:
-        try:
-            config = json.loads((resolve_bundle(spec) / "config.json").read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(config, dict):
+        config = read_config(spec)
+        if config is not None:
             found[spec] = sorted(config.get("prompt_sets") or {})
     if not any(name in sets for sets in found.values()):
         bundles = "; ".join(f"{k}: {v}" for k, v in found.items()) or "none"

@@ -11,6 +11,7 @@ from .embedding import EmbeddedCorpus, embed_texts, group_mean, l2_normalize
 from .prompts import default_label_map
 
 __all__ = [
+    "bundle_offsets",
     "calibrate_bundle",
     "calibrate_offsets",
     "class_scores",
@@ -492,6 +493,39 @@ def _offsets_by_name(offsets: Mapping[str, float], names: Sequence[str]) -> np.n
         )
     by_name = {str(k): v for k, v in offsets.items()}
     return _offset_vector([by_name[n] for n in names], len(names))
+
+
+def bundle_offsets(
+    model: Any, name: str, classes: Mapping[str, Sequence[str]]
+) -> dict[str, float] | None:
+    """The bundle's class offsets for the prompt set ``name``, if they apply.
+
+    Only a prompt set of the bundle itself has offsets, and only when the prompts
+    in use are that set's (a built-in set of the same name, or a file, gets none:
+    the offsets were computed for the bundle's wording).
+
+    Parameters
+    ----------
+    model : ELM
+        The bundle (``prompt_sets`` and ``prompt_offsets`` are read).
+    name : str
+        The prompt set's name (e.g. ``elm zeroshot --prompts``).
+    classes : mapping
+        The prompts in use (class -> prompts).
+
+    Returns
+    -------
+    dict | None
+        Class name -> offset, or None.
+    """
+    sets = getattr(model, "prompt_sets", None) or {}
+    offsets = getattr(model, "prompt_offsets", None) or {}
+    if name not in sets or name not in offsets:
+        return None
+    own = {str(k): list(v) for k, v in sets[name].items()}
+    if {str(k): list(v) for k, v in classes.items()} != own:
+        return None
+    return dict(offsets[name])
 
 
 def _class_embeddings(model: Any, classes: Mapping[str, Sequence[str]]) -> np.ndarray:

@@ -736,18 +736,6 @@ def bundle_eeg_tower(
 _eeg_encoder_module._bundle_tower_loader = bundle_eeg_tower
 
 
-def _looks_like_repo_id(name: str) -> bool:
-    # "user/name" (one slash, no leading ./ or /, no backslash): the Hub's form.
-    parts = name.split("/")
-    return (
-        len(parts) == 2
-        and all(parts)
-        and not name.startswith((".", "~"))
-        and "\\" not in name
-        and all(not p.startswith(".") for p in parts)
-    )
-
-
 def _bundle_folder(
     name_or_path: str | os.PathLike,
     *,
@@ -758,10 +746,10 @@ def _bundle_folder(
 ) -> Path:
     """A local folder as is; a shipped bundle's name (``"elm-open-5s"``) as its
     folder inside the package; a Hub id resolved through the Hugging Face cache."""
-    from .pretrained import resolve_bundle
+    from .pretrained import looks_like_repo_id, resolve_bundle
 
     folder = resolve_bundle(name_or_path)
-    if folder.exists() or not _looks_like_repo_id(str(name_or_path)):
+    if folder.exists() or not looks_like_repo_id(str(name_or_path)):
         return folder
     try:
         from huggingface_hub import snapshot_download

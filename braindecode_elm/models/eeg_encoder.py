@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -434,12 +433,15 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         ELMEncoder
             In eval mode.
         """
-        hub = {k: kwargs[k] for k in _HUB_KEYS if k in kwargs}
-        folder = _local_bundle(pretrained_model_name_or_path) or _hub_bundle(
-            pretrained_model_name_or_path, hub
-        )
-        if folder is None:
-            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        from .pretrained import read_config, resolve_bundle
+
+        spec = pretrained_model_name_or_path
+        config = read_config(spec, hub={k: kwargs[k] for k in _HUB_KEYS if k in kwargs})
+        if config is None or "eeg_encoder" not in config:
+            return super().from_pretrained(spec, **kwargs)
+        # A local folder (a shipped name resolved to it) or a Hub id.
+        local = resolve_bundle(spec)
+        folder = local if local.is_dir() else str(spec)
         allowed = {"n_outputs", "drop_prob", "map_location", *_HUB_KEYS}
         other = sorted(set(kwargs) - allowed)
         if other:
@@ -482,28 +484,13 @@ _bundle_tower_loader: Callable[..., ELMEncoder] | None = None
 
 def _saved_without_head(kwargs: dict[str, Any]) -> bool:
     """True when the saved config (folder or Hub id) says ``n_outputs`` is None."""
-    import json
+    from .pretrained import read_config
 
-    model_id = kwargs["model_id"]
-    try:
-        if Path(model_id).is_dir():
-            config_file = Path(model_id) / "config.json"
-        else:
-            import huggingface_hub
-
-            config_file = huggingface_hub.hf_hub_download(
-                repo_id=model_id,
-                filename="config.json",
-                revision=kwargs.get("revision"),
-                cache_dir=kwargs.get("cache_dir"),
-                force_download=kwargs.get("force_download", False),
-                token=kwargs.get("token"),
-                local_files_only=kwargs.get("local_files_only", False),
-            )
-        config = json.loads(Path(config_file).read_text())
-    except (OSError, ValueError):
-        return False  # unreadable: Braindecode's own loading reports it
-    return isinstance(config, dict) and config.get("n_outputs", 0) is None
+    keys = ("revision", "cache_dir", "force_download", "token", "local_files_only")
+    hub = {k: kwargs[k] for k in keys if k in kwargs}
+    config = read_config(kwargs["model_id"], hub=hub)
+    # Unreadable: Braindecode's own loading reports it.
+    return config is not None and config.get("n_outputs", 0) is None
 
 
 def _with_new_head(
@@ -528,42 +515,6 @@ def _with_new_head(
 
 
 _HUB_KEYS = ("revision", "cache_dir", "local_files_only", "token")
-
-
-def _hub_bundle(spec: str | os.PathLike, hub: dict[str, Any]) -> str | None:
-    """``spec`` when it is a Hub id whose ``config.json`` is an ELM bundle's."""
-    import json
-
-    name = str(spec)
-    if Path(name).exists() or name.count("/") != 1 or name.startswith((".", "/")):
-        return None
-    try:
-        import huggingface_hub
-
-        config_file = huggingface_hub.hf_hub_download(
-            repo_id=name, filename="config.json", **hub
-        )
-        config = json.loads(Path(config_file).read_text())
-    except Exception:  # noqa: BLE001 - not a readable bundle: Braindecode's path
-        return None
-    return name if isinstance(config, dict) and "eeg_encoder" in config else None
-
-
-def _local_bundle(spec: str | os.PathLike) -> Path | None:
-    """The folder of a local ELM bundle (shipped name or folder), else None."""
-    import json
-
-    from .pretrained import resolve_bundle
-
-    folder = resolve_bundle(spec)
-    cfg = folder / "config.json"
-    if not cfg.is_file():
-        return None
-    try:
-        config = json.loads(cfg.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return folder if isinstance(config, dict) and "eeg_encoder" in config else None
 
 
 def count_parameters(module: nn.Module, *, trainable: bool = True) -> int:

@@ -8,10 +8,18 @@ of :func:`shipped_bundles` maps to ``braindecode_elm/pretrained/<name>``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
-__all__ = ["PRETRAINED_DIR", "resolve_bundle", "shipped_bundles"]
+__all__ = [
+    "PRETRAINED_DIR",
+    "looks_like_repo_id",
+    "read_config",
+    "resolve_bundle",
+    "shipped_bundles",
+]
 
 #: Folder of the bundles that ship with the package.
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -47,3 +55,59 @@ def resolve_bundle(spec: str | os.PathLike) -> Path:
     if str(spec) in shipped_bundles():
         return PRETRAINED_DIR / str(spec)
     return path
+
+
+def looks_like_repo_id(name: str) -> bool:
+    """True for the Hugging Face Hub's ``"user/name"`` form (one slash, no
+    leading ``./``, ``/`` or ``~``, no backslash)."""
+    parts = name.split("/")
+    return (
+        len(parts) == 2
+        and all(parts)
+        and not name.startswith((".", "~"))
+        and "\\" not in name
+        and all(not p.startswith(".") for p in parts)
+    )
+
+
+def read_config(
+    spec: str | os.PathLike, *, hub: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The ``config.json`` of a saved model, or None when there is none to read.
+
+    Parameters
+    ----------
+    spec : str or path-like
+        A folder or a shipped bundle's name (see :func:`resolve_bundle`); with
+        ``hub``, also a Hub id (``"user/name"``) that is not a local path.
+    hub : dict or None
+        ``hf_hub_download`` arguments (``revision``, ``cache_dir``,
+        ``local_files_only``, ``token`` ...) to read a Hub id's ``config.json``
+        (from the Hugging Face cache when offline); None reads local folders only.
+
+    Returns
+    -------
+    dict or None
+        The config, or None when it is missing, unreadable or not a JSON object
+        (the caller's own loading then reports what is wrong).
+    """
+    folder = resolve_bundle(spec)
+    try:
+        if folder.is_dir():
+            path = folder / "config.json"
+        elif hub is not None and not folder.exists() and looks_like_repo_id(str(spec)):
+            import huggingface_hub
+
+            path = Path(
+                huggingface_hub.hf_hub_download(
+                    repo_id=str(spec), filename="config.json", **hub
+                )
+            )
+        else:
+            return None
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        # OSError: missing file, Hub/network errors (HTTP and offline errors
+        # derive from it); ValueError: bad JSON or text, an invalid repo id.
+        return None
+    return config if isinstance(config, dict) else None

@@ -79,6 +79,38 @@ def test_evaluation_commands_take_device_batch_size_verbosity(cmd):
     assert args.quiet and args.device == "auto" and args.batch_size == 256
 
 
+def test_every_command_takes_verbose_and_quiet():
+    # A script that passes -q to every elm call must not fail on some of them.
+    subs = _subparsers(build_parser())
+    assert {"synth", "convert-official", "open-recipe", "demo"} <= set(subs)
+    for name, sub in subs.items():
+        if name == "pretrain":  # its own parser (test_pretrain_help_shows_defaults)
+            continue
+        options = {o for a in sub._actions for o in a.option_strings}
+        assert {"-q", "--quiet", "-v", "--verbose"} <= options, name
+
+
+def test_quiet_synth_prints_only_its_result(tmp_path, capsys):
+    out = tmp_path / "corpus"
+    argv = ["synth", str(out), "--subjects", "1", "--sessions", "1", "1"]
+    argv += ["--duration", "60", "60", "-q"]
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    assert cap.out.strip() == f"synthetic corpus with 1 subjects written to {out}"
+    assert cap.err.strip() == "", cap.err  # no progress bar
+    assert len(list(out.rglob("*.edf"))) == 1
+
+
+def test_demo_progress_switch_hides_progress_lines_only(capsys):
+    from braindecode_elm.cli.demo_experiments import log, progress_shown
+
+    with progress_shown(False):
+        log("hidden", 0.0)
+    log("shown", 0.0)
+    out = capsys.readouterr().out
+    assert "hidden" not in out and "] shown" in out
+
+
 def test_bad_device_is_a_clear_error(tmp_path, capsys):
     import torch
 

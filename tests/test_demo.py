@@ -16,11 +16,15 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
 
     out = tmp_path / "demo"
     with_eegmat = (data_dir() / "eegmat").is_dir()
-    args = ["demo", "--out", str(out), "--quick", "--threads", "1"]
+    args = ["demo", "--out", str(out), "--quick", "--threads", "1", "-q"]
     if not with_eegmat:
         args.append("--skip-eegmat")
     assert main(args) == 0
-    printed = capsys.readouterr().out
+    cap = capsys.readouterr()
+    printed = cap.out
+    # --quiet: the results table, no progress lines ("[  12.3s] ...") or bars
+    assert not [ln for ln in printed.splitlines() if ln.startswith("[")], printed
+    assert "it/s]" not in cap.err and "rec/s]" not in cap.err, cap.err
     res = json.loads((out / "results.json").read_text())
     syn = res["synthetic"]
     elm = syn["ELM tiny-cpu"]

@@ -215,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("MIN", "MAX"),
         help="range of recording lengths in seconds",
     )
+    _add_verbosity(p)
 
     p = sub.add_parser(
         "preprocess",
@@ -491,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sha256", default=None, help="refuse the file unless its SHA-256 matches"
     )
+    _add_verbosity(p)
 
     p = sub.add_parser(
         "open-recipe",
@@ -517,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threads", type=positive_int, default=2, help="torch threads (fixed)"
     )
+    _add_verbosity(p)
 
     p = sub.add_parser(
         "demo",
@@ -566,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="torch threads (default: 2, fixed so reruns print identical numbers)",
     )
+    _add_verbosity(p)
     _show_defaults(parser)
     return parser
 

@@ -242,6 +242,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         sessions_per_subject=tuple(getattr(args, "sessions", (1, 3))),
         duration_s=tuple(getattr(args, "duration", (120.0, 300.0))),
         overwrite=getattr(args, "overwrite", False),
+        progress=not getattr(args, "quiet", False),
     )
     print(f"synthetic corpus with {args.subjects} subjects written to {args.out}")
     return 0
@@ -549,6 +550,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         real_epochs=args.real_epochs,
         threads=args.threads,
+        progress=not args.quiet,
     )
     return 0
 
@@ -571,6 +573,8 @@ def cmd_open_recipe(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         recipe=recipe,
         threads=args.threads,
+        # --quiet: the results table only, no progress lines.
+        log=None if args.quiet else print,
     )
     print(results_table(res))
     print(f"bundles and results.json written to {args.out}")

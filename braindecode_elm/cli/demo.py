@@ -37,6 +37,7 @@ from .demo_experiments import (
     DEMO_PRESET,
     DEMO_SESSIONS,
     log,
+    progress_shown,
     real_data_part,
     synthetic_part,
 )
@@ -93,6 +94,7 @@ def run_demo(
     seeds: int = 3,
     real_epochs: int | None = None,
     threads: int | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Run the demo and write plots, ``results.json`` and ``REPORT.md`` into ``out``.
 
@@ -123,12 +125,44 @@ def run_demo(
     threads : int | None
         Torch threads (default 2, fixed whatever the core count, so that two runs
         on one machine give identical numbers).
+    progress : bool
+        Print progress lines and bars (``elm demo --quiet``: off); the results
+        table is printed either way.
 
     Returns
     -------
     dict
         All computed results (also in ``results.json``).
     """
+    with progress_shown(progress):
+        return _run_demo(
+            Path(out),
+            quick=quick,
+            n_subjects=n_subjects,
+            epochs=epochs,
+            eegmat=eegmat,
+            data_dir=data_dir,
+            seed=seed,
+            seeds=seeds,
+            real_epochs=real_epochs,
+            threads=threads,
+        )
+
+
+def _run_demo(
+    out: Path,
+    *,
+    quick: bool,
+    n_subjects: int | None,
+    epochs: int | None,
+    eegmat: bool,
+    data_dir: str | None,
+    seed: int,
+    seeds: int,
+    real_epochs: int | None,
+    threads: int | None,
+) -> dict[str, Any]:
+    """:func:`run_demo` with the progress switch already set."""
     import platform
 
     import torch

@@ -10,7 +10,8 @@ same process (see :mod:`braindecode_elm.evaluation.heldout`).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,26 @@ DEMO_DURATION_S = (120.0, 240.0)
 DEMO_PRESET = "tiny-cpu-demo"
 
 
+#: Whether the demo prints its progress lines and bars (``elm demo --quiet``
+#: switches them off for one run; see :func:`progress_shown`).
+_PROGRESS = {"shown": True}
+
+
+@contextmanager
+def progress_shown(shown: bool) -> Iterator[None]:
+    """Show (or hide) the demo's progress lines and bars inside the block."""
+    before = _PROGRESS["shown"]
+    _PROGRESS["shown"] = shown
+    try:
+        yield
+    finally:
+        _PROGRESS["shown"] = before
+
+
 def log(msg: str, t0: float) -> None:
-    """Print ``msg`` with the seconds since ``t0``."""
-    print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", flush=True)
+    """Print ``msg`` with the seconds since ``t0`` (unless progress is hidden)."""
+    if _PROGRESS["shown"]:
+        print(f"[{time.perf_counter() - t0:6.1f}s] {msg}", flush=True)
 
 
 def pm(mean: float, std: float) -> str:
@@ -77,7 +95,7 @@ def pretrain_bundle(
         deterministic=True,
         **overrides,
     )
-    result = pretrain(cfg)
+    result = pretrain(cfg, progress=_PROGRESS["shown"])
     final = Path(getattr(result, "final_dir", None) or run_dir / "final")
     return load_model(final), result, final
 
@@ -134,6 +152,7 @@ def synthetic_part(
         sessions_per_subject=DEMO_SESSIONS,
         duration_s=DEMO_DURATION_S,
         overwrite=True,
+        progress=_PROGRESS["shown"],
     )
     truth = pd.read_csv(raw_dir / "ground_truth.csv")
     truth["recording_id"] = truth["recording_id"].astype(str)
@@ -153,7 +172,13 @@ def synthetic_part(
         (out / "synthetic" / f"{name}_ids.txt").write_text("\n".join(ids) + "\n")
         log(f"Rust preprocessing of {len(ids)} {name} recordings into the cache", t0)
         ds = TUHReports(raw_dir, recording_ids=ids)
-        build_cache(ds, out / "synthetic" / f"cache_{name}", recipe="elm", n_jobs=1)
+        build_cache(
+            ds,
+            out / "synthetic" / f"cache_{name}",
+            recipe="elm",
+            n_jobs=1,
+            progress=_PROGRESS["shown"],
+        )
         caches[name] = open_cache(out / "synthetic" / f"cache_{name}")
     log(f"pretraining {DEMO_PRESET} ELM-MIL for {epochs} epoch(s)", t0)
     model, _, final = pretrain_bundle(

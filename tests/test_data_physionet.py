@@ -141,6 +141,15 @@ def test_moabb_adapters_run_offline(eegmat_dir, eegbci_dir):
     assert sorted(set(y)) == ["left_hand", "right_hand"]
 
 
+def test_dataset_classes_never_download_by_default(tmp_path):
+    # README/getting_started promise: no download unless download=True.
+    for cls, name in ((EEGMAT, "EEGMAT"), (EEGBCI, "EEGBCI")):
+        with pytest.raises(FileNotFoundError, match=f"{name} not found") as err:
+            cls(tmp_path)
+        assert "download=True" in str(err.value) and "path=" in str(err.value)
+    assert list(tmp_path.iterdir()) == []  # nothing fetched or created
+
+
 def test_missing_data_errors_and_offline_fetch_message(tmp_path):
     from braindecode_elm.data import fetch_eegmat
 

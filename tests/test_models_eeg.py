@@ -84,8 +84,22 @@ def test_min_n_times_is_tight() -> None:
     n = model.min_n_times
     with torch.no_grad():
         assert model(torch.randn(1, 20, n)).shape == (1, 256)
-        with pytest.raises(RuntimeError):
-            model(torch.randn(1, 20, n - 4))
+        # shorter input is refused up front, naming the minimum ...
+        for call in (model, model.forward_features, model.forward_dict):
+            with pytest.raises(ValueError, match=f"at least {n} samples"):
+                call(torch.randn(1, 20, n - 1))
+        # ... and the network itself fails there (the check is not too strict)
+        model._min_len = 0
+        with pytest.raises(RuntimeError, match="[Pp]adding size"):
+            model(torch.randn(1, 20, n - 1))
+
+
+def test_wrong_channel_count_names_the_montage() -> None:
+    model = ELMEncoder().eval()
+    with torch.no_grad(), pytest.raises(ValueError) as err:
+        model(torch.randn(2, 19, 500))
+    msg = str(err.value)
+    assert "expected 20 channels, got 19" in msg and "recipe='elm'" in msg
 
 
 def test_length_is_kept_by_reflection_padding() -> None:

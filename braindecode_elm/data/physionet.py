@@ -251,7 +251,8 @@ class EEGMAT(BaseConcatDataset):
     target_name : str | None
         Description column used as target (default ``"target"``).
     download : bool
-        Fetch from PhysioNet when no local copy is found.
+        Fetch from PhysioNet when no local copy is found (default False: a
+        missing copy is an error naming where it was looked for).
     """
 
     def __init__(
@@ -263,14 +264,15 @@ class EEGMAT(BaseConcatDataset):
         captions: Mapping[str, str] | None = None,
         preload: bool = False,
         target_name: str | None = "target",
-        download: bool = True,
+        download: bool = False,
     ) -> None:
         folder = eegmat_folder(path)
         if folder is None:
             if not download:
                 raise FileNotFoundError(
-                    f"EEGMAT not found under {path or data_dir()}; set {DATA_ENV} or "
-                    "pass download=True"
+                    f"EEGMAT not found under {path or data_dir()}; pass path= (the "
+                    f"folder holding eegmat/), set {DATA_ENV}, or pass download=True "
+                    "to fetch it from PhysioNet"
                 )
             folder = fetch_eegmat(None if path is None else path, subjects)
         caps = dict(EEGMAT_CAPTIONS, **(captions or {}))
@@ -441,7 +443,8 @@ class EEGBCI(BaseConcatDataset):
         ``left_hand``, ``right_hand``, ``hands``, ``feet``); False keeps
         PhysioNet's T0/T1/T2.
     download : bool
-        Fetch from PhysioNet when no local copy is found.
+        Fetch from PhysioNet when no local copy is found (default False: a
+        missing copy is an error naming where it was looked for).
     """
 
     def __init__(
@@ -452,7 +455,7 @@ class EEGBCI(BaseConcatDataset):
         subjects: Sequence[int] = (1,),
         preload: bool = False,
         rename_events: bool = True,
-        download: bool = True,
+        download: bool = False,
     ) -> None:
         bad = [r for r in runs if r not in EEGBCI_RUN_TASKS]
         if bad:
@@ -461,7 +464,9 @@ class EEGBCI(BaseConcatDataset):
         if root is None:
             if not download:
                 raise FileNotFoundError(
-                    f"EEGBCI not found under {path or data_dir()}; set {DATA_ENV}"
+                    f"EEGBCI not found under {path or data_dir()}; pass path= (the "
+                    f"folder holding eegbci/), set {DATA_ENV}, or pass download=True "
+                    "to fetch it from PhysioNet"
                 )
             root = fetch_eegbci(subjects, runs, path)
         datasets = []

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .features import (
     MAX_CLIP_FRACTION,
+    check_amplitude,
     check_clip_fraction,
     check_finite_epochs,
     to_volts,
@@ -41,7 +42,8 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
     units : {"V", "mV", "uV", "auto"} | float
         Unit of the arrays (a number: volts per unit).
     on_clip : {"raise", "warn", "ignore"}
-        Reaction to a unit mistake (too many samples beyond +-80 ELM units).
+        Reaction to a unit mistake (too many samples beyond +-80 ELM units, or
+        signals below 0.01 uV rms).
     max_clip_fraction : float
         Tolerated fraction of samples beyond +-80 ELM units.
 
@@ -90,6 +92,12 @@ class BraindecodeClassifier(ClassifierMixin, BaseEstimator):
             units=units,
             on_clip=self.on_clip,
             max_fraction=self.max_clip_fraction,
+            what=f"BraindecodeClassifier({self.model})",
+        )
+        check_amplitude(
+            x,
+            units=units,
+            on_clip=self.on_clip,
             what=f"BraindecodeClassifier({self.model})",
         )
         return x.astype(np.float32)

@@ -16,6 +16,7 @@ __all__ = [
     "ELMFeatures",
     "to_volts",
     "units_from_unit_factor",
+    "check_amplitude",
     "check_clip_fraction",
     "check_finite_epochs",
     "ClipWarning",
@@ -25,6 +26,11 @@ _UNIT_FACTORS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6}
 
 #: Largest fraction of clipped samples accepted before a unit mistake is assumed.
 MAX_CLIP_FRACTION = 0.01
+
+#: Smallest median channel rms (microvolts) accepted before a unit mistake is
+#: assumed: amplifier noise alone is ~0.5 uV, scalp EEG a few to tens of uV, while
+#: volts read as microvolts come out near 1e-5 uV.
+MIN_RMS_UV = 0.01
 
 
 class ClipWarning(UserWarning):
@@ -185,6 +191,60 @@ def check_clip_fraction(
     return frac
 
 
+def check_amplitude(
+    x: np.ndarray,
+    *,
+    units: Any,
+    on_clip: str = "raise",
+    what: str = "ELM input",
+    scale: float = 1e5,
+) -> float:
+    """Catch EEG far too small for its declared unit (the other unit mistake).
+
+    :func:`check_clip_fraction` catches data read too large; data read too small
+    (volts declared as microvolts, or MNE volts handed to code that expects ELM
+    units) is not clipped at all and gives nearly the same embedding for every
+    window. Below :data:`MIN_RMS_UV` median channel rms the input is refused.
+
+    Parameters
+    ----------
+    x : np.ndarray
+        Data in ELM units (volts x ``scale``), channels on axis -2, time on -1.
+    units : str | float
+        The unit the input was read in (named in the message).
+    on_clip : {"raise", "warn", "ignore"}
+        What to do with a likely unit mistake (the estimators' ``on_clip``).
+    what : str
+        Name of the data in the message.
+    scale : float
+        ELM units per volt (``1e5``).
+
+    Returns
+    -------
+    float
+        The median channel rms in microvolts (flat channels left out; 0 when all
+        are flat).
+    """
+    sd = np.std(x, axis=-1) if x.size else np.zeros(0)
+    sd = sd[sd > 0]
+    rms_uv = float(np.median(sd)) / scale * 1e6 if sd.size else 0.0
+    if sd.size and rms_uv < MIN_RMS_UV and on_clip != "ignore":
+        msg = (
+            f"{what}: the signals are {rms_uv:.3g} uV rms (median over channels) "
+            f"after reading the data as units={units!r}, far below any EEG (a few "
+            "to tens of uV). This is almost always a unit mistake: volts given as "
+            "microvolts (units='uV'), or MNE data in volts handed to code that "
+            "expects ELM units (volts x 1e5, what "
+            "braindecode_elm.dsp.preprocess(..., recipe='elm') returns). Pass the "
+            "right units, or on_clip='warn'/'ignore' if the data really are that "
+            "small."
+        )
+        if on_clip == "raise":
+            raise ValueError(msg)
+        warnings.warn(msg, ClipWarning, stacklevel=3)
+    return rms_uv
+
+
 class ELMFeatures(TransformerMixin, BaseEstimator):
     """Map EEG epochs to ELM embeddings (the tower is frozen; ``fit`` checks input).
 
@@ -193,13 +253,17 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     band-pass, x1e5 and clip +-80, 100 Hz) and the EEG tower. Epochs longer than
     ``window_seconds`` are cut into non-overlapping windows whose embeddings are
     averaged (and re-normalised); shorter ones are embedded whole (the tower is
-    convolutional with global pooling).
+    convolutional with global pooling) down to its minimum input
+    (``min_n_times``, 1.08 s for the 5 s tower), below which they are refused.
+    Channels marked bad in ``info['bads']`` are left out, as MNE does.
 
     Units are never assumed silently: MNE epochs are volts; arrays are read in
     ``units``; MOABB hands pipelines ``volts x dataset.unit_factor`` (microvolts by
     default), which :meth:`for_moabb` reads from the dataset. When more than
     ``max_clip_fraction`` of the scaled samples reach the clip, the input was
-    almost surely given in another unit, and ``on_clip`` decides what happens.
+    almost surely given in another unit, and ``on_clip`` decides what happens;
+    so it does when the signals come out below 0.01 uV rms (data read too small,
+    e.g. volts declared as microvolts, see :func:`check_amplitude`).
 
     Parameters
     ----------
@@ -225,7 +289,8 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     l_freq, h_freq : float
         Band edges of the engine's band-pass.
     on_clip : {"raise", "warn", "ignore"}
-        Reaction when more than ``max_clip_fraction`` of the samples are clipped.
+        Reaction to a likely unit mistake: more than ``max_clip_fraction`` of the
+        samples clipped, or signals below 0.01 uV rms.
     max_clip_fraction : float
         Tolerated fraction of clipped samples (default 1 %).
     seed : int
@@ -315,8 +380,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : mne.Epochs | np.ndarray
-            Epochs, or an array (n_epochs, n_channels, n_times).
+        X : mne.Epochs | list of mne.Epochs | np.ndarray
+            Epochs (a list of them is what scikit-learn's cross-validation
+            passes), or an array (n_epochs, n_channels, n_times).
         y : ignored
 
         Returns
@@ -327,6 +393,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         self.n_features_in_ = int(data.shape[1])
         self.ch_names_ = ch_names
         self.sfreq_ = sfreq
+        # scikit-learn's rule: fit uses the current parameters (set_params may
+        # have changed model or seed since the last fit).
+        self._model_ = None
         enc = self._encoder()
         self.n_features_out_ = int(
             enc.embedding_dim if self.output == "embedding" else enc.n_features
@@ -338,7 +407,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : mne.Epochs | np.ndarray
+        X : mne.Epochs | list of mne.Epochs | np.ndarray
             Epochs, or an array (n_epochs, n_channels, n_times) with
             ``ch_names``/``sfreq`` set on the transformer.
 
@@ -385,12 +454,11 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
 
     # helpers -----------------------------------------------------------------
     def _unpack(self, X: Any, *, fitted: bool) -> tuple[np.ndarray, list[str], float]:
-        if hasattr(X, "get_data") and hasattr(X, "info"):
-            # MNE epochs are in volts by construction.
-            data = X.get_data(picks="eeg") if _has_eeg(X) else X.get_data()
-            names = [X.ch_names[i] for i in _eeg_picks(X)]
-            data = np.asarray(data, dtype=np.float64)
-            sfreq = float(X.info["sfreq"])
+        self._bads: tuple[str, ...] = ()
+        if _is_mne(X) or _is_mne_list(X):
+            data, names, sfreq = _mne_data(X)
+            first = X[0] if isinstance(X, (list, tuple)) else X
+            self._bads = tuple(first.info["bads"])
         else:
             if self.ch_names is None or self.sfreq is None:
                 raise ValueError(
@@ -420,9 +488,10 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
                 f"X has {data.shape[1]} channels, but ELMFeatures was fitted with "
                 f"{self.n_features_in_}"
             )
-        if not (hasattr(X, "get_data") and hasattr(X, "info")):
+        if not (_is_mne(X) or _is_mne_list(X)):
             data, self.units_used_ = to_volts(data, self.units)
         else:
+            # MNE data are volts by construction.
             self.units_used_ = "V"
         return data, names, sfreq
 
@@ -444,7 +513,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
                     needed = sorted(TCP_ELECTRODES)
                     raise ValueError(
                         f"ELMFeatures needs the {len(needed)} electrodes of the TCP "
-                        f"montage {needed}: {err}"
+                        f"montage {needed}: {err}{_bads_hint(self._bads)}"
                     ) from err
                 raise
             out.append(y)
@@ -456,6 +525,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             on_clip=self.on_clip,
             max_fraction=self.max_clip_fraction,
             what="ELMFeatures",
+        )
+        check_amplitude(
+            x, units=self.units_used_, on_clip=self.on_clip, what="ELMFeatures"
         )
         return x
 
@@ -489,6 +561,15 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         import torch.nn.functional as F
 
         enc = self._encoder()
+        need = int(getattr(enc, "min_n_times", 0))
+        if x.shape[-1] < need:
+            raise ValueError(
+                f"ELMFeatures: epochs of {x.shape[-1] / ELM_SFREQ:g} s are too short "
+                f"for the EEG tower, which needs at least {need / ELM_SFREQ:g} s "
+                f"({need} samples at {ELM_SFREQ:g} Hz); ELM is trained on "
+                f"{self.window_seconds:g} s windows: use longer epochs (e.g. "
+                "tmin/tmax in mne.Epochs)"
+            )
         win = int(round(self.window_seconds * ELM_SFREQ))
         n_win = max(1, x.shape[-1] // win)
         if x.shape[-1] >= win:
@@ -515,14 +596,65 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         return f
 
 
+def _is_mne(X: Any) -> bool:
+    return hasattr(X, "get_data") and hasattr(X, "info")
+
+
+def _is_mne_list(X: Any) -> bool:
+    # scikit-learn's cross-validation indexes an Epochs object it cannot slice
+    # as an array into a list of single-epoch Epochs.
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(map(_is_mne, X))
+
+
+def _mne_data(X: Any) -> tuple[np.ndarray, list[str], float]:
+    """Data (volts), EEG channel names and rate of mne.Epochs (or a list of them).
+
+    Channels marked bad are left out, as MNE's ``get_data(picks="eeg")`` does;
+    a bad electrode the montage needs is then named as missing (with
+    :func:`_bads_hint`).
+    """
+    parts = list(X) if isinstance(X, (list, tuple)) else [X]
+    first = parts[0]
+    names = [first.ch_names[i] for i in _eeg_picks(first)]
+    sfreq = float(first.info["sfreq"])
+    out = []
+    for ep in parts:
+        picks = _eeg_picks(ep)
+        if [ep.ch_names[i] for i in picks] != names or float(ep.info["sfreq"]) != sfreq:
+            raise ValueError(
+                "ELMFeatures got a list of mne.Epochs with different channels or "
+                "sampling rates; concatenate them first (mne.concatenate_epochs) "
+                "or pass one Epochs object"
+            )
+        data = np.asarray(ep.get_data(picks=picks), dtype=np.float64)
+        if data.ndim != 3:
+            kind = type(ep).__name__
+            raise ValueError(
+                f"ELMFeatures takes mne.Epochs (or arrays of shape (n_epochs, "
+                f"n_channels, n_times)), got {kind} with data of shape {data.shape}: "
+                "cut it into epochs first, e.g. mne.make_fixed_length_epochs(raw, "
+                "duration=5)"
+            )
+        out.append(data)
+    return np.concatenate(out), names, sfreq
+
+
+def _bads_hint(bads: Sequence[str]) -> str:
+    if not bads:
+        return ""
+    return (
+        f" (channels marked bad in info['bads'] are left out: {list(bads)}; "
+        "interpolate them first with epochs.interpolate_bads(), or clear "
+        "info['bads'] to use them as they are)"
+    )
+
+
 def _eeg_picks(epochs: Any) -> list[int]:
+    """EEG channels that are not marked bad (every good channel if none is EEG)."""
     import mne
 
-    picks = mne.pick_types(epochs.info, eeg=True, exclude=[])
-    return list(picks) if len(picks) else list(range(len(epochs.ch_names)))
-
-
-def _has_eeg(epochs: Any) -> bool:
-    import mne
-
-    return len(mne.pick_types(epochs.info, eeg=True, exclude=[])) > 0
+    picks = mne.pick_types(epochs.info, eeg=True, exclude="bads")
+    if len(picks):
+        return list(picks)
+    bads = set(epochs.info["bads"])
+    return [i for i, n in enumerate(epochs.ch_names) if n not in bads]

@@ -162,6 +162,35 @@ def _check_weight_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> No
         )
 
 
+#: Median channel rms (ELM units, volts x 1e5) below which embed_eeg warns: 0.01 uV.
+_MIN_RMS_ELM_UNITS = 1e-3
+
+
+def _check_elm_units(x: torch.Tensor) -> None:
+    """Refuse NaN, warn on input far too small for ELM units (see embed_eeg)."""
+    if not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).flatten(1).any(1).sum()) if x.dim() else 1
+        raise ValueError(
+            f"embed_eeg: x has NaN or infinite values in {bad} of {len(x)} windows; "
+            "drop or interpolate them first"
+        )
+    if x.dim() == 3 and x.numel():
+        sd = x.detach().float().std(-1).flatten()
+        sd = sd[sd > 0]
+        if sd.numel() and float(sd.median()) < _MIN_RMS_ELM_UNITS:
+            import warnings
+
+            warnings.warn(
+                f"embed_eeg: the windows are {float(sd.median()) * 10:.3g} uV rms "
+                "(median over channels) if read as ELM units (volts x 1e5), far "
+                "below any EEG: they embed to nearly the same vector. Data in volts? "
+                "Use braindecode_elm.dsp.preprocess(data, ch_names, "
+                "sfreq, recipe='elm'), which returns ELM units",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
 class ELM(nn.Module):
     """ELM: EEG tower + text tower reference + projections + temperature + prompts.
 
@@ -331,10 +360,18 @@ class ELM(nn.Module):
     def embed_eeg(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
         """L2-normalised EEG embeddings.
 
+        Like a module's forward (and open_clip's ``encode_image``) it keeps the
+        autograd graph: embed under ``torch.no_grad()`` for inference. In eval
+        mode the input is checked first: NaN or infinite values are refused, and
+        signals below 0.01 uV rms (volts or microvolts where ELM units are
+        expected) give a warning, since they embed to nearly one vector.
+
         Parameters
         ----------
         x : torch.Tensor or numpy.ndarray
-            EEG windows (N, 20, T) in ELM units (float16 arrays are converted).
+            EEG windows (N, 20, T) in ELM units, volts x 1e5, as
+            ``braindecode_elm.dsp.preprocess(..., recipe="elm")`` returns them
+            (float16 arrays are converted).
 
         Returns
         -------
@@ -344,6 +381,8 @@ class ELM(nn.Module):
         ref = next(self.eeg_encoder.parameters())
         x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
         x = x.to(device=ref.device, dtype=ref.dtype)
+        if not self.training:
+            _check_elm_units(x)
         emb = self.eeg_encoder(x, return_features=True)["embedding"]
         return F.normalize(emb, dim=-1)
 

@@ -232,6 +232,10 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             )
 
         n_in = self.n_chans
+        # Plain ints for the input checks of forward (TorchScript reads them;
+        # min_n_times is a Python-only property).
+        self._in_chans = int(n_in)
+        self._min_len = int(self.min_n_times)
         self.conv1_layers = _branches(n_in, n_filters, padded=True)
         self.bn1 = nn.BatchNorm1d(width)
         self.act = activation()
@@ -268,6 +272,31 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     @torch.jit.export
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the pooled ``3 * n_filters``-d features of ``x`` (B, C, T)."""
+        if x.dim() != 3:
+            raise ValueError(
+                "expected input of shape (batch, n_chans, n_times), got "
+                + str(list(x.shape))
+            )
+        if x.shape[1] != self._in_chans:
+            raise ValueError(
+                "expected "
+                + str(self._in_chans)
+                + " channels, got "
+                + str(x.shape[1])
+                + " (input shape "
+                + str(list(x.shape))
+                + "); ELM's towers take the 20 bipolar TCP channels in ELM units: "
+                "braindecode_elm.dsp.preprocess(data, ch_names, sfreq, recipe='elm')"
+            )
+        if x.shape[2] < self._min_len:
+            raise ValueError(
+                "input of "
+                + str(x.shape[2])
+                + " samples is too short for this tower: it needs at least "
+                + str(self._min_len)
+                + " samples (min_n_times); ELM is trained on 5 s at 100 Hz = 500 "
+                "samples"
+            )
         x = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
         x = self.act(self.bn1(x))
         for block in self.res_blocks:
@@ -306,6 +335,26 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             raise ValueError(
                 "expected input of shape (batch, n_chans, n_times), got "
                 + str(list(x.shape))
+            )
+        if x.shape[1] != self._in_chans:
+            raise ValueError(
+                "expected "
+                + str(self._in_chans)
+                + " channels, got "
+                + str(x.shape[1])
+                + " (input shape "
+                + str(list(x.shape))
+                + "); ELM's towers take the 20 bipolar TCP channels in ELM units: "
+                "braindecode_elm.dsp.preprocess(data, ch_names, sfreq, recipe='elm')"
+            )
+        if x.shape[2] < self._min_len:
+            raise ValueError(
+                "input of "
+                + str(x.shape[2])
+                + " samples is too short for this tower: it needs at least "
+                + str(self._min_len)
+                + " samples (min_n_times); ELM is trained on 5 s at 100 Hz = 500 "
+                "samples"
             )
         h = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
         h = self.act(self.bn1(h))

@@ -312,9 +312,12 @@ class ModelCard:
                     )
                     out += ["", f"Class offsets (pretraining windows): {values}"]
         out += ["", "## Usage", "", "```python"]
-        out += ["from braindecode_elm.models import ELM", ""]
-        out += ['model = ELM.from_pretrained("<this folder or hub id>")']
-        out += ["embeddings = model.embed_eeg(windows)  # (N, 20, T) in ELM units"]
+        out += ["import torch", "", "from braindecode_elm.models import ELM", ""]
+        out += ['model = ELM.from_pretrained("<this folder or hub id>").eval()']
+        out += ["# windows: (N, 20, T) in ELM units (volts x 1e5), e.g. from"]
+        out += ["# braindecode_elm.dsp.preprocess(data, ch_names, sfreq, recipe='elm')"]
+        out += ["with torch.no_grad():"]
+        out += ["    embeddings = model.embed_eeg(windows)  # (N, 256), unit norm"]
         out += ["```"]
         if self.limitations:
             out += ["", "## Limitations and intended use", "", self.limitations.strip()]

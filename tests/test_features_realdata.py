@@ -1,0 +1,156 @@
+"""ELMFeatures and ELM.embed_eeg on real eegmat epochs, the way MNE and
+scikit-learn users call them: refitting after set_params, channels marked bad,
+cross-validation on mne.Epochs, data given in the wrong unit, too-short epochs."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from braindecode_elm.evaluation import ELMFeatures
+from braindecode_elm.evaluation.features import ClipWarning
+
+
+@pytest.fixture(scope="module")
+def epochs(eegmat_dir):
+    """5 s epochs of subject 24 at rest and during arithmetic (volts, 500 Hz)."""
+    import mne
+
+    parts, y = [], []
+    for state in (1, 2):
+        raw = mne.io.read_raw_edf(
+            eegmat_dir / f"Subject24_{state}.edf", preload=True, verbose=False
+        )
+        ep = mne.make_fixed_length_epochs(
+            raw, duration=5.0, preload=True, verbose=False
+        )[:6]
+        parts.append(ep)
+        y += [state - 1] * len(ep)
+    return mne.concatenate_epochs(parts, verbose=False), np.asarray(y)
+
+
+def _names(ep) -> list[str]:
+    return [
+        ep.ch_names[i] for i in range(len(ep.ch_names)) if ep.ch_names[i] != "ECG ECG"
+    ]
+
+
+def test_fit_uses_the_current_parameters(epochs):
+    ep, _ = epochs
+    f = ELMFeatures(None, seed=0).fit(ep)
+    z0 = f.transform(ep)
+    z1 = f.set_params(seed=1).fit(ep).transform(ep)
+    assert not np.allclose(z0, z1)
+    np.testing.assert_allclose(z1, ELMFeatures(None, seed=1).fit_transform(ep))
+    g = ELMFeatures("elm-open-5s").fit(ep)
+    zb = g.transform(ep)
+    zu = g.set_params(model=None).fit(ep).transform(ep)
+    np.testing.assert_allclose(zu, z0)  # the untrained tower of seed 0 again
+    assert not np.allclose(zb, zu)
+
+
+def test_channels_marked_bad_are_left_out(epochs):
+    ep, _ = epochs
+    ref = ELMFeatures(None).fit_transform(ep)
+    marked = ep.copy()
+    marked.info["bads"] = ["EEG Fz", "EEG A2-A1"]  # not in the TCP montage
+    f = ELMFeatures(None).fit(marked)
+    assert f.n_features_in_ == len(ep.ch_names) - 2
+    np.testing.assert_allclose(f.transform(marked), ref, atol=1e-6)
+    marked.info["bads"] = ["EEG C3"]  # needed by the montage
+    with pytest.raises(ValueError, match=r"C3.*interpolate_bads"):
+        ELMFeatures(None).fit_transform(marked)
+
+
+def test_cross_validation_on_epochs_equals_arrays(epochs):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    ep, y = epochs
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    on_epochs = cross_val_score(
+        make_pipeline(ELMFeatures("elm-open-5s"), LogisticRegression()), ep, y, cv=cv
+    )
+    names = _names(ep)
+    X = ep.get_data(picks=names)
+    on_arrays = cross_val_score(
+        make_pipeline(
+            ELMFeatures("elm-open-5s", ch_names=names, sfreq=500.0, units="V"),
+            LogisticRegression(),
+        ),
+        X,
+        y,
+        cv=cv,
+    )
+    np.testing.assert_allclose(on_epochs, on_arrays)
+    assert on_epochs.shape == (3,)
+
+
+def test_raw_is_refused_at_fit(epochs, eegmat_dir):
+    import mne
+
+    raw = mne.io.read_raw_edf(eegmat_dir / "Subject24_1.edf", verbose=False)
+    with pytest.raises(ValueError, match="make_fixed_length_epochs"):
+        ELMFeatures(None).fit(raw)
+
+
+def test_data_read_too_small_is_a_unit_mistake(epochs):
+    ep, _ = epochs
+    names = _names(ep)
+    volts = ep.get_data(picks=names)
+    f = ELMFeatures(None, ch_names=names, sfreq=500.0, units="uV")
+    with pytest.raises(ValueError, match=r"uV rms .*unit mistake"):
+        f.fit_transform(volts)  # volts declared as microvolts
+    with pytest.warns(ClipWarning, match="unit mistake"):
+        f.set_params(on_clip="warn").fit_transform(volts)
+    # the right unit passes without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ClipWarning)
+        ELMFeatures(None, ch_names=names, sfreq=500.0, units="uV").fit_transform(
+            volts * 1e6
+        )
+
+
+def test_too_short_epochs_name_the_minimum(epochs):
+    ep, _ = epochs
+    short = ep.copy().crop(tmax=1.0)
+    with pytest.raises(ValueError, match=r"too short .* at least 1.08 s"):
+        ELMFeatures(None).fit_transform(short)
+    assert ELMFeatures(None).fit_transform(ep.copy().crop(tmax=1.5)).shape == (
+        len(ep),
+        256,
+    )
+
+
+def test_embed_eeg_checks_its_input(epochs):
+    from braindecode_elm.dsp import preprocess
+    from braindecode_elm.models import ELM
+
+    ep, _ = epochs
+    names = _names(ep)
+    model = ELM.from_pretrained("elm-open-5s").eval()
+    x = np.stack(
+        [preprocess(e, names, 500.0, recipe="elm")[0] for e in ep.get_data(picks=names)]
+    )
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ok = model.embed_eeg(x)  # ELM units: no warning
+        assert ok.shape == (len(ep), 256)
+        with pytest.warns(UserWarning, match="Data in volts"):
+            warnings.simplefilter("default")
+            flat = model.embed_eeg(x / 1e5)
+    # what the warning is about: volts embed to nearly one vector
+    assert float((flat @ flat.T).min()) > 0.999 > float((ok @ ok.T).min())
+    bad = x.copy()
+    bad[1, 3, 10] = np.nan
+    with (
+        torch.no_grad(),
+        pytest.raises(ValueError, match="NaN or infinite values in 1"),
+    ):
+        model.embed_eeg(bad)
+    with torch.no_grad(), pytest.raises(ValueError, match="expected 20 channels"):
+        model.embed_eeg(x[:, :19])

@@ -185,8 +185,8 @@ CASES = [
     (f"embed {M} --recordings a_file", "recording 'x' is not cached"),
     # convert-official
     ("convert-official nope.pt o1 --variant 5s", "nope.pt not found"),
-    ("convert-official garbage.pt o1 --variant 5s", "Weights only load failed"),
-    ("convert-official evil.pt o1 --variant 5s", "Weights only load failed"),
+    ("convert-official garbage.pt o1 --variant 5s", "not a readable checkpoint of"),
+    ("convert-official evil.pt o1 --variant 5s", "not a file of tensors that loads"),
     ("convert-official other.pt o1 --variant 5s", "not an official ELM 5s"),
     ("convert-official tower.pt o1 --variant 5s --sha256 abc", "expected abc"),
     ("convert-official tower.pt o1 --variant 7s", "argument --variant: invalid"),

@@ -618,8 +618,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = debug_requested(argv)
     argv = [a for a in argv if a != "--debug"]
     if argv and argv[0] == "pretrain":
-        # The training engineer owns the pretraining CLI: hand over everything.
-        _quiet_third_parties(quiet=False)
+        # The training engineer owns the pretraining CLI: hand over everything
+        # (its -q/--quiet also silences the text tower's loading bar).
+        _quiet_third_parties(quiet=bool({"-q", "--quiet"} & set(argv[1:])))
         from braindecode_elm.training.cli import main as pretrain_main
 
         return run_command("pretrain", lambda: pretrain_main(argv[1:]), debug=debug)

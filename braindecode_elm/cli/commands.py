@@ -25,18 +25,55 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+#: Suffixes of label tables accepted by ``--labels FILE:COLUMN`` (case ignored).
+_TABLE_SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": None}
+
+
 def load_labels(spec: str | None) -> Any:
-    """``KEY`` (description key) or ``FILE.csv:COLUMN`` (by ``recording_id``)."""
-    if spec is None or ":" not in spec or not spec.split(":")[0].endswith(".csv"):
+    """``KEY`` (description key) or ``FILE:COLUMN`` (a .csv/.tsv table by
+    ``recording_id``).
+
+    Recording ids are read as text (``001`` stays ``001``, as the cache names a
+    file ``001.edf``); an empty label cell is an error naming the recordings.
+    """
+    if spec is None or ":" not in spec:
         return spec
+    file, column = spec.rsplit(":", 1)
+    suffix = Path(file).suffix.lower()
+    if suffix not in _TABLE_SEPARATORS:
+        return spec
+    if not Path(file).is_file():
+        raise FileNotFoundError(
+            f"--labels {spec}: no file {file} (give FILE:COLUMN of a .csv/.tsv "
+            "table with a recording_id column, or a description key)"
+        )
     import pandas as pd
 
-    file, column = spec.rsplit(":", 1)
-    table = pd.read_csv(file)
+    sep = _TABLE_SEPARATORS[suffix]
+    table = pd.read_csv(
+        file,
+        sep=sep,
+        engine="python" if sep is None else "c",
+        dtype={"recording_id": str},
+    )
     for col in ("recording_id", column):
         if col not in table.columns:
             raise KeyError(f"{file} has no column {col!r}; has {list(table.columns)}")
-    return dict(zip(table["recording_id"].astype(str), table[column]))
+    ids = table["recording_id"].astype(str).str.strip()
+    blank = table[column].isna() | (table[column].astype(str).str.strip() == "")
+    if blank.any():
+        which = list(ids[blank])
+        raise ValueError(
+            f"{file}: {int(blank.sum())} recording(s) have an empty {column!r} "
+            f"label, e.g. {which[:5]}; fill them in or drop those rows"
+        )
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise ValueError(
+            f"{file}: recording_id {sorted(set(dup))[:5]} listed more than once; "
+            "give one row per recording"
+        )
+    return dict(zip(ids, table[column]))
 
 
 def load_prompts(
@@ -212,9 +249,12 @@ def _embed(args: argparse.Namespace, model: Any, *, with_text: bool) -> Any:
 
 
 def _out(args: argparse.Namespace) -> Path | None:
+    """The ``--out`` folder, made now: a wrong path fails before the work."""
     if args.out is None:
         return None
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for the results")
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -272,6 +312,12 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
             raise ValueError(f"--shard must look like I/N, got {args.shard!r}") from err
         shard = (i, n)
     source = Path(args.source)
+    if source.is_file():
+        raise ValueError(
+            f"{source} is a file; elm preprocess reads a folder (searched "
+            "recursively): give the folder holding it, and --recordings FILE (one "
+            f"id per line, e.g. {source.stem}) to take only some recordings"
+        )
     if not source.is_dir():
         raise FileNotFoundError(f"corpus folder {source} does not exist")
     ids = _read_ids(args.recordings) if args.recordings else None
@@ -343,8 +389,15 @@ def cmd_embed(args: argparse.Namespace) -> int:
             text_groups=np.array(emb.text_groups),
             texts=np.array(emb.texts),
         )
+    if args.text and not len(emb.text_groups):
+        logger.warning(
+            "--text: the cache holds no report text, so no text was embedded; "
+            "add reports with elm preprocess --metadata (a 'report' column) or "
+            "a TUH/BIDS layout with reports"
+        )
     np.savez(out, **arrays)
-    print(f"{len(emb.ids)} recordings, {len(emb.crop_groups)} crops -> {out}")
+    n_text = f", {len(emb.text_groups)} text segments" if args.text else ""
+    print(f"{len(emb.ids)} recordings, {len(emb.crop_groups)} crops{n_text} -> {out}")
     return 0
 
 
@@ -355,6 +408,7 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     from . import plots
 
     _check_predictions(args)
+    out = _out(args)
     _threads()
     model = _model(args)
     classes = load_prompts(args.prompts, getattr(model, "prompt_sets", None))
@@ -404,7 +458,6 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
             f"AUROC {res['auroc']:.3f}  (n={len(res['ids'])}; classes "
             f"{', '.join(res['classes'])}; {how})"
         )
-    out = _out(args)
     if out is not None:
         (out / "zeroshot.json").write_text(json.dumps(to_jsonable(res), indent=1))
         if "confusion_matrix" in res:
@@ -418,6 +471,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     from braindecode_elm.evaluation import retrieval_metrics
     from braindecode_elm.evaluation.embedding import embed_texts
 
+    out = _out(args)
     _threads()
     model = _model(args)
     emb = _embed(args, model, with_text=args.query is None)
@@ -425,8 +479,15 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         q = embed_texts(model, [args.query])[0]
         sims = emb.recording_embeddings() @ q
         order = np.argsort(-sims)[: args.top_k]
+        hits = []
         for rank, i in enumerate(order, 1):
             print(f"{rank}\t{emb.ids[i]}\t{sims[i]:.3f}")
+            hits.append(
+                {"rank": rank, "recording_id": emb.ids[i], "similarity": sims[i]}
+            )
+        if out is not None:
+            found = {"query": args.query, "top_k": args.top_k, "results": hits}
+            (out / "search.json").write_text(json.dumps(to_jsonable(found), indent=1))
         return 0
     res = retrieval_metrics(model, emb, positives=args.positives)
     print(
@@ -441,7 +502,6 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
             f"R@5 {m['R@5']:.3f} (chance {m['chance_R@5']:.3f}) R@10 "
             f"{m['R@10']:.3f} median rank {m['median_rank']:.1f} mAP {m['mAP']:.3f}"
         )
-    out = _out(args)
     if out is not None:
         (out / "retrieval.json").write_text(json.dumps(to_jsonable(res), indent=1))
     return 0
@@ -454,13 +514,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from . import plots
 
     _check_predictions(args)
+    out = _out(args)
+    labels = load_labels(args.labels)
     _threads()
     model = _model(args)
     emb = _embed(args, model, with_text=False)
     subjects = [emb.subjects[r] for r in emb.ids]
     from braindecode_elm.evaluation.zeroshot import resolve_labels
 
-    labels = load_labels(args.labels)
     train_ids, test_ids = subject_split(
         emb.ids,
         subjects,
@@ -486,7 +547,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
             row[key] = row.pop("id")
         write_predictions(args.predictions, rows)
     print(format_probe_summary(res))
-    out = _out(args)
     if out is not None:
         (out / "probe.json").write_text(json.dumps(to_jsonable(res), indent=1))
         plots.probe_curves({"model": res["summary"]}, out / "probe_curves.png")
@@ -533,6 +593,18 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         batch_size=getattr(args, "batch_size", 256),
     )
     print(board)
+    import pandas as pd
+
+    table = pd.read_csv(Path(args.out) / "leaderboard.csv")
+    if not (table["metric"] != "status").any():
+        # Every cell skipped or failed (e.g. a probe without --labels): the run
+        # produced nothing, which a script must not mistake for success.
+        logger.error(
+            "elm benchmark: no cell of the grid produced results; the reasons are "
+            "in the table above and in %s",
+            Path(args.out) / "cells",
+        )
+        return 1
     return 0
 
 

@@ -230,7 +230,16 @@ def _run_demo(
     results["table"] = table.rows
     results["run"] = {
         "command": _command(
-            out, quick, n_subjects, epochs, seed, seeds, threads, real_epochs
+            out,
+            quick,
+            n_subjects,
+            epochs,
+            seed,
+            seeds,
+            threads,
+            real_epochs,
+            eegmat=eegmat,
+            data_dir=data_dir,
         ),
         "quick": quick,
         "seed": seed,
@@ -257,10 +266,16 @@ def _command(
     seeds: int,
     threads: int,
     real_epochs: int | None,
+    eegmat: bool = True,
+    data_dir: str | None = None,
 ) -> list[str]:
     cmd = ["elm", "demo", "--out", str(out), "--seed", str(seed)]
     if quick:
         cmd.append("--quick")
+    if not eegmat:
+        cmd.append("--skip-eegmat")
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
     cmd += ["--subjects", str(n_subjects), "--epochs", str(epochs)]
     cmd += ["--seeds", str(seeds), "--threads", str(threads)]
     if real_epochs is not None:

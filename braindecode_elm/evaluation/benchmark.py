@@ -318,6 +318,8 @@ def _cell(
         metrics["chance_R@1"] = res["chance_R@1"]
         return {"metrics": metrics, "details": {"n_segments": res["n_segments"]}}
     if task == "probe":
+        if labels is None and not _has_label(emb):
+            raise _Skip("probe needs labels (--labels)")
         y = resolve_labels(emb, labels)
         subjects = [emb.subjects[r] for r in emb.ids]
         tr, te = subject_split(emb.ids, subjects, [0.7, 0.3], seed=0, stratify=y)

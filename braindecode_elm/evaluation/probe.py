@@ -179,6 +179,11 @@ def linear_probe_from_features(
     ytr = np.array([idx[c] for c in y_train])
     yva = np.array([idx[c] for c in y_val])
     yte = np.array([idx[c] for c in y_test])
+    if len(classes) < 2:
+        raise ValueError(
+            f"every label is {classes[0].item()!r}: a probe needs at least two classes "
+            "(check the label column or key)"
+        )
     for name, y in (("training", ytr), ("validation", yva), ("test", yte)):
         if len(np.unique(y)) < 2:
             raise ValueError(

@@ -7,6 +7,7 @@ module to load official weights, and nothing here imports the encoder.
 
 from __future__ import annotations
 
+import pickle
 from os import PathLike
 
 import torch
@@ -87,7 +88,23 @@ def load_official_state_dict(
         state = path
     else:
         # weights_only=True: a checkpoint can never execute code on load.
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
+            if isinstance(err, FileNotFoundError):
+                raise
+            # torch's own text suggests weights_only=False, which would run
+            # whatever code a damaged or foreign file carries: never that here.
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            if isinstance(err, pickle.UnpicklingError):
+                first = "not a file of tensors that loads safely"
+            raise ValueError(
+                f"{path!s} is not a readable checkpoint of tensors "
+                f"({type(err).__name__}: {first[:200]}); check that it is the complete "
+                "model_0_checkpoint.pt of the ELM release (compare its SHA-256, "
+                "e.g. with --sha256). It is read with weights_only=True and is "
+                "never unpickled with code execution"
+            ) from err
     if not isinstance(state, dict):
         raise ValueError(
             f"{path!s} does not hold a state dict (got {type(state).__name__})"

@@ -9,6 +9,7 @@ Also the entry point under ``torchrun``::
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 __all__ = ["main", "build_parser"]
@@ -64,7 +65,10 @@ def build_parser(prog: str = "elm pretrain") -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more messages (debug)"
     )
     p.add_argument(
-        "-q", "--quiet", action="store_true", help="only warnings and errors"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only warnings, errors and the result line (no progress bars)",
     )
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     return p
@@ -115,13 +119,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out {out} is a preprocessed cache; give a separate run folder")
     from .trainer import pretrain
 
-    result = pretrain(cfg, resume=args.resume, progress=not args.no_progress)
+    progress = not (args.no_progress or args.quiet)
+    result = pretrain(cfg, resume=args.resume, progress=progress)
     if result.final_dir is not None:
         last = result.history[-1] if result.history else {}
         loss = last.get("train_loss", float("nan"))
+        r1 = last.get("val_r1", float("nan"))
+        # An empty validation split (val_fraction=0, or too few subjects for a
+        # held-out one) has no R@1: say so rather than print "nan".
+        val = (
+            f"val R@1 {r1:.3f}"
+            if math.isfinite(r1)
+            else "no validation recordings (val_fraction or too few subjects)"
+        )
         print(
-            f"done: {result.step} steps, final loss {loss:.4f}, "
-            f"val R@1 {last.get('val_r1', float('nan')):.3f}; weights in "
+            f"done: {result.step} steps, final loss {loss:.4f}, {val}; weights in "
             f"{result.final_dir}",
             file=sys.stdout,
         )

@@ -801,8 +801,13 @@ def _end_epoch(
     if info.is_main and progress:
         log.info(
             f"epoch {ep + 1}/{cfg.epochs}: loss {res.train_loss:.4f}, lr {lr:.4g}, "
-            f"{res.crops_per_s:,.0f} crops/s, val R@1 {val_metrics['r1']:.3f} "
-            f"(chance {val_metrics['chance']:.3f}, n={val_metrics['n']})"
+            f"{res.crops_per_s:,.0f} crops/s, "
+            + (
+                f"val R@1 {val_metrics['r1']:.3f} (chance "
+                f"{val_metrics['chance']:.3f}, n={val_metrics['n']})"
+                if val_metrics["n"]
+                else "no validation recordings"
+            )
         )
 
 

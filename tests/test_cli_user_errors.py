@@ -1,0 +1,158 @@
+"""``elm`` on a plain folder of real eegmat files, the way a user scripts it: label
+tables with numeric ids, blanks or TSV, outputs that must exist, exit codes that
+must tell failure from success, and wrong paths named before any work."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from braindecode_elm.cli import main
+
+#: file name in the plain folder -> (eegmat file, state)
+FILES = {
+    "001": ("Subject24_1", "rest"),
+    "002": ("Subject24_2", "arithmetic"),
+    "003": ("Subject25_1", "rest"),
+    "004": ("Subject25_2", "arithmetic"),
+}
+
+
+@pytest.fixture(scope="module")
+def numeric_cache(eegmat_dir, tmp_path_factory):
+    """A cache of four eegmat recordings whose files are named 001-004."""
+    root = tmp_path_factory.mktemp("numeric")
+    src = root / "edf"
+    src.mkdir()
+    for name, (stem, _) in FILES.items():
+        shutil.copy(eegmat_dir / f"{stem}.edf", src / f"{name}.edf")
+    assert main(["preprocess", str(src), str(root / "cache"), "-q"]) == 0
+    return root
+
+
+def _table(path: Path, rows: list[tuple[str, str]], sep: str = ",") -> Path:
+    path.write_text("\n".join(sep.join(r) for r in [("recording_id", "state"), *rows]))
+    return path
+
+
+def _zeroshot(cache: Path, labels: str, *extra: str) -> list[str]:
+    return [
+        "zeroshot", "--model", "elm-open-5s", "--cache", str(cache), "--prompts",
+        "eegmat_rest_arithmetic", "--labels", labels, "--drop-first", "0",
+        "--device", "cpu", "-q", *extra,
+    ]  # fmt: skip
+
+
+def test_numeric_ids_and_tsv_tables_match_the_cache(numeric_cache, tmp_path, capsys):
+    rows = [(name, state) for name, (_, state) in FILES.items()]
+    cache = numeric_cache / "cache"
+    for table in (
+        _table(tmp_path / "labels.csv", rows),
+        _table(tmp_path / "labels.TSV", rows, sep="\t"),
+    ):
+        capsys.readouterr()
+        assert main(_zeroshot(cache, f"{table}:state")) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert "balanced accuracy" in out and "n=4" in out
+        assert "001\t" in out and "004\t" in out
+
+
+def test_blank_or_repeated_labels_name_the_rows(numeric_cache, tmp_path, capsys):
+    cache = numeric_cache / "cache"
+    rows = [("001", "rest"), ("002", ""), ("003", "rest"), ("004", "arithmetic")]
+    blank = _table(tmp_path / "blank.csv", rows)
+    for cmd in (
+        _zeroshot(cache, f"{blank}:state"),
+        ["probe", "--model", "elm-open-5s", "--cache", str(cache), "--labels",
+         f"{blank}:state", "-q"],
+    ):  # fmt: skip
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert "1 recording(s) have an empty 'state' label, e.g. ['002']" in err
+    twice = _table(tmp_path / "twice.csv", [*rows[:1], *rows[:1]])
+    assert main(_zeroshot(cache, f"{twice}:state")) == 2
+    assert "recording_id ['001'] listed more than once" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_fails_before_the_work(numeric_cache, tmp_path, capsys):
+    labels = _table(tmp_path / "l.csv", [(n, s) for n, (_, s) in FILES.items()])
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    argv = _zeroshot(numeric_cache / "cache", f"{labels}:state", "--out", str(afile))
+    assert main(argv) == 2
+    cap = capsys.readouterr()
+    assert f"--out {afile} is a file" in cap.err
+    assert "balanced accuracy" not in cap.out  # refused before the model ran
+
+
+def test_retrieve_query_writes_its_ranking(numeric_cache, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "ret"
+    argv = ["retrieve", "--model", "elm-open-5s", "--cache"]
+    argv += [str(numeric_cache / "cache"), "--query", "mental arithmetic"]
+    argv += ["--top-k", "3", "--out", str(out), "--device", "cpu", "-q"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    found = json.loads((out / "search.json").read_text())
+    assert found["query"] == "mental arithmetic" and len(found["results"]) == 3
+    assert [f"{r['rank']}\t{r['recording_id']}\t{r['similarity']:.3f}"
+            for r in found["results"]] == printed  # fmt: skip
+
+
+def test_benchmark_that_produced_nothing_exits_1(numeric_cache, tmp_path, capsys):
+    argv = ["benchmark", "--models", "elm-open-5s", "--datasets"]
+    argv += [str(numeric_cache / "cache"), "--tasks", "probe", "--out"]
+    argv += [str(tmp_path / "bench"), "--device", "cpu", "-q"]
+    assert main(argv) == 1
+    cap = capsys.readouterr()
+    assert "probe needs labels (--labels)" in cap.out + cap.err
+    assert "no cell of the grid produced results" in cap.err
+
+
+def test_probe_with_one_class_says_so(numeric_cache, tmp_path, capsys):
+    one = _table(tmp_path / "one.csv", [(n, "rest") for n in FILES])
+    argv = ["probe", "--model", "elm-open-5s", "--cache"]
+    argv += [str(numeric_cache / "cache"), "--labels", f"{one}:state", "-q"]
+    assert main(argv) == 2
+    assert "every label is 'rest'" in capsys.readouterr().err
+
+
+def test_embed_text_without_reports_warns(numeric_cache, tmp_path, capsys):
+    out = tmp_path / "emb.npz"
+    argv = ["embed", "--model", "elm-open-5s", "--cache"]
+    argv += [str(numeric_cache / "cache"), "--text", "--out", str(out)]
+    argv += ["--max-crops", "2", "--device", "cpu"]
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    assert "the cache holds no report text" in cap.err
+    assert "0 text segments" in cap.out
+
+
+def test_preprocess_of_a_file_names_the_folder_rule(numeric_cache, capsys):
+    edf = numeric_cache / "edf" / "001.edf"
+    assert main(["preprocess", str(edf), str(numeric_cache / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "is a file; elm preprocess reads a folder" in err and "001" in err
+
+
+def test_convert_official_on_a_broken_file_never_suggests_unsafe_loading(
+    tmp_path, capsys
+):
+    bad = tmp_path / "model_0_checkpoint.pt"
+    bad.write_bytes(b"not a checkpoint" * 64)
+    argv = ["convert-official", str(bad), str(tmp_path / "b"), "--variant", "5s"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is not a readable checkpoint of tensors" in err
+    assert "weights_only` set to `False" not in err and "weights_only=False" not in err
+
+
+def test_demo_report_command_keeps_skip_eegmat_and_data_dir():
+    from braindecode_elm.cli.demo import _command
+
+    cmd = _command(Path("o"), True, 4, 1, 0, 3, 1, None, eegmat=False, data_dir="/d")
+    assert "--skip-eegmat" in cmd and cmd[cmd.index("--data-dir") + 1] == "/d"
+    assert "--skip-eegmat" not in _command(Path("o"), True, 4, 1, 0, 3, 1, None)

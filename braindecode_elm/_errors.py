@@ -30,6 +30,10 @@ USAGE_ERROR = 2
 #: Exit status of an unexpected exception (a bug).
 BUG_ERROR = 1
 
+#: Exit status when stdout was closed by its reader (128 + SIGPIPE, as a shell
+#: reports a tool killed by it).
+BROKEN_PIPE = 141
+
 
 def debug_requested(argv: list[str]) -> bool:
     """Whether ``--debug`` is among ``argv`` or ``ELM_DEBUG`` is set (not 0)."""
@@ -101,6 +105,15 @@ def run_command(
         return 130
     except SystemExit:
         raise
+    except BrokenPipeError:
+        # The reader of stdout went away (``elm ... | head``): stop quietly, as
+        # Unix tools do, and keep Python's exit-time flush from failing again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return BROKEN_PIPE
     except Exception as err:
         if debug:
             raise

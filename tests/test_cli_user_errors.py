@@ -156,3 +156,23 @@ def test_demo_report_command_keeps_skip_eegmat_and_data_dir():
     cmd = _command(Path("o"), True, 4, 1, 0, 3, 1, None, eegmat=False, data_dir="/d")
     assert "--skip-eegmat" in cmd and cmd[cmd.index("--data-dir") + 1] == "/d"
     assert "--skip-eegmat" not in _command(Path("o"), True, 4, 1, 0, 3, 1, None)
+
+
+def test_output_piped_into_head_stops_quietly(numeric_cache):
+    import subprocess
+    import sys
+
+    # `elm preprocess ... | head -1`: the rerun prints three lines into a pipe
+    # that closes after the first.
+    code = (
+        "import sys; from braindecode_elm.cli import main; "
+        f"sys.exit(main(['preprocess', {str(numeric_cache / 'edf')!r}, "
+        f"{str(numeric_cache / 'cache')!r}, '-q']))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # the reader goes away before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141
+    assert "Broken pipe" not in err and "error" not in err, err

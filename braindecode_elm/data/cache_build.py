@@ -23,7 +23,13 @@ from .cache_manifest import (
     _same_recipe,
     shard_of,
 )
-from .cache_recording import _process, _process_star, _task_list, _worker_init
+from .cache_recording import (
+    _process,
+    _process_star,
+    _sha256,
+    _task_list,
+    _worker_init,
+)
 from .windows import (
     ELM_MAX_DURATION_S,
     ELM_MIN_DURATION_S,
@@ -42,6 +48,14 @@ class CacheSummary:
         Recordings of the input that belong to this shard.
     n_cached, n_skipped, n_already : int
         Newly cached, skipped (with reasons), and already done before.
+    n_changed : int
+        Recordings cached before whose source file changed since (other size,
+        modification time and content): preprocessed again, counted in
+        ``n_cached`` (or ``n_skipped``), not in ``n_already``.
+    n_updated : int
+        Recordings already done whose description, subject or report the
+        ``metadata`` tables changed: a new manifest row carries them (the
+        array is kept).
     reasons : dict
         Count of skipped recordings per reason.
     seconds : float
@@ -57,6 +71,8 @@ class CacheSummary:
     n_cached: int = 0
     n_skipped: int = 0
     n_already: int = 0
+    n_changed: int = 0
+    n_updated: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     hours_cached: float = 0.0
@@ -65,12 +81,162 @@ class CacheSummary:
     def __str__(self) -> str:
         why = ", ".join(f"{k}={v}" for k, v in sorted(self.reasons.items()))
         rate = self.hours_cached / self.seconds * 3600 if self.seconds else 0.0
+        # The extra counts only appear when non-zero: a plain run reads as before.
+        redone = (
+            f" ({self.n_changed} redone: source file changed)" if self.n_changed else ""
+        )
+        updated = (
+            f" ({self.n_updated} with descriptions updated from the metadata)"
+            if self.n_updated
+            else ""
+        )
         return (
-            f"cache {self.out_dir}: {self.n_cached} cached, {self.n_already} already "
-            f"done, {self.n_skipped} skipped{f' ({why})' if why else ''}; "
+            f"cache {self.out_dir}: {self.n_cached} cached{redone}, "
+            f"{self.n_already} already done{updated}, "
+            f"{self.n_skipped} skipped{f' ({why})' if why else ''}; "
             f"{self.hours_cached:.2f} h of EEG in {self.seconds:.1f} s "
             f"({rate:.0f}x real time)"
         )
+
+
+def _stat_identity(path: str | os.PathLike[str] | None) -> dict[str, int]:
+    """``source_size`` and ``source_mtime_ns`` of a source file ({} if none)."""
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        st = None
+    if st is None:
+        return {}
+    return dict(source_size=int(st.st_size), source_mtime_ns=int(st.st_mtime_ns))
+
+
+def _source_state(
+    path: str | os.PathLike[str] | None, row: dict[str, Any], *, hash_source: bool
+) -> tuple[str, dict[str, int]]:
+    """Whether the source of a cached recording is the file that was cached.
+
+    Resume must stay cheap on corpora of terabytes, so the file's size and
+    modification time are compared first (what ``make`` and ``rsync`` trust);
+    only when they differ (a ``touch``, a copy without ``-p``) or the row
+    predates them is the file hashed against the row's ``sha256``, so that
+    hours of preprocessing are not redone for a file whose bytes are the same.
+
+    Returns
+    -------
+    state : {"same", "refresh", "changed"}
+        ``"same"``: nothing to do; ``"refresh"``: same file, but the row should
+        store ``identity`` so the next run need not hash it; ``"changed"``:
+        another file under the same name, to preprocess again.
+    identity : dict
+        The file's ``source_size`` and ``source_mtime_ns`` now.
+    """
+    if not path or not os.path.isfile(path):
+        # A source that disappeared (or an in-memory recording) keeps its
+        # cached array: there is nothing to compare it with.
+        return "same", {}
+    identity = _stat_identity(path)
+    if not identity:
+        return "same", {}
+    size, mtime = row.get("source_size"), row.get("source_mtime_ns")
+    if size == identity["source_size"] and mtime == identity["source_mtime_ns"]:
+        return "same", identity
+    if size is not None and size != identity["source_size"]:
+        return "changed", identity  # another size is another file: no hash needed
+    if row.get("sha256") and hash_source:
+        try:
+            same = _sha256(path) == row["sha256"]
+        except OSError:
+            return "same", {}  # unreadable now: the redo would only skip it
+        return ("refresh" if same else "changed"), identity
+    if size is None:
+        # A row of an older cache without a hash (built with hash_source=False,
+        # or asked not to hash now): nothing tells a change, so it is trusted
+        # and its identity stored, so that later changes are seen.
+        return "refresh", identity
+    return "changed", identity
+
+
+def _metadata_columns(metadata: Any) -> set[str]:
+    """Description fields the metadata tables set (their non-key columns).
+
+    Only these fields of an already-cached recording are updated from a
+    re-run's tables: its other fields (e.g. a ``subject`` set by an earlier
+    table) stay as they were.
+    """
+    import pandas as pd
+
+    from .tuh_index import _key_column, read_metadata
+
+    tables = metadata if isinstance(metadata, (list, tuple)) else [metadata]
+    columns: set[str] = set()
+    for table in tables:
+        if not isinstance(table, pd.DataFrame):
+            table = read_metadata(table)
+        found = _key_column(table)
+        if found is None:
+            continue  # apply_metadata has refused it already
+        kind, key = found
+        for col in table.columns:
+            if col == key:
+                continue
+            if col.lower() == "subject":
+                # A per-subject table is keyed by subject; it never renames one.
+                if kind == "recording":
+                    columns.add("subject")
+            elif col.lower() == "report":
+                columns.add("report")
+            else:
+                columns.add(str(col))
+    return columns
+
+
+def _apply_description(
+    row: dict[str, Any], task: dict[str, Any], columns: set[str]
+) -> bool:
+    """Copy the metadata fields of a task's description into a cached row.
+
+    Parameters
+    ----------
+    row : dict
+        The recording's latest manifest row, changed in place.
+    task : dict
+        The recording's task, whose description has the tables applied.
+    columns : set of str
+        Fields the tables set (:func:`_metadata_columns`).
+
+    Returns
+    -------
+    bool
+        Whether the row changed.
+    """
+    desc = task["description"]
+    keys = {c for c in columns if c not in ("subject", "report") and c in desc}
+    if "report" in columns and isinstance(desc.get("report"), str):
+        keys |= {k for k in ("report_status", "report_path") if k in desc}
+    if "subject" in columns:
+        keys.add("subject")
+    # As the manifest stores them, so that equal values compare equal.
+    fresh = json.loads(
+        json.dumps(to_jsonable({k: desc.get(k) for k in keys}), ensure_ascii=False)
+    )
+    old = row.get("description") or {}
+    merged = {**old, **fresh}
+    changed = merged != old
+    row["description"] = merged
+    report = desc.get("report")
+    if "report" in columns and isinstance(report, str) and report != row.get("report"):
+        row["report"] = report
+        row["report_encoding"] = desc.get("report_encoding")
+        changed = True
+    subject = task.get("subject")
+    if (
+        "subject" in columns
+        and subject is not None
+        and str(subject) != row.get("subject")
+    ):
+        row["subject"] = str(subject)
+        changed = True
+    return changed
 
 
 def build_cache(
@@ -123,7 +289,8 @@ def build_cache(
         Worker processes (recordings are processed in parallel).
     shard : tuple of (int, int) | None
         ``(i, n)``: process only the recordings with ``shard_of(id, n) == i``,
-        writing ``manifest.shard-<i>-of-<n>.jsonl``; run the n shards anywhere
+        writing ``manifest.shard-<iiii>-of-<nnnn>.jsonl`` (zero-padded); run the
+        n shards anywhere
         (same ``out_dir`` on a shared file system, or merge the folders).
     strict : bool
         Raise :class:`CacheError` on the first recording that cannot be cached
@@ -136,10 +303,16 @@ def build_cache(
     max_duration_s : float | None
         Skip recordings longer than this (ELM pretraining: 2.5 h); None keeps all.
     hash_source : bool
-        Store the sha256 of each source file.
+        Store the sha256 of each source file (rows always store its size and
+        modification time). On a re-run, a cached recording whose source has
+        another size is preprocessed again; one whose modification time alone
+        changed is hashed and redone only if its sha256 differs (without a
+        stored hash, or with ``hash_source=False``, it is redone).
     retry_skipped : bool
         On a re-run, retry recordings the manifest lists as skipped (default);
-        recordings listed as ok with their array present are never redone.
+        recordings listed as ok with their array present are not redone,
+        unless their source file changed since (a source that is gone keeps
+        its cached array).
     n_threads : int
         Engine threads per recording (channels split among them); use with
         ``n_jobs=1`` to parallelise inside recordings instead of across them.
@@ -149,9 +322,13 @@ def build_cache(
         Labels/metadata tables merged into the descriptions (see
         :func:`~braindecode_elm.data.read_metadata`): one row per
         recording (EDF stem or path) or per subject. Its ``subject`` column
-        sets subject ids; its ``report`` column gives report text.
+        sets subject ids; its ``report`` column gives report text. On a
+        re-run, the tables' fields are also written into the rows of
+        recordings cached before (a new row each, the array kept; counted in
+        ``n_updated``).
     recording_ids : sequence of str | None
-        With a folder input: only these recording ids (EDF stems).
+        With a folder input: only these recording ids (EDF stems); an id
+        that names no EDF file of the folder is an error.
 
     Returns
     -------
@@ -162,6 +339,9 @@ def build_cache(
     ------
     CacheError
         With ``strict=True``, for the first recording that cannot be cached.
+    ValueError
+        For ``recording_ids`` naming no EDF file of the folder (before any
+        work), or a folder holding another recipe's cache.
     """
     from tqdm.auto import tqdm
 
@@ -181,7 +361,6 @@ def build_cache(
             f"{max_duration_s}: every recording would be skipped"
         )
     out = Path(out_dir)
-    (out / "recordings").mkdir(parents=True, exist_ok=True)
     params = rec.to_dict(name=False)
     cfg = dict(
         recipe=rec.name,
@@ -268,10 +447,16 @@ def build_cache(
     unique = [t for t in unique if shard_of(t["recording_id"], n_shards) == i_shard]
     pre = [r for r in pre if shard_of(r["recording_id"], n_shards) == i_shard]
 
-    done: set[str] = set()
+    (out / "recordings").mkdir(parents=True, exist_ok=True)
     _repair_tail(out / manifest)
-    for r in _read_manifests(out):
-        key = r.get("recording_id_key", r["recording_id"])
+    rows = _read_manifests(out)
+    # Latest row per recording, ordered as the reader (open_cache) orders
+    # them: by creation time, file order for ties (a stable sort).
+    latest: dict[str, dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: r.get("created") or ""):
+        latest[r.get("recording_id_key", r["recording_id"])] = r
+    done: set[str] = set()
+    for r in rows:
         if r.get("status") == "ok" and not _same_recipe(r, rec):
             raise ValueError(
                 f"{out} holds recordings preprocessed with recipe "
@@ -279,6 +464,11 @@ def build_cache(
                 f"{r.get('params')}, asked {params}); use another folder or the "
                 "same recipe"
             )
+        if r.get("status") == "ok":
+            # Every "ok" row must name a file inside the cache, even one that a
+            # later row superseded (a manifest is data, never trusted).
+            _safe_rel(out, r.get("file"), f"{out / manifest}")
+    for key, r in latest.items():
         # Resume trusts an "ok" row only when its array is there, inside the
         # cache, and as long as the row says (a killed copy leaves it short).
         if r.get("status") == "ok" and _npy_matches(
@@ -287,12 +477,40 @@ def build_cache(
             done.add(key)
         elif r.get("status") == "skipped" and not retry_skipped:
             done.add(key)
-        else:
-            done.discard(key)
     summary = CacheSummary(out_dir=out, n_total=len(unique) + len(pre))
     summary.manifest = out / manifest
     reasons: Counter[str] = Counter()
-    todo = [t for t in unique if t["recording_id"] not in done]
+    todo = []
+    updates: list[dict[str, Any]] = []
+    # A table given on a re-run applies to recordings cached before, too.
+    meta_columns = _metadata_columns(metadata) if metadata is not None else set()
+    for t in unique:
+        row = latest.get(t["recording_id"])
+        if t["recording_id"] not in done:
+            todo.append(t)
+            continue
+        if row is None or row.get("status") != "ok":
+            continue
+        state, identity = _source_state(t["path"], row, hash_source=hash_source)
+        if state == "changed":
+            # Same name, other file: the cached array is stale; redo it (its
+            # new row supersedes the old one for every reader).
+            todo.append(t)
+            summary.n_changed += 1
+            continue
+        new = dict(row)
+        if state == "refresh":
+            new.update(identity, source=t["path"])
+        if meta_columns and _apply_description(new, t, meta_columns):
+            summary.n_updated += 1
+        if new != row:
+            new.update(
+                shard=label,
+                created=_dt.datetime.now(_dt.timezone.utc).isoformat(
+                    timespec="microseconds"
+                ),
+            )
+            updates.append(new)
     summary.n_already = len(unique) - len(todo)
     pre_todo = [
         r for r in pre if r.get("recording_id_key", r["recording_id"]) not in done
@@ -302,12 +520,24 @@ def build_cache(
         total=len(todo) + len(pre_todo), desc="cache", unit="rec", disable=not progress
     )
 
+    # The source's size and modification time, taken before the file is read,
+    # go into its row: a later run compares them to see whether the file
+    # changed (a change during the read then shows up as one).
+    identities: dict[str, dict[str, int]] = {}
     # Each row goes out in one write() on an O_APPEND descriptor: a kill leaves
     # whole rows (a torn tail only on a crash of the machine, repaired above).
     fd = os.open(out / manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     with os.fdopen(fd, "ab", buffering=0) as mf:
 
+        def write(row: dict[str, Any]) -> None:
+            line = (json.dumps(to_jsonable(row), ensure_ascii=False) + "\n").encode()
+            written = mf.write(line)
+            while written is not None and written < len(line):
+                written += mf.write(line[written:])
+
         def record(row: dict[str, Any]) -> None:
+            if row["status"] == "ok" and row["recording_id"] in identities:
+                row.update(identities[row["recording_id"]])
             if row["status"] != "ok":
                 if strict:
                     raise CacheError(row["recording_id"], row["reason"], row["detail"])
@@ -316,19 +546,24 @@ def build_cache(
             else:
                 summary.n_cached += 1
                 summary.hours_cached += row["duration_s"] / 3600.0
-            line = (json.dumps(to_jsonable(row), ensure_ascii=False) + "\n").encode()
-            written = mf.write(line)
-            while written is not None and written < len(line):
-                written += mf.write(line[written:])
+            write(row)
             bar.update()
 
+        # Descriptions and source identities of recordings already done: rows
+        # are appended, never rewritten, and the latest row wins.
+        for row in updates:
+            write(row)
         for row in pre_todo:
             record(row)
         if n_jobs == 1 or len(todo) <= 1:
             for t in todo:
+                identities[t["recording_id"]] = _stat_identity(t["path"])
                 record(_process(t, cfg))
         else:
             from concurrent.futures import ProcessPoolExecutor
+
+            for t in todo:
+                identities[t["recording_id"]] = _stat_identity(t["path"])
 
             # Default start method (fork on Linux): workers only read files and
             # call the engine, never torch, so forking a parent that imported

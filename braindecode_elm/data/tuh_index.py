@@ -568,6 +568,7 @@ def apply_metadata(
         rows[k] = {c: _value(v) for c, v in rec.items() if c != key}
     used: set[str] = set()
     matched = 0
+    unmatched: list[str] = []
     for d in descriptions:
         if kind == "subject":
             candidates = [_norm_subject(d.get("subject"))]
@@ -585,6 +586,7 @@ def apply_metadata(
                         pass
         hit = next((c for c in candidates if c in rows), None)
         if hit is None:
+            unmatched.append(str(d.get("recording_id")))
             continue
         used.add(hit)
         matched += 1
@@ -600,13 +602,12 @@ def apply_metadata(
                     d.update(report=v, report_status="ok", report_path=source)
             elif overwrite or d.get(name) is None:
                 d[name] = v
-    n_missing = len(descriptions) - matched
     unused = sorted(set(rows) - used)
-    if n_missing and descriptions:
+    if unmatched:
+        # The examples are recordings without a row (the ones to look at).
         warnings.warn(
-            f"{source}: {n_missing} of {len(descriptions)} recordings have no row "
-            f"(keyed by {key!r}), e.g. "
-            f"{[d['recording_id'] for d in descriptions][:3]}",
+            f"{source}: {len(unmatched)} of {len(descriptions)} recordings have "
+            f"no row (keyed by {key!r}), e.g. {unmatched[:3]}",
             stacklevel=2,
         )
     if unused and kind == "recording":
@@ -640,7 +641,8 @@ def index_tuh(
         Corpus root (may be a symlink); searched recursively for ``*.edf``,
         following symlinked folders.
     recording_ids : list of int | list of str | None
-        Subset: positions in the sorted file list or recording ids.
+        Subset: positions in the sorted file list or recording ids (EDF
+        stems); a position or id naming no file raises ``ValueError``.
     n_jobs : int
         Threads for reading headers and reports.
     on_error : {"skip", "raise"}
@@ -669,11 +671,30 @@ def index_tuh(
         files, entities, other = list_bids_recordings(root)
     else:
         files = list_edf_files(root)
-    if recording_ids is not None:
+    if recording_ids is not None and files:
         if all(isinstance(r, (int, np.integer)) for r in recording_ids):
+            bad = [int(i) for i in recording_ids if not -len(files) <= i < len(files)]
+            if bad:
+                raise ValueError(
+                    f"recording positions {bad[:5]} are outside the {len(files)} "
+                    f"EDF files under {root}"
+                )
             files = [files[int(i)] for i in recording_ids]
         else:
             wanted = {str(r) for r in recording_ids}
+            stems = {f.stem for f in files}
+            # An id that names no file is a typo or another corpus: say so
+            # before any work rather than cache a silently smaller set.
+            unknown = sorted(wanted - stems)
+            if unknown:
+                more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+                raise ValueError(
+                    f"{len(unknown)} of the {len(wanted)} recording ids asked for "
+                    f"(recording_ids, elm --recordings) match no EDF files under "
+                    f"{root}: {', '.join(map(repr, unknown[:5]))}{more}; check the "
+                    f"ids: they are EDF file names without '.edf' (e.g. "
+                    f"{files[0].stem!r})"
+                )
             files = [f for f in files if f.stem in wanted]
     if not files:
         raise ValueError(

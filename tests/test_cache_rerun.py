@@ -1,0 +1,207 @@
+"""Re-running ``elm preprocess`` on a folder that changed since the first run.
+
+What a user does between two runs on real eegmat EDF files: replaces a source
+file under the same name, touches one, adds a labels table, lists recording
+ids that are not there. The cache must serve the new data and descriptions,
+stay cheap to resume, and refuse ids that name nothing, before any work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from braindecode_elm.cli import main
+from braindecode_elm.data import apply_metadata, build_cache, open_cache
+
+
+def _put(src: Path, dst: Path) -> None:
+    """Copy ``src`` over ``dst`` as a user would (the shared files are read-only)."""
+    dst.unlink(missing_ok=True)
+    shutil.copyfile(src, dst)
+
+
+@pytest.fixture
+def src(eegmat_dir, tmp_path) -> Path:
+    """A folder with recordings ``A`` (Subject00_1) and ``B`` (Subject00_2)."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    _put(eegmat_dir / "Subject00_1.edf", folder / "A.edf")
+    _put(eegmat_dir / "Subject00_2.edf", folder / "B.edf")
+    return folder
+
+
+def _preprocess(capsys, *args: str | Path) -> tuple[int, str, str]:
+    rc = main(["preprocess", *map(str, args), "-q"])
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def _rows(cache: Path) -> list[dict]:
+    return [
+        json.loads(ln)
+        for ln in (cache / "manifest.jsonl").read_text().split("\n")
+        if ln
+    ]
+
+
+# --------------------------------------------------------------- replaced sources
+def test_replaced_source_is_preprocessed_again(eegmat_dir, src, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and "2 cached, 0 already done" in out
+    old_a = np.array(open_cache(cache)["A"].data)
+    # Same name, other recording (eegmat files all have the same size, so
+    # only the hash tells them apart).
+    _put(eegmat_dir / "Subject09_2.edf", src / "A.edf")
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0
+    assert "1 cached (1 redone: source file changed), 1 already done" in out
+    ref = tmp_path / "ref"
+    (ref / "src").mkdir(parents=True)
+    _put(eegmat_dir / "Subject09_2.edf", ref / "src" / "A.edf")
+    assert _preprocess(capsys, ref / "src", ref / "cache")[0] == 0
+    new_a = open_cache(cache)["A"].data
+    np.testing.assert_array_equal(new_a, open_cache(ref / "cache")["A"].data)
+    assert not np.array_equal(new_a, old_a)
+    latest = [r for r in _rows(cache) if r["recording_id"] == "A"][-1]
+    assert latest["sha256"] == _rows(ref / "cache")[0]["sha256"]
+    # Resume stays cheap: unchanged files are neither redone nor rewritten.
+    n_rows = len(_rows(cache))
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and "0 cached, 2 already done, 0 skipped" in out
+    assert len(_rows(cache)) == n_rows
+
+
+def test_touched_source_is_hashed_once_not_redone(src, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    before = (cache / "recordings" / "B.npy").stat().st_mtime_ns
+    st = (src / "B.edf").stat()
+    os.utime(src / "B.edf", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    n_rows = len(_rows(cache))
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and "0 cached, 2 already done, 0 skipped" in out
+    assert (cache / "recordings" / "B.npy").stat().st_mtime_ns == before
+    # The new modification time is stored, so the next run hashes nothing.
+    rows = _rows(cache)
+    assert len(rows) == n_rows + 1
+    assert rows[-1]["source_mtime_ns"] == st.st_mtime_ns + 10**9
+    assert len(open_cache(cache)) == 2
+    _preprocess(capsys, src, cache)
+    assert len(_rows(cache)) == n_rows + 1
+
+
+def test_rows_of_older_caches_are_checked_by_hash(eegmat_dir, src, tmp_path, capsys):
+    """Rows written before sizes and times were stored: the sha256 decides."""
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    rows = _rows(cache)
+    for r in rows:
+        del r["source_size"], r["source_mtime_ns"]
+    (cache / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _put(eegmat_dir / "Subject09_2.edf", src / "A.edf")
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and "1 cached (1 redone: source file changed), 1 already" in out
+    # B was the same file: its row now stores size and time (one row, once).
+    latest_b = [r for r in _rows(cache) if r["recording_id"] == "B"][-1]
+    assert latest_b["source_size"] == (src / "B.edf").stat().st_size
+
+
+def test_without_hashes_a_changed_time_redoes(eegmat_dir, src, tmp_path):
+    cache = tmp_path / "cache"
+    s = build_cache(src, cache, hash_source=False, progress=False, require_report=False)
+    assert s.n_cached == 2 and "sha256" not in _rows(cache)[0]
+    _put(eegmat_dir / "Subject09_2.edf", src / "A.edf")
+    s = build_cache(src, cache, hash_source=False, progress=False, require_report=False)
+    assert (s.n_cached, s.n_changed, s.n_already) == (1, 1, 1)
+
+
+def test_a_source_gone_since_keeps_its_cached_array(src, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    (src / "B.edf").unlink()
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and "0 cached, 1 already done" in out
+    assert open_cache(cache).ids == ["A", "B"]
+
+
+# --------------------------------------------------------------- metadata on re-run
+def test_metadata_on_a_rerun_updates_cached_descriptions(src, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(
+        dict(recording_id=["A", "B"], state=["rest", "task"], subject=["p1", "p1"])
+    ).to_csv(labels, index=False)
+    rc, out, _ = _preprocess(capsys, src, cache, "--metadata", labels)
+    assert rc == 0
+    assert "0 cached, 2 already done (2 with descriptions updated" in out
+    corpus = open_cache(cache)
+    assert [corpus[i].description["state"] for i in ("A", "B")] == ["rest", "task"]
+    assert corpus.subjects == ["p1", "p1"]
+    assert corpus.description["state"].tolist() == ["rest", "task"]
+    # The same table again changes nothing and writes nothing.
+    n_rows = len(_rows(cache))
+    s = build_cache(src, cache, metadata=labels, progress=False, require_report=False)
+    assert (s.n_cached, s.n_already, s.n_updated) == (0, 2, 0)
+    assert len(_rows(cache)) == n_rows
+    # A later table updates its own fields only: subjects and labels stay.
+    more = pd.DataFrame(dict(recording_id=["A", "B"], report=["eyes closed", "math"]))
+    s = build_cache(src, cache, metadata=more, progress=False, require_report=False)
+    assert s.n_updated == 2
+    rec = open_cache(cache)["B"]
+    assert (rec.report, rec.subject, rec.description["state"]) == ("math", "p1", "task")
+
+
+# --------------------------------------------------------------- unknown ids
+def test_unknown_recording_ids_are_an_error_before_any_work(src, tmp_path, capsys):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("A\nnope\n")
+    cache = tmp_path / "cache"
+    rc, _, err = _preprocess(capsys, src, cache, "--recordings", ids)
+    assert rc == 2
+    assert "1 of the 2 recording ids" in err and "'nope'" in err
+    assert "EDF file names without '.edf'" in err and "'A'" in err
+    assert not cache.exists()
+    ids.write_text("\n".join(f"x{i}" for i in range(8)) + "\n")
+    rc, _, err = _preprocess(capsys, src, cache, "--recordings", ids)
+    assert rc == 2 and "'x4' and 3 more" in err and "'x5'" not in err
+    with pytest.raises(ValueError, match="positions \\[7\\]"):
+        build_cache(
+            src, cache, recording_ids=[0, 7], progress=False, require_report=False
+        )
+
+
+# --------------------------------------------------------------- metadata warning
+def test_missing_rows_warning_names_the_unmatched_recordings(src, tmp_path):
+    descs = [
+        dict(recording_id=r, subject=r, path=str(src / f"{r}.edf"))
+        for r in ("Subject24_1", "Subject24_2", "Subject25_1", "Subject25_2")
+    ]
+    table = pd.DataFrame(dict(recording_id=["Subject24_1", "Subject25_1"], y=[0, 1]))
+    with pytest.warns(UserWarning, match="2 of 4 recordings have no row") as rec:
+        assert apply_metadata(descs, table) == 2
+    msg = str(rec[0].message)
+    assert "Subject24_2" in msg and "Subject25_2" in msg and "Subject24_1" not in msg
+    # The same warning through a build from a folder.
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(dict(recording_id=["A"], y=[1])).to_csv(labels, index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_cache(
+            src,
+            tmp_path / "cache",
+            metadata=labels,
+            progress=False,
+            require_report=False,
+        )
+    [w] = [w for w in caught if "have no row" in str(w.message)]
+    assert "['B']" in str(w.message)

@@ -176,3 +176,27 @@ def test_output_piped_into_head_stops_quietly(numeric_cache):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 141
     assert "Broken pipe" not in err and "error" not in err, err
+
+
+def test_other_eeg_formats_in_a_plain_folder_are_listed(eegmat_dir, tmp_path, capsys):
+    from braindecode_elm.data import open_cache
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(eegmat_dir / "Subject30_1.edf", src / "a.edf")
+    (src / "b.bdf").write_bytes(b"0" * 256)
+    (src / "c.vhdr").write_text("Brain Vision Data Exchange Header File")
+    (src / "c.eeg").write_bytes(b"\0" * 16)  # BrainVision data: not a recording
+    assert main(["preprocess", str(src), str(tmp_path / "cache"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "unsupported_format" in out and "2 skipped" in out
+    skipped = open_cache(tmp_path / "cache").skipped
+    assert sorted(skipped["recording_id"]) == ["b", "c"]
+    assert set(skipped["reason"]) == {"unsupported_format"}
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "b.bdf").write_bytes(b"0" * 256)
+    assert main(["preprocess", str(only), str(tmp_path / "c2")]) == 2
+    err = capsys.readouterr().err
+    assert "1 EEG recordings in other formats, e.g. b.bdf" in err
+    assert "mne.export.export_raw" in err

@@ -294,6 +294,8 @@ _SKIP_HINTS = {
     "empty_report": "drop --require-reports to cache recordings without reports",
     "too_short": "lower --min-duration (seconds)",
     "too_long": "raise --max-duration (seconds)",
+    "unsupported_format": "convert the recordings to EDF (mne.export.export_raw; "
+    "for BIDS, mne_bids.write_raw_bids(..., format='EDF'))",
     "missing_tcp_electrodes": "the ELM montage needs the 10-20 electrodes of the "
     "TCP pairs (Fp1, F7, T3/T7, ...); check the channel names in the EDF headers",
 }

@@ -36,7 +36,8 @@ SKIP_REASONS: dict[str, str] = {
     "unreadable_report": "the report file is binary or cannot be read",
     "duplicate_id": "another recording already has this id",
     "preprocessing_failed": "the preprocessing engine raised an error",
-    "unsupported_format": "a BIDS recording in a format other than EDF",
+    "unsupported_format": "an EEG file in a format other than EDF (BDF, BrainVision, "
+    "EEGLAB, FIF, GDF, CNT): convert it to EDF",
 }
 
 

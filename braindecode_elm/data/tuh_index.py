@@ -425,6 +425,15 @@ def list_edf_files(root: str | os.PathLike[str]) -> list[Path]:
     list of pathlib.Path
         Paths under ``root`` as given (not resolved), sorted by stem then path.
     """
+    return _walk_files(root, (".edf",))
+
+
+#: EEG formats MNE reads that the cache does not (one file per recording):
+#: listed as skipped rows so that a plain folder of them is not ignored silently.
+OTHER_EEG_EXTENSIONS = (".bdf", ".vhdr", ".set", ".fif", ".gdf", ".cnt")
+
+
+def _walk_files(root: str | os.PathLike[str], suffixes: tuple[str, ...]) -> list[Path]:
     root = Path(root)
     seen: set[str] = set()
     files: list[Path] = []
@@ -436,9 +445,25 @@ def list_edf_files(root: str | os.PathLike[str]) -> list[Path]:
         seen.add(real)
         dirs.sort()
         for name in names:
-            if name.lower().endswith(".edf"):
+            if name.lower().endswith(suffixes):
                 files.append(Path(folder) / name)
     return sorted(files, key=lambda p: (p.stem, str(p)))
+
+
+def _other_format_rows(root: Path) -> list[dict[str, Any]]:
+    """Skipped rows for the EEG files of other formats in a plain folder."""
+    return [
+        dict(
+            recording_id=path.stem,
+            path=str(path),
+            subject=None,
+            status="skipped",
+            reason="unsupported_format",
+            detail=f"{path.name}: the cache reads EDF; convert it with MNE, e.g. "
+            f"mne.export.export_raw('{path.stem}.edf', mne.io.read_raw('{path.name}'))",
+        )
+        for path in _walk_files(root, OTHER_EEG_EXTENSIONS)
+    ]
 
 
 #: Columns that key a metadata table per recording (first one found wins).
@@ -671,6 +696,11 @@ def index_tuh(
         files, entities, other = list_bids_recordings(root)
     else:
         files = list_edf_files(root)
+        other = _other_format_rows(root)
+    if recording_ids is not None:
+        # Only the asked-for recordings are reported, whatever their format.
+        asked = {str(r) for r in recording_ids}
+        other = [r for r in other if r["recording_id"] in asked]
     if recording_ids is not None and files:
         if all(isinstance(r, (int, np.integer)) for r in recording_ids):
             bad = [int(i) for i in recording_ids if not -len(files) <= i < len(files)]
@@ -700,8 +730,13 @@ def index_tuh(
         raise ValueError(
             f"no EDF files (*.edf) found under {root}"
             + (
-                f" (BIDS: {len(other)} EEG recordings in other formats; convert "
-                "them to EDF with mne_bids.write_raw_bids(..., format='EDF'))"
+                f" ({len(other)} EEG recordings in other formats, e.g. "
+                f"{Path(other[0]['path']).name}; convert them to EDF: "
+                + (
+                    "mne_bids.write_raw_bids(..., format='EDF'))"
+                    if bids
+                    else "mne.export.export_raw(...))"
+                )
                 if other
                 else ""
             )

@@ -109,7 +109,9 @@ fn set_simd_level(py: Python<'_>, level: Option<&str>) -> PyResult<&'static str>
         Some(s) if s.is_empty() || s.eq_ignore_ascii_case("auto") => None,
         Some(s) => Some(SimdLevel::parse(s).ok_or_else(|| {
             PyValueError::new_err(format!(
-                "unknown SIMD level {s:?}: use 'scalar', 'avx2', 'avx512' or 'auto'"
+                "unknown SIMD level {s:?}: use 'scalar', 'avx2', 'avx512' or 'auto' \
+                 ('sse2', 'neon' and 'baseline' name the portable kernels built \
+                 for the target's base instruction set)"
             ))
         })?),
     };

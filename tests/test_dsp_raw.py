@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import mne
 import numpy as np
 import pytest
@@ -131,3 +133,53 @@ def test_braindecode_step_on_eegmat(eegmat_dir):
         x = raw.get_data()
         assert np.isfinite(x).all() and np.abs(x).max() <= 80 * 1.3
         assert 0.1 < x.std() < 20  # tens of uV in ELM units
+
+
+def _event_times(raw) -> dict[str, list[float]]:
+    """Seconds of each annotation's event on the recording's own timeline."""
+    events, ids = mne.events_from_annotations(raw, verbose="error")
+    names = {v: k for k, v in ids.items()}
+    out: dict[str, list[float]] = {}
+    for sample, _, code in events:
+        out.setdefault(names[code], []).append(sample / raw.info["sfreq"])
+    return out
+
+
+@pytest.mark.parametrize("recipe", ["elm", "elm_official"])
+@pytest.mark.parametrize("meas_date", [True, False])
+@pytest.mark.parametrize("crop", [0.0, 10.3])
+def test_events_keep_their_times(recipe, meas_date, crop):
+    # Without meas_date, a cropped Raw (or the official recipe's own 10 s crop)
+    # used to shift every event by first_time: windows cut from the wrong data.
+    raw = _raw(250.0, seconds=60.0)
+    raw.set_annotations(None)
+    if not meas_date:
+        raw.set_meas_date(None)
+    raw.set_annotations(
+        mne.Annotations([20.0, 30.0, 40.0], [1.0, 1.0, 1.0], ["a", "b", "a"],
+                        orig_time=raw.info["meas_date"])
+    )  # fmt: skip
+    if crop:
+        raw.crop(tmin=crop)
+    before = _event_times(raw)
+    assert before == {"a": [20.0, 40.0], "b": [30.0]}
+    out = dsp.preprocess_raw(raw, recipe=recipe)
+    after = _event_times(out)
+    if recipe == "elm_official":
+        # it drops the first 10 s of the data: what MNE's own crop leaves
+        before = _event_times(raw.copy().crop(tmin=10.0))
+    assert after.keys() == before.keys()
+    for k in before:
+        np.testing.assert_allclose(after[k], before[k], atol=0.01)  # one sample
+
+
+def test_bad_montage_channels_are_named():
+    raw = _raw(250.0)
+    raw.info["bads"] = ["EEG FZ-REF", "ECG EKG"]  # not in the TCP montage
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        dsp.preprocess_raw(raw)
+    raw.info["bads"] = ["EEG FP1-REF"]
+    for recipe in ("elm", "elm_official"):
+        with pytest.warns(UserWarning, match=r"\['EEG FP1-REF'\].*interpolate_bads"):
+            dsp.preprocess_raw(raw, recipe=recipe)

@@ -272,3 +272,57 @@ def test_pipelines_dir_is_usable_when_the_package_is_read_only(monkeypatch):
 
     names = {c["name"] for c in parse_pipelines_from_directory(str(copy))}
     assert names == {"ELM+LR", "TS+LR"}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: EEGBCIMOABB(),
+        lambda: EEGBCIMOABB(imagined=False, executed=True),
+        lambda: EEGBCIMOABB(executed=True),
+        lambda: EEGMATMOABB(),
+        lambda: EEGMATMOABB(epoch_seconds=2.5),
+        lambda: EEGMATMOABB(epoch_seconds=10),
+    ],
+)
+def test_variant_codes_follow_moabb_rules(make):
+    ds = make()
+    assert is_camel_kebab_case(ds.code)
+    assert is_abbrev(type(ds).__name__, ds.code)
+
+
+def test_variants_never_share_cached_results(eegbci_dir, tmp_path):
+    # MOABB caches results under the dataset code: with one code, the executed
+    # runs were served the imagined runs' score (0.90 for both; 0.62 recomputed).
+    from moabb.evaluations import WithinSessionEvaluation
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    paradigm = LeftRightImagery(resample=80.0)
+    pipe = {
+        "TS+LR": make_pipeline(Covariances("oas"), TangentSpace(), LogisticRegression())
+    }
+    scores = {}
+    for name, ds in (
+        ("imagined", EEGBCIMOABB(eegbci_dir, subjects=[1])),
+        ("executed", EEGBCIMOABB(eegbci_dir, subjects=[1], imagined=False,
+                                 executed=True)),
+    ):  # fmt: skip
+        ev = WithinSessionEvaluation(
+            paradigm=paradigm, datasets=[ds], hdf5_path=str(tmp_path),
+            overwrite=False, random_state=0, n_jobs=1,
+        )  # fmt: skip
+        res = ev.process(pipe)  # every dataset stored in hdf5_path so far
+        mine = res[res["dataset"] == ds.code]
+        assert len(mine) == 1, res
+        scores[name] = float(mine["score"].iloc[0])
+    # each computed on its own runs, not one read back for the other
+    fresh = WithinSessionEvaluation(
+        paradigm=paradigm,
+        datasets=[EEGBCIMOABB(eegbci_dir, subjects=[1], imagined=False, executed=True)],
+        hdf5_path=str(tmp_path / "fresh"), overwrite=True, random_state=0, n_jobs=1,
+    ).process(pipe)  # fmt: skip
+    assert scores["executed"] == pytest.approx(float(fresh["score"].iloc[0]))
+    assert scores["executed"] != pytest.approx(scores["imagined"])

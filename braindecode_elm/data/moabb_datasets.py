@@ -133,7 +133,9 @@ class EEGMATMOABB(BaseDataset):
     dataset ``Hinss2021``), so ``MotorImagery()`` and the other imagery
     paradigms reject it; evaluate it with
     :class:`~braindecode_elm.evaluation.ELMRestingState` or MOABB's
-    ``RestingStateToP300Adapter(events=["rest", "arithmetic"])``.
+    ``RestingStateToP300Adapter(events=["rest", "arithmetic"], tmin=0, tmax=5)``
+    (its default window, 10-50 s after each 5 s-spaced event, gives epochs that
+    overlap almost entirely).
 
     MOABB subject ``k`` (1-36) is PhysioNet ``Subject{k-1:02d}``. One session
     (``"0"``) with two runs, ``0rest`` and ``1arithmetic``; each run is
@@ -202,7 +204,15 @@ class EEGMATMOABB(BaseDataset):
             subjects=list(range(1, 37)),
             sessions_per_subject=1,
             events={"rest": 1, "arithmetic": 2},
-            code="EEGMAT-MOABB",
+            # MOABB keys its cached results on the code: a variant must not
+            # be served another variant's scores.
+            code="EEGMAT-MOABB"
+            # (MOABB wants [A-Za-z0-9-] and lower-case suffixes: 2.5 s -> -2p5s)
+            + (
+                ""
+                if epoch_seconds == ELM_CROP_S
+                else f"-{float(epoch_seconds):g}s".replace(".", "p")
+            ),
             interval=[0, epoch_seconds],
             paradigm="rstate",
             doi="10.3390/data4010014",
@@ -361,7 +371,11 @@ class EEGBCIMOABB(BaseDataset):
             subjects=list(range(1, 110)),
             sessions_per_subject=1,
             events={"rest": 1, "left_hand": 2, "right_hand": 3, "hands": 4, "feet": 5},
-            code="EEGBCI-MOABB",
+            # MOABB keys its cached results on the code (see EEGMATMOABB).
+            code="EEGBCI-MOABB"
+            + {(True, False): "", (False, True): "-executed"}.get(
+                (imagined, executed), "-imagined-executed"
+            ),
             interval=[0, 3],
             paradigm="imagery",
             doi="10.1109/TBME.2004.827072",

@@ -49,9 +49,51 @@ def _new_raw(raw: Any, data: np.ndarray, names: list[str], sfreq: float) -> Any:
         info["meas_date"] = raw.info["meas_date"]
     first_samp = int(round(raw.first_time * sfreq))
     out = mne.io.RawArray(data, info, first_samp=first_samp, verbose="error")
-    if len(raw.annotations):
-        out.set_annotations(raw.annotations.copy())
+    _copy_annotations(raw, out)
     return out
+
+
+def _warn_bad_montage_channels(raw: Any, pairs: Any) -> None:
+    """Warn when channels marked bad feed the bipolar montage.
+
+    The montage needs its electrodes, so a bad one cannot simply be left out
+    (as MNE's ``picks`` would); it is used as it is, which the user should know.
+    """
+    import warnings
+
+    bads = set(raw.info.get("bads") or ())
+    if not bads:
+        return
+    try:
+        index, _ = resolve_pairs(raw.ch_names, pairs)
+    except ValueError:
+        return  # missing electrodes: the engine's own error follows
+    used = sorted({raw.ch_names[i] for i in np.unique(index)} & bads)
+    if used:
+        warnings.warn(
+            f"channels marked bad in info['bads'] feed the montage and are used as "
+            f"they are: {used}; interpolate them first (raw.interpolate_bads()) or "
+            "clear info['bads'] to silence this",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _copy_annotations(src: Any, out: Any) -> None:
+    """Give ``out`` the annotations of ``src`` at the same times.
+
+    Without ``meas_date`` (``orig_time`` None) a Raw's annotation onsets count
+    from the recording's first sample *including* ``first_time`` (what a crop
+    leaves), while ``set_annotations`` reads them as counted from ``out``'s
+    first sample: passed on as they are, every event of a cropped Raw came out
+    ``first_time`` seconds late. With ``meas_date`` the onsets are absolute.
+    """
+    if not len(src.annotations):
+        return
+    ann = src.annotations.copy()
+    if ann.orig_time is None and src.first_time:
+        ann.onset = ann.onset - src.first_time
+    out.set_annotations(ann)
 
 
 def elm_official(
@@ -92,6 +134,9 @@ def elm_official(
             f"elm_official runs MNE's chain; recipe {rec.name!r} has "
             f"method={rec.method!r} (use preprocess_raw for it)"
         )
+    _warn_bad_montage_channels(
+        raw, None if isinstance(rec.montage, str) else rec.montage
+    )
     work = raw.copy().load_data()
     work.filter(rec.l_freq, rec.h_freq, picks="all", verbose="error")
     if work.times[-1] <= rec.drop_first_s:
@@ -111,8 +156,7 @@ def elm_official(
     with info._unlock():
         info["meas_date"] = work.info["meas_date"]
     out = mne.io.RawArray(data, info, first_samp=work.first_samp, verbose="error")
-    if len(work.annotations):
-        out.set_annotations(work.annotations.copy())
+    _copy_annotations(work, out)
     out.resample(rec.out_sfreq, verbose="error")
     return out
 
@@ -149,6 +193,9 @@ def preprocess_raw(raw: Any, recipe: Recipe | str = "elm", **kwargs: Any) -> Any
     dtype = kwargs.pop("dtype", np.float64)
     n_threads = kwargs.pop("n_threads", 1)
     rec = rec.replace(**kwargs)
+    _warn_bad_montage_channels(
+        raw, None if isinstance(rec.montage, str) else rec.montage
+    )
     data = raw.get_data()
     sfreq = float(raw.info["sfreq"])
     y, names = preprocess(

@@ -173,8 +173,9 @@ pub fn choose(request: Option<&str>) -> Choice {
         None => Choice {
             isa: best,
             warning: Some(format!(
-                "ELM_SIMD={req:?} is not one of auto, scalar, avx2, avx512; \
-                 using {}",
+                "ELM_SIMD={req:?} is not one of auto, scalar, avx2, avx512 \
+                 (or sse2/neon/baseline: the portable kernels on the target's \
+                 base instruction set); using {}",
                 best.level().name()
             )),
         },

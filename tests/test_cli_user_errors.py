@@ -200,3 +200,20 @@ def test_other_eeg_formats_in_a_plain_folder_are_listed(eegmat_dir, tmp_path, ca
     err = capsys.readouterr().err
     assert "1 EEG recordings in other formats, e.g. b.bdf" in err
     assert "mne.export.export_raw" in err
+
+
+def test_subject_table_overrides_the_header_sex(eegmat_dir, tmp_path, capsys):
+    # eegmat's EDF headers say "M" for everyone; subject-info.csv (columns
+    # Subject, Age, Gender) says Subject00 is a 21-year-old woman.
+    from braindecode_elm.data import open_cache
+    from braindecode_elm.data.descriptions import DescriptionBuilder
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(eegmat_dir / "Subject00_1.edf", src / "Subject00_1.edf")
+    info = eegmat_dir / "subject-info.csv"
+    argv = ["preprocess", str(src), str(tmp_path / "c"), "--metadata", str(info)]
+    assert main([*argv, "-q"]) == 0
+    desc = open_cache(tmp_path / "c")["Subject00_1"].description
+    assert (desc["gender"], float(desc["age"])) == ("F", 21.0)
+    assert DescriptionBuilder().facts(desc)["sex"] == "female"

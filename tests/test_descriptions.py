@@ -101,6 +101,64 @@ def test_custom_templates_and_errors():
     assert isinstance(b.sentences({"state": "sleep"})[0], Sentence)
 
 
+def test_values_follow_their_column_and_nothing_is_dropped_unseen():
+    b = DescriptionBuilder()
+    # a generic label value is not mental arithmetic (it used to be)
+    assert b.facts({"task": "task"}) == {}
+    assert b.unmatched({"task": "task"}) == [("state", "task", "task")]
+    assert b.facts({"task": "nback"}) == {}
+    # a value in the fact's own column gets the "*" wording
+    assert b.facts({"state": "sleep"}) == {"state": "sleep"}
+    assert "sleep" in b.report({"state": "sleep"}) and b.unmatched({"state": "x"}) == []
+    # an event name in a generic column is a movement, not a state
+    assert b.facts({"label": "left_hand"}) == {"movement": "left_hand"}
+    assert b.event_facts("left_hand") == {"movement": "left_hand"}
+    assert b.event_facts("rest") == {"state": "rest"}
+    assert b.event_facts("T7 artefact") == {}
+    # a value another column already states is not reported as lost
+    assert b.unmatched({"state": "rest", "label": "rest"}) == []
+    # tables say Age/Gender: matched whatever the case
+    assert b.facts({"Age": 21, "Gender": "F"}) == {"age_group": "20s", "sex": "female"}
+
+
+def test_new_facts_from_templates_alone_are_written():
+    b = DescriptionBuilder(templates={"performer": {"*": ["Performed by {value}."]}})
+    assert b.facts({"performer": "expert"}) == {"performer": "expert"}
+    report = b.report({"state": "rest", "performer": "expert"})
+    assert "DESCRIPTION OF THE RECORD:" in report and "Performed by expert." in report
+    # a source given without a heading is written too
+    c = DescriptionBuilder(
+        templates={"site": {"*": ["Site {value}."]}}, sources={"site": ("centre",)}
+    )
+    assert "Site a." in c.report(c.facts({"centre": "A"}))
+
+
+def test_the_open_recipe_keeps_the_shipped_wordings():
+    from braindecode_elm.evaluation.open_recipe import open_prompt_sets
+    from braindecode_elm.models import ELM
+
+    shipped = ELM.from_pretrained("elm-open-5s").prompt_sets
+    assert open_prompt_sets() == {
+        k: {c: list(v) for c, v in d.items()} for k, d in shipped.items()
+    }
+    # the default wording no longer says "his" of every subject
+    assert not any("his head" in t for t in DescriptionBuilder().paraphrases(
+        "state", "arithmetic"))  # fmt: skip
+
+
+def test_metadata_columns_override_header_fields_whatever_their_case():
+    import pandas as pd
+
+    from braindecode_elm.data.tuh_index import apply_metadata
+
+    d = [{"recording_id": "Subject00_1", "subject": "Subject00", "gender": "M",
+          "age": None, "path": "Subject00_1.edf"}]  # fmt: skip
+    table = pd.DataFrame({"Subject": ["Subject00"], "Age": [21], "Gender": ["F"]})
+    apply_metadata(d, table)
+    assert d[0]["gender"] == "F" and d[0]["age"] == 21
+    assert DescriptionBuilder().facts(d[0]) == {"age_group": "20s", "sex": "female"}
+
+
 def test_tuh_annotation_files(tmp_path: Path):
     rec = tmp_path / "a.rec"
     rec.write_text("0,1.0,2.0,1\n1,3.0,4.0,6\n2,5.0,6.0,1\n")

@@ -95,7 +95,6 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
         "t0": "rest",
         "arithmetic": "arithmetic",
         "mental_arithmetic": "arithmetic",
-        "task": "arithmetic",
         "real_fists": "motor_execution",
         "real_fists_feet": "motor_execution",
         "motor_execution": "motor_execution",
@@ -255,7 +254,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, list[str]]] = {
             "two-digit number from a four-digit number.",
             "Recorded during mental calculation.",
             "The patient is concentrating on a mental arithmetic task.",
-            "Serial subtraction task: the subject counts backwards in his head.",
+            "Serial subtraction task: the subject counts backwards mentally.",
         ],
         "motor_execution": [
             "The subject performs cued movements.",
@@ -376,6 +375,10 @@ def _age_group(v: Any) -> str | None:
     return f"{int(age // 10) * 10}s"
 
 
+def _norm(raw: Any) -> str:
+    return str(raw).strip().lower().replace(" ", "_").replace("-", "_")
+
+
 class DescriptionBuilder:
     """Turn labels and metadata into report-like text with paraphrases.
 
@@ -385,11 +388,22 @@ class DescriptionBuilder:
         ``fact -> value -> [paraphrases]`` merged over :data:`DEFAULT_TEMPLATES`
         (a given value's list replaces the default one).
     sections : mapping | None
-        ``fact -> heading`` merged over :data:`DEFAULT_SECTIONS`.
+        ``fact -> heading`` merged over :data:`DEFAULT_SECTIONS`; a fact
+        without one is written under ``DESCRIPTION OF THE RECORD``.
     sources : mapping | None
-        ``fact -> metadata keys`` merged over :data:`FACT_SOURCES`.
+        ``fact -> metadata keys`` merged over :data:`FACT_SOURCES` (keys are
+        matched case-insensitively; a fact with templates but no sources is
+        read from the key of its own name).
     facts : sequence of str | None
-        Facts to write (default: all known facts).
+        Facts to write (default: every fact with sources or templates).
+
+    Notes
+    -----
+    A value read from a column named after its fact (``state``, ``movement``,
+    ...) that no template names is written with the fact's ``"*"`` fall-back
+    ("Recorded during sleep."); read from a generic column (``label``,
+    ``event``, ``task``, ...) it is not taken as that fact, and
+    :meth:`unmatched` lists it so that nothing is dropped unseen.
 
     Examples
     --------
@@ -423,6 +437,9 @@ class DescriptionBuilder:
                     )
                 self.templates.setdefault(fact, {})[value] = list(phr)
         self.sections = dict(DEFAULT_SECTIONS, **(sections or {}))
+        for fact in self.templates:
+            # A new fact given only templates is still written somewhere.
+            self.sections.setdefault(fact, "DESCRIPTION OF THE RECORD")
         bad = {f: s for f, s in self.sections.items() if s not in SECTION_ORDER}
         if bad:
             raise ValueError(
@@ -430,7 +447,11 @@ class DescriptionBuilder:
             )
         self.sources = {k: tuple(v) for k, v in FACT_SOURCES.items()}
         self.sources.update({k: tuple(v) for k, v in (sources or {}).items()})
+        for fact in templates or {}:
+            self.sources.setdefault(fact, (fact,))
         self.fact_names = tuple(facts) if facts is not None else tuple(self.sources)
+        for fact in self.fact_names:
+            self.sections.setdefault(fact, "DESCRIPTION OF THE RECORD")
         unknown = [f for f in self.fact_names if f not in self.templates]
         if unknown:
             raise ValueError(
@@ -439,7 +460,9 @@ class DescriptionBuilder:
             )
 
     # -- facts -----------------------------------------------------------------
-    def _canonical(self, fact: str, raw: Any) -> str | None:
+    def _canonical(
+        self, fact: str, raw: Any, *, own_column: bool = False
+    ) -> str | None:
         if _is_missing(raw):
             return None
         if fact == "age_group":
@@ -451,10 +474,26 @@ class DescriptionBuilder:
         if aliases is not None:
             if key in aliases:
                 return aliases[key]
+            table = self.templates.get(fact, {})
             # A value this fact does not know (e.g. an event name in "label"
-            # read for "state") is not this fact, unless templates name it.
-            return key if key in self.templates.get(fact, {}) else None
+            # read for "state") is not this fact, unless templates name it or
+            # it sits in the fact's own column (then the "*" wording applies).
+            if key in table or (own_column and "*" in table):
+                return key
+            return None
         return key
+
+    @staticmethod
+    def _lookup(description: Mapping[str, Any], key: str) -> tuple[bool, Any]:
+        """``description[key]``, else the entry whose name differs only in case
+        (tables say ``Age``/``Gender``; the facts read ``age``/``gender``)."""
+        if key in description:
+            return True, description[key]
+        low = key.lower()
+        for k, v in description.items():
+            if isinstance(k, str) and k.lower() == low:
+                return True, v
+        return False, None
 
     def facts(self, description: Mapping[str, Any]) -> dict[str, str]:
         """Canonical facts of one recording's metadata.
@@ -469,14 +508,82 @@ class DescriptionBuilder:
         dict
             ``fact -> value`` for each fact found (missing ones left out).
         """
-        out: dict[str, str] = {}
+        return {f: v for f, (v, _) in self._read(description).items()}
+
+    def _read(self, description: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+        """``fact -> (value, column it was read from)``."""
+        out: dict[str, tuple[str, str]] = {}
         for fact in self.fact_names:
             for key in self.sources.get(fact, (fact,)):
-                if key in description:
-                    value = self._canonical(fact, description[key])
+                found, raw = self._lookup(description, key)
+                if found:
+                    value = self._canonical(
+                        fact, raw, own_column=key.lower() == fact.lower()
+                    )
                     if value is not None:
-                        out[fact] = value
+                        out[fact] = (value, key.lower())
                         break
+        return out
+
+    def event_facts(
+        self, label: Any, facts: Sequence[str] = ("state", "movement")
+    ) -> dict[str, str]:
+        """Facts an annotation label names (``rest`` -> state, ``feet`` -> movement).
+
+        A label is one of these facts only when an alias or a template names its
+        value (no ``"*"`` fall-back: ``left_hand`` is a movement, not a state).
+
+        Parameters
+        ----------
+        label : str
+            An event's description.
+        facts : sequence of str
+            Facts the label may state.
+
+        Returns
+        -------
+        dict
+            ``fact -> value`` for each fact the label names.
+        """
+        out = {}
+        for fact in facts:
+            if fact in self.fact_names:
+                value = self._canonical(fact, label)
+                if value is not None:
+                    out[fact] = value
+        return out
+
+    def unmatched(self, description: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+        """Values read for a fact that was not found, and why none was used.
+
+        Parameters
+        ----------
+        description : mapping
+            A description row.
+
+        Returns
+        -------
+        list of (fact, key, value)
+            For each fact :meth:`facts` leaves out although one of its source
+            columns holds a value: the column and the value no template names
+            (add ``templates={fact: {value: [...]}}`` to use it).
+        """
+        read = self._read(description)
+        # A column another fact was read from (an EEGBCI "event" naming the
+        # movement), or a value another fact already states (eegmat's "label"
+        # repeating its "state"), is used, not lost.
+        used = {key for _, key in read.values()}
+        said = {_norm(self._lookup(description, key)[1]) for _, key in read.values()}
+        out = []
+        for fact in self.fact_names:
+            if fact in read or fact == "age_group":
+                continue
+            for key in self.sources.get(fact, (fact,)):
+                ok, raw = self._lookup(description, key)
+                if ok and not _is_missing(raw):
+                    if key.lower() not in used and _norm(raw) not in said:
+                        out.append((fact, key, str(raw)))
+                    break
         return out
 
     # -- text ------------------------------------------------------------------

@@ -21,6 +21,8 @@ number their subjects from 1 never collide.
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,6 +338,8 @@ def build_labelled_corpus(
     signals: dict[str, np.ndarray] = {}
     segments: list[Segment] = []
     skipped: list[dict[str, str]] = []
+    # Label values no template names: said once, not dropped unseen.
+    unused: Counter[tuple[str, str, str, str]] = Counter()
     todo = [(name, d) for name, ds in sources.items() for d in ds.datasets]
     it: Any = todo
     if progress:
@@ -353,6 +357,8 @@ def build_labelled_corpus(
         rec = f"{name}/{desc[recording_key]}"
         subj = f"{name}/{desc[subject_key]}"
         facts = b.facts(desc)
+        for fact, key, value in b.unmatched(desc):
+            unused[(name, fact, key, value)] += 1
         by_event = events.get(name, False) if isinstance(events, Mapping) else events
         try:
             sig = _eeg_signal(d.raw)
@@ -364,7 +370,7 @@ def build_labelled_corpus(
             ann = d.raw.annotations
             t0 = float(getattr(d.raw, "first_time", 0.0) or 0.0)
             for onset, dur, label in zip(ann.onset, ann.duration, ann.description):
-                ev = b.facts({"state": label, "movement": label})
+                ev = b.event_facts(label)
                 key = str(label).strip().lower()
                 if key in b.templates.get("finding", {}) and key != "*":
                     ev["finding"] = key
@@ -394,5 +400,17 @@ def build_labelled_corpus(
         raise ValueError(
             "no labelled segment in any source: "
             + "; ".join(f"{s['recording']}: {s['reason']}" for s in skipped[:5])
+        )
+    if unused:
+        shown = "; ".join(
+            f"{name}: {fact} {value!r} from column {key!r} ({n} recordings)"
+            for (name, fact, key, value), n in unused.most_common(8)
+        )
+        warnings.warn(
+            f"label values that no template names were not written into the "
+            f"text: {shown}; add templates={{fact: {{value: [...]}}}} to "
+            "DescriptionBuilder to use them",
+            UserWarning,
+            stacklevel=2,
         )
     return LabelledCorpus(signals, segments, skipped)

@@ -615,8 +615,13 @@ def apply_metadata(
             continue
         used.add(hit)
         matched += 1
+        # A column names an existing field whatever its case ("Gender" is the
+        # header's "gender"), so a table overrides what the header guessed.
+        existing = {str(k).lower(): k for k in d}
         for col, v in rows[hit].items():
             name = "subject" if col.lower() == "subject" else col
+            if name != "subject" and name.lower() in existing:
+                name = existing[name.lower()]
             if name == "subject" and kind == "subject":
                 continue
             if name == "subject" and v is not None:

@@ -66,6 +66,22 @@ OPEN_BUNDLE = "elm-open-5s"
 
 #: Training settings of the shipped bundle (chosen on the pretraining subjects'
 #: loss and a few trial runs; see the recipe page of the documentation).
+#: Wordings ``elm-open-5s`` was trained with where they differ from today's
+#: defaults (one arithmetic paraphrase said "in his head" for every subject; the
+#: default now says "mentally"): kept so that the recipe reproduces the shipped
+#: bundle and its prompt set.
+OPEN_RECIPE_TEMPLATES: dict[str, dict[str, list[str]]] = {
+    "state": {
+        "arithmetic": [
+            "The subject performs mental arithmetic, serially subtracting a "
+            "two-digit number from a four-digit number.",
+            "Recorded during mental calculation.",
+            "The patient is concentrating on a mental arithmetic task.",
+            "Serial subtraction task: the subject counts backwards in his head.",
+        ]
+    }
+}
+
 OPEN_RECIPE = LabelledRecipe(epochs=10, gain_jitter=0.7, weight_decay=0.05)
 EEGMAT_TRAIN_SUBJECTS: tuple[int, ...] = tuple(range(0, 24))
 EEGMAT_TEST_SUBJECTS: tuple[int, ...] = tuple(range(24, 36))
@@ -186,7 +202,7 @@ def open_prompt_sets(builder: Any = None) -> dict[str, dict[str, list[str]]]:
     """Zero-shot prompt sets of the bundle: the builder's wordings of each state."""
     from braindecode_elm.data.descriptions import DescriptionBuilder
 
-    b = builder or DescriptionBuilder()
+    b = builder or DescriptionBuilder(templates=OPEN_RECIPE_TEMPLATES)
     return {
         "eegmat_rest_arithmetic": {
             "rest": b.paraphrases("state", "rest"),
@@ -423,7 +439,7 @@ def run_open_recipe(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     recipe = recipe or OPEN_RECIPE
-    builder = DescriptionBuilder()
+    builder = DescriptionBuilder(templates=OPEN_RECIPE_TEMPLATES)
     prompts = open_prompt_sets(builder)
     if corpus is None:
         say("preprocessing the shared eegmat and EEGBCI data")

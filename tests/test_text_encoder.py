@@ -198,3 +198,34 @@ def test_text_projection() -> None:
     torch.testing.assert_close(out.mean(0), torch.zeros(256), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match=r"\(M, 384\)"):
         proj(torch.randn(4, 768))
+
+
+def test_local_folder_is_stored_absolute_and_checked(tmp_path, monkeypatch) -> None:
+    import shutil
+    import warnings
+
+    from braindecode_elm.models import ELM, create_model
+
+    copy = tmp_path / "mylm"
+    shutil.copytree(minilm_path(), copy)
+    monkeypatch.chdir(tmp_path)
+    enc = TextEncoder("mylm")  # relative, as a user types it
+    assert enc.name_or_path == str(copy.resolve()) == enc.spec()["name_or_path"]
+    # a bundle trained with it, read from another folder, finds the same model
+    model = create_model("ELM", text_model="mylm")
+    model.save_pretrained(tmp_path / "bundle")
+    monkeypatch.chdir(tmp_path.parent)
+    loaded = ELM.from_pretrained(tmp_path / "bundle")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert loaded.text_encoder.name_or_path == str(copy.resolve())
+    # the folder changed since: the fingerprint says so
+    cfg = copy / "config.json"
+    cfg.write_text(cfg.read_text().replace('"gelu"', '"relu"'))
+    again = ELM.from_pretrained(tmp_path / "bundle")
+    with pytest.warns(UserWarning, match="not the one this bundle was trained with"):
+        assert again.text_encoder.name_or_path == str(copy.resolve())
+    # a path that is not there is named as such, not taken for a Hub id
+    for missing in (str(tmp_path / "nope"), "./nope", "~/nope"):
+        with pytest.raises(FileNotFoundError, match="text model folder .* does not"):
+            TextEncoder(missing)

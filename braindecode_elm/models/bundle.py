@@ -266,7 +266,9 @@ class ELM(nn.Module):
         elif isinstance(text_model, dict):
             spec = dict(text_model)
         else:
-            spec = {"name_or_path": text_model or MINILM_ALIAS}
+            # The full reference (a local folder made absolute, its fingerprint):
+            # building a TextEncoder reads no weights.
+            spec = TextEncoder(text_model or MINILM_ALIAS).spec()
         self.text_model: dict[str, Any] = spec
         # Kept out of the module tree on purpose (see class docstring).
         self.__dict__["_text_encoder"] = text_encoder
@@ -335,6 +337,20 @@ class ELM(nn.Module):
                 if not str(spec.get("revision", "")).startswith("local-")
                 else None,
             )
+            stored = str(spec.get("revision", ""))
+            if stored.startswith("local-") and enc.revision != stored:
+                import warnings
+
+                # The text projection was trained on the features of the model
+                # with the stored fingerprint; another one gives other features.
+                warnings.warn(
+                    f"the text model {spec['name_or_path']!r} is not the one this "
+                    f"bundle was trained with (fingerprint {enc.revision}, trained "
+                    f"with {stored}): zero-shot and retrieval scores may be wrong; "
+                    "use the original model folder (or package version)",
+                    UserWarning,
+                    stacklevel=2,
+                )
             self.__dict__["_text_encoder"] = enc
         return enc
 

@@ -70,7 +70,28 @@ def resolve_text_model(name_or_path: str) -> tuple[str, str, str]:
     if key.lower() in ("medcpt", MEDCPT_ID.lower()):
         local = os.environ.get("ELM_MEDCPT_PATH")
         return (local or MEDCPT_ID), MEDCPT_ID, "cls"
+    if Path(key).expanduser().is_dir():
+        # A local folder is stored absolute: a bundle read from elsewhere must
+        # not take "mylm" for a Hub id (or load another model of that name).
+        folder = str(Path(key).expanduser().resolve())
+        return folder, folder, "mean"
+    if _looks_like_path(key):
+        raise FileNotFoundError(
+            f"text model folder {key!r} does not exist; give a folder holding the "
+            "model's config.json and weights, a Hugging Face Hub id "
+            "('namespace/name'), or 'minilm' (shipped, offline)"
+        )
     return key, key, "mean"
+
+
+def _looks_like_path(key: str) -> bool:
+    """A filesystem path rather than a Hub id (``name`` or ``namespace/name``)."""
+    return (
+        key.startswith((".", "~", "/", "\\"))
+        or os.path.isabs(key)
+        or key.count("/") > 1
+        or "\\" in key
+    )
 
 
 def _fingerprint(folder: Path) -> str:
@@ -148,7 +169,12 @@ class TextEncoder(nn.Module):
             max_length = DEFAULT_MAX_LENGTH[segment_mode]
         if int(max_length) < 2:
             raise ValueError(f"max_length must be >= 2, got {max_length!r}")
-        self.name_or_path = str(name_or_path)
+        # Aliases stay aliases (portable); a local folder is kept absolute.
+        self.name_or_path = (
+            target
+            if model_id == target and Path(target).is_dir()
+            else str(name_or_path)
+        )
         self.model_id = model_id
         self.pooling = pooling
         self.max_length = int(max_length)

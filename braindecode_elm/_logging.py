@@ -9,9 +9,11 @@ terminal (stderr) at the level ``-v``/``--quiet`` choose.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import warnings
 
-__all__ = ["configure_logging", "verbosity_level"]
+__all__ = ["configure_logging", "quiet_third_parties", "verbosity_level"]
 
 _HANDLER_FLAG = "_braindecode_elm_cli"
 
@@ -76,3 +78,29 @@ def configure_logging(level: int = logging.INFO) -> logging.Logger:
     logger.propagate = False
     handler.setLevel(level)
     return logger
+
+
+def quiet_third_parties(quiet: bool) -> None:
+    """Keep other packages' noise that says nothing about this run off stderr.
+
+    Importing Braindecode's model zoo warns that its EEGPT model uses an MNE
+    montage name deprecated for MNE 1.14; this package pins ``mne<1.14`` and no
+    ``elm`` command uses EEGPT, yet every command printed it. With ``--quiet``
+    (no progress bars) the Hugging Face loading bar of the text tower is
+    switched off as well.
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Montage name 'standard_1020' is deprecated",
+        category=FutureWarning,
+        # MNE issues it through its own warn(), which names the module "mne".
+        module=r"mne$",
+    )
+    if quiet:
+        # Read by huggingface_hub when it is imported (not yet, at this point
+        # of a command-line run); transformers' own switch when it already is.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()

@@ -217,3 +217,13 @@ def test_subject_table_overrides_the_header_sex(eegmat_dir, tmp_path, capsys):
     desc = open_cache(tmp_path / "c")["Subject00_1"].description
     assert (desc["gender"], float(desc["age"])) == ("F", 21.0)
     assert DescriptionBuilder().facts(desc)["sex"] == "female"
+
+
+def test_pretrain_on_labels_without_reports_points_to_the_label_recipe(
+    numeric_cache, tmp_path, capsys
+):
+    argv = ["pretrain", "--preset", "tiny-cpu", "--data"]
+    argv += [str(numeric_cache / "cache"), "--out", str(tmp_path / "run"), "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "none has report text" in err and "pretrain_labelled" in err

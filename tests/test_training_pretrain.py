@@ -69,12 +69,12 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
     return load_file(str(run / "final" / "model.safetensors"))
 
 
-def _step_losses(run: Path) -> dict[int, float]:
+def _step_losses(run: Path, kind: str = "step") -> dict[int, float]:
     with open(run / "metrics.csv", newline="") as fh:
         return {
             int(r["step"]): float(r["loss"])
             for r in csv.DictReader(fh)
-            if r["kind"] == "step"
+            if r["kind"] == kind
         }
 
 
@@ -183,8 +183,12 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(corpus_cache, tmp_path):
     assert ref.keys() == got.keys()
     for key in ref:
         assert torch.equal(ref[key], got[key]), f"{key} differs after resume"
-    # the metrics of the resumed run continue those of the killed one
+    # the metrics of the resumed run continue those of the killed one, and the
+    # killed epoch's mean loss covers its steps before the kill too
     assert _step_losses(tmp_path / "ref") == _step_losses(tmp_path / "victim")
+    ref_ep = _step_losses(tmp_path / "ref", "epoch")
+    assert len(ref_ep) == 2
+    assert ref_ep == pytest.approx(_step_losses(tmp_path / "victim", "epoch"))
 
 
 @pytest.mark.slow
@@ -310,6 +314,12 @@ def test_resume_refuses_other_plan_and_fresh_run_moves_old_checkpoints(tmp_path)
     # max_steps counts all steps: resuming the finished run does no extra step
     again = pretrain(load_preset("tiny-cpu", **kw), corpus=corpus, resume="latest")
     assert again.resumed_from is not None and again.step == 1
+    earlier_log = (tmp_path / "run" / "metrics.csv").read_text()
     fresh = pretrain(load_preset("tiny-cpu", **kw), corpus=corpus, progress=False)
     assert fresh.resumed_from is None
     assert len(list(tmp_path.glob("run/checkpoints.old-*"))) == 1
+    # the earlier run's logs are kept too, not overwritten
+    (old_log,) = tmp_path.glob("run/metrics.old-*.csv")
+    assert old_log.read_text() == earlier_log
+    assert len(list(tmp_path.glob("run/config.old-*.yaml"))) == 1
+    assert len(list(tmp_path.glob("run/versions.old-*.json"))) == 1

@@ -375,3 +375,20 @@ def test_mil_step_text_positives_flag_uses_identical_text_mask():
     torch.testing.assert_close(got, want_text)
     got = mil_step(module, loss_fn, opt, x, feats, eeg_rec, text_rec, None)
     torch.testing.assert_close(got, want_rec)
+
+
+def test_python_m_training_quiet_silences_third_parties(monkeypatch):
+    # python -m braindecode_elm.training / torchrun do not pass through the elm
+    # command line: its -q must still switch off other packages' noise.
+    from braindecode_elm import _logging
+    from braindecode_elm.training import cli as training_cli
+
+    seen = []
+    monkeypatch.setattr(
+        _logging, "quiet_third_parties", lambda quiet: seen.append(quiet)
+    )
+    with pytest.raises(SystemExit):  # the unknown preset, after the set-up
+        training_cli.main(
+            ["-q", "--preset", "no-such-preset", "--data", "x", "--out", "y"]
+        )
+    assert seen == [True]

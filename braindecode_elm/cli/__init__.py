@@ -7,12 +7,11 @@ subcommand imports what it needs (torch, MNE, MOABB, ...) when it runs.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import warnings
 from collections.abc import Sequence
 
 from .._errors import debug_requested
+from .._logging import quiet_third_parties
 from ._errors import (
     comma_list,
     finite_float,
@@ -574,32 +573,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_third_parties(quiet: bool) -> None:
-    """Keep other packages' noise that says nothing about this run off stderr.
-
-    Importing Braindecode's model zoo warns that its EEGPT model uses an MNE
-    montage name deprecated for MNE 1.14; this package pins ``mne<1.14`` and no
-    ``elm`` command uses EEGPT, yet every command printed it. With ``--quiet``
-    (no progress bars) the Hugging Face loading bar of the text tower is
-    switched off as well.
-    """
-    warnings.filterwarnings(
-        "ignore",
-        message=r"Montage name 'standard_1020' is deprecated",
-        category=FutureWarning,
-        # MNE issues it through its own warn(), which names the module "mne".
-        module=r"mne$",
-    )
-    if quiet:
-        # Read by huggingface_hub when it is imported (not yet, at this point
-        # of a command-line run); transformers' own switch when it already is.
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        if "transformers" in sys.modules:
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``elm`` command line.
 
@@ -620,14 +593,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "pretrain":
         # The training engineer owns the pretraining CLI: hand over everything
         # (its -q/--quiet also silences the text tower's loading bar).
-        _quiet_third_parties(quiet=bool({"-q", "--quiet"} & set(argv[1:])))
+        quiet_third_parties(quiet=bool({"-q", "--quiet"} & set(argv[1:])))
         from braindecode_elm.training.cli import main as pretrain_main
 
         return run_command("pretrain", lambda: pretrain_main(argv[1:]), debug=debug)
     parser = build_parser()
     args = parser.parse_args(argv)
     # Before any command imports Braindecode or Hugging Face.
-    _quiet_third_parties(quiet=getattr(args, "quiet", False))
+    quiet_third_parties(quiet=getattr(args, "quiet", False))
     if args.version:
         from braindecode_elm import __version__
 

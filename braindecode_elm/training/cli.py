@@ -89,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_intermixed_args(argv)
-    from .._logging import configure_logging, verbosity_level
+    from .._logging import configure_logging, quiet_third_parties, verbosity_level
 
+    # Before Braindecode or Hugging Face are imported (also for python -m and
+    # torchrun, which do not pass through the elm command line).
+    quiet_third_parties(quiet=args.quiet)
     configure_logging(verbosity_level(args.verbose, args.quiet))
     from .config import load_preset, parse_overrides
 

@@ -94,9 +94,20 @@ class PretrainCorpus:
                 )
             kept.append(PretrainRecording(rec.id, str(rec.subject), rec.crops, segs))
         if not kept:
+            no_text = sum(why == "no text segments" for _, why in self.skipped)
+            hint = ""
+            if no_text == len(self.skipped):
+                # Labels without reports: the usual case for public data.
+                hint = (
+                    "; none has report text. Give reports with elm preprocess "
+                    "--metadata TABLE (a 'report' column), or pretrain on text made "
+                    "from labels and metadata with "
+                    "braindecode_elm.training.pretrain_labelled "
+                    "(docs: labelled_pretraining)"
+                )
             raise ValueError(
                 "no usable recording (each needs >= 1 crop and >= 1 text segment); "
-                f"skipped: {self.skipped[:5]}"
+                f"skipped: {self.skipped[:5]}{hint}"
             )
         self.recordings = kept
         self.crop_shape: tuple[int, int] = tuple(shape)  # type: ignore[assignment]

@@ -69,6 +69,12 @@ class RunResult:
     step: int = 0
     resumed_from: Path | None = None
     first_loss: float | None = None
+    # The epoch in progress at a mid-epoch checkpoint: its loss so far (so the
+    # epoch's mean after a resume covers every step, not only the later ones)
+    # and the seconds the run had taken (so elapsed_s goes on counting).
+    epoch_loss_sum: float = 0.0
+    epoch_n_loss: int = 0
+    elapsed_s: float = 0.0
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -353,6 +359,12 @@ class _Progress:
     history: list[dict[str, Any]] = field(default_factory=list)
     resumed_from: Path | None = None
     first_loss: float | None = None
+    # The epoch in progress at a mid-epoch checkpoint: its loss so far (so the
+    # epoch's mean after a resume covers every step, not only the later ones)
+    # and the seconds the run had taken (so elapsed_s goes on counting).
+    epoch_loss_sum: float = 0.0
+    epoch_n_loss: int = 0
+    elapsed_s: float = 0.0
 
 
 def _configure_backends(cfg: TrainConfig, device: torch.device) -> None:
@@ -495,6 +507,9 @@ def _restore(
                 h for h in state.get("history", []) if h["epoch"] < prog.epoch
             ]
             prog.resumed_from = ckpt
+            prog.epoch_loss_sum = float(state.get("epoch_loss_sum", 0.0))
+            prog.epoch_n_loss = int(state.get("epoch_n_loss", 0))
+            prog.elapsed_s = float(state.get("elapsed_s", 0.0))
             if info.is_main:
                 log.info(
                     "resumed from %s (step %d, epoch %d, batch %d)",
@@ -565,6 +580,9 @@ def _save(
         "position": pos,
         "sampler": {"seed": cfg.seed, "epoch": ep, "position": pos},
         "history": prog.history,
+        "epoch_loss_sum": prog.epoch_loss_sum if pos else 0.0,
+        "epoch_n_loss": prog.epoch_n_loss if pos else 0,
+        "elapsed_s": prog.elapsed_s,
         "world_size": info.world_size,
         "config": cfg.to_dict(),
         "corpus": data.corpus_id,
@@ -580,34 +598,44 @@ def _save(
     )
 
 
+#: What a run writes into its folder; a fresh run moves an earlier run's aside.
+_RUN_OUTPUTS = (
+    "checkpoints",
+    FINAL_DIR,
+    "metrics.csv",
+    "config.yaml",
+    "versions.json",
+    "tensorboard",
+)
+
+
 def _move_earlier_run_aside(run_dir: Path) -> None:
-    """A fresh run (no resume) keeps an earlier run's outputs, moved aside."""
-    old_ckpts = run_dir / "checkpoints"
-    if old_ckpts.is_dir() and any(old_ckpts.iterdir()):
-        # A fresh run must not mix its checkpoints with a previous run's (the
-        # newest-step pruning would keep the stale ones): move them aside.
-        aside = run_dir / f"checkpoints.old-{time.strftime('%Y%m%dT%H%M%S')}"
-        old_ckpts.rename(aside)
-        log.warning(
-            "%s held checkpoints of an earlier run and --resume was not given: "
-            "moved them to %s",
-            run_dir,
-            aside,
-        )
-    old_final = run_dir / FINAL_DIR
-    if old_final.is_dir() and any(old_final.iterdir()):
-        # Nor may it silently replace the earlier run's final weights.
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        aside = run_dir / f"{FINAL_DIR}.old-{stamp}"
+    """A fresh run (no resume) keeps an earlier run's outputs, moved aside.
+
+    Its checkpoints must not mix with the new run's (the newest-step pruning
+    would keep the stale ones), its final weights must not be replaced, and its
+    logs (``metrics.csv``, ``config.yaml``, ``versions.json``) must not be
+    overwritten: each goes to ``NAME.old-TIME`` (``metrics.old-TIME.csv``).
+    """
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    moved = []
+    for name in _RUN_OUTPUTS:
+        old = run_dir / name
+        if not old.exists() or (old.is_dir() and not any(old.iterdir())):
+            continue
+        stem, suffix = (name, "") if old.is_dir() else (old.stem, old.suffix)
+        aside = run_dir / f"{stem}.old-{stamp}{suffix}"
         k = 1
         while aside.exists():  # two runs within a second
-            aside, k = run_dir / f"{FINAL_DIR}.old-{stamp}-{k}", k + 1
-        old_final.rename(aside)
+            aside, k = run_dir / f"{stem}.old-{stamp}-{k}{suffix}", k + 1
+        old.rename(aside)
+        moved.append(aside.name)
+    if moved:
         log.warning(
-            "%s held the final weights of an earlier run and --resume was not "
-            "given: moved them to %s",
+            "%s held an earlier run and --resume was not given: moved its outputs "
+            "aside to %s",
             run_dir,
-            aside,
+            ", ".join(moved),
         )
 
 
@@ -662,8 +690,11 @@ def _train_epoch(
             unit="batch",
             leave=False,
         )
-    loss_sum = torch.zeros((), device=device)
-    n_loss = 0
+    # Resumed mid-epoch: the steps before the checkpoint count in the mean too
+    # (exact in one process; under DDP each rank restarts from rank 0's sum).
+    loss_sum = torch.full((), prog.epoch_loss_sum if start else 0.0, device=device)
+    n_loss = prog.epoch_n_loss if start else 0
+    prog.epoch_loss_sum, prog.epoch_n_loss = 0.0, 0
     win_crops, win_t = 0, time.perf_counter()
     ep_crops, ep_t = 0, time.perf_counter()
     pos = start
@@ -734,6 +765,8 @@ def _train_epoch(
             and prog.step % cfg.checkpoint_every_steps == 0
             and pos < n_batches
         ):
+            prog.epoch_loss_sum, prog.epoch_n_loss = float(loss_sum), n_loss
+            prog.elapsed_s = time.perf_counter() - t_start
             _save(cfg, info, run_dir, parts, data, prog, ep, pos)
         if max_steps is not None and prog.step >= int(max_steps):
             stop = True
@@ -742,6 +775,8 @@ def _train_epoch(
         bar.close()
     del loader
     ep_rate = ep_crops / max(time.perf_counter() - ep_t, 1e-9)
+    # Kept for a checkpoint of a stop mid-epoch (max_steps).
+    prog.epoch_loss_sum, prog.epoch_n_loss = float(loss_sum), n_loss
     train_loss = float(loss_sum) / max(n_loss, 1) if n_loss else float("nan")
     if info.distributed:
         t = torch.tensor([train_loss], device=device)
@@ -834,7 +869,8 @@ def _pretrain(
     )
     _wrap_model(cfg, info, parts)
 
-    t_start = time.perf_counter()
+    # elapsed_s goes on from where a resumed run had got to.
+    t_start = time.perf_counter() - prog.elapsed_s
     for ep in range(prog.epoch, cfg.epochs):
         if cfg.max_steps is not None and prog.step >= int(cfg.max_steps):
             break  # e.g. resuming a run that already reached max_steps
@@ -851,6 +887,7 @@ def _pretrain(
             cfg, info, run_dir, parts, data, prog, logger, ep, lr, t_start, progress
         )
         _end_epoch(cfg, info, parts, data, prog, logger, ep, lr, res, t_start, progress)
+        prog.elapsed_s = time.perf_counter() - t_start
         if res.stop:
             _save(cfg, info, run_dir, parts, data, prog, ep, res.pos)
             break

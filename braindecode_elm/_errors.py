@@ -99,13 +99,20 @@ def run_command(
         The command's status, 2 for a user error, 1 for a bug.
     """
     try:
-        return int(func() or 0)
+        status = int(func() or 0)
+        # Output still buffered goes out here, where a closed pipe is caught,
+        # not at interpreter exit (which would end with status 120).
+        sys.stdout.flush()
+        return status
     except KeyboardInterrupt:
         print(f"elm {name}: interrupted", file=sys.stderr)
         return 130
     except SystemExit:
         raise
-    except BrokenPipeError:
+    except BrokenPipeError as err:
+        if debug or not _stdout_gone():
+            # Another pipe (a worker, a socket): an error like any other.
+            return _report(name, err, debug)
         # The reader of stdout went away (``elm ... | head``): stop quietly, as
         # Unix tools do, and keep Python's exit-time flush from failing again.
         try:
@@ -115,15 +122,33 @@ def run_command(
             pass
         return BROKEN_PIPE
     except Exception as err:
-        if debug:
-            raise
-        if is_user_error(err):
-            print(f"elm {name}: error: {_message(err)}", file=sys.stderr)
-            return USAGE_ERROR
-        print(
-            f"elm {name}: internal error (a bug, please report it): "
-            f"{type(err).__name__}: {_message(err)}; rerun with --debug for the "
-            "traceback",
-            file=sys.stderr,
-        )
-        return BUG_ERROR
+        return _report(name, err, debug)
+
+
+def _report(name: str, err: Exception, debug: bool) -> int:
+    """One line for an exception (re-raised with ``debug``); the exit status."""
+    if debug:
+        raise err
+    if is_user_error(err):
+        print(f"elm {name}: error: {_message(err)}", file=sys.stderr)
+        return USAGE_ERROR
+    print(
+        f"elm {name}: internal error (a bug, please report it): "
+        f"{type(err).__name__}: {_message(err)}; rerun with --debug for the "
+        "traceback",
+        file=sys.stderr,
+    )
+    return BUG_ERROR
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has gone (POLLERR on its fd)."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        # No poll (Windows) or no real stdout: take the broken pipe for it.
+        return True

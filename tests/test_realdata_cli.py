@@ -206,7 +206,12 @@ def test_preprocess_metadata_tables(eegmat_dir, tmp_path):
     assert rec.segments() == [CAPTIONS["2"]]
     info = pd.read_csv(eegmat_dir / "subject-info.csv").set_index("Subject")
     assert rec.description["Count quality"] == info.loc["Subject00", "Count quality"]
-    assert corpus["Subject01_1"].description["Age"] == info.loc["Subject01", "Age"]
+    # Age/Gender fill the fields the EDF header guessed (age, gender), whatever
+    # their case: the table wins (eegmat's headers say "M" for everyone).
+    sub01 = corpus["Subject01_1"].description
+    assert sub01["age"] == info.loc["Subject01", "Age"]
+    assert sub01["gender"] == info.loc["Subject01", "Gender"] == "F"
+    assert "Age" not in sub01 and "Gender" not in sub01
     # A user table's subject column wins over the file names.
     table = pd.DataFrame(
         dict(

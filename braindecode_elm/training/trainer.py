@@ -69,12 +69,6 @@ class RunResult:
     step: int = 0
     resumed_from: Path | None = None
     first_loss: float | None = None
-    # The epoch in progress at a mid-epoch checkpoint: its loss so far (so the
-    # epoch's mean after a resume covers every step, not only the later ones)
-    # and the seconds the run had taken (so elapsed_s goes on counting).
-    epoch_loss_sum: float = 0.0
-    epoch_n_loss: int = 0
-    elapsed_s: float = 0.0
 
 
 def _unwrap(module: nn.Module) -> nn.Module:

@@ -99,20 +99,34 @@ def test_touched_source_is_hashed_once_not_redone(src, tmp_path, capsys):
     assert len(_rows(cache)) == n_rows + 1
 
 
-def test_rows_of_older_caches_are_checked_by_hash(eegmat_dir, src, tmp_path, capsys):
-    """Rows written before sizes and times were stored: the sha256 decides."""
+def test_rows_of_older_caches_are_trusted_not_rehashed(
+    eegmat_dir, src, tmp_path, capsys, monkeypatch
+):
+    """Rows written before sizes and times were stored: trusted as before (no
+    hashing of a whole corpus on the first rerun), then watched."""
+    import braindecode_elm.data.cache_build as cb
+
     cache = tmp_path / "cache"
     assert _preprocess(capsys, src, cache)[0] == 0
     rows = _rows(cache)
     for r in rows:
         del r["source_size"], r["source_mtime_ns"]
     (cache / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def no_hash(path):
+        raise AssertionError(f"hashed {path}")
+
+    monkeypatch.setattr(cb, "_sha256", no_hash)
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and "0 cached, 2 already done" in out
+    latest_b = [r for r in _rows(cache) if r["recording_id"] == "B"][-1]
+    assert latest_b["source_size"] == (src / "B.edf").stat().st_size
+    # from now on a replaced source is seen (by its size, without hashing it;
+    # the new row's own sha256 is computed as usual)
+    monkeypatch.undo()
     _put(eegmat_dir / "Subject09_2.edf", src / "A.edf")
     rc, out, _ = _preprocess(capsys, src, cache)
     assert rc == 0 and "1 cached (1 redone: source file changed), 1 already" in out
-    # B was the same file: its row now stores size and time (one row, once).
-    latest_b = [r for r in _rows(cache) if r["recording_id"] == "B"][-1]
-    assert latest_b["source_size"] == (src / "B.edf").stat().st_size
 
 
 def test_without_hashes_a_changed_time_redoes(eegmat_dir, src, tmp_path):
@@ -159,6 +173,15 @@ def test_metadata_on_a_rerun_updates_cached_descriptions(src, tmp_path, capsys):
     assert s.n_updated == 2
     rec = open_cache(cache)["B"]
     assert (rec.report, rec.subject, rec.description["state"]) == ("math", "p1", "task")
+    # A column spelled in another case fills the header's field: the EDF header
+    # of A (Subject00_1) says "M", of B "F"; the table says "F" for both (as
+    # eegmat's subject-info.csv): A's row is updated, B's already agrees.
+    assert open_cache(cache)["A"].description["gender"] == "M"
+    sexes = pd.DataFrame(dict(recording_id=["A", "B"], Gender=["F", "F"]))
+    s = build_cache(src, cache, metadata=sexes, progress=False, require_report=False)
+    assert s.n_updated == 1
+    desc = open_cache(cache)["A"].description
+    assert desc["gender"] == "F" and "Gender" not in desc
 
 
 # --------------------------------------------------------------- unknown ids

@@ -203,8 +203,8 @@ def test_other_eeg_formats_in_a_plain_folder_are_listed(eegmat_dir, tmp_path, ca
 
 
 def test_subject_table_overrides_the_header_sex(eegmat_dir, tmp_path, capsys):
-    # eegmat's EDF headers say "M" for everyone; subject-info.csv (columns
-    # Subject, Age, Gender) says Subject00 is a 21-year-old woman.
+    # eegmat's EDF headers do not hold the subjects' sex (Subject00_1's says
+    # "M"); subject-info.csv (Subject, Age, Gender) says a 21-year-old woman.
     from braindecode_elm.data import open_cache
     from braindecode_elm.data.descriptions import DescriptionBuilder
 

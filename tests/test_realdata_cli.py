@@ -207,7 +207,7 @@ def test_preprocess_metadata_tables(eegmat_dir, tmp_path):
     info = pd.read_csv(eegmat_dir / "subject-info.csv").set_index("Subject")
     assert rec.description["Count quality"] == info.loc["Subject00", "Count quality"]
     # Age/Gender fill the fields the EDF header guessed (age, gender), whatever
-    # their case: the table wins (eegmat's headers say "M" for everyone).
+    # their case: the table wins (eegmat's EDF headers disagree with it on 71 of 72).
     sub01 = corpus["Subject01_1"].description
     assert sub01["age"] == info.loc["Subject01", "Age"]
     assert sub01["gender"] == info.loc["Subject01", "Gender"] == "F"

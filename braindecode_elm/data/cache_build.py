@@ -117,9 +117,11 @@ def _source_state(
 
     Resume must stay cheap on corpora of terabytes, so the file's size and
     modification time are compared first (what ``make`` and ``rsync`` trust);
-    only when they differ (a ``touch``, a copy without ``-p``) or the row
-    predates them is the file hashed against the row's ``sha256``, so that
+    only when the size matches but the time differs (a ``touch``, a copy
+    without ``-p``) is the file hashed against the row's ``sha256``, so that
     hours of preprocessing are not redone for a file whose bytes are the same.
+    A row written before sizes and times were stored is trusted, as resume did
+    then, and gets them stored.
 
     Returns
     -------
@@ -140,7 +142,12 @@ def _source_state(
     size, mtime = row.get("source_size"), row.get("source_mtime_ns")
     if size == identity["source_size"] and mtime == identity["source_mtime_ns"]:
         return "same", identity
-    if size is not None and size != identity["source_size"]:
+    if size is None:
+        # A row written before sizes and times were stored: trusted as before
+        # (hashing a whole corpus on the first rerun after an upgrade would
+        # take hours); its identity is stored, so later changes are seen.
+        return "refresh", identity
+    if size != identity["source_size"]:
         return "changed", identity  # another size is another file: no hash needed
     if row.get("sha256") and hash_source:
         try:
@@ -148,11 +155,6 @@ def _source_state(
         except OSError:
             return "same", {}  # unreadable now: the redo would only skip it
         return ("refresh" if same else "changed"), identity
-    if size is None:
-        # A row of an older cache without a hash (built with hash_source=False,
-        # or asked not to hash now): nothing tells a change, so it is trusted
-        # and its identity stored, so that later changes are seen.
-        return "refresh", identity
     return "changed", identity
 
 
@@ -177,7 +179,8 @@ def _metadata_columns(metadata: Any) -> set[str]:
             continue  # apply_metadata has refused it already
         kind, key = found
         for col in table.columns:
-            if col == key:
+            col = str(col)
+            if col == str(key):
                 continue
             if col.lower() == "subject":
                 # A per-subject table is keyed by subject; it never renames one.
@@ -210,7 +213,14 @@ def _apply_description(
         Whether the row changed.
     """
     desc = task["description"]
-    keys = {c for c in columns if c not in ("subject", "report") and c in desc}
+    # apply_metadata writes a column into the field of the same name in any
+    # case ("Gender" into the header's "gender"): find it the same way.
+    by_lower = {str(k).lower(): k for k in desc}
+    keys = {
+        by_lower[c.lower()]
+        for c in columns
+        if c not in ("subject", "report") and c.lower() in by_lower
+    }
     if "report" in columns and isinstance(desc.get("report"), str):
         keys |= {k for k in ("report_status", "report_path") if k in desc}
     if "subject" in columns:
@@ -506,8 +516,9 @@ def build_cache(
         if new != row:
             new.update(
                 shard=label,
+                # Seconds, as every other row: with ties, file order decides.
                 created=_dt.datetime.now(_dt.timezone.utc).isoformat(
-                    timespec="microseconds"
+                    timespec="seconds"
                 ),
             )
             updates.append(new)

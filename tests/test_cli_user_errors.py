@@ -187,6 +187,7 @@ def test_other_eeg_formats_in_a_plain_folder_are_listed(eegmat_dir, tmp_path, ca
     (src / "b.bdf").write_bytes(b"0" * 256)
     (src / "c.vhdr").write_text("Brain Vision Data Exchange Header File")
     (src / "c.eeg").write_bytes(b"\0" * 16)  # BrainVision data: not a recording
+    (src / "d-epo.fif").write_bytes(b"\0" * 16)  # MNE epochs: derived, not listed
     assert main(["preprocess", str(src), str(tmp_path / "cache"), "-q"]) == 0
     out = capsys.readouterr().out
     assert "unsupported_format" in out and "2 skipped" in out

@@ -52,17 +52,22 @@ def test_fit_uses_the_current_parameters(epochs):
     assert not np.allclose(zb, zu)
 
 
-def test_channels_marked_bad_are_left_out(epochs):
+def test_channels_marked_bad_are_used_by_the_montage_with_a_warning(epochs):
+    # As preprocess_raw does: the montage needs its electrodes whatever their
+    # mark (before, any bad channel failed: 'x has 20 channels but 21 names').
     ep, _ = epochs
     ref = ELMFeatures(None).fit_transform(ep)
     marked = ep.copy()
     marked.info["bads"] = ["EEG Fz", "EEG A2-A1"]  # not in the TCP montage
-    f = ELMFeatures(None).fit(marked)
-    assert f.n_features_in_ == len(ep.ch_names) - 2
-    np.testing.assert_allclose(f.transform(marked), ref, atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        f = ELMFeatures(None).fit(marked)
+        np.testing.assert_array_equal(f.transform(marked), ref)
+    assert f.n_features_in_ == len(ep.ch_names)
     marked.info["bads"] = ["EEG C3"]  # needed by the montage
-    with pytest.raises(ValueError, match=r"C3.*interpolate_bads"):
-        ELMFeatures(None).fit_transform(marked)
+    with pytest.warns(UserWarning, match=r"\['EEG C3'\].*interpolate_bads"):
+        got = ELMFeatures(None).fit_transform(marked)
+    np.testing.assert_array_equal(got, ref)
 
 
 def test_cross_validation_on_epochs_equals_arrays(epochs):

@@ -342,3 +342,14 @@ def test_from_pretrained_adds_a_head_to_a_tower_saved_without_one(tmp_path) -> N
     with pytest.raises(ValueError, match=r"drop_prob must be in \[0, 1\)"):
         ELMEncoder.from_pretrained("elm-open-5s", drop_prob=1.5)
     assert ELMEncoder.from_pretrained("elm-open-5s", drop_prob=0.3).drop_prob == 0.3
+
+
+def test_whole_module_pickle_from_before_the_input_checks_loads() -> None:
+    import pickle
+
+    model = ELMEncoder().eval()
+    del model._in_chans, model._min_len  # as pickled before they existed
+    again = pickle.loads(pickle.dumps(model))
+    assert (again._in_chans, again._min_len) == (20, model.min_n_times)
+    with torch.no_grad():
+        assert again(torch.randn(1, 20, 500)).shape == (1, 256)

@@ -450,7 +450,18 @@ def _walk_files(root: str | os.PathLike[str], suffixes: tuple[str, ...]) -> list
     return sorted(files, key=lambda p: (p.stem, str(p)))
 
 
-def _other_format_rows(root: Path) -> list[dict[str, Any]]:
+#: MNE's names of derived FIF files (epochs, ICA, evoked, ...): not recordings.
+_DERIVED_FIF = ("epo", "ica", "ave", "cov", "fwd", "inv", "trans", "sol", "annot")
+
+
+def _is_recording_file(path: Path) -> bool:
+    if path.suffix.lower() != ".fif":
+        return True
+    tail = path.stem.lower().replace("_", "-").rsplit("-", 1)
+    return len(tail) == 1 or tail[1] not in _DERIVED_FIF
+
+
+def _other_format_rows(paths: list[Path]) -> list[dict[str, Any]]:
     """Skipped rows for the EEG files of other formats in a plain folder."""
     return [
         dict(
@@ -462,7 +473,8 @@ def _other_format_rows(root: Path) -> list[dict[str, Any]]:
             detail=f"{path.name}: the cache reads EDF; convert it with MNE, e.g. "
             f"mne.export.export_raw('{path.stem}.edf', mne.io.read_raw('{path.name}'))",
         )
-        for path in _walk_files(root, OTHER_EEG_EXTENSIONS)
+        for path in paths
+        if _is_recording_file(path)
     ]
 
 
@@ -700,8 +712,10 @@ def index_tuh(
     if bids:
         files, entities, other = list_bids_recordings(root)
     else:
-        files = list_edf_files(root)
-        other = _other_format_rows(root)
+        # One walk of the tree (it may be large, on a network file system).
+        found = _walk_files(root, (".edf", *OTHER_EEG_EXTENSIONS))
+        files = [f for f in found if f.suffix.lower() == ".edf"]
+        other = _other_format_rows([f for f in found if f.suffix.lower() != ".edf"])
     if recording_ids is not None:
         # Only the asked-for recordings are reported, whatever their format.
         asked = {str(r) for r in recording_ids}

@@ -21,6 +21,7 @@ __all__ = [
     "normalize_ch_name",
     "resolve_pairs",
     "tcp_montage",
+    "warn_bad_montage_channels",
 ]
 
 #: The 20 bipolar pairs of the ELM temporal central parasagittal (TCP) montage,
@@ -256,3 +257,54 @@ def tcp_montage(
         )
     index, names = resolve_pairs(ch_names, pairs)
     return bipolar_montage(x, index), names
+
+
+def warn_bad_montage_channels(
+    ch_names: Sequence[str],
+    bads: Sequence[str] | None,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    *,
+    stacklevel: int = 3,
+) -> list[str]:
+    """Warn when channels marked bad feed the bipolar montage.
+
+    The montage needs its electrodes, so a bad one cannot simply be left out
+    (as MNE's ``picks`` would): it is used as it is, which the user should know
+    (every entry point, :func:`~braindecode_elm.dsp.preprocess_raw` and
+    ``ELMFeatures``, does the same).
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Input channel names.
+    bads : sequence of str | None
+        Channels marked bad (``info["bads"]``).
+    pairs : sequence of (str, str) | None
+        Montage pairs (None: the TCP montage).
+    stacklevel : int
+        Passed to :func:`warnings.warn`.
+
+    Returns
+    -------
+    list of str
+        The bad channels the montage uses.
+    """
+    import warnings
+
+    bad = set(bads or ())
+    if not bad:
+        return []
+    try:
+        index, _ = resolve_pairs(ch_names, pairs)
+    except ValueError:
+        return []  # missing electrodes: the engine's own error follows
+    used = sorted({ch_names[i] for i in np.unique(index)} & bad)
+    if used:
+        warnings.warn(
+            f"channels marked bad in info['bads'] feed the montage and are used as "
+            f"they are: {used}; interpolate them first (interpolate_bads()) or "
+            "clear info['bads'] to silence this",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return used

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .engine import preprocess
-from .montage import bipolar_montage, resolve_pairs
+from .montage import bipolar_montage, resolve_pairs, warn_bad_montage_channels
 from .recipe import RECIPES, UNSET, Recipe, as_recipe
 
 __all__ = [
@@ -51,32 +51,6 @@ def _new_raw(raw: Any, data: np.ndarray, names: list[str], sfreq: float) -> Any:
     out = mne.io.RawArray(data, info, first_samp=first_samp, verbose="error")
     _copy_annotations(raw, out)
     return out
-
-
-def _warn_bad_montage_channels(raw: Any, pairs: Any) -> None:
-    """Warn when channels marked bad feed the bipolar montage.
-
-    The montage needs its electrodes, so a bad one cannot simply be left out
-    (as MNE's ``picks`` would); it is used as it is, which the user should know.
-    """
-    import warnings
-
-    bads = set(raw.info.get("bads") or ())
-    if not bads:
-        return
-    try:
-        index, _ = resolve_pairs(raw.ch_names, pairs)
-    except ValueError:
-        return  # missing electrodes: the engine's own error follows
-    used = sorted({raw.ch_names[i] for i in np.unique(index)} & bads)
-    if used:
-        warnings.warn(
-            f"channels marked bad in info['bads'] feed the montage and are used as "
-            f"they are: {used}; interpolate them first (raw.interpolate_bads()) or "
-            "clear info['bads'] to silence this",
-            UserWarning,
-            stacklevel=3,
-        )
 
 
 def _copy_annotations(src: Any, out: Any) -> None:
@@ -134,8 +108,10 @@ def elm_official(
             f"elm_official runs MNE's chain; recipe {rec.name!r} has "
             f"method={rec.method!r} (use preprocess_raw for it)"
         )
-    _warn_bad_montage_channels(
-        raw, None if isinstance(rec.montage, str) else rec.montage
+    warn_bad_montage_channels(
+        raw.ch_names,
+        raw.info.get("bads"),
+        None if isinstance(rec.montage, str) else rec.montage,
     )
     work = raw.copy().load_data()
     work.filter(rec.l_freq, rec.h_freq, picks="all", verbose="error")
@@ -193,8 +169,10 @@ def preprocess_raw(raw: Any, recipe: Recipe | str = "elm", **kwargs: Any) -> Any
     dtype = kwargs.pop("dtype", np.float64)
     n_threads = kwargs.pop("n_threads", 1)
     rec = rec.replace(**kwargs)
-    _warn_bad_montage_channels(
-        raw, None if isinstance(rec.montage, str) else rec.montage
+    warn_bad_montage_channels(
+        raw.ch_names,
+        raw.info.get("bads"),
+        None if isinstance(rec.montage, str) else rec.montage,
     )
     data = raw.get_data()
     sfreq = float(raw.info["sfreq"])

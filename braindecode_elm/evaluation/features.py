@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ..dsp.montage import warn_bad_montage_channels
 from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
 
 __all__ = [
@@ -255,7 +256,8 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     averaged (and re-normalised); shorter ones are embedded whole (the tower is
     convolutional with global pooling) down to its minimum input
     (``min_n_times``, 1.08 s for the 5 s tower), below which they are refused.
-    Channels marked bad in ``info['bads']`` are left out, as MNE does.
+    Channels marked bad in ``info['bads']`` that the montage needs are used,
+    with a warning naming them (as :func:`~braindecode_elm.dsp.preprocess_raw`).
 
     Units are never assumed silently: MNE epochs are volts; arrays are read in
     ``units``; MOABB hands pipelines ``volts x dataset.unit_factor`` (microvolts by
@@ -394,8 +396,13 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         self.ch_names_ = ch_names
         self.sfreq_ = sfreq
         # scikit-learn's rule: fit uses the current parameters (set_params may
-        # have changed model or seed since the last fit).
-        self._model_ = None
+        # have changed model or seed since the last fit); the same ones reuse
+        # the loaded tower (a loop of fits must not reload it every time).
+        key = (id(self.model) if isinstance(self.model, torch_module()) else
+               self.model, self.seed)  # fmt: skip
+        if getattr(self, "_model_key_", None) != key:
+            self._model_ = None
+        self._model_key_ = key
         enc = self._encoder()
         self.n_features_out_ = int(
             enc.embedding_dim if self.output == "embedding" else enc.n_features
@@ -454,11 +461,10 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
 
     # helpers -----------------------------------------------------------------
     def _unpack(self, X: Any, *, fitted: bool) -> tuple[np.ndarray, list[str], float]:
-        self._bads: tuple[str, ...] = ()
         if _is_mne(X) or _is_mne_list(X):
             data, names, sfreq = _mne_data(X)
             first = X[0] if isinstance(X, (list, tuple)) else X
-            self._bads = tuple(first.info["bads"])
+            warn_bad_montage_channels(names, first.info["bads"], stacklevel=4)
         else:
             if self.ch_names is None or self.sfreq is None:
                 raise ValueError(
@@ -513,7 +519,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
                     needed = sorted(TCP_ELECTRODES)
                     raise ValueError(
                         f"ELMFeatures needs the {len(needed)} electrodes of the TCP "
-                        f"montage {needed}: {err}{_bads_hint(self._bads)}"
+                        f"montage {needed}: {err}"
                     ) from err
                 raise
             out.append(y)
@@ -596,6 +602,13 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         return f
 
 
+def torch_module() -> type:
+    """``torch.nn.Module`` (torch imported only when a model is used)."""
+    import torch
+
+    return torch.nn.Module
+
+
 def _is_mne(X: Any) -> bool:
     return hasattr(X, "get_data") and hasattr(X, "info")
 
@@ -609,9 +622,7 @@ def _is_mne_list(X: Any) -> bool:
 def _mne_data(X: Any) -> tuple[np.ndarray, list[str], float]:
     """Data (volts), EEG channel names and rate of mne.Epochs (or a list of them).
 
-    Channels marked bad are left out, as MNE's ``get_data(picks="eeg")`` does;
-    a bad electrode the montage needs is then named as missing (with
-    :func:`_bads_hint`).
+    Channels marked bad are kept (see :func:`_eeg_picks`).
     """
     parts = list(X) if isinstance(X, (list, tuple)) else [X]
     first = parts[0]
@@ -639,22 +650,15 @@ def _mne_data(X: Any) -> tuple[np.ndarray, list[str], float]:
     return np.concatenate(out), names, sfreq
 
 
-def _bads_hint(bads: Sequence[str]) -> str:
-    if not bads:
-        return ""
-    return (
-        f" (channels marked bad in info['bads'] are left out: {list(bads)}; "
-        "interpolate them first with epochs.interpolate_bads(), or clear "
-        "info['bads'] to use them as they are)"
-    )
-
-
 def _eeg_picks(epochs: Any) -> list[int]:
-    """EEG channels that are not marked bad (every good channel if none is EEG)."""
+    """EEG channels, those marked bad included (every channel if none is EEG).
+
+    The montage needs its electrodes whatever their mark, as
+    :func:`~braindecode_elm.dsp.preprocess_raw` does: a bad one it uses is named
+    in a warning (:func:`~braindecode_elm.dsp.montage.warn_bad_montage_channels`),
+    other bad channels are not used by the montage at all.
+    """
     import mne
 
-    picks = mne.pick_types(epochs.info, eeg=True, exclude="bads")
-    if len(picks):
-        return list(picks)
-    bads = set(epochs.info["bads"])
-    return [i for i, n in enumerate(epochs.ch_names) if n not in bads]
+    picks = mne.pick_types(epochs.info, eeg=True, exclude=[])
+    return list(picks) if len(picks) else list(range(len(epochs.ch_names)))

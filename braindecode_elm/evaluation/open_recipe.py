@@ -64,8 +64,6 @@ __all__ = [
 #: Name of the shipped bundle.
 OPEN_BUNDLE = "elm-open-5s"
 
-#: Training settings of the shipped bundle (chosen on the pretraining subjects'
-#: loss and a few trial runs; see the recipe page of the documentation).
 #: Wordings ``elm-open-5s`` was trained with where they differ from today's
 #: defaults (one arithmetic paraphrase said "in his head" for every subject; the
 #: default now says "mentally"): kept so that the recipe reproduces the shipped
@@ -82,6 +80,8 @@ OPEN_RECIPE_TEMPLATES: dict[str, dict[str, list[str]]] = {
     }
 }
 
+#: Training settings of the shipped bundle (chosen on the pretraining subjects'
+#: loss and a few trial runs; see the recipe page of the documentation).
 OPEN_RECIPE = LabelledRecipe(epochs=10, gain_jitter=0.7, weight_decay=0.05)
 EEGMAT_TRAIN_SUBJECTS: tuple[int, ...] = tuple(range(0, 24))
 EEGMAT_TEST_SUBJECTS: tuple[int, ...] = tuple(range(24, 36))

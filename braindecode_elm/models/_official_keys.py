@@ -91,7 +91,13 @@ def load_official_state_dict(
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
-            if isinstance(err, FileNotFoundError):
+            # Only a damaged or foreign file; anything else (a missing file,
+            # map_location="cuda" on a CPU machine) keeps its own message.
+            archive = ("zip", "archive", "hasRecord", "load key", "PytorchStreamReader")
+            if isinstance(err, FileNotFoundError) or (
+                isinstance(err, RuntimeError)
+                and not any(k in str(err) for k in archive)
+            ):
                 raise
             # torch's own text suggests weights_only=False, which would run
             # whatever code a damaged or foreign file carries: never that here.

@@ -168,13 +168,15 @@ _MIN_RMS_ELM_UNITS = 1e-3
 
 def _check_elm_units(x: torch.Tensor) -> None:
     """Refuse NaN, warn on input far too small for ELM units (see embed_eeg)."""
+    if x.dim() != 3:
+        return  # the tower's own shape error says what it expects
     if not bool(torch.isfinite(x).all()):
-        bad = int((~torch.isfinite(x)).flatten(1).any(1).sum()) if x.dim() else 1
+        bad = int((~torch.isfinite(x)).flatten(1).any(1).sum())
         raise ValueError(
             f"embed_eeg: x has NaN or infinite values in {bad} of {len(x)} windows; "
             "drop or interpolate them first"
         )
-    if x.dim() == 3 and x.numel():
+    if x.numel():
         sd = x.detach().float().std(-1).flatten()
         sd = sd[sd > 0]
         if sd.numel() and float(sd.median()) < _MIN_RMS_ELM_UNITS:
@@ -338,7 +340,11 @@ class ELM(nn.Module):
                 else None,
             )
             stored = str(spec.get("revision", ""))
-            if stored.startswith("local-") and enc.revision != stored:
+            # Only for a folder the user named: the shipped MiniLM and a MedCPT
+            # copy (ELM_MEDCPT_PATH, or the Hub cache elsewhere) are the same
+            # model whatever their folder's other files.
+            own_folder = Path(str(spec["name_or_path"])).is_dir()
+            if own_folder and stored.startswith("local-") and enc.revision != stored:
                 import warnings
 
                 # The text projection was trained on the features of the model

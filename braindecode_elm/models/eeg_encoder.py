@@ -258,6 +258,15 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         )
         self._has_head = self._n_outputs is not None
 
+    def __setstate__(self, state: dict) -> None:
+        # A whole-module pickle from before the input checks has no _in_chans
+        # or _min_len: fill them in rather than fail in forward.
+        super().__setstate__(state)
+        if "_in_chans" not in self.__dict__:
+            self._in_chans = int(self.conv1_layers[0][-1].in_channels)
+        if "_min_len" not in self.__dict__:
+            self._min_len = int(self.min_n_times)
+
     @property
     def min_n_times(self) -> int:
         """Shortest input (samples) the reflection padding of every block accepts."""

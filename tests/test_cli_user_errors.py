@@ -32,8 +32,10 @@ def numeric_cache(eegmat_dir, tmp_path_factory):
     return root
 
 
-def _table(path: Path, rows: list[tuple[str, str]], sep: str = ",") -> Path:
-    path.write_text("\n".join(sep.join(r) for r in [("recording_id", "state"), *rows]))
+def _table(
+    path: Path, rows: list[tuple[str, str]], sep: str = ",", key: str = "recording_id"
+) -> Path:
+    path.write_text("\n".join(sep.join(r) for r in [(key, "state"), *rows]))
     return path
 
 
@@ -51,6 +53,7 @@ def test_numeric_ids_and_tsv_tables_match_the_cache(numeric_cache, tmp_path, cap
     for table in (
         _table(tmp_path / "labels.csv", rows),
         _table(tmp_path / "labels.TSV", rows, sep="\t"),
+        _table(tmp_path / "labels.tab", rows, sep="\t"),
     ):
         capsys.readouterr()
         assert main(_zeroshot(cache, f"{table}:state")) == 0, capsys.readouterr().err
@@ -71,6 +74,12 @@ def test_blank_or_repeated_labels_name_the_rows(numeric_cache, tmp_path, capsys)
         assert main(cmd) == 2
         err = capsys.readouterr().err
         assert "1 recording(s) have an empty 'state' label, e.g. ['002']" in err
+    # the key column in another case, as --metadata accepts it
+    cased = _table(
+        tmp_path / "cased.csv", [(n, "rest") for n in FILES], key="Recording_ID"
+    )
+    assert main(_zeroshot(cache, f"{cased}:state")) == 0
+    capsys.readouterr()
     twice = _table(tmp_path / "twice.csv", [*rows[:1], *rows[:1]])
     assert main(_zeroshot(cache, f"{twice}:state")) == 2
     assert "recording_id ['001'] listed more than once" in capsys.readouterr().err

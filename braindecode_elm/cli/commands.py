@@ -26,12 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 #: Suffixes of label tables accepted by ``--labels FILE:COLUMN`` (case ignored).
-_TABLE_SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_TABLE_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 
 
 def load_labels(spec: str | None) -> Any:
-    """``KEY`` (description key) or ``FILE:COLUMN`` (a .csv/.tsv table by
-    ``recording_id``).
+    """``KEY`` (description key) or ``FILE:COLUMN`` (a .csv/.tsv/.tab/.txt table
+    by its ``recording_id`` column, names matched whatever their case).
 
     Recording ids are read as text (``001`` stays ``001``, as the cache names a
     file ``001.edf``); an empty label cell is an error naming the recordings.
@@ -50,16 +50,18 @@ def load_labels(spec: str | None) -> Any:
     import pandas as pd
 
     sep = _TABLE_SEPARATORS[suffix]
-    table = pd.read_csv(
-        file,
-        sep=sep,
-        engine="python" if sep is None else "c",
-        dtype={"recording_id": str},
-    )
-    for col in ("recording_id", column):
-        if col not in table.columns:
-            raise KeyError(f"{file} has no column {col!r}; has {list(table.columns)}")
-    ids = table["recording_id"].astype(str).str.strip()
+    engine = "python" if sep is None else "c"
+    # Column names matched whatever their case, as --metadata tables are.
+    header = pd.read_csv(file, sep=sep, engine=engine, nrows=0).columns
+    by_lower = {str(c).strip().lower(): c for c in header}
+    key = by_lower.get("recording_id")
+    col = column if column in header else by_lower.get(column.lower())
+    for want, got in (("recording_id", key), (column, col)):
+        if got is None:
+            raise KeyError(f"{file} has no column {want!r}; has {list(header)}")
+    table = pd.read_csv(file, sep=sep, engine=engine, dtype={key: str})
+    column = col
+    ids = table[key].astype(str).str.strip()
     blank = table[column].isna() | (table[column].astype(str).str.strip() == "")
     if blank.any():
         which = list(ids[blank])

@@ -46,6 +46,10 @@ ELM_SCALE: float = 1e5
 ELM_CLIP: float = 80.0
 #: Output sampling rate of the ELM recipes (Hz).
 ELM_SFREQ: float = 100.0
+#: Smallest median channel rms (microvolts) taken for EEG: amplifier noise alone
+#: is ~0.5 uV, scalp EEG a few to tens of uV, while volts read as microvolts come
+#: out near 1e-5 uV (ELMFeatures refuses less, ELM.embed_eeg warns).
+MIN_RMS_UV: float = 0.01
 #: Default crop length of ELM windows (seconds; the 5-s model variant).
 ELM_CROP_S: float = 5.0
 

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..dsp.montage import warn_bad_montage_channels
-from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
+from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ, MIN_RMS_UV
 
 __all__ = [
     "ELMFeatures",
@@ -27,11 +27,6 @@ _UNIT_FACTORS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6}
 
 #: Largest fraction of clipped samples accepted before a unit mistake is assumed.
 MAX_CLIP_FRACTION = 0.01
-
-#: Smallest median channel rms (microvolts) accepted before a unit mistake is
-#: assumed: amplifier noise alone is ~0.5 uV, scalp EEG a few to tens of uV, while
-#: volts read as microvolts come out near 1e-5 uV.
-MIN_RMS_UV = 0.01
 
 
 class ClipWarning(UserWarning):

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..dsp.recipe import ELM_SCALE, MIN_RMS_UV
 from . import eeg_encoder as _eeg_encoder_module
 from .eeg_encoder import ELMEncoder, _with_new_head
 from .model_card import ModelCard, write_model_card
@@ -162,8 +163,8 @@ def _check_weight_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> No
         )
 
 
-#: Median channel rms (ELM units, volts x 1e5) below which embed_eeg warns: 0.01 uV.
-_MIN_RMS_ELM_UNITS = 1e-3
+#: Median channel rms (ELM units, volts x 1e5) below which embed_eeg warns.
+_MIN_RMS_ELM_UNITS = MIN_RMS_UV * 1e-6 * ELM_SCALE
 
 
 def _check_elm_units(x: torch.Tensor) -> None:

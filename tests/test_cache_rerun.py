@@ -228,3 +228,40 @@ def test_missing_rows_warning_names_the_unmatched_recordings(src, tmp_path):
         )
     [w] = [w for w in caught if "have no row" in str(w.message)]
     assert "['B']" in str(w.message)
+
+
+def test_an_id_taken_by_another_file_is_said_so(eegmat_dir, tmp_path, capsys, caplog):
+    # Files of one name in several folders share the id; a new one that sorts
+    # first takes it. The cache then holds that file, as a fresh build would,
+    # and the run says so (it used to call it "source file changed").
+    src = tmp_path / "src"
+    (src / "p1").mkdir(parents=True)
+    _put(eegmat_dir / "Subject00_1.edf", src / "p1" / "rest.edf")
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    (src / "a0").mkdir()
+    _put(eegmat_dir / "Subject09_1.edf", src / "a0" / "rest.edf")
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0
+    assert "1 cached (1 redone: the id names another file now)" in out
+    assert "duplicate_id=1" in out
+    assert any("now names" in r.getMessage() and "duplicate_id" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+    fresh = tmp_path / "fresh"
+    assert _preprocess(capsys, src, fresh)[0] == 0
+    np.testing.assert_array_equal(
+        open_cache(cache)["rest"].data, open_cache(fresh)["rest"].data
+    )
+
+
+def test_participants_tsv_edits_reach_cached_recordings(src, tmp_path, capsys):
+    # participants.tsv is read on every run, like a --metadata table.
+    table = src / "participants.tsv"
+    table.write_text("participant_id\tgroup\nA\tbad\nB\tbad\n")
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    assert open_cache(cache)["A"].description["group"] == "bad"
+    table.write_text("participant_id\tgroup\nA\tchanged\nB\tbad\n")
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and "(1 with descriptions updated from the metadata)" in out
+    assert open_cache(cache)["A"].description["group"] == "changed"

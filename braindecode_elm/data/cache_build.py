@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -35,6 +36,8 @@ from .windows import (
     ELM_MIN_DURATION_S,
 )
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class CacheSummary:
@@ -52,6 +55,10 @@ class CacheSummary:
         Recordings cached before whose source file changed since (other size,
         modification time and content): preprocessed again, counted in
         ``n_cached`` (or ``n_skipped``), not in ``n_already``.
+    n_reassigned : int
+        Recordings whose id now names another file than the one cached (files
+        of the same name, a new one taking the id): preprocessed again, counted
+        in ``n_cached``; a warning names both files.
     n_updated : int
         Recordings already done whose description, subject or report the
         ``metadata`` tables changed: a new manifest row carries them (the
@@ -72,6 +79,7 @@ class CacheSummary:
     n_skipped: int = 0
     n_already: int = 0
     n_changed: int = 0
+    n_reassigned: int = 0
     n_updated: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -82,8 +90,13 @@ class CacheSummary:
         why = ", ".join(f"{k}={v}" for k, v in sorted(self.reasons.items()))
         rate = self.hours_cached / self.seconds * 3600 if self.seconds else 0.0
         # The extra counts only appear when non-zero: a plain run reads as before.
-        redone = (
-            f" ({self.n_changed} redone: source file changed)" if self.n_changed else ""
+        redone = "".join(
+            f" ({n} redone: {why})"
+            for n, why in (
+                (self.n_changed, "source file changed"),
+                (self.n_reassigned, "the id names another file now"),
+            )
+            if n
         )
         updated = (
             f" ({self.n_updated} with descriptions updated from the metadata)"
@@ -156,6 +169,16 @@ def _source_state(
             return "same", {}  # unreadable now: the redo would only skip it
         return ("refresh" if same else "changed"), identity
     return "changed", identity
+
+
+def _other_file(cached: Any, now: Any) -> bool:
+    """Whether a row's source and a task's path are two different files."""
+    if not cached or not now:
+        return False
+    try:
+        return os.path.realpath(str(cached)) != os.path.realpath(str(now))
+    except OSError:
+        return str(cached) != str(now)
 
 
 def _metadata_columns(metadata: Any) -> set[str]:
@@ -492,8 +515,16 @@ def build_cache(
     reasons: Counter[str] = Counter()
     todo = []
     updates: list[dict[str, Any]] = []
-    # A table given on a re-run applies to recordings cached before, too.
-    meta_columns = _metadata_columns(metadata) if metadata is not None else set()
+    # A table given on a re-run applies to recordings cached before, too, and so
+    # does the participants.tsv of a corpus folder (BIDS), read on every run.
+    tables = [] if metadata is None else (
+        list(metadata) if isinstance(metadata, (list, tuple)) else [metadata]
+    )  # fmt: skip
+    if isinstance(concat_ds, (str, os.PathLike)):
+        participants = Path(concat_ds) / "participants.tsv"
+        if participants.is_file():
+            tables.append(participants)
+    meta_columns = _metadata_columns(tables) if tables else set()
     for t in unique:
         row = latest.get(t["recording_id"])
         if t["recording_id"] not in done:
@@ -502,6 +533,24 @@ def build_cache(
         if row is None or row.get("status") != "ok":
             continue
         state, identity = _source_state(t["path"], row, hash_source=hash_source)
+        if state == "changed" and _other_file(row.get("source"), t["path"]):
+            # The id now names another file (a new one sorts first among files
+            # of the same name): redo it, as a fresh build would hold that one,
+            # and say so rather than call it a change of the file.
+            logger.warning(
+                "recording id %r now names %s (cached from %s, which %s): "
+                "preprocessed again; give recordings distinct file names to keep "
+                "both",
+                t["recording_id"],
+                t["path"],
+                row.get("source"),
+                "is still there, a duplicate_id now"
+                if row.get("source") and os.path.isfile(str(row["source"]))
+                else "is gone",
+            )
+            todo.append(t)
+            summary.n_reassigned += 1
+            continue
         if state == "changed":
             # Same name, other file: the cached array is stale; redo it (its
             # new row supersedes the old one for every reader).

@@ -197,6 +197,14 @@ def test_read_report_encodings(tmp_path):
     cp.write_bytes("IMPRESSION: Normal \u2013 10 µV, café.".encode("cp1252"))
     text, enc = read_report(cp)
     assert enc == "cp1252" and text == "IMPRESSION: Normal \u2013 10 µV, café."
+    # UTF-8 with one stray Windows-1252 byte: the UTF-8 letters stay intact
+    mixed = tmp_path / "m.txt"
+    mixed.write_bytes("IMPRESSION: café, 10 µV".encode() + b" \x92sharp\x92 waves.")
+    text, enc = read_report(mixed)
+    assert (text, enc) == (
+        "IMPRESSION: café, 10 µV \u2019sharp\u2019 waves.",
+        "utf-8+cp1252",
+    )
     bom = tmp_path / "c.txt"
     bom.write_bytes("IMPRESSION: é".encode("utf-16"))
     assert read_report(bom) == ("IMPRESSION: é", "utf-16")

@@ -479,6 +479,22 @@ def _decode_report(raw: bytes, path: str | os.PathLike[str]) -> tuple[str, str]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # Mostly UTF-8 with a few stray Windows-1252 bytes (an editor's curly quote
+    # pasted in): decoding it all as cp1252 would garble every UTF-8 letter
+    # ("café" -> "cafÃ©"), so only the stray bytes are read as cp1252.
+    stray = 0
+
+    def _cp1252(err: UnicodeDecodeError) -> tuple[str, int]:
+        nonlocal stray
+        stray += err.end - err.start
+        return err.object[err.start : err.end].decode("cp1252", "replace"), err.end
+
+    name = f"elm-report-{id(_cp1252)}"
+    codecs.register_error(name, _cp1252)
+    mixed = raw.decode("utf-8", errors=name)
+    n_high = sum(b >= 0x80 for b in raw)
+    if stray < n_high / 2:
+        return mixed, "utf-8+cp1252"
     try:
         return raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:

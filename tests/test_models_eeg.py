@@ -89,7 +89,7 @@ def test_min_n_times_is_tight() -> None:
             with pytest.raises(ValueError, match=f"at least {n} samples"):
                 call(torch.randn(1, 20, n - 1))
         # ... and the network itself fails there (the check is not too strict)
-        model._min_len = 0
+        model.input_check.min_len = 0
         with pytest.raises(RuntimeError, match="[Pp]adding size"):
             model(torch.randn(1, 20, n - 1))
 
@@ -348,8 +348,9 @@ def test_whole_module_pickle_from_before_the_input_checks_loads() -> None:
     import pickle
 
     model = ELMEncoder().eval()
-    del model._in_chans, model._min_len  # as pickled before they existed
+    del model.input_check  # as pickled before it existed
     again = pickle.loads(pickle.dumps(model))
-    assert (again._in_chans, again._min_len) == (20, model.min_n_times)
+    check = again.input_check
+    assert (check.n_chans, check.min_len) == (20, model.min_n_times)
     with torch.no_grad():
         assert again(torch.randn(1, 20, 500)).shape == (1, 256)

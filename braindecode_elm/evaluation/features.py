@@ -181,10 +181,16 @@ def check_clip_fraction(
             "MNE Raw/Epochs are volts (units='V'). Pass the right units, or "
             "on_clip='warn'/'ignore' if the data really are that large."
         )
-        if on_clip == "raise":
-            raise ValueError(msg)
-        warnings.warn(msg, ClipWarning, stacklevel=3)
+        _unit_mistake(msg, on_clip)
     return frac
+
+
+def _unit_mistake(msg: str, on_clip: str) -> None:
+    """Raise or warn (``on_clip``) about a likely unit mistake."""
+    if on_clip == "raise":
+        raise ValueError(msg)
+    # stacklevel 4: past this helper and the check, to the estimator's caller
+    warnings.warn(msg, ClipWarning, stacklevel=4)
 
 
 def check_amplitude(
@@ -235,9 +241,7 @@ def check_amplitude(
             "right units, or on_clip='warn'/'ignore' if the data really are that "
             "small."
         )
-        if on_clip == "raise":
-            raise ValueError(msg)
-        warnings.warn(msg, ClipWarning, stacklevel=3)
+        _unit_mistake(msg, on_clip)
     return rms_uv
 
 

@@ -87,6 +87,49 @@ class _ResBlock(nn.Module):
         return self.pool(b + self.stream_bn(s))
 
 
+class _InputCheck(nn.Module):
+    """Checks of the tower's input whose messages say what to pass.
+
+    A submodule rather than a method: ``forward`` calls submodules only (see
+    :meth:`ELMEncoder.forward`), and ``forward_features`` shares the checks.
+    It has no parameters or buffers, so checkpoints do not change.
+    """
+
+    def __init__(self, n_chans: int, min_len: int) -> None:
+        super().__init__()
+        self.n_chans = int(n_chans)
+        self.min_len = int(min_len)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``x`` if it is (batch, n_chans, >= min_len), else raise."""
+        if x.dim() != 3:
+            raise ValueError(
+                "expected input of shape (batch, n_chans, n_times), got "
+                + str(list(x.shape))
+            )
+        if x.shape[1] != self.n_chans:
+            raise ValueError(
+                "expected "
+                + str(self.n_chans)
+                + " channels, got "
+                + str(x.shape[1])
+                + " (input shape "
+                + str(list(x.shape))
+                + "); ELM's towers take the 20 bipolar TCP channels in ELM units: "
+                "braindecode_elm.dsp.preprocess(data, ch_names, sfreq, recipe='elm')"
+            )
+        if x.shape[2] < self.min_len:
+            raise ValueError(
+                "input of "
+                + str(x.shape[2])
+                + " samples is too short for this tower: it needs at least "
+                + str(self.min_len)
+                + " samples (min_n_times); ELM is trained on 5 s at 100 Hz = 500 "
+                "samples"
+            )
+        return x
+
+
 class ELMEncoder(EEGModuleMixin, nn.Module):
     """EEG tower of ELM, the EEG-Language Model (Gijsen & Ritter, ICML 2025).
 
@@ -232,10 +275,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             )
 
         n_in = self.n_chans
-        # Plain ints for the input checks of forward (TorchScript reads them;
-        # min_n_times is a Python-only property).
-        self._in_chans = int(n_in)
-        self._min_len = int(self.min_n_times)
+        self.input_check = _InputCheck(n_in, self.min_n_times)
         self.conv1_layers = _branches(n_in, n_filters, padded=True)
         self.bn1 = nn.BatchNorm1d(width)
         self.act = activation()
@@ -259,13 +299,13 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         self._has_head = self._n_outputs is not None
 
     def __setstate__(self, state: dict) -> None:
-        # A whole-module pickle from before the input checks has no _in_chans
-        # or _min_len: fill them in rather than fail in forward.
+        # A whole-module pickle from before the input checks has no
+        # input_check: add it rather than fail in forward.
         super().__setstate__(state)
-        if "_in_chans" not in self.__dict__:
-            self._in_chans = int(self.conv1_layers[0][-1].in_channels)
-        if "_min_len" not in self.__dict__:
-            self._min_len = int(self.min_n_times)
+        if "input_check" not in self._modules:
+            self.input_check = _InputCheck(
+                self.conv1_layers[0][-1].in_channels, self.min_n_times
+            )
 
     @property
     def min_n_times(self) -> int:
@@ -281,31 +321,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     @torch.jit.export
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the pooled ``3 * n_filters``-d features of ``x`` (B, C, T)."""
-        if x.dim() != 3:
-            raise ValueError(
-                "expected input of shape (batch, n_chans, n_times), got "
-                + str(list(x.shape))
-            )
-        if x.shape[1] != self._in_chans:
-            raise ValueError(
-                "expected "
-                + str(self._in_chans)
-                + " channels, got "
-                + str(x.shape[1])
-                + " (input shape "
-                + str(list(x.shape))
-                + "); ELM's towers take the 20 bipolar TCP channels in ELM units: "
-                "braindecode_elm.dsp.preprocess(data, ch_names, sfreq, recipe='elm')"
-            )
-        if x.shape[2] < self._min_len:
-            raise ValueError(
-                "input of "
-                + str(x.shape[2])
-                + " samples is too short for this tower: it needs at least "
-                + str(self._min_len)
-                + " samples (min_n_times); ELM is trained on 5 s at 100 Hz = 500 "
-                "samples"
-            )
+        x = self.input_check(x)
         x = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
         x = self.act(self.bn1(x))
         for block in self.res_blocks:
@@ -340,31 +356,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         # guard (the decorator), so it names only ``torch`` and builtins; it calls
         # submodules only (no other method of self); and it reads the plain
         # ``_has_head`` flag, not the mixin's ``_n_outputs`` (None or int).
-        if x.dim() != 3:
-            raise ValueError(
-                "expected input of shape (batch, n_chans, n_times), got "
-                + str(list(x.shape))
-            )
-        if x.shape[1] != self._in_chans:
-            raise ValueError(
-                "expected "
-                + str(self._in_chans)
-                + " channels, got "
-                + str(x.shape[1])
-                + " (input shape "
-                + str(list(x.shape))
-                + "); ELM's towers take the 20 bipolar TCP channels in ELM units: "
-                "braindecode_elm.dsp.preprocess(data, ch_names, sfreq, recipe='elm')"
-            )
-        if x.shape[2] < self._min_len:
-            raise ValueError(
-                "input of "
-                + str(x.shape[2])
-                + " samples is too short for this tower: it needs at least "
-                + str(self._min_len)
-                + " samples (min_n_times); ELM is trained on 5 s at 100 Hz = 500 "
-                "samples"
-            )
+        x = self.input_check(x)
         h = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
         h = self.act(self.bn1(h))
         for block in self.res_blocks:

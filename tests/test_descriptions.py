@@ -157,6 +157,12 @@ def test_metadata_columns_override_header_fields_whatever_their_case():
     apply_metadata(d, table)
     assert d[0]["gender"] == "F" and d[0]["age"] == 21
     assert DescriptionBuilder().facts(d[0]) == {"age_group": "20s", "sex": "female"}
+    # a BIDS participants.tsv (fills gaps only) says "sex": the header's
+    # "gender" follows it, so --labels gender and the captions agree
+    d = [{"recording_id": "r", "subject": "sub-00", "gender": "M", "path": "r.edf"}]
+    tsv = pd.DataFrame({"participant_id": ["sub-00"], "sex": ["F"]})
+    apply_metadata(d, tsv, overwrite=False)
+    assert (d[0]["sex"], d[0]["gender"]) == ("F", "F")
 
 
 def test_tuh_annotation_files(tmp_path: Path):

@@ -551,6 +551,10 @@ def _norm_subject(s: Any) -> str:
     return s[4:] if s.lower().startswith("sub-") else s
 
 
+#: Fields naming the same fact: a table setting one sets the other when present.
+_SEX_SYNONYMS = {"sex": "gender", "gender": "sex"}
+
+
 def apply_metadata(
     descriptions: list[dict[str, Any]],
     metadata: pd.DataFrame | str | os.PathLike[str],
@@ -644,6 +648,12 @@ def apply_metadata(
                     d.update(report=v, report_status="ok", report_path=source)
             elif overwrite or d.get(name) is None:
                 d[name] = v
+                other = _SEX_SYNONYMS.get(name.lower())
+                if other in existing and v is not None:
+                    # A table's sex is the subject's; the EDF header's "gender"
+                    # is a guess (eegmat's disagree with their table on 71 of
+                    # 72 files): keep the two fields in agreement.
+                    d[existing[other]] = v
     unused = sorted(set(rows) - used)
     if unmatched:
         # The examples are recordings without a row (the ones to look at).

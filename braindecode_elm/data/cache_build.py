@@ -28,6 +28,7 @@ from .cache_recording import (
     _process,
     _process_star,
     _sha256,
+    _stat_identity,
     _task_list,
     _worker_init,
 )
@@ -112,17 +113,6 @@ class CacheSummary:
         )
 
 
-def _stat_identity(path: str | os.PathLike[str] | None) -> dict[str, int]:
-    """``source_size`` and ``source_mtime_ns`` of a source file ({} if none)."""
-    try:
-        st = os.stat(path) if path else None
-    except OSError:
-        st = None
-    if st is None:
-        return {}
-    return dict(source_size=int(st.st_size), source_mtime_ns=int(st.st_mtime_ns))
-
-
 def _source_state(
     path: str | os.PathLike[str] | None, row: dict[str, Any], *, hash_source: bool
 ) -> tuple[str, dict[str, int]]:
@@ -181,7 +171,7 @@ def _other_file(cached: Any, now: Any) -> bool:
         return str(cached) != str(now)
 
 
-def _metadata_columns(metadata: Any) -> set[str]:
+def _metadata_columns(tables: Sequence[Any]) -> set[str]:
     """Description fields the metadata tables set (their non-key columns).
 
     Only these fields of an already-cached recording are updated from a
@@ -192,7 +182,6 @@ def _metadata_columns(metadata: Any) -> set[str]:
 
     from .tuh_index import _key_column, read_metadata
 
-    tables = metadata if isinstance(metadata, (list, tuple)) else [metadata]
     columns: set[str] = set()
     for table in tables:
         if not isinstance(table, pd.DataFrame):
@@ -580,10 +569,6 @@ def build_cache(
         total=len(todo) + len(pre_todo), desc="cache", unit="rec", disable=not progress
     )
 
-    # The source's size and modification time, taken before the file is read,
-    # go into its row: a later run compares them to see whether the file
-    # changed (a change during the read then shows up as one).
-    identities: dict[str, dict[str, int]] = {}
     # Each row goes out in one write() on an O_APPEND descriptor: a kill leaves
     # whole rows (a torn tail only on a crash of the machine, repaired above).
     fd = os.open(out / manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -596,8 +581,6 @@ def build_cache(
                 written += mf.write(line[written:])
 
         def record(row: dict[str, Any]) -> None:
-            if row["status"] == "ok" and row["recording_id"] in identities:
-                row.update(identities[row["recording_id"]])
             if row["status"] != "ok":
                 if strict:
                     raise CacheError(row["recording_id"], row["reason"], row["detail"])
@@ -617,13 +600,9 @@ def build_cache(
             record(row)
         if n_jobs == 1 or len(todo) <= 1:
             for t in todo:
-                identities[t["recording_id"]] = _stat_identity(t["path"])
                 record(_process(t, cfg))
         else:
             from concurrent.futures import ProcessPoolExecutor
-
-            for t in todo:
-                identities[t["recording_id"]] = _stat_identity(t["path"])
 
             # Default start method (fork on Linux): workers only read files and
             # call the engine, never torch, so forking a parent that imported

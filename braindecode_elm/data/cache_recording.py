@@ -39,6 +39,17 @@ def _sha256(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def _stat_identity(path: str | os.PathLike[str] | None) -> dict[str, int]:
+    """``source_size`` and ``source_mtime_ns`` of a source file ({} if none)."""
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        st = None
+    if st is None:
+        return {}
+    return dict(source_size=int(st.st_size), source_mtime_ns=int(st.st_mtime_ns))
+
+
 def _task_list(concat_ds: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Light, picklable work items + pre-skipped rows from a dataset."""
     tasks: list[dict[str, Any]] = []
@@ -155,6 +166,10 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
         shard=cfg["shard_label"],
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
+    # The source's size and modification time, taken before the file is read,
+    # go into an "ok" row: a later run compares them to see whether the file
+    # changed (a change during the read then shows up as one).
+    identity = _stat_identity(task["path"])
     desc = task["description"]
     row["report"] = desc.get("report") if isinstance(desc.get("report"), str) else None
     row["report_encoding"] = desc.get("report_encoding")
@@ -266,6 +281,7 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
             ch_names=list(out_names),
             params=cfg["params"],
             backend=dsp.backend(),
+            **identity,
         )
     except _Skip as skip:
         row.update(status="skipped", reason=skip.reason, detail=skip.detail)

@@ -376,6 +376,7 @@ def _age_group(v: Any) -> str | None:
 
 
 def _norm(raw: Any) -> str:
+    """A value as fact values are spelled: lower case, ``_`` for space and dash."""
     return str(raw).strip().lower().replace(" ", "_").replace("-", "_")
 
 
@@ -437,9 +438,6 @@ class DescriptionBuilder:
                     )
                 self.templates.setdefault(fact, {})[value] = list(phr)
         self.sections = dict(DEFAULT_SECTIONS, **(sections or {}))
-        for fact in self.templates:
-            # A new fact given only templates is still written somewhere.
-            self.sections.setdefault(fact, "DESCRIPTION OF THE RECORD")
         bad = {f: s for f, s in self.sections.items() if s not in SECTION_ORDER}
         if bad:
             raise ValueError(
@@ -451,6 +449,7 @@ class DescriptionBuilder:
             self.sources.setdefault(fact, (fact,))
         self.fact_names = tuple(facts) if facts is not None else tuple(self.sources)
         for fact in self.fact_names:
+            # A new fact (given only templates or sources) is still written.
             self.sections.setdefault(fact, "DESCRIPTION OF THE RECORD")
         unknown = [f for f in self.fact_names if f not in self.templates]
         if unknown:
@@ -469,7 +468,7 @@ class DescriptionBuilder:
             return _age_group(raw)
         if isinstance(raw, (bool, np.bool_)):
             raw = "true" if raw else "false"
-        key = str(raw).strip().lower().replace(" ", "_").replace("-", "_")
+        key = _norm(raw)
         aliases = VALUE_ALIASES.get(fact)
         if aliases is not None:
             if key in aliases:

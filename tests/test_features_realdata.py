@@ -46,6 +46,8 @@ def test_fit_uses_the_current_parameters(epochs):
     assert not np.allclose(z0, z1)
     np.testing.assert_allclose(z1, ELMFeatures(None, seed=1).fit_transform(ep))
     g = ELMFeatures("elm-open-5s").fit(ep)
+    loaded = g._model_
+    assert g.fit(ep)._model_ is loaded  # same parameters: not loaded again
     zb = g.transform(ep)
     zu = g.set_params(model=None).fit(ep).transform(ep)
     np.testing.assert_allclose(zu, z0)  # the untrained tower of seed 0 again

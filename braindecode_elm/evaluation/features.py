@@ -397,11 +397,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         # scikit-learn's rule: fit uses the current parameters (set_params may
         # have changed model or seed since the last fit); the same ones reuse
         # the loaded tower (a loop of fits must not reload it every time).
-        key = (id(self.model) if isinstance(self.model, torch_module()) else
-               self.model, self.seed)  # fmt: skip
-        if getattr(self, "_model_key_", None) != key:
+        if not self._loaded_from_current_params():
             self._model_ = None
-        self._model_key_ = key
+        self._model_from_ = (self.model, self.seed)
         enc = self._encoder()
         self.n_features_out_ = int(
             enc.embedding_dim if self.output == "embedding" else enc.n_features
@@ -536,6 +534,21 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         )
         return x
 
+    def _loaded_from_current_params(self) -> bool:
+        """Whether the loaded tower came from the current ``model`` and ``seed``.
+
+        A name or path compares by value, a model object by identity (the
+        object itself is kept, so its id cannot be reused by another one).
+        """
+        if getattr(self, "_model_", None) is None:
+            return False
+        model, seed = getattr(self, "_model_from_", (None, None))
+        if seed != self.seed:
+            return False
+        if isinstance(self.model, (str, os.PathLike)) or self.model is None:
+            return model == self.model
+        return model is self.model
+
     def _encoder(self) -> Any:
         if getattr(self, "_model_", None) is not None:
             return self._model_
@@ -599,13 +612,6 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         if self.output == "embedding":
             f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
         return f
-
-
-def torch_module() -> type:
-    """``torch.nn.Module`` (torch imported only when a model is used)."""
-    import torch
-
-    return torch.nn.Module
 
 
 def _is_mne(X: Any) -> bool:

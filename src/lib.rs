@@ -417,6 +417,7 @@ fn sosfiltfilt<'py>(
         scale: None,
         clip: None,
         n_threads: 1,
+        montage_basis: true,
     };
     execute(py, x, job, None, None, "sosfiltfilt")
 }
@@ -446,6 +447,7 @@ fn resample_poly<'py>(
         scale: None,
         clip: None,
         n_threads: 1,
+        montage_basis: true,
     };
     execute(py, x, job, None, None, "resample_poly")
 }

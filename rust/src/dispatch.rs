@@ -93,6 +93,26 @@ pub fn block_width(isa: Isa) -> usize {
     }
 }
 
+/// Lanes the kernel of `isa` computes for a block of `nl` lanes (the
+/// register groups of [`run_filter_block`]'s choice; scalar blocks are 4).
+pub fn kernel_width(isa: Isa, nl: usize) -> usize {
+    match isa.level() {
+        SimdLevel::Avx512 => match nl {
+            0..=8 => 8,
+            9..=16 => 16,
+            17..=20 => 20,
+            _ => 24,
+        },
+        SimdLevel::Avx2 => match nl {
+            0..=8 => 8,
+            9..=12 => 12,
+            13..=16 => 16,
+            _ => 20,
+        },
+        _ => 4,
+    }
+}
+
 macro_rules! by_ns {
     ($f:ident, $ns:expr, $($a:expr),*) => {
         match $ns {
@@ -133,17 +153,17 @@ pub fn run_filter_block(
     unsafe {
         match isa.level() {
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 => match nl {
-                0..=8 => by_ns!(filt_avx512_8, ns, &block, spec, stage, writer),
-                9..=16 => by_ns!(filt_avx512_16, ns, &block, spec, stage, writer),
-                17..=20 => by_ns!(filt_avx512_20, ns, &block, spec, stage, writer),
+            SimdLevel::Avx512 => match kernel_width(isa, nl) {
+                8 => by_ns!(filt_avx512_8, ns, &block, spec, stage, writer),
+                16 => by_ns!(filt_avx512_16, ns, &block, spec, stage, writer),
+                20 => by_ns!(filt_avx512_20, ns, &block, spec, stage, writer),
                 _ => by_ns!(filt_avx512_24, ns, &block, spec, stage, writer),
             },
             #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => match nl {
-                0..=8 => by_ns!(filt_avx2_8, ns, &block, spec, stage, writer),
-                9..=12 => by_ns!(filt_avx2_12, ns, &block, spec, stage, writer),
-                13..=16 => by_ns!(filt_avx2_16, ns, &block, spec, stage, writer),
+            SimdLevel::Avx2 => match kernel_width(isa, nl) {
+                8 => by_ns!(filt_avx2_8, ns, &block, spec, stage, writer),
+                12 => by_ns!(filt_avx2_12, ns, &block, spec, stage, writer),
+                16 => by_ns!(filt_avx2_16, ns, &block, spec, stage, writer),
                 _ => by_ns!(filt_avx2_20, ns, &block, spec, stage, writer),
             },
             _ => by_ns!(filt_scalar, ns, &block, spec, stage, writer),

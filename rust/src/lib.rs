@@ -10,12 +10,14 @@
 //!   channels; [`decim`]: its polyphase decimator; [`onepass`]: filtering and
 //!   decimation in one sweep; [`dispatch`]: the kernel for a block (AVX-512 /
 //!   AVX2 / scalar, chosen by the caller's level);
-//! * [`engine`]: entry points on channel-major slices;
+//! * [`engine`]: entry points on channel-major slices; [`basis`]: a montage
+//!   as fewer filtered lanes plus exact sums (TCP: 16 lanes for 20 channels);
 //! * [`pipeline`]: one recording's plan (montage, filter, resampler, scale,
 //!   clip) run into a new output, and the batch driver (a thread pool);
 //! * [`mem`]: output buffers (size checks, fallible lazily zeroed allocation,
 //!   huge pages).
 
+pub mod basis;
 pub mod decim;
 pub mod design;
 pub mod dispatch;

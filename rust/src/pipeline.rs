@@ -4,6 +4,7 @@
 //! on a thread pool. The Python binding only converts its arguments into a
 //! [`Plan`] and the [`Output`] back into arrays.
 
+use crate::basis::MontageBasis;
 use crate::design::{self, Section};
 use crate::engine::{self, FilterPad, Lane, MontageSource, Sample};
 use crate::kernel::{LaneSource, MAX_SECTIONS};
@@ -29,6 +30,10 @@ pub struct Plan {
     pub clip: Option<f64>,
     /// Threads for this recording's channel blocks (capped at the cores).
     pub n_threads: usize,
+    /// Filter a montage with dependent channels (TCP) as its independent
+    /// part plus sums ([`MontageBasis`]; on by default, `false` filters every
+    /// channel, for comparisons).
+    pub montage_basis: bool,
 }
 
 /// The recording-independent options of the fused chain (the Python
@@ -110,6 +115,7 @@ impl Plan {
             scale: recipe.scale,
             clip: recipe.clip,
             n_threads: n_threads.max(1),
+            montage_basis: true,
         })
     }
 
@@ -128,6 +134,10 @@ impl Plan {
             None => MontageSource::identity(data, n_ch, n)?,
         };
         let n_lanes = src.n_lanes();
+        let basis = match (&self.lanes, self.montage_basis) {
+            (Some(l), true) => MontageBasis::new(l),
+            _ => None,
+        };
         let n_out =
             match &self.resampler {
                 // n * up must not wrap around before the division.
@@ -154,14 +164,28 @@ impl Plan {
         match (&self.sos, &self.resampler) {
             (Some(sos), resampler) => {
                 let spec = engine::filter_spec(sos, n, self.pad, self.scale, self.clip)?;
-                engine::run(
-                    &src,
-                    &spec,
-                    resampler.as_ref(),
-                    &mut out,
-                    self.n_threads,
-                    None,
-                )?;
+                match (&self.lanes, basis) {
+                    (Some(l), Some(b)) => engine::run_montage(
+                        data,
+                        n_ch,
+                        n,
+                        l,
+                        Some(&b),
+                        &spec,
+                        resampler.as_ref(),
+                        &mut out,
+                        self.n_threads,
+                        None,
+                    )?,
+                    _ => engine::run(
+                        &src,
+                        &spec,
+                        resampler.as_ref(),
+                        &mut out,
+                        self.n_threads,
+                        None,
+                    )?,
+                }
             }
             (None, Some(p)) => engine::run_resample(&src, p, &mut out, None)?,
             (None, None) => {

@@ -1,11 +1,14 @@
 //! Unit tests of the core crate against numbers computed with SciPy 1.17.1.
 //! Each constant block names the command that produced it.
 
+use elm_dsp::basis::{tcp_lanes, MontageBasis};
 use elm_dsp::design::{
     bessel_i0, butter_bandpass_sos, firwin_kaiser, mne_ringing_samples, odd_padlen, sosfilt,
     sosfilt_zi,
 };
-use elm_dsp::engine::{filter_spec, run, run_resample, FilterPad, Lane, MontageSource};
+use elm_dsp::engine::{
+    basis_pays, filter_spec, run, run_montage, run_resample, FilterPad, Lane, MontageSource,
+};
 use elm_dsp::polyphase::{reflect_index, PolyPlan, ResamplePad};
 use elm_dsp::simd::SimdLevel;
 use elm_dsp::testdata::lcg;
@@ -327,6 +330,7 @@ fn batch_equals_single_runs() {
         scale: Some(1e5),
         clip: Some(80.0),
         n_threads: 1,
+        montage_basis: true,
     };
     let recs = vec![
         (Samples::F64(&datas[0]), 4, n),
@@ -413,6 +417,7 @@ fn plan_built_from_a_recipe_designs_the_filter_once() {
         scale: Some(1e5),
         clip: Some(80.0),
         n_threads: 1,
+        montage_basis: true,
     };
     let a = plan.run::<f64, f64>(&data, 3, n).unwrap();
     let b = hand.run::<f64, f64>(&data, 3, n).unwrap();
@@ -611,4 +616,186 @@ fn threads_are_capped_and_float32_overflow_is_an_error() {
         .unwrap_err()
         .to_string();
     assert!(msg.contains("float32"), "{msg}");
+}
+
+/// The TCP montage through its 16-lane basis equals every channel filtered:
+/// the kept channels bit for bit (SIMD lanes are independent), the derived
+/// ones (sums of 4 filtered channels) within 1e-12 of the input's peak (the
+/// rounding of each filtered channel scales with its input, offsets
+/// included, and the sums add four of them), at every level, with and
+/// without resampling and scaling, in float64 and float32.
+#[test]
+fn montage_basis_equals_every_channel_filtered() {
+    let tcp = tcp_lanes();
+    let basis = MontageBasis::new(&tcp).unwrap();
+    let n = 256 * 61 + 13;
+    // 17 electrodes with offsets, as referential EEG has.
+    let mut data = lcg(17 * n, 21);
+    for (c, row) in data.chunks_mut(n).enumerate() {
+        row.iter_mut().for_each(|v| *v += 3.0 * c as f64 - 20.0);
+    }
+    let src = MontageSource::new(&data, 17, n, tcp.clone()).unwrap();
+    let sos = butter_bandpass_sos(4, 0.1, 49.0, 256.0).unwrap();
+    let resampler = PolyPlan::new(25, 64, ResamplePad::Constant).unwrap();
+    let kept: Vec<usize> = basis.rows.clone();
+    for level in elm_dsp::simd::kernel_levels() {
+        for plan in [Some(&resampler), None] {
+            for scale in [None, Some(1e5)] {
+                let spec = filter_spec(&sos, n, FilterPad::Odd, scale, None).unwrap();
+                assert_eq!(
+                    basis_pays(&basis, 20, &spec, Some(level)),
+                    level != SimdLevel::Scalar,
+                    "{level:?}"
+                );
+                let n_out = plan.map_or(n, |p| p.n_out(n));
+                let mut full = vec![0.0f64; 20 * n_out];
+                run(&src, &spec, plan, &mut full, 1, Some(level)).unwrap();
+                let mut via = vec![0.0f64; 20 * n_out];
+                run_montage(
+                    &data,
+                    17,
+                    n,
+                    &tcp,
+                    Some(&basis),
+                    &spec,
+                    plan,
+                    &mut via,
+                    1,
+                    Some(level),
+                )
+                .unwrap();
+                let rms = (full.iter().map(|v| v * v).sum::<f64>() / full.len() as f64).sqrt();
+                let peak = data.iter().fold(0.0f64, |m, v| m.max(v.abs())) * scale.unwrap_or(1.0);
+                for (r, (a, b)) in full.chunks(n_out).zip(via.chunks(n_out)).enumerate() {
+                    if kept.contains(&r) {
+                        assert!(a == b, "{level:?}: kept row {r} differs");
+                    } else {
+                        let e = a
+                            .iter()
+                            .zip(b)
+                            .map(|(x, y)| (x - y).abs())
+                            .fold(0.0, f64::max);
+                        assert!(e <= 1e-12 * peak, "{level:?}: row {r}: {e:e} of {peak:e}");
+                    }
+                }
+                let mut via32 = vec![0.0f32; 20 * n_out];
+                run_montage(
+                    &data,
+                    17,
+                    n,
+                    &tcp,
+                    Some(&basis),
+                    &spec,
+                    plan,
+                    &mut via32,
+                    1,
+                    Some(level),
+                )
+                .unwrap();
+                for (a, b) in full.iter().zip(&via32) {
+                    assert!((a - *b as f64).abs() <= 1e-6 * rms);
+                }
+            }
+        }
+    }
+}
+
+/// With clipping the basis does not pay and the result is the full
+/// montage's, bit for bit; the thread count changes nothing (the basis runs
+/// as one block); bad input is reported as the full montage reports it.
+#[test]
+fn montage_basis_falls_back_and_reports_like_the_full_montage() {
+    let tcp = tcp_lanes();
+    let basis = MontageBasis::new(&tcp).unwrap();
+    let n = 256 * 30;
+    let mut data = lcg(17 * n, 8);
+    let src = MontageSource::new(&data, 17, n, tcp.clone()).unwrap();
+    let sos = butter_bandpass_sos(4, 0.1, 49.0, 256.0).unwrap();
+    let plan = PolyPlan::new(25, 64, ResamplePad::Constant).unwrap();
+    let n_out = plan.n_out(n);
+    let clipped = filter_spec(&sos, n, FilterPad::Odd, Some(2.0), Some(0.3)).unwrap();
+    let plain = filter_spec(&sos, n, FilterPad::Odd, None, None).unwrap();
+    assert!(!basis_pays(&basis, 20, &clipped, None));
+    let mut full = vec![0.0f64; 20 * n_out];
+    run(&src, &clipped, Some(&plan), &mut full, 1, None).unwrap();
+    let mut via = vec![0.0f64; 20 * n_out];
+    run_montage(
+        &data,
+        17,
+        n,
+        &tcp,
+        Some(&basis),
+        &clipped,
+        Some(&plan),
+        &mut via,
+        1,
+        None,
+    )
+    .unwrap();
+    assert!(full == via);
+    let mut one = vec![0.0f64; 20 * n_out];
+    run_montage(
+        &data,
+        17,
+        n,
+        &tcp,
+        Some(&basis),
+        &plain,
+        Some(&plan),
+        &mut one,
+        1,
+        None,
+    )
+    .unwrap();
+    let mut two = vec![0.0f64; 20 * n_out];
+    run_montage(
+        &data,
+        17,
+        n,
+        &tcp,
+        Some(&basis),
+        &plain,
+        Some(&plan),
+        &mut two,
+        2,
+        None,
+    )
+    .unwrap();
+    assert!(one == two);
+    // NaN in F3 (row 13 of the first-use order: read by a kept and a
+    // derived channel), then also Inf earlier in T5 (row 3, kept channels
+    // only): reported as without the basis.
+    for (row, t, v) in [(13, 900, f64::NAN), (3, 500, f64::INFINITY)] {
+        data[row * n + t] = v;
+        let src = MontageSource::new(&data, 17, n, tcp.clone()).unwrap();
+        let mut out = vec![0.0f64; 20 * n_out];
+        let want = run(&src, &plain, Some(&plan), &mut out, 1, None).unwrap_err();
+        let got = run_montage(
+            &data,
+            17,
+            n,
+            &tcp,
+            Some(&basis),
+            &plain,
+            Some(&plan),
+            &mut out,
+            1,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(got, want);
+        // With both, which one the full montage names depends on its blocks
+        // (on the level): either is right.
+        let first = got
+            == DspError::NonFinite {
+                channel: 13,
+                sample: 900,
+            };
+        let second = got
+            == DspError::NonFinite {
+                channel: 3,
+                sample: 500,
+            };
+        assert!(first || (row == 3 && second), "{got:?}");
+    }
 }

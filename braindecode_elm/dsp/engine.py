@@ -309,6 +309,13 @@ def preprocess(
     The result equals that chain run with SciPy in float64 (max error below
     1e-10 of the signal RMS). All maths is float64.
 
+    A montage whose channels depend on each other (TCP: 20 channels over 17
+    electrodes) is filtered through its independent part on the AVX2 and
+    AVX-512 kernels when there is no ``clip``: 16 TCP channels are filtered and
+    the other 4 are exact sums of 4 of them (filtering and resampling are
+    linear), which saves a fifth of the work; the sums round like the
+    channels they add (on EEGMAT within 4e-11 of SciPy's RMS).
+
     Parameters
     ----------
     x : np.ndarray, shape (n_channels, n_times)
@@ -337,7 +344,9 @@ def preprocess(
     dtype : float32 | float64
         Output dtype.
     n_threads : int
-        Threads for this recording (channels are split among them).
+        Threads for this recording (channels are split among them; a montage
+        filtered through its independent part runs on one thread, so that
+        the result never depends on ``n_threads``).
     padtype : {"odd", "mne"}
         Filter edge handling, see :func:`sosfiltfilt` ("odd").
     resample_padtype : {"constant", "reflect"}

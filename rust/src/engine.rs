@@ -900,37 +900,119 @@ impl SumMatrix {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn apply_avx2(&self, data: &[f64], w: usize, count: usize, sums: &mut [f64]) -> bool {
-        use std::arch::x86_64::*;
         let nw = self.width();
         assert!(sums.len() >= count * nw && (count == 0 || data.len() >= (count - 1) * w));
-        let zero = _mm256_setzero_pd();
-        let mut check = zero;
+        let mut finite = true;
         for (g, cols) in self.groups.iter().enumerate() {
             assert!(cols.iter().all(|&(k, _)| k < w));
-            let idx: Vec<usize> = cols.iter().map(|c| c.0).collect();
-            let coef: Vec<__m256d> = cols.iter().map(|c| _mm256_loadu_pd(c.1.as_ptr())).collect();
-            let nc = cols.len();
-            for i in 0..count {
-                let x = data.as_ptr().add(i * w);
-                let (mut a0, mut a1) = (zero, zero);
-                let mut m = 0;
-                while m + 1 < nc {
-                    a0 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*x.add(idx[m])), coef[m], a0);
-                    a1 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*x.add(idx[m + 1])), coef[m + 1], a1);
-                    m += 2;
-                }
-                if m < nc {
-                    a0 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*x.add(idx[m])), coef[m], a0);
-                }
-                let v = _mm256_add_pd(a0, a1);
-                check = _mm256_fmadd_pd(v, zero, check);
-                _mm256_storeu_pd(sums.as_mut_ptr().add(i * nw + 4 * g), v);
-            }
+            // Fixed column counts unroll completely (the per-column loop's
+            // bookkeeping cost as much as its FMAs); zero columns pad the
+            // count up and add exact zeros.
+            let out = sums.as_mut_ptr().add(4 * g);
+            finite &= match cols.len() {
+                0..=4 => sum_cols_avx2::<4>(cols, data.as_ptr(), w, count, out, nw),
+                5..=8 => sum_cols_avx2::<8>(cols, data.as_ptr(), w, count, out, nw),
+                9..=12 => sum_cols_avx2::<12>(cols, data.as_ptr(), w, count, out, nw),
+                13..=16 => sum_cols_avx2::<16>(cols, data.as_ptr(), w, count, out, nw),
+                _ => sum_cols_avx2::<0>(cols, data.as_ptr(), w, count, out, nw),
+            };
         }
-        let mut c = [0.0f64; 4];
-        _mm256_storeu_pd(c.as_mut_ptr(), check);
-        c.iter().all(|&v| v == 0.0)
+        finite
     }
+}
+
+/// One group of [`SumMatrix::apply_avx2`]: `out[i * nw..][..4]` from `cols`
+/// for `count` rows of `x` (stride `w`), `NC` columns unrolled (`cols`
+/// padded with zero columns; `NC = 0`: any count, looped). Per row the even
+/// and odd columns go to two accumulators, as in [`SumMatrix::apply`].
+///
+/// # Safety
+/// AVX2 and FMA; every column index `< w`; `x` holds `count` rows, `out`
+/// `count` rows of stride `nw`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sum_cols_avx2<const NC: usize>(
+    cols: &[(usize, [f64; 4])],
+    x: *const f64,
+    w: usize,
+    count: usize,
+    out: *mut f64,
+    nw: usize,
+) -> bool {
+    use std::arch::x86_64::*;
+    let zero = _mm256_setzero_pd();
+    if NC == 0 || cols.len() > NC {
+        // More columns than any unrolled size: loop over them.
+        return sum_cols_loop_avx2(cols, x, w, count, out, nw);
+    }
+    let mut idx = [0usize; NC];
+    let mut coef = [zero; NC];
+    for (m, (k, c)) in cols.iter().enumerate() {
+        idx[m] = *k;
+        coef[m] = _mm256_loadu_pd(c.as_ptr());
+    }
+    let nc = NC;
+    let mut check = zero;
+    for i in 0..count {
+        let r = x.add(i * w);
+        let (mut a0, mut a1) = (zero, zero);
+        let mut m = 0;
+        while m + 1 < nc {
+            a0 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m])), coef[m], a0);
+            a1 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m + 1])), coef[m + 1], a1);
+            m += 2;
+        }
+        if m < nc {
+            a0 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m])), coef[m], a0);
+        }
+        let v = _mm256_add_pd(a0, a1);
+        check = _mm256_fmadd_pd(v, zero, check);
+        _mm256_storeu_pd(out.add(i * nw), v);
+    }
+    let mut c = [0.0f64; 4];
+    _mm256_storeu_pd(c.as_mut_ptr(), check);
+    c.iter().all(|&v| v == 0.0)
+}
+
+/// [`sum_cols_avx2`] for any number of columns, looped.
+///
+/// # Safety
+/// As [`sum_cols_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sum_cols_loop_avx2(
+    cols: &[(usize, [f64; 4])],
+    x: *const f64,
+    w: usize,
+    count: usize,
+    out: *mut f64,
+    nw: usize,
+) -> bool {
+    use std::arch::x86_64::*;
+    let zero = _mm256_setzero_pd();
+    let idx: Vec<usize> = cols.iter().map(|c| c.0).collect();
+    let coef: Vec<__m256d> = cols.iter().map(|c| _mm256_loadu_pd(c.1.as_ptr())).collect();
+    let nc = cols.len();
+    let mut check = zero;
+    for i in 0..count {
+        let r = x.add(i * w);
+        let (mut a0, mut a1) = (zero, zero);
+        let mut m = 0;
+        while m + 1 < nc {
+            a0 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m])), coef[m], a0);
+            a1 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m + 1])), coef[m + 1], a1);
+            m += 2;
+        }
+        if m < nc {
+            a0 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m])), coef[m], a0);
+        }
+        let v = _mm256_add_pd(a0, a1);
+        check = _mm256_fmadd_pd(v, zero, check);
+        _mm256_storeu_pd(out.add(i * nw), v);
+    }
+    let mut c = [0.0f64; 4];
+    _mm256_storeu_pd(c.as_mut_ptr(), check);
+    c.iter().all(|&v| v == 0.0)
 }
 
 /// Whether [`run_montage`] filters `basis` instead of the `n_lanes` montage
@@ -1047,17 +1129,29 @@ mod tests {
     }
 
     /// The portable and AVX2 sums give the same bits (exact products, same
-    /// order) and equal the path sums up to rounding.
+    /// order) and equal the path sums up to rounding: TCP (14 columns, the
+    /// unrolled kernel) and 4 + 2 rows over 32 lanes (a looped group of 32
+    /// columns, then an unrolled one of 8).
     #[test]
     fn sum_matrix_levels_agree_and_match_the_paths() {
-        let derived = tcp_derived();
-        let m = SumMatrix::new(&derived);
-        assert_eq!(m.width(), 4);
-        let (w, count) = (16, 1000);
+        let wide: Vec<(usize, Vec<(usize, f64)>)> = (0..6)
+            .map(|r| {
+                let terms = (0..8).map(|t| ((r * 8 + t) % 32, if t % 3 == 0 { -1.0 } else { 1.0 }));
+                (r, terms.collect())
+            })
+            .collect();
+        check_sum_matrix(&tcp_derived(), 16, 4);
+        check_sum_matrix(&wide, 32, 8);
+    }
+
+    fn check_sum_matrix(derived: &[(usize, Vec<(usize, f64)>)], w: usize, width: usize) {
+        let m = SumMatrix::new(derived);
+        assert_eq!(m.width(), width);
+        let count = 1000;
         let data = crate::testdata::lcg(w * count, 4);
-        let mut a = vec![0.0; 4 * count];
+        let mut a = vec![0.0; width * count];
         assert!(m.apply(&data, w, count, &mut a));
-        for (i, e) in a.chunks(4).enumerate() {
+        for (i, e) in a.chunks(width).enumerate() {
             for (j, (_, terms)) in derived.iter().enumerate() {
                 let want: f64 = terms.iter().map(|&(k, s)| s * data[i * w + k]).sum();
                 assert!((e[j] - want).abs() <= 1e-15 * 8.0, "{} vs {want}", e[j]);
@@ -1065,7 +1159,7 @@ mod tests {
         }
         #[cfg(target_arch = "x86_64")]
         if Isa::new(SimdLevel::Avx2).has_avx2() {
-            let mut b = vec![0.0; 4 * count];
+            let mut b = vec![0.0; width * count];
             // SAFETY: AVX2 checked above; sizes as documented.
             assert!(unsafe { m.apply_avx2(&data, w, count, &mut b) });
             assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));

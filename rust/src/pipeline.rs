@@ -323,9 +323,14 @@ mod tests {
             resample_pad: ResamplePad::Reflect,
             ..base.clone()
         };
+        let tcp = Some(crate::basis::tcp_lanes());
         let plans = [
             // One sweep (zero-padded resampling).
             Plan::build(&base, 256.0, lanes(), 25, 64, 1).unwrap(),
+            // TCP through its 16-lane basis (the 4 derived rows written by the
+            // sums), with and without resampling.
+            Plan::build(&base, 256.0, tcp.clone(), 25, 64, 1).unwrap(),
+            Plan::build(&base, 256.0, tcp, 1, 1, 1).unwrap(),
             // Two passes: clipping, reflect padding, no resampling.
             Plan::build(&clipped, 256.0, lanes(), 25, 64, 1).unwrap(),
             Plan::build(&reflect, 256.0, lanes(), 25, 64, 1).unwrap(),

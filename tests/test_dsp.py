@@ -226,6 +226,38 @@ def test_preprocess_no_montage_and_custom_pairs():
     assert _rel_err(got, want, x) <= TOL64
 
 
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        # TCP with its pairs reversed and reordered: other channels derived.
+        [(b, a) for a, b in reversed(dsp.TCP_PAIRS)],
+        # A complete graph on 6 electrodes: 15 channels, 10 derived.
+        [
+            (a, b)
+            for i, a in enumerate("FP1 F3 C3 P3 O1 CZ".split())
+            for b in "FP1 F3 C3 P3 O1 CZ".split()[i + 1 :]
+        ],
+        # One pair 37 times: 36 derived rows, more than the basis takes.
+        [("FP1", "F7")] * 37,
+    ],
+    ids=["tcp-reversed", "complete-6", "repeated-37"],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_preprocess_dependent_channels_match_scipy(pairs, dtype):
+    # Montages whose channels are sums of others go through the engine's
+    # spanning-forest basis at AVX2/AVX-512 (ELM_SIMD reruns cover the levels).
+    x = _signal(21, 256 * 20 + 3, seed=13, dtype=dtype)
+    got, names = dsp.preprocess(x, NAMES21, 256.0, montage=pairs, dtype=dtype)
+    want, _ = ref.preprocess(x, NAMES21, 256.0, pairs=pairs)
+    assert got.shape == want.shape and len(names) == len(pairs)
+    bip = ref.bipolar_montage(
+        x.astype(np.float64), dsp.resolve_pairs(NAMES21, pairs)[0]
+    )
+    assert _rel_err(got, want, bip) <= (TOL64 if dtype == np.float64 else TOL32)
+    two, _ = dsp.preprocess(x, NAMES21, 256.0, montage=pairs, dtype=dtype, n_threads=2)
+    np.testing.assert_array_equal(two, got)
+
+
 def test_preprocess_threads_and_batch_agree():
     xs = [_signal(21, 3000 + 17 * i, seed=i) for i in range(3)]
     rates = [256.0, 250.0, 500.0]

@@ -313,8 +313,10 @@ def preprocess(
     electrodes) is filtered through its independent part on the AVX2 and
     AVX-512 kernels when there is no ``clip``: 16 TCP channels are filtered and
     the other 4 are exact sums of 4 of them (filtering and resampling are
-    linear), which saves a fifth of the work; the sums round like the
-    channels they add (on EEGMAT within 4e-11 of SciPy's RMS).
+    linear), which saves a fifth of the work; a sum rounds like the channels
+    it adds (on EEGMAT within 4e-11 of SciPy's RMS; a derived channel much
+    quieter than those, e.g. beside a large artifact that cancels in it, can
+    be ~1e-9 of its own RMS away: ``docs/preprocessing.rst``).
 
     Parameters
     ----------

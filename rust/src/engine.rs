@@ -922,9 +922,8 @@ impl SumMatrix {
 }
 
 /// One group of [`SumMatrix::apply_avx2`]: `out[i * nw..][..4]` from `cols`
-/// for `count` rows of `x` (stride `w`), `NC` columns unrolled (`cols`
-/// padded with zero columns; `NC = 0`: any count, looped). Per row the even
-/// and odd columns go to two accumulators, as in [`SumMatrix::apply`].
+/// for `count` rows of `x` (stride `w`), with `NC` columns unrolled (`cols`
+/// padded with zero columns; more than `NC` columns, or `NC = 0`: looped).
 ///
 /// # Safety
 /// AVX2 and FMA; every column index `< w`; `x` holds `count` rows, `out`
@@ -940,48 +939,34 @@ unsafe fn sum_cols_avx2<const NC: usize>(
     nw: usize,
 ) -> bool {
     use std::arch::x86_64::*;
-    let zero = _mm256_setzero_pd();
     if NC == 0 || cols.len() > NC {
-        // More columns than any unrolled size: loop over them.
-        return sum_cols_loop_avx2(cols, x, w, count, out, nw);
+        let idx: Vec<usize> = cols.iter().map(|c| c.0).collect();
+        let coef: Vec<__m256d> = cols.iter().map(|c| _mm256_loadu_pd(c.1.as_ptr())).collect();
+        return sum_rows_avx2(&idx, &coef, x, w, count, out, nw);
     }
     let mut idx = [0usize; NC];
-    let mut coef = [zero; NC];
+    let mut coef = [_mm256_setzero_pd(); NC];
     for (m, (k, c)) in cols.iter().enumerate() {
         idx[m] = *k;
         coef[m] = _mm256_loadu_pd(c.as_ptr());
     }
-    let nc = NC;
-    let mut check = zero;
-    for i in 0..count {
-        let r = x.add(i * w);
-        let (mut a0, mut a1) = (zero, zero);
-        let mut m = 0;
-        while m + 1 < nc {
-            a0 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m])), coef[m], a0);
-            a1 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m + 1])), coef[m + 1], a1);
-            m += 2;
-        }
-        if m < nc {
-            a0 = _mm256_fmadd_pd(_mm256_broadcast_sd(&*r.add(idx[m])), coef[m], a0);
-        }
-        let v = _mm256_add_pd(a0, a1);
-        check = _mm256_fmadd_pd(v, zero, check);
-        _mm256_storeu_pd(out.add(i * nw), v);
-    }
-    let mut c = [0.0f64; 4];
-    _mm256_storeu_pd(c.as_mut_ptr(), check);
-    c.iter().all(|&v| v == 0.0)
+    // Inlined with arrays of a known length: the column loop unrolls (its
+    // bookkeeping cost as much as its FMAs).
+    sum_rows_avx2(&idx, &coef, x, w, count, out, nw)
 }
 
-/// [`sum_cols_avx2`] for any number of columns, looped.
+/// The rows of [`sum_cols_avx2`]: per row the even and odd columns go to two
+/// accumulators (half the dependency chain), added at the end, as in
+/// [`SumMatrix::apply`]; false if a sum is not finite.
 ///
 /// # Safety
-/// As [`sum_cols_avx2`].
+/// As [`sum_cols_avx2`]; `idx` and `coef` of one length.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sum_cols_loop_avx2(
-    cols: &[(usize, [f64; 4])],
+#[inline]
+unsafe fn sum_rows_avx2(
+    idx: &[usize],
+    coef: &[std::arch::x86_64::__m256d],
     x: *const f64,
     w: usize,
     count: usize,
@@ -990,9 +975,7 @@ unsafe fn sum_cols_loop_avx2(
 ) -> bool {
     use std::arch::x86_64::*;
     let zero = _mm256_setzero_pd();
-    let idx: Vec<usize> = cols.iter().map(|c| c.0).collect();
-    let coef: Vec<__m256d> = cols.iter().map(|c| _mm256_loadu_pd(c.1.as_ptr())).collect();
-    let nc = cols.len();
+    let nc = idx.len().min(coef.len());
     let mut check = zero;
     for i in 0..count {
         let r = x.add(i * w);
@@ -1015,11 +998,16 @@ unsafe fn sum_cols_loop_avx2(
     c.iter().all(|&v| v == 0.0)
 }
 
+/// Most derived rows [`run_montage`] writes through a basis: one SIMD row
+/// writer takes at most 32 rows (many repeated or redundant pairs, e.g. a
+/// complete graph on 10 electrodes, filter every channel instead).
+pub const MAX_DERIVED: usize = 32;
+
 /// Whether [`run_montage`] filters `basis` instead of the `n_lanes` montage
 /// lanes at `level`: no clipping (it comes before the resampler and is not
 /// linear), the basis lanes fit one block (the sums need all of them at
-/// once) and they need fewer SIMD lanes than the montage (else the sums
-/// would only add work). At AVX2 and AVX-512, TCP: yes; on the scalar
+/// once), at most [`MAX_DERIVED`] rows are derived, and the basis lanes need
+/// fewer SIMD lanes than the montage (else the sums would only add work). At AVX2 and AVX-512, TCP: yes; on the scalar
 /// kernel (blocks of four lanes): no. The thread count plays no part, so
 /// that a result never depends on it: the basis block runs on one thread.
 pub fn basis_pays(
@@ -1033,6 +1021,7 @@ pub fn basis_pays(
     spec.clip.is_none()
         && basis.n_rows() == n_lanes
         && nb <= block_width(isa)
+        && basis.derived.len() <= MAX_DERIVED
         && kernel_width(isa, nb) < kernel_width(isa, n_lanes)
 }
 

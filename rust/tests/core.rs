@@ -8,6 +8,7 @@ use elm_dsp::design::{
 };
 use elm_dsp::engine::{
     basis_pays, filter_spec, run, run_montage, run_resample, FilterPad, Lane, MontageSource,
+    MAX_DERIVED,
 };
 use elm_dsp::polyphase::{reflect_index, PolyPlan, ResamplePad};
 use elm_dsp::simd::SimdLevel;
@@ -797,5 +798,47 @@ fn montage_basis_falls_back_and_reports_like_the_full_montage() {
                 sample: 500,
             };
         assert!(first || (row == 3 && second), "{got:?}");
+    }
+}
+
+/// Montages with many derived rows (a pair repeated 37 times, a complete
+/// graph on 10 electrodes) filter every channel instead of overflowing the
+/// row writer, and give the full montage's result at every level.
+#[test]
+fn montage_basis_with_many_derived_rows_keeps_the_full_montage() {
+    let n = 256 * 20;
+    let data = lcg(10 * n, 12);
+    let sos = butter_bandpass_sos(4, 0.1, 49.0, 256.0).unwrap();
+    let plan = PolyPlan::new(25, 64, ResamplePad::Constant).unwrap();
+    let spec = filter_spec(&sos, n, FilterPad::Odd, None, None).unwrap();
+    let complete: Vec<Lane> = (0..10)
+        .flat_map(|a| (a + 1..10).map(move |b| Lane::Diff(a, b)))
+        .collect();
+    for (montage, derived) in [(vec![Lane::Diff(0, 1); 37], 36), (complete, 36)] {
+        let basis = MontageBasis::new(&montage).unwrap();
+        assert_eq!(basis.derived.len(), derived);
+        assert!(derived > MAX_DERIVED);
+        let src = MontageSource::new(&data, 10, n, montage.clone()).unwrap();
+        for level in elm_dsp::simd::kernel_levels() {
+            assert!(!basis_pays(&basis, montage.len(), &spec, Some(level)));
+            let n_out = montage.len() * plan.n_out(n);
+            let mut full = vec![0.0f64; n_out];
+            run(&src, &spec, Some(&plan), &mut full, 1, Some(level)).unwrap();
+            let mut via = vec![0.0f64; n_out];
+            run_montage(
+                &data,
+                10,
+                n,
+                &montage,
+                Some(&basis),
+                &spec,
+                Some(&plan),
+                &mut via,
+                1,
+                Some(level),
+            )
+            .unwrap();
+            assert!(full == via, "{level:?}");
+        }
     }
 }

@@ -38,6 +38,27 @@ def test_nonfinite_names_channel_and_sample(bad, dtype):
         dsp.resample_poly(x, 25, 64)
 
 
+@pytest.mark.parametrize("level", dsp.kernel_simd_levels())
+@pytest.mark.parametrize("clip", [None, 80.0])
+def test_nonfinite_in_two_channels_names_the_earliest_at_every_level(level, clip):
+    # NaN late in an early channel, Inf early in a late one: the earliest bad
+    # sample is named, whatever the level's channel blocks, the thread count
+    # or the montage basis (it used to depend on which block met one first).
+    x = _x(n=8000)
+    x[2, 6000] = np.nan  # EEG F3-REF
+    x[7, 150] = np.inf  # EEG P4-REF
+    with dsp.force_simd(level):
+        for n_threads in (1, 2):
+            with pytest.raises(
+                ValueError, match=r"channel 7 \('EEG P4-REF'\), first bad sample 150"
+            ):
+                dsp.preprocess(x, NAMES21, 256.0, clip=clip, n_threads=n_threads)
+        with pytest.raises(ValueError, match="channel 7, first bad sample 150"):
+            dsp.sosfiltfilt(SOS, x)
+        with pytest.raises(ValueError, match="channel 7, first bad sample 150"):
+            dsp.resample_poly(x, 25, 64)
+
+
 def test_nonfinite_in_unused_channel_is_ignored():
     x = _x()
     x[16, 5] = np.nan  # A1 is not in the TCP montage

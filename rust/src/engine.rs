@@ -760,10 +760,11 @@ pub fn run<U: Sample>(
         run_filter_block(isa, src, l0, nl, spec, &stage, &mut w)
     };
     if n_threads <= 1 || jobs.len() == 1 {
-        jobs.into_iter().try_for_each(work)?;
+        jobs.into_iter().try_for_each(work)
     } else {
-        pool(n_threads)?.install(|| jobs.into_par_iter().try_for_each(work))?;
+        pool(n_threads)?.install(|| jobs.into_par_iter().try_for_each(work))
     }
+    .map_err(|e| earliest_nonfinite(src, e))?;
     check_narrowing(out)
 }
 
@@ -818,7 +819,8 @@ pub fn run_montage<T: Sample, U: Sample>(
         sums: Vec::new(),
         finite: true,
     };
-    run_filter_block(isa, &src, 0, basis.lanes.len(), spec, &stage, &mut w)?;
+    run_filter_block(isa, &src, 0, basis.lanes.len(), spec, &stage, &mut w)
+        .map_err(|e| earliest_nonfinite(&src, e))?;
     if !w.finite {
         return Err(DspError::invalid(
             "the filtered signal overflowed to Inf/NaN (input values too large)",
@@ -1057,6 +1059,25 @@ impl<U: Sample> RowWriter for SumsOut<'_, U> {
     }
 }
 
+/// A NaN/Inf error as the earliest bad sample of any input row the lanes of
+/// `src` read (the lowest row among equals), whichever block met one first:
+/// the message then does not depend on the SIMD level (block widths), the
+/// thread count or the montage basis. Other errors pass unchanged.
+fn earliest_nonfinite(src: &dyn LaneSource, e: DspError) -> DspError {
+    if !matches!(e, DspError::NonFinite { .. }) {
+        return e;
+    }
+    first_nonfinite(src).unwrap_or(e)
+}
+
+/// The earliest NaN/Inf (lowest row among equals) in the rows `src` reads.
+fn first_nonfinite(src: &dyn LaneSource) -> Option<DspError> {
+    (0..src.n_lanes())
+        .filter_map(|l| src.find_nonfinite(l))
+        .min_by_key(|&(c, t)| (t, c))
+        .map(|(channel, sample)| DspError::NonFinite { channel, sample })
+}
+
 /// A float32 output that overflowed when narrowed from the f64 maths (the
 /// input and the f64 result were finite: the kernel checks those).
 fn check_narrowing<U: Sample>(out: &[U]) -> Result<(), DspError> {
@@ -1092,17 +1113,9 @@ pub fn run_resample<U: Sample>(
     }
     // NaN/Inf in the input reaches the output: locate it only in that case.
     if out.iter().any(|v| !v.to_f64().is_finite()) {
-        for lane in 0..src.n_lanes() {
-            if let Some((c, t)) = src.find_nonfinite(lane) {
-                return Err(DspError::NonFinite {
-                    channel: c,
-                    sample: t,
-                });
-            }
-        }
-        return Err(DspError::invalid(
-            "resampling overflowed to Inf/NaN (input values too large)",
-        ));
+        return Err(first_nonfinite(src).unwrap_or_else(|| {
+            DspError::invalid("resampling overflowed to Inf/NaN (input values too large)")
+        }));
     }
     Ok(())
 }

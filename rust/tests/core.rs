@@ -765,7 +765,7 @@ fn montage_basis_falls_back_and_reports_like_the_full_montage() {
     assert!(one == two);
     // NaN in F3 (row 13 of the first-use order: read by a kept and a
     // derived channel), then also Inf earlier in T5 (row 3, kept channels
-    // only): reported as without the basis.
+    // only): reported as without the basis, the earliest at every level.
     for (row, t, v) in [(13, 900, f64::NAN), (3, 500, f64::INFINITY)] {
         data[row * n + t] = v;
         let src = MontageSource::new(&data, 17, n, tcp.clone()).unwrap();
@@ -785,19 +785,18 @@ fn montage_basis_falls_back_and_reports_like_the_full_montage() {
         )
         .unwrap_err();
         assert_eq!(got, want);
-        // With both, which one the full montage names depends on its blocks
-        // (on the level): either is right.
-        let first = got
-            == DspError::NonFinite {
-                channel: 13,
-                sample: 900,
-            };
-        let second = got
-            == DspError::NonFinite {
-                channel: 3,
-                sample: 500,
-            };
-        assert!(first || (row == 3 && second), "{got:?}");
+        // The earliest bad sample is named, whatever the level's blocks.
+        assert_eq!(
+            got,
+            DspError::NonFinite {
+                channel: row,
+                sample: t
+            }
+        );
+        for level in elm_dsp::simd::kernel_levels() {
+            let e = run(&src, &plain, Some(&plan), &mut out, 2, Some(level)).unwrap_err();
+            assert_eq!(e, got, "{level:?}");
+        }
     }
 }
 

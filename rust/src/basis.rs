@@ -152,39 +152,23 @@ fn path_terms(adj: &[Vec<(usize, usize, f64)>], u: usize, v: usize) -> Option<Ve
 /// cached referential data); for tests and timing.
 #[doc(hidden)]
 pub fn tcp_lanes() -> Vec<Lane> {
-    let names = [
-        ("FP1", "F7"),
-        ("F7", "T3"),
-        ("T3", "T5"),
-        ("T5", "O1"),
-        ("FP2", "F8"),
-        ("F8", "T4"),
-        ("T4", "T6"),
-        ("T6", "O2"),
-        ("T3", "C3"),
-        ("C3", "CZ"),
-        ("CZ", "C4"),
-        ("C4", "T4"),
-        ("FP1", "F3"),
-        ("F3", "C3"),
-        ("C3", "P3"),
-        ("P3", "O1"),
-        ("FP2", "F4"),
-        ("F4", "C4"),
-        ("C4", "P4"),
-        ("P4", "O2"),
-    ];
+    // The pairs of braindecode_elm.dsp.TCP_PAIRS (the definition in use).
+    let pairs = "FP1-F7 F7-T3 T3-T5 T5-O1 FP2-F8 F8-T4 T4-T6 T6-O2 T3-C3 C3-CZ \
+                 CZ-C4 C4-T4 FP1-F3 F3-C3 C3-P3 P3-O1 FP2-F4 F4-C4 C4-P4 P4-O2";
     let mut rows: Vec<&str> = Vec::new();
-    let mut idx = |e: &'static str| match rows.iter().position(|r| *r == e) {
+    let mut row = |e: &'static str| match rows.iter().position(|r| *r == e) {
         Some(i) => i,
         None => {
             rows.push(e);
             rows.len() - 1
         }
     };
-    names
-        .iter()
-        .map(|&(a, b)| Lane::Diff(idx(a), idx(b)))
+    pairs
+        .split_whitespace()
+        .map(|p| {
+            let (a, b) = p.split_once('-').expect("anode-cathode");
+            Lane::Diff(row(a), row(b))
+        })
         .collect()
 }
 

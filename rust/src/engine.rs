@@ -737,17 +737,7 @@ pub fn run<U: Sample>(
 ) -> Result<(), DspError> {
     let isa = isa_for(level);
     let n_threads = cap_threads(n_threads);
-    let n = src.n_times();
-    let n_out = plan.map_or(n, |p| p.n_out(n));
-    assert_eq!(
-        out.len(),
-        src.n_lanes() * n_out,
-        "output buffer has the wrong size"
-    );
-    let stage = match plan {
-        Some(p) => Stage::Resample(p),
-        None => Stage::Direct,
-    };
+    let (n_out, stage) = output_stage(plan, src.n_times(), src.n_lanes(), out.len());
     let bl = blocks(src.n_lanes(), block_width(isa), n_threads);
     let mut rows: Vec<&mut [U]> = out.chunks_mut(n_out).collect();
     let mut jobs = Vec::new();
@@ -766,6 +756,23 @@ pub fn run<U: Sample>(
     }
     .map_err(|e| earliest_nonfinite(src, e))?;
     check_narrowing(out)
+}
+
+/// Samples per output row and what follows the filter, for `n_lanes` rows
+/// of `n_times` samples into an output of `out_len` values (checked).
+fn output_stage(
+    plan: Option<&PolyPlan>,
+    n_times: usize,
+    n_lanes: usize,
+    out_len: usize,
+) -> (usize, Stage<'_>) {
+    let n_out = plan.map_or(n_times, |p| p.n_out(n_times));
+    assert_eq!(out_len, n_lanes * n_out, "output buffer has the wrong size");
+    let stage = match plan {
+        Some(p) => Stage::Resample(p),
+        None => Stage::Direct,
+    };
+    (n_out, stage)
 }
 
 /// Filter (and resample) the montage `lanes` of `data` (`n_channels` rows of
@@ -791,23 +798,13 @@ pub fn run_montage<T: Sample, U: Sample>(
     level: Option<SimdLevel>,
 ) -> Result<(), DspError> {
     let isa = isa_for(level);
-    let n_threads = cap_threads(n_threads);
     let basis = basis.filter(|b| basis_pays(b, lanes.len(), spec, level));
     let Some(basis) = basis else {
         let src = MontageSource::new(data, n_channels, n_times, lanes.to_vec())?;
         return run(&src, spec, plan, out, n_threads, level);
     };
     let src = MontageSource::new(data, n_channels, n_times, basis.lanes.clone())?;
-    let n_out = plan.map_or(n_times, |p| p.n_out(n_times));
-    assert_eq!(
-        out.len(),
-        lanes.len() * n_out,
-        "output buffer has the wrong size"
-    );
-    let stage = match plan {
-        Some(p) => Stage::Resample(p),
-        None => Stage::Direct,
-    };
+    let (n_out, stage) = output_stage(plan, n_times, lanes.len(), out.len());
     let mut slots: Vec<Option<&mut [U]>> = out.chunks_mut(n_out).map(Some).collect();
     let mut take = |r: usize| slots[r].take().expect("each output row once");
     let kept = basis.rows.iter().map(|&r| take(r)).collect();

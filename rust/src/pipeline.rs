@@ -164,28 +164,26 @@ impl Plan {
         match (&self.sos, &self.resampler) {
             (Some(sos), resampler) => {
                 let spec = engine::filter_spec(sos, n, self.pad, self.scale, self.clip)?;
-                match (&self.lanes, basis) {
-                    (Some(l), Some(b)) => engine::run_montage(
-                        data,
-                        n_ch,
-                        n,
-                        l,
-                        Some(&b),
-                        &spec,
-                        resampler.as_ref(),
-                        &mut out,
-                        self.n_threads,
-                        None,
-                    )?,
-                    _ => engine::run(
-                        &src,
-                        &spec,
-                        resampler.as_ref(),
-                        &mut out,
-                        self.n_threads,
-                        None,
-                    )?,
-                }
+                let identity: Vec<Lane>;
+                let lanes = match &self.lanes {
+                    Some(l) => l,
+                    None => {
+                        identity = (0..n_ch).map(Lane::Chan).collect();
+                        &identity
+                    }
+                };
+                engine::run_montage(
+                    data,
+                    n_ch,
+                    n,
+                    lanes,
+                    basis.as_ref(),
+                    &spec,
+                    resampler.as_ref(),
+                    &mut out,
+                    self.n_threads,
+                    None,
+                )?;
             }
             (None, Some(p)) => engine::run_resample(&src, p, &mut out, None)?,
             (None, None) => {

@@ -8,8 +8,9 @@ use elm_dsp::design::{
 };
 use elm_dsp::engine::{
     basis_pays, filter_spec, run, run_montage, run_resample, FilterPad, Lane, MontageSource,
-    MAX_DERIVED,
+    Sample, MAX_DERIVED,
 };
+use elm_dsp::kernel::FilterSpec;
 use elm_dsp::polyphase::{reflect_index, PolyPlan, ResamplePad};
 use elm_dsp::simd::SimdLevel;
 use elm_dsp::testdata::lcg;
@@ -619,6 +620,37 @@ fn threads_are_capped_and_float32_overflow_is_an_error() {
     assert!(msg.contains("float32"), "{msg}");
 }
 
+/// [`run_montage`] of `lanes` (through `basis` where it pays) on `n_ch` rows
+/// of `data` into a new output.
+#[allow(clippy::too_many_arguments)]
+fn via_basis<U: Sample>(
+    data: &[f64],
+    n_ch: usize,
+    lanes: &[Lane],
+    basis: &MontageBasis,
+    spec: &FilterSpec,
+    plan: Option<&PolyPlan>,
+    n_threads: usize,
+    level: Option<SimdLevel>,
+) -> Result<Vec<U>, DspError> {
+    let n = data.len() / n_ch;
+    let n_out = plan.map_or(n, |p| p.n_out(n));
+    let mut out = vec![U::from_f64(0.0); lanes.len() * n_out];
+    run_montage(
+        data,
+        n_ch,
+        n,
+        lanes,
+        Some(basis),
+        spec,
+        plan,
+        &mut out,
+        n_threads,
+        level,
+    )?;
+    Ok(out)
+}
+
 /// The TCP montage through its 16-lane basis equals every channel filtered:
 /// the kept channels bit for bit (SIMD lanes are independent), the derived
 /// ones (sums of 4 filtered channels) within 1e-12 of the input's peak (the
@@ -651,20 +683,8 @@ fn montage_basis_equals_every_channel_filtered() {
                 let n_out = plan.map_or(n, |p| p.n_out(n));
                 let mut full = vec![0.0f64; 20 * n_out];
                 run(&src, &spec, plan, &mut full, 1, Some(level)).unwrap();
-                let mut via = vec![0.0f64; 20 * n_out];
-                run_montage(
-                    &data,
-                    17,
-                    n,
-                    &tcp,
-                    Some(&basis),
-                    &spec,
-                    plan,
-                    &mut via,
-                    1,
-                    Some(level),
-                )
-                .unwrap();
+                let via: Vec<f64> =
+                    via_basis(&data, 17, &tcp, &basis, &spec, plan, 1, Some(level)).unwrap();
                 let rms = (full.iter().map(|v| v * v).sum::<f64>() / full.len() as f64).sqrt();
                 let peak = data.iter().fold(0.0f64, |m, v| m.max(v.abs())) * scale.unwrap_or(1.0);
                 for (r, (a, b)) in full.chunks(n_out).zip(via.chunks(n_out)).enumerate() {
@@ -679,20 +699,8 @@ fn montage_basis_equals_every_channel_filtered() {
                         assert!(e <= 1e-12 * peak, "{level:?}: row {r}: {e:e} of {peak:e}");
                     }
                 }
-                let mut via32 = vec![0.0f32; 20 * n_out];
-                run_montage(
-                    &data,
-                    17,
-                    n,
-                    &tcp,
-                    Some(&basis),
-                    &spec,
-                    plan,
-                    &mut via32,
-                    1,
-                    Some(level),
-                )
-                .unwrap();
+                let via32: Vec<f32> =
+                    via_basis(&data, 17, &tcp, &basis, &spec, plan, 1, Some(level)).unwrap();
                 for (a, b) in full.iter().zip(&via32) {
                     assert!((a - *b as f64).abs() <= 1e-6 * rms);
                 }
@@ -719,49 +727,10 @@ fn montage_basis_falls_back_and_reports_like_the_full_montage() {
     assert!(!basis_pays(&basis, 20, &clipped, None));
     let mut full = vec![0.0f64; 20 * n_out];
     run(&src, &clipped, Some(&plan), &mut full, 1, None).unwrap();
-    let mut via = vec![0.0f64; 20 * n_out];
-    run_montage(
-        &data,
-        17,
-        n,
-        &tcp,
-        Some(&basis),
-        &clipped,
-        Some(&plan),
-        &mut via,
-        1,
-        None,
-    )
-    .unwrap();
+    let via: Vec<f64> = via_basis(&data, 17, &tcp, &basis, &clipped, Some(&plan), 1, None).unwrap();
     assert!(full == via);
-    let mut one = vec![0.0f64; 20 * n_out];
-    run_montage(
-        &data,
-        17,
-        n,
-        &tcp,
-        Some(&basis),
-        &plain,
-        Some(&plan),
-        &mut one,
-        1,
-        None,
-    )
-    .unwrap();
-    let mut two = vec![0.0f64; 20 * n_out];
-    run_montage(
-        &data,
-        17,
-        n,
-        &tcp,
-        Some(&basis),
-        &plain,
-        Some(&plan),
-        &mut two,
-        2,
-        None,
-    )
-    .unwrap();
+    let one: Vec<f64> = via_basis(&data, 17, &tcp, &basis, &plain, Some(&plan), 1, None).unwrap();
+    let two: Vec<f64> = via_basis(&data, 17, &tcp, &basis, &plain, Some(&plan), 2, None).unwrap();
     assert!(one == two);
     // NaN in F3 (row 13 of the first-use order: read by a kept and a
     // derived channel), then also Inf earlier in T5 (row 3, kept channels
@@ -771,19 +740,8 @@ fn montage_basis_falls_back_and_reports_like_the_full_montage() {
         let src = MontageSource::new(&data, 17, n, tcp.clone()).unwrap();
         let mut out = vec![0.0f64; 20 * n_out];
         let want = run(&src, &plain, Some(&plan), &mut out, 1, None).unwrap_err();
-        let got = run_montage(
-            &data,
-            17,
-            n,
-            &tcp,
-            Some(&basis),
-            &plain,
-            Some(&plan),
-            &mut out,
-            1,
-            None,
-        )
-        .unwrap_err();
+        let got =
+            via_basis::<f64>(&data, 17, &tcp, &basis, &plain, Some(&plan), 1, None).unwrap_err();
         assert_eq!(got, want);
         // The earliest bad sample is named, whatever the level's blocks.
         assert_eq!(
@@ -823,16 +781,13 @@ fn montage_basis_with_many_derived_rows_keeps_the_full_montage() {
             let n_out = montage.len() * plan.n_out(n);
             let mut full = vec![0.0f64; n_out];
             run(&src, &spec, Some(&plan), &mut full, 1, Some(level)).unwrap();
-            let mut via = vec![0.0f64; n_out];
-            run_montage(
+            let via: Vec<f64> = via_basis(
                 &data,
                 10,
-                n,
                 &montage,
-                Some(&basis),
+                &basis,
                 &spec,
                 Some(&plan),
-                &mut via,
                 1,
                 Some(level),
             )

@@ -417,7 +417,6 @@ fn sosfiltfilt<'py>(
         scale: None,
         clip: None,
         n_threads: 1,
-        montage_basis: true,
     };
     execute(py, x, job, None, None, "sosfiltfilt")
 }
@@ -447,7 +446,6 @@ fn resample_poly<'py>(
         scale: None,
         clip: None,
         n_threads: 1,
-        montage_basis: true,
     };
     execute(py, x, job, None, None, "resample_poly")
 }

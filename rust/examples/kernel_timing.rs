@@ -1,7 +1,7 @@
 //! Times the kernels on one synthetic 60-minute, 21-electrode, 256 Hz recording.
 //! Run with `cargo run --release -p elm-dsp --example kernel_timing`;
-//! `FUSED_ONLY=1` times the fused path on the 20-channel TCP montage of the
-//! 21 electrodes (`BASIS=0`: every channel filtered, no [`MontageBasis`]).
+//! `FUSED_ONLY=1` times the fused path on the 20-channel TCP montage
+//! (`BASIS=0`: every channel filtered, no [`MontageBasis`]).
 
 use elm_dsp::basis::MontageBasis;
 use elm_dsp::design::butter_bandpass_sos;
@@ -53,31 +53,10 @@ fn main() {
         return;
     }
     if std::env::var("FUSED_ONLY").is_ok() {
-        // TCP pairs over the benchmark's electrode order FP1 FP2 F3 F4 C3 C4
-        // P3 P4 O1 O2 F7 F8 T3 T4 T5 T6 A1 A2 FZ CZ PZ.
-        let pairs = [
-            (0, 10),
-            (10, 12),
-            (12, 14),
-            (14, 8),
-            (1, 11),
-            (11, 13),
-            (13, 15),
-            (15, 9),
-            (12, 4),
-            (4, 19),
-            (19, 5),
-            (5, 13),
-            (0, 2),
-            (2, 4),
-            (4, 6),
-            (6, 8),
-            (1, 3),
-            (3, 5),
-            (5, 7),
-            (7, 9),
-        ];
-        let tcp: Vec<Lane> = pairs.iter().map(|&(a, b)| Lane::Diff(a, b)).collect();
+        // TCP over the first 17 of the 21 rows (the other 4 are not read,
+        // as A1, A2, FZ and PZ in the benchmark).
+        let tcp = elm_dsp::basis::tcp_lanes();
+        let tcp_src = MontageSource::new(&data, n_ch, n, tcp.clone()).unwrap();
         let basis = match std::env::var("BASIS").as_deref() {
             Ok("0") => None,
             _ => MontageBasis::new(&tcp),
@@ -91,10 +70,7 @@ fn main() {
         for _ in 0..reps {
             let t = Instant::now();
             run_montage(
-                &data,
-                n_ch,
-                n,
-                &tcp,
+                &tcp_src,
                 basis.as_ref(),
                 &spec,
                 Some(&plan),

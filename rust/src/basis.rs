@@ -12,9 +12,8 @@
 //! AVX2 registers or two AVX-512 ones instead of five or two and a half).
 //!
 //! The forest is taken greedily in montage order (a channel joining two parts
-//! is kept), so a channel's first appearance always carries its electrode:
-//! the first lane that reads a bad input row is a kept lane, and the kernel's
-//! error about it is the one the full montage would give.
+//! is kept). Every input row the montage reads is read by a kept lane, so
+//! NaN/Inf input is found and reported as for the full montage.
 
 use crate::engine::Lane;
 use std::collections::{HashMap, VecDeque};

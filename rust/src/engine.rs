@@ -775,21 +775,17 @@ fn output_stage(
     (n_out, stage)
 }
 
-/// Filter (and resample) the montage `lanes` of `data` (`n_channels` rows of
-/// `n_times` samples) into `out`, as [`run`] on a [`MontageSource`] would,
-/// through `basis` when that saves kernel lanes: the kernel filters the
-/// basis lanes in one block and the derived rows are summed from them as
-/// each chunk is written (exact up to rounding, ~1e-11 of the RMS per term).
+/// Filter (and resample) the montage `src` into `out`, as [`run`] on it
+/// would, through `basis` (of `src`'s lanes) when that saves kernel lanes:
+/// the kernel filters the basis lanes in one block and the derived rows are
+/// summed from them as each chunk is written (exact up to rounding, ~1e-11
+/// of the RMS per term).
 ///
 /// The basis is used where [`basis_pays`] (then on one thread whatever
 /// `n_threads`: the result is the same for every thread count); otherwise
 /// this is [`run`].
-#[allow(clippy::too_many_arguments)]
 pub fn run_montage<T: Sample, U: Sample>(
-    data: &[T],
-    n_channels: usize,
-    n_times: usize,
-    lanes: &[Lane],
+    src: &MontageSource<'_, T>,
     basis: Option<&MontageBasis>,
     spec: &FilterSpec,
     plan: Option<&PolyPlan>,
@@ -798,13 +794,16 @@ pub fn run_montage<T: Sample, U: Sample>(
     level: Option<SimdLevel>,
 ) -> Result<(), DspError> {
     let isa = isa_for(level);
-    let basis = basis.filter(|b| basis_pays(b, lanes.len(), spec, level));
-    let Some(basis) = basis else {
-        let src = MontageSource::new(data, n_channels, n_times, lanes.to_vec())?;
-        return run(&src, spec, plan, out, n_threads, level);
+    let n_lanes = src.lanes.len();
+    let Some(basis) = basis.filter(|b| basis_pays(b, n_lanes, spec, level)) else {
+        return run(src, spec, plan, out, n_threads, level);
     };
-    let src = MontageSource::new(data, n_channels, n_times, basis.lanes.clone())?;
-    let (n_out, stage) = output_stage(plan, n_times, lanes.len(), out.len());
+    // The basis lanes are montage lanes: their rows were checked with them.
+    let src = MontageSource {
+        lanes: basis.lanes.clone(),
+        ..*src
+    };
+    let (n_out, stage) = output_stage(plan, src.n_times, n_lanes, out.len());
     let mut slots: Vec<Option<&mut [U]>> = out.chunks_mut(n_out).map(Some).collect();
     let mut take = |r: usize| slots[r].take().expect("each output row once");
     let kept = basis.rows.iter().map(|&r| take(r)).collect();
@@ -864,7 +863,10 @@ impl SumMatrix {
     }
 
     /// `sums[i * width + r]` = derived row `r` of sample `i` from the kept
-    /// lanes `data[i * w + k]`; false if a sum is not finite. The products are
+    /// lanes `data[i * w + k]`; false if a sum is not finite. (Portable: the
+    /// reference the AVX2 version is tested against, and the path of a
+    /// kernel without AVX2 a basis would pay for; today only the AVX2 and
+    /// AVX-512 kernels take a basis.) The products are
     /// exact (+-1 or 0 times a finite value); the even and odd columns go to
     /// two accumulators (half the dependency chain), added at the end; the
     /// AVX2 version below does the same operations in the same order.

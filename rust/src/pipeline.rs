@@ -29,11 +29,9 @@ pub struct Plan {
     /// Clip to `+-clip` after scaling.
     pub clip: Option<f64>,
     /// Threads for this recording's channel blocks (capped at the cores).
+    /// A montage with dependent channels (TCP) runs through its independent
+    /// part ([`MontageBasis`]) where that pays, then on one thread.
     pub n_threads: usize,
-    /// Filter a montage with dependent channels (TCP) as its independent
-    /// part plus sums ([`MontageBasis`]; on by default, `false` filters every
-    /// channel, for comparisons).
-    pub montage_basis: bool,
 }
 
 /// The recording-independent options of the fused chain (the Python
@@ -115,7 +113,6 @@ impl Plan {
             scale: recipe.scale,
             clip: recipe.clip,
             n_threads: n_threads.max(1),
-            montage_basis: true,
         })
     }
 
@@ -134,10 +131,7 @@ impl Plan {
             None => MontageSource::identity(data, n_ch, n)?,
         };
         let n_lanes = src.n_lanes();
-        let basis = match (&self.lanes, self.montage_basis) {
-            (Some(l), true) => MontageBasis::new(l),
-            _ => None,
-        };
+        let basis = self.lanes.as_deref().and_then(MontageBasis::new);
         let n_out =
             match &self.resampler {
                 // n * up must not wrap around before the division.
@@ -164,19 +158,8 @@ impl Plan {
         match (&self.sos, &self.resampler) {
             (Some(sos), resampler) => {
                 let spec = engine::filter_spec(sos, n, self.pad, self.scale, self.clip)?;
-                let identity: Vec<Lane>;
-                let lanes = match &self.lanes {
-                    Some(l) => l,
-                    None => {
-                        identity = (0..n_ch).map(Lane::Chan).collect();
-                        &identity
-                    }
-                };
                 engine::run_montage(
-                    data,
-                    n_ch,
-                    n,
-                    lanes,
+                    &src,
                     basis.as_ref(),
                     &spec,
                     resampler.as_ref(),

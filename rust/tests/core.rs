@@ -332,7 +332,6 @@ fn batch_equals_single_runs() {
         scale: Some(1e5),
         clip: Some(80.0),
         n_threads: 1,
-        montage_basis: true,
     };
     let recs = vec![
         (Samples::F64(&datas[0]), 4, n),
@@ -419,7 +418,6 @@ fn plan_built_from_a_recipe_designs_the_filter_once() {
         scale: Some(1e5),
         clip: Some(80.0),
         n_threads: 1,
-        montage_basis: true,
     };
     let a = plan.run::<f64, f64>(&data, 3, n).unwrap();
     let b = hand.run::<f64, f64>(&data, 3, n).unwrap();
@@ -636,18 +634,8 @@ fn via_basis<U: Sample>(
     let n = data.len() / n_ch;
     let n_out = plan.map_or(n, |p| p.n_out(n));
     let mut out = vec![U::from_f64(0.0); lanes.len() * n_out];
-    run_montage(
-        data,
-        n_ch,
-        n,
-        lanes,
-        Some(basis),
-        spec,
-        plan,
-        &mut out,
-        n_threads,
-        level,
-    )?;
+    let src = MontageSource::new(data, n_ch, n, lanes.to_vec())?;
+    run_montage(&src, Some(basis), spec, plan, &mut out, n_threads, level)?;
     Ok(out)
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import threading
 
 __all__ = [
     "TUH_HEADINGS",
@@ -477,6 +478,21 @@ def read_report(
     return text, encoding
 
 
+#: Bytes the handler below read as Windows-1252 in this thread's last decode.
+_STRAY = threading.local()
+_STRAY_HANDLER = "braindecode-elm-stray-cp1252"
+
+
+def _stray_cp1252(err: UnicodeDecodeError) -> tuple[str, int]:
+    """Decode error handler: bytes that are not UTF-8 read as Windows-1252."""
+    _STRAY.n = getattr(_STRAY, "n", 0) + err.end - err.start
+    return err.object[err.start : err.end].decode("cp1252", "replace"), err.end
+
+
+# Registered once (the registry keeps every handler for the process's life).
+codecs.register_error(_STRAY_HANDLER, _stray_cp1252)
+
+
 def _decode_report(raw: bytes, path: str | os.PathLike[str]) -> tuple[str, str]:
     if raw.startswith(codecs.BOM_UTF8):
         return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8"
@@ -493,16 +509,9 @@ def _decode_report(raw: bytes, path: str | os.PathLike[str]) -> tuple[str, str]:
     # Mostly UTF-8 with a few stray Windows-1252 bytes (an editor's curly quote
     # pasted in): decoding it all as cp1252 would garble every UTF-8 letter
     # ("café" -> "cafÃ©"), so only the stray bytes are read as cp1252.
-    stray = 0
-
-    def _cp1252(err: UnicodeDecodeError) -> tuple[str, int]:
-        nonlocal stray
-        stray += err.end - err.start
-        return err.object[err.start : err.end].decode("cp1252", "replace"), err.end
-
-    name = f"elm-report-{id(_cp1252)}"
-    codecs.register_error(name, _cp1252)
-    mixed = raw.decode("utf-8", errors=name)
+    _STRAY.n = 0
+    mixed = raw.decode("utf-8", errors=_STRAY_HANDLER)
+    stray = _STRAY.n
     n_high = sum(b >= 0x80 for b in raw)
     if stray < n_high / 2:
         return mixed, "utf-8+cp1252"

@@ -53,6 +53,13 @@ def _new_raw(raw: Any, data: np.ndarray, names: list[str], sfreq: float) -> Any:
     return out
 
 
+def _warn_bads(raw: Any, rec: Recipe) -> None:
+    """Warn when channels marked bad in ``raw`` feed ``rec``'s montage."""
+    pairs = None if isinstance(rec.montage, str) else rec.montage
+    # stacklevel 4: past this helper and the entry point, to its caller.
+    warn_bad_montage_channels(raw.ch_names, raw.info.get("bads"), pairs, stacklevel=4)
+
+
 def _copy_annotations(src: Any, out: Any) -> None:
     """Give ``out`` the annotations of ``src`` at the same times.
 
@@ -108,11 +115,7 @@ def elm_official(
             f"elm_official runs MNE's chain; recipe {rec.name!r} has "
             f"method={rec.method!r} (use preprocess_raw for it)"
         )
-    warn_bad_montage_channels(
-        raw.ch_names,
-        raw.info.get("bads"),
-        None if isinstance(rec.montage, str) else rec.montage,
-    )
+    _warn_bads(raw, rec)
     work = raw.copy().load_data()
     work.filter(rec.l_freq, rec.h_freq, picks="all", verbose="error")
     if work.times[-1] <= rec.drop_first_s:
@@ -169,11 +172,7 @@ def preprocess_raw(raw: Any, recipe: Recipe | str = "elm", **kwargs: Any) -> Any
     dtype = kwargs.pop("dtype", np.float64)
     n_threads = kwargs.pop("n_threads", 1)
     rec = rec.replace(**kwargs)
-    warn_bad_montage_channels(
-        raw.ch_names,
-        raw.info.get("bads"),
-        None if isinstance(rec.montage, str) else rec.montage,
-    )
+    _warn_bads(raw, rec)
     data = raw.get_data()
     sfreq = float(raw.info["sfreq"])
     y, names = preprocess(

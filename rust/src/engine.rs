@@ -1192,6 +1192,60 @@ mod tests {
         check_sum_matrix(&wide, 32, 8);
     }
 
+    /// The row writer at every level puts every value where the portable
+    /// loop would, whatever the rows' alignment (shared or not, 8-byte
+    /// offsets: streaming whole lines, half lines or ordinary stores) and
+    /// however the outputs come in pieces (short ones, ones not a multiple
+    /// of eight, peels at both ends), for 5 to 20 rows.
+    #[test]
+    fn row_writer_places_every_value_at_every_alignment() {
+        for level in crate::simd::kernel_levels() {
+            let isa = isa_for(Some(level));
+            for n_rows in [5usize, 16, 20] {
+                for shift in 0..8 {
+                    // Row length 1003: rows differ in alignment; 1024: they share it.
+                    for n_out in [1003usize, 1024] {
+                        check_writer::<f64>(isa, n_rows, shift, n_out);
+                        check_writer::<f32>(isa, n_rows, shift, n_out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_writer<U: Sample + PartialEq + std::fmt::Debug>(
+        isa: Isa,
+        n_rows: usize,
+        shift: usize,
+        n_out: usize,
+    ) {
+        let w = n_rows + 3;
+        let data = crate::testdata::lcg(w * n_out, 9);
+        let mut buf = vec![U::from_f64(0.0); n_rows * n_out + 8];
+        let out = &mut buf[shift..shift + n_rows * n_out];
+        {
+            let mut writer = RowsOut::new(isa, out.chunks_mut(n_out).collect());
+            let mut k0 = 0;
+            for piece in [3usize, 13, 16, 800, 7, 64, 1].iter().cycle() {
+                if k0 == n_out {
+                    break;
+                }
+                let count = (*piece).min(n_out - k0);
+                writer.write(k0, count, &data[k0 * w..(k0 + count) * w], w);
+                k0 += count;
+            }
+        }
+        for (j, row) in out.chunks(n_out).enumerate() {
+            for (k, v) in row.iter().enumerate() {
+                assert_eq!(
+                    *v,
+                    U::from_f64(data[k * w + j]),
+                    "{isa:?}, {n_rows} rows, shift {shift}, row {j}, output {k}"
+                );
+            }
+        }
+    }
+
     fn check_sum_matrix(derived: &[(usize, Vec<(usize, f64)>)], w: usize, width: usize) {
         let m = SumMatrix::new(derived);
         assert_eq!(m.width(), width);

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -437,3 +438,119 @@ def test_model_prompts_resolves_a_name_per_model():
     with pytest.raises(_Skip, match=r"no prompt set 'nope'.*model's \['mine'"):
         model_prompts(model, "nope")
     assert model_prompts(SimpleNamespace(), "slowing")[1] is None
+
+
+def _same_name_tree(eegmat_dir: Path, root: Path) -> Path:
+    """Two subject folders holding ``rest.edf`` and ``task.edf`` each (symlinks
+    to eegmat subjects 3 and 4): file names repeat across folders."""
+    for folder, subj in (("subjA", "03"), ("subjB", "04")):
+        (root / folder).mkdir(parents=True)
+        for name, k in (("rest", "1"), ("task", "2")):
+            (root / folder / f"{name}.edf").symlink_to(
+                eegmat_dir / f"Subject{subj}_{k}.edf"
+            )
+    return root
+
+
+def test_preprocess_path_ids_keep_files_of_one_name(
+    plain_cache, eegmat_dir, tmp_path, capsys
+):
+    root = _same_name_tree(eegmat_dir, tmp_path / "corpus")
+    # File-name ids: the second rest.edf and task.edf are skipped, each with
+    # its reason, and the command says how to keep them.
+    assert main(["preprocess", str(root), str(tmp_path / "c1")]) == 0
+    captured = capsys.readouterr()
+    corpus = open_cache(tmp_path / "c1")
+    assert sorted(corpus.ids) == ["rest", "task"]
+    skipped = corpus.skipped
+    assert list(skipped["reason"]) == ["duplicate_id", "duplicate_id"]
+    assert all("--ids path" in d for d in skipped["detail"])
+    assert "2 recordings were skipped" in captured.err
+    assert "--ids path" in captured.err
+
+    # Path ids keep all four; a table keyed by them sets subjects and labels.
+    meta = tmp_path / "meta.csv"
+    pd.DataFrame(
+        dict(
+            recording_id=["subjA/rest", "subjA/task", "subjB/rest", "subjB/task"],
+            subject=["A", "A", "B", "B"],
+            state=["rest", "task", "rest", "task"],
+        )
+    ).to_csv(meta, index=False)
+    out = tmp_path / "c2"
+    args = ["preprocess", str(root), str(out), "--ids", "path", "--metadata", str(meta)]
+    assert main(args) == 0
+    corpus = open_cache(out)
+    assert sorted(corpus.ids) == [
+        "subjA/rest",
+        "subjA/task",
+        "subjB/rest",
+        "subjB/task",
+    ]
+    assert len(corpus.skipped) == 0
+    assert corpus["subjB/task"].subject == "B"
+    assert corpus["subjB/task"].description["state"] == "task"
+    # The same signals as the file-name cache of the eegmat folder.
+    _, ref = plain_cache
+    reference = open_cache(ref)
+    for rid, src in (("subjA/rest", "Subject03_1"), ("subjB/task", "Subject04_2")):
+        np.testing.assert_array_equal(corpus[rid].data, reference[src].data)
+
+    # --recordings takes path ids; an unknown one is named before any work.
+    ids = tmp_path / "ids.txt"
+    ids.write_text("subjB/task\n")
+    out3 = tmp_path / "c3"
+    assert (
+        main(
+            [
+                "preprocess",
+                str(root),
+                str(out3),
+                "--ids",
+                "path",
+                "--recordings",
+                str(ids),
+            ]
+        )
+        == 0
+    )
+    assert open_cache(out3).ids == ["subjB/task"]
+    ids.write_text("subjC/task\n")
+    rc = main(
+        [
+            "preprocess",
+            str(root),
+            str(tmp_path / "c4"),
+            "--ids",
+            "path",
+            "--recordings",
+            str(ids),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "'subjC/task'" in err and "paths inside the folder" in err, err
+    assert "'subjA/rest'" in err, err
+
+
+def test_index_ids_schemes(eegmat_dir, tmp_path):
+    from braindecode_elm.data import index_tuh, path_id
+
+    root = _same_name_tree(eegmat_dir, tmp_path / "corpus")
+    descs, skipped = index_tuh(root, ids="path")
+    assert [d["recording_id"] for d in descs] == [
+        "subjA/rest",
+        "subjA/task",
+        "subjB/rest",
+        "subjB/task",
+    ]
+    assert skipped.empty
+    assert path_id(root / "subjA" / "rest.edf", root) == "subjA/rest"
+    # Through a symlinked root as well.
+    link = tmp_path / "link"
+    link.symlink_to(root, target_is_directory=True)
+    assert [d["recording_id"] for d in index_tuh(link, ids="path")[0]][
+        0
+    ] == "subjA/rest"
+    with pytest.raises(ValueError, match="ids must be one of"):
+        index_tuh(root, ids="name")

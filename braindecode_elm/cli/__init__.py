@@ -238,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         help="CSV/TSV of labels and metadata, one row per recording (column "
-        "recording_id = EDF stem, or path) or per subject (column subject or "
+        "recording_id = the recording id (see --ids), or path) or per subject "
+        "(column subject or "
         "participant_id); a 'subject' column sets subject ids, a 'report' column "
         "report text; repeat for several tables (default: none; a BIDS "
         "participants.tsv is read anyway)",
@@ -273,6 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--recordings",
         default=None,
         help="file with one recording id per line to restrict to (default: all)",
+    )
+    p.add_argument(
+        "--ids",
+        choices=["stem", "path"],
+        default="stem",
+        help="recording ids: EDF file names without .edf (stem), or paths inside "
+        "the folder without it (path: subject1/rest), for folders whose subject or "
+        "session folders hold files of one name (with stem the second one is "
+        "skipped as duplicate_id)",
     )
     _add_verbosity(p)
 

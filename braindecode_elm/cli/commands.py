@@ -298,6 +298,8 @@ _SKIP_HINTS = {
     "too_long": "raise --max-duration (seconds)",
     "unsupported_format": "convert the recordings to EDF (mne.export.export_raw; "
     "for BIDS, mne_bids.write_raw_bids(..., format='EDF'))",
+    "duplicate_id": "name recordings by their path in the folder (--ids path) "
+    "where subject or session folders hold files of one name",
     "missing_tcp_electrodes": "the ELM montage needs the 10-20 electrodes of the "
     "TCP pairs (Fp1, F7, T3/T7, ...); check the channel names in the EDF headers",
 }
@@ -336,6 +338,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         max_duration_s=args.max_duration,
         metadata=args.metadata,
         recording_ids=ids,
+        ids=args.ids,
         progress=not args.quiet,
     )
     print(summary)
@@ -354,6 +357,13 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         print("skipped by reason:")
         for reason, count in counts.items():
             print(f"  {reason:<24} {count:6d}  {SKIP_REASONS.get(reason, '')}")
+    if counts is not None and "duplicate_id" in counts and args.ids == "stem":
+        print(
+            f"warning: {counts['duplicate_id']} recordings were skipped because "
+            "another file has their name (see the manifest); to keep every one, "
+            "name recordings by their path in the folder: --ids path",
+            file=sys.stderr,
+        )
     if len(corpus) > 1 and n_subj == 1:
         print(
             f"warning: all {len(corpus)} recordings have the subject "

@@ -54,6 +54,7 @@ from .tuh_index import (
     list_edf_files,
     parse_age_gender,
     parse_tuh_path,
+    path_id,
     read_metadata,
 )
 from .windows import (
@@ -109,6 +110,7 @@ __all__ = [
     "crop_view",
     "find_report",
     "index_tuh",
+    "path_id",
     "is_bids_root",
     "list_bids_recordings",
     "list_edf_files",

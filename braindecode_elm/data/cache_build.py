@@ -278,6 +278,7 @@ def build_cache(
     progress: bool = True,
     metadata: Any = None,
     recording_ids: Sequence[str] | None = None,
+    ids: str = "stem",
 ) -> CacheSummary:
     """Preprocess every recording once into a memory-mappable float16 cache.
 
@@ -349,8 +350,13 @@ def build_cache(
         recordings cached before (a new row each, the array kept; counted in
         ``n_updated``).
     recording_ids : sequence of str | None
-        With a folder input: only these recording ids (EDF stems); an id
+        With a folder input: only these recording ids (see ``ids``); an id
         that names no EDF file of the folder is an error.
+    ids : {"stem", "path"}
+        With a folder input, the recording ids: EDF file names without
+        ``.edf`` (default), or paths inside the folder without it
+        (``subject1/rest``) where subject or session folders hold files of
+        one name (see :func:`~braindecode_elm.data.index_tuh`).
 
     Returns
     -------
@@ -401,7 +407,7 @@ def build_cache(
         from .tuh_index import index_tuh
 
         descs, skipped_df = index_tuh(
-            concat_ds, recording_ids=recording_ids, metadata=metadata
+            concat_ds, recording_ids=recording_ids, metadata=metadata, ids=ids
         )
         tasks = [
             dict(
@@ -418,6 +424,11 @@ def build_cache(
     else:
         if recording_ids is not None:
             raise ValueError("recording_ids selects files of a folder input only")
+        if ids != "stem":
+            raise ValueError(
+                "ids names the recordings of a folder input only; a dataset's "
+                "recordings keep the ids of its descriptions"
+            )
         tasks, pre_skipped = _task_list(concat_ds)
         if metadata is not None:
             from .tuh_index import apply_metadata

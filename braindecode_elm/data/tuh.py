@@ -64,7 +64,7 @@ class TUHReports(BaseConcatDataset):
         Corpus root; searched recursively for ``*.edf``.
     recording_ids : list of int | list of str | None
         Subset: positions in the sorted file list (as braindecode's ``TUH``) or
-        recording ids (EDF stems).
+        recording ids (see ``ids``).
     target_name : str | tuple of str | None
         Description column(s) used as target (e.g. ``"pathological"``).
     preload : bool
@@ -76,6 +76,9 @@ class TUHReports(BaseConcatDataset):
     metadata : pandas.DataFrame | path-like | list of them | None
         Label/metadata tables merged into the descriptions (see
         :func:`~braindecode_elm.data.read_metadata`).
+    ids : {"stem", "path"}
+        Recording ids: EDF file names without ``.edf``, or paths inside
+        ``path`` without it (see :func:`~braindecode_elm.data.index_tuh`).
 
     Attributes
     ----------
@@ -94,6 +97,7 @@ class TUHReports(BaseConcatDataset):
         n_jobs: int = 1,
         on_error: str = "skip",
         metadata: Any = None,
+        ids: str = "stem",
     ) -> None:
         root = Path(path)
         descs, skipped = index_tuh(
@@ -102,6 +106,7 @@ class TUHReports(BaseConcatDataset):
             n_jobs=n_jobs,
             on_error=on_error,
             metadata=metadata,
+            ids=ids,
         )
         if not descs:
             raise ValueError(

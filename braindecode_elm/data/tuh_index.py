@@ -670,6 +670,26 @@ def apply_metadata(
     return matched
 
 
+#: How :func:`index_tuh` names recordings: by file name or by path in the folder.
+ID_SCHEMES = ("stem", "path")
+
+
+def path_id(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:
+    """A recording id from the file's place in the corpus folder.
+
+    The path relative to ``root`` in ``/`` form without the extension
+    (``subject1/rest.edf`` -> ``"subject1/rest"``): unique inside one folder
+    where file names repeat across subject or session folders.
+    """
+    p, r = Path(path), Path(root)
+    try:
+        rel = p.relative_to(r)
+    except ValueError:
+        # One side reached through a symlink (MNE-BIDS resolves paths).
+        rel = p.resolve().relative_to(r.resolve())
+    return rel.with_suffix("").as_posix()
+
+
 def index_tuh(
     path: str | os.PathLike[str],
     *,
@@ -677,6 +697,7 @@ def index_tuh(
     n_jobs: int = 1,
     on_error: str = "skip",
     metadata: pd.DataFrame | str | os.PathLike[str] | None = None,
+    ids: str = "stem",
 ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Describe every EDF file of a corpus folder without opening it with MNE.
 
@@ -703,6 +724,12 @@ def index_tuh(
         Tables merged into the descriptions in order (see
         :func:`read_metadata`); a ``participants.tsv`` in ``path`` (BIDS) is
         merged first, filling gaps.
+    ids : {"stem", "path"}
+        Recording ids: the file name without its extension (``"stem"``; TUH
+        and BIDS names are unique), or the path inside ``path`` without it
+        (``"path"``, :func:`path_id`: ``subject1/rest``), for folders whose
+        subject or session folders hold files of one name. With ``"stem"``,
+        a second file of a name already seen is skipped as ``duplicate_id``.
 
     Returns
     -------
@@ -713,6 +740,8 @@ def index_tuh(
     """
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+    if ids not in ID_SCHEMES:
+        raise ValueError(f"ids must be one of {ID_SCHEMES}, got {ids!r}")
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder {root} does not exist")
@@ -726,6 +755,15 @@ def index_tuh(
         found = _walk_files(root, (".edf", *OTHER_EEG_EXTENSIONS))
         files = [f for f in found if f.suffix.lower() == ".edf"]
         other = _other_format_rows([f for f in found if f.suffix.lower() != ".edf"])
+
+    def rid_of(f: Path) -> str:
+        return path_id(f, root) if ids == "path" else f.stem
+
+    if ids == "path":
+        # Positions (recording_ids) and the descriptions follow the ids.
+        files = sorted(files, key=rid_of)
+        for r in other:
+            r["recording_id"] = path_id(r["path"], root)
     if recording_ids is not None:
         # Only the asked-for recordings are reported, whatever their format.
         asked = {str(r) for r in recording_ids}
@@ -740,8 +778,8 @@ def index_tuh(
                 )
             files = [files[int(i)] for i in recording_ids]
         else:
-            wanted = {str(r) for r in recording_ids}
-            stems = {f.stem for f in files}
+            wanted = {str(r).replace("\\", "/") for r in recording_ids}
+            stems = {rid_of(f) for f in files}
             # An id that names no file is a typo or another corpus: say so
             # before any work rather than cache a silently smaller set.
             unknown = sorted(wanted - stems)
@@ -751,10 +789,14 @@ def index_tuh(
                     f"{len(unknown)} of the {len(wanted)} recording ids asked for "
                     f"(recording_ids, elm --recordings) match no EDF files under "
                     f"{root}: {', '.join(map(repr, unknown[:5]))}{more}; check the "
-                    f"ids: they are EDF file names without '.edf' (e.g. "
-                    f"{files[0].stem!r})"
+                    + (
+                        "ids: they are EDF paths inside the folder without '.edf' "
+                        if ids == "path"
+                        else "ids: they are EDF file names without '.edf' "
+                    )
+                    + f"(e.g. {rid_of(files[0])!r})"
                 )
-            files = [f for f in files if f.stem in wanted]
+            files = [f for f in files if rid_of(f) in wanted]
     if not files:
         raise ValueError(
             f"no EDF files (*.edf) found under {root}"
@@ -778,6 +820,8 @@ def index_tuh(
         if desc is not None and str(f) in entities:
             # MNE-BIDS parsed the entities; they win over name heuristics.
             desc.update(entities[str(f)])
+        if desc is not None:
+            desc["recording_id"] = rid_of(f)
         return desc, err
 
     if n_jobs == 1:
@@ -805,7 +849,13 @@ def index_tuh(
             err = (
                 "duplicate_id",
                 f"recording id {desc['recording_id']} already used by "
-                f"{seen[desc['recording_id']]}",
+                f"{seen[desc['recording_id']]}"
+                + (
+                    "; to keep both, name recordings by their path in the folder "
+                    "(ids='path', elm preprocess --ids path)"
+                    if ids == "stem"
+                    else ""
+                ),
             )
         if err is not None:
             if on_error == "raise":
@@ -813,7 +863,7 @@ def index_tuh(
             info = parse_tuh_path(f, root)
             skipped.append(
                 dict(
-                    recording_id=info["recording_id"],
+                    recording_id=rid_of(f),
                     path=str(f),
                     subject=(desc or info)["subject"],
                     status="skipped",

@@ -93,6 +93,23 @@ def test_heading_without_colon_uppercase_or_alone_on_line():
     # Lower-case prose starting with a heading word is not a heading.
     text = "IMPRESSION: Normal.\nHistory of falls is noted."
     assert split_report(text) == [("IMPRESSION", "Normal. History of falls is noted.")]
+    # An abbreviation heading in a sentence of prose is not one either; before
+    # a capital, a number or a colon, or alone on its line, it is.
+    text = "MEDICATIONS: Keppra.\nAED levels were low.\nHR was 70."
+    assert split_report(text) == [
+        ("MEDICATIONS", "Keppra. AED levels were low. HR was 70.")
+    ]
+    text = "IMPRESSION: Normal.\nHR 72 bpm.\nAED Keppra 500 mg.\nAED\nNone."
+    assert split_report(text) == [
+        ("IMPRESSION", "Normal."),
+        ("HR", "72 bpm."),
+        ("AED", "Keppra 500 mg."),
+        ("AED", "None."),
+    ]
+    assert split_report("IMPRESSION: Normal.\nAED: levels low.")[1] == (
+        "AED",
+        "levels low.",
+    )
 
 
 def test_line_separator_and_double_spaces_normalised():

@@ -143,15 +143,26 @@ def normalize_report_text(text: str) -> str:
     return re.sub(r" {2,}", " ", text)
 
 
+#: Headings that are abbreviations, written in capitals in prose as well.
+_ABBREVIATION_HEADINGS = frozenset({"AED", "HR"})
+
+
 def _is_heading_match(m: re.Match[str], line_rest: str) -> bool:
     # A heading counts when followed by a colon, when alone on its line, or
     # when written in capitals (TUH style "IMPRESSION Normal EEG."). This keeps
     # prose like "History of seizures since 2010" inside its section.
     if m.group("colon"):
         return True
-    if not line_rest.strip():
+    rest = line_rest.strip()
+    if not rest:
         return True
-    return m.group("head").isupper()
+    head = m.group("head")
+    if head.upper() in _ABBREVIATION_HEADINGS:
+        # An abbreviation is in capitals in prose too ("AED levels were
+        # low."): without a colon it heads a section only before a capital
+        # or a number ("HR 72 bpm", "AED Keppra 500 mg").
+        return head.isupper() and (rest[0].isupper() or rest[0].isdigit())
+    return head.isupper()
 
 
 def split_report(text: str | None) -> list[tuple[str, str]]:

@@ -554,3 +554,87 @@ def test_index_ids_schemes(eegmat_dir, tmp_path):
     ] == "subjA/rest"
     with pytest.raises(ValueError, match="ids must be one of"):
         index_tuh(root, ids="name")
+
+
+def test_rerun_with_the_other_id_scheme_is_refused(eegmat_dir, tmp_path, capsys):
+    """Switching ``--ids`` on a cache would cache every file twice (once per id):
+    refused, both ways, with nothing written."""
+    root = _same_name_tree(eegmat_dir, tmp_path / "corpus")
+    for first, second in (("stem", "path"), ("path", "stem")):
+        out = tmp_path / f"c-{first}"
+        assert main(["preprocess", str(root), str(out), "--ids", first, "-q"]) == 0
+        before = (out / "manifest.jsonl").read_text()
+        capsys.readouterr()
+        rc = main(["preprocess", str(root), str(out), "--ids", second, "-q"])
+        err = capsys.readouterr().err
+        assert rc == 2, err
+        assert f"ids={first!r}" in err and f"--ids {first}" in err, err
+        assert (out / "manifest.jsonl").read_text() == before
+        # The same scheme again resumes (nothing redone).
+        assert main(["preprocess", str(root), str(out), "--ids", first, "-q"]) == 0
+
+
+def test_path_id_of_symlinked_files_and_folders(eegmat_dir, tmp_path, monkeypatch):
+    from braindecode_elm.data import path_id
+
+    root = _same_name_tree(eegmat_dir, tmp_path / "corpus")
+    # rest.edf is a symlink to a file elsewhere; the root given relative.
+    monkeypatch.chdir(tmp_path)
+    assert path_id(root / "subjA" / "rest.edf", "corpus") == "subjA/rest"
+    assert path_id("corpus/subjA/rest.edf", root) == "subjA/rest"
+    link = tmp_path / "link"
+    link.symlink_to(root, target_is_directory=True)
+    assert path_id(link / "subjB" / "task.edf", root) == "subjB/task"
+    with pytest.raises(ValueError, match="not inside the corpus folder"):
+        path_id(eegmat_dir / "Subject00_1.edf", root)
+
+
+def test_consumers_read_ids_written_as_paths(eegmat_dir, tmp_path, capsys):
+    """``--labels`` tables and ``--recordings`` lists of the consumers take ids
+    as users write them: backslashes, ``.edf``, ``./``."""
+    root = _same_name_tree(eegmat_dir, tmp_path / "corpus")
+    cache = tmp_path / "cache"
+    assert main(["preprocess", str(root), str(cache), "--ids", "path", "-q"]) == 0
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(
+        dict(
+            recording_id=[
+                "subjA\\rest",
+                "./subjA/task.edf",
+                "subjB/rest.EDF",
+                "subjB/task",
+            ],
+            state=["rest", "arithmetic", "rest", "arithmetic"],
+        )
+    ).to_csv(labels, index=False)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("subjA\\rest\nsubjB\\task.edf\n")
+    out = tmp_path / "zs"
+    args = [
+        "zeroshot",
+        "--model",
+        "elm-open-5s",
+        "--cache",
+        str(cache),
+        "--labels",
+        f"{labels}:state",
+        "--prompts",
+        "eegmat_rest_arithmetic",
+        "--drop-first",
+        "0",
+        "--device",
+        "cpu",
+        "-q",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0, capsys.readouterr().err
+    assert sorted(json.loads((out / "zeroshot.json").read_text())["ids"]) == [
+        "subjA/rest",
+        "subjA/task",
+        "subjB/rest",
+        "subjB/task",
+    ]
+    assert main([*args, "--recordings", str(ids)]) == 0, capsys.readouterr().err
+    got = json.loads((out / "zeroshot.json").read_text())
+    assert sorted(got["ids"]) == ["subjA/rest", "subjB/task"]

@@ -31,7 +31,8 @@ _TABLE_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 
 def load_labels(spec: str | None) -> Any:
     """``KEY`` (description key) or ``FILE:COLUMN`` (a .csv/.tsv/.tab/.txt table
-    by its ``recording_id`` column, names matched whatever their case).
+    by its ``recording_id`` column, names matched whatever their case; ids
+    written as paths with ``\\`` or ``.edf`` are read as the cache's ids).
 
     Recording ids are read as text (``001`` stays ``001``, as the cache names a
     file ``001.edf``); an empty label cell is an error naming the recordings.
@@ -61,7 +62,7 @@ def load_labels(spec: str | None) -> Any:
             raise KeyError(f"{file} has no column {want!r}; has {list(header)}")
     table = pd.read_csv(file, sep=sep, engine=engine, dtype={key: str})
     column = col
-    ids = table[key].astype(str).str.strip()
+    ids = table[key].astype(str).map(_user_id)
     blank = table[column].isna() | (table[column].astype(str).str.strip() == "")
     if blank.any():
         which = list(ids[blank])
@@ -209,8 +210,20 @@ def _threads() -> None:
         torch.set_num_threads(n)
 
 
+def _user_id(text: str) -> str:
+    """A recording id as a user may write it in a list or table: ``/`` for
+    ``\\`` (paths typed on Windows) and without a leading ``./`` or a trailing
+    ``.edf`` (the id of ``subjA/rest.edf`` is ``subjA/rest``)."""
+    rid = str(text).strip().replace("\\", "/")
+    while rid.startswith("./"):
+        rid = rid[2:]
+    if rid.lower().endswith(".edf") and len(rid) > 4:
+        rid = rid[:-4]
+    return rid
+
+
 def _read_ids(path: str) -> list[str]:
-    ids = [x.strip() for x in Path(path).read_text().splitlines() if x.strip()]
+    ids = [_user_id(x) for x in Path(path).read_text().splitlines() if x.strip()]
     if not ids:
         raise ValueError(f"{path} lists no recording id")
     return ids

@@ -261,6 +261,38 @@ def _apply_description(
     return changed
 
 
+def _check_id_scheme(
+    rows: list[dict[str, Any]], root: Path, ids: str, out: Path
+) -> None:
+    """Refuse to add to a cache whose recordings of ``root`` were named by the
+    other id scheme: the same file would be cached twice, under both ids."""
+    from .tuh_index import path_id
+
+    for r in rows:
+        src = r.get("source")
+        if r.get("status") != "ok" or not src:
+            continue
+        try:
+            by_path = path_id(src, root)
+        except ValueError:
+            continue  # another corpus folder
+        by_stem = Path(str(src)).stem
+        rid = str(r.get("recording_id"))
+        if by_path == by_stem:
+            continue  # a file directly in the folder: both schemes agree
+        old = "path" if rid == by_path else "stem" if rid == by_stem else None
+        if old is not None and old != ids:
+            raise ValueError(
+                f"{out} holds recordings of {root} named by their "
+                + ("path in the folder" if old == "path" else "file name")
+                + f" (ids={old!r}: {rid!r} for {src}); this run names them by "
+                + ("path" if ids == "path" else "file name")
+                + f" (ids={ids!r}), which would cache each file again under "
+                f"another id: use the same ids (elm preprocess --ids {old}) or "
+                "another cache folder"
+            )
+
+
 def build_cache(
     concat_ds: Any,
     out_dir: str | os.PathLike[str],
@@ -489,6 +521,8 @@ def build_cache(
     for r in sorted(rows, key=lambda r: r.get("created") or ""):
         latest[r.get("recording_id_key", r["recording_id"])] = r
     done: set[str] = set()
+    if isinstance(concat_ds, (str, os.PathLike)):
+        _check_id_scheme(rows, Path(concat_ds), ids, out)
     for r in rows:
         if r.get("status") == "ok" and not _same_recipe(r, rec):
             raise ValueError(

@@ -682,12 +682,19 @@ def path_id(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:
     where file names repeat across subject or session folders.
     """
     p, r = Path(path), Path(root)
-    try:
-        rel = p.relative_to(r)
-    except ValueError:
-        # One side reached through a symlink (MNE-BIDS resolves paths).
-        rel = p.resolve().relative_to(r.resolve())
-    return rel.with_suffix("").as_posix()
+    tries = (
+        (p, r),
+        (Path(os.path.abspath(p)), Path(os.path.abspath(r))),
+        # A folder on the way reached through a symlink (MNE-BIDS resolves
+        # paths); the file itself may be a symlink to anywhere.
+        (Path(os.path.realpath(p.parent)) / p.name, Path(os.path.realpath(r))),
+    )
+    for a, b in tries:
+        try:
+            return a.relative_to(b).with_suffix("").as_posix()
+        except ValueError:
+            continue
+    raise ValueError(f"{path} is not inside the corpus folder {root}")
 
 
 def index_tuh(

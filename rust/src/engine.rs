@@ -623,6 +623,8 @@ impl<U: Sample> Drop for RowsOut<'_, U> {
             // SAFETY: SSE is part of x86-64.
             unsafe { std::arch::x86_64::_mm_sfence() };
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = self.streamed; // only the x86-64 writer streams
     }
 }
 

@@ -638,3 +638,21 @@ def test_consumers_read_ids_written_as_paths(eegmat_dir, tmp_path, capsys):
     assert main([*args, "--recordings", str(ids)]) == 0, capsys.readouterr().err
     got = json.loads((out / "zeroshot.json").read_text())
     assert sorted(got["ids"]) == ["subjA/rest", "subjB/task"]
+
+
+def test_metadata_matching_no_recording_is_an_error(eegmat_dir, tmp_path, capsys):
+    """A per-recording table keyed by file stems on a path-id corpus applies to
+    nothing: an error naming both id forms, before any work."""
+    root = _same_name_tree(eegmat_dir, tmp_path / "corpus")
+    meta = tmp_path / "meta.csv"
+    pd.DataFrame(dict(recording_id=["rest", "task"], state=["rest", "task"])).to_csv(
+        meta, index=False
+    )
+    out = tmp_path / "c"
+    rc = main(
+        ["preprocess", str(root), str(out), "--ids", "path", "--metadata", str(meta)]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "none of its 2 rows" in err and "'rest'" in err and "subjA/rest" in err, err
+    assert not (out / "manifest.jsonl").exists()

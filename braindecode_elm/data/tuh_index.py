@@ -584,6 +584,12 @@ def apply_metadata(
     int
         Number of descriptions that matched a row. Rows matching no recording
         and recordings without a row are reported with a warning.
+
+    Raises
+    ------
+    ValueError
+        For a per-recording table none of whose rows matches a recording
+        (keys of another id scheme or corpus), or a key listed twice.
     """
     if not isinstance(metadata, pd.DataFrame):
         source = source or str(metadata)
@@ -655,6 +661,16 @@ def apply_metadata(
                     # 72 files): keep the two fields in agreement.
                     d[existing[other]] = v
     unused = sorted(set(rows) - used)
+    if kind == "recording" and descriptions and rows and not matched:
+        # Not one label applied: keys of another id scheme or another corpus.
+        # Later commands would only say that a label is missing.
+        raise ValueError(
+            f"{source}: none of its {len(rows)} rows (keyed by {key!r}, e.g. "
+            f"{sorted(rows)[:3]}) matches one of the {len(descriptions)} "
+            f"recordings, whose ids look like "
+            f"{[str(d.get('recording_id')) for d in descriptions[:3]]}; key the "
+            "table by those ids (or by the files' paths inside the folder)"
+        )
     if unmatched:
         # The examples are recordings without a row (the ones to look at).
         warnings.warn(

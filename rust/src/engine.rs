@@ -1057,9 +1057,10 @@ pub const MAX_DERIVED: usize = 32;
 /// lanes at `level`: no clipping (it comes before the resampler and is not
 /// linear), the basis lanes fit one block (the sums need all of them at
 /// once), at most [`MAX_DERIVED`] rows are derived, and the basis lanes need
-/// fewer SIMD lanes than the montage (else the sums would only add work). At AVX2 and AVX-512, TCP: yes; on the scalar
-/// kernel (blocks of four lanes): no. The thread count plays no part, so
-/// that a result never depends on it: the basis block runs on one thread.
+/// fewer SIMD lanes than the montage (else the sums would only add work). At
+/// AVX2 and AVX-512, TCP: yes; on the scalar kernel (blocks of four lanes): no.
+/// The thread count plays no part, so that a result never depends on it: the
+/// basis block runs on one thread.
 pub fn basis_pays(
     basis: &MontageBasis,
     n_lanes: usize,

@@ -131,7 +131,6 @@ impl Plan {
             None => MontageSource::identity(data, n_ch, n)?,
         };
         let n_lanes = src.n_lanes();
-        let basis = self.lanes.as_deref().and_then(MontageBasis::new);
         let n_out =
             match &self.resampler {
                 // n * up must not wrap around before the division.
@@ -158,6 +157,8 @@ impl Plan {
         match (&self.sos, &self.resampler) {
             (Some(sos), resampler) => {
                 let spec = engine::filter_spec(sos, n, self.pad, self.scale, self.clip)?;
+                // Only the filter kernels take a basis: built where it is used.
+                let basis = self.lanes.as_deref().and_then(MontageBasis::new);
                 engine::run_montage(
                     &src,
                     basis.as_ref(),

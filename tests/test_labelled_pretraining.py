@@ -37,14 +37,23 @@ def test_pretrain_labelled_on_synthetic_tuh_without_reports(tmp_path):
     b = DescriptionBuilder()
     prompts = {"pathology": fact_prompts(b, "pathology", ["normal", "abnormal"])}
     recipe = LabelledRecipe(n_filters=4, epochs=2, batch_size=8, text_hidden=32)
-    model, hist = pretrain_labelled(
-        corpus, recipe, builder=b, prompt_sets=prompts, log=None
-    )
+    # The 4 synthetic recordings share one sex: that fact is left out, said.
+    with pytest.warns(UserWarning, match=r"teach nothing .* \{'sex'"):
+        model, hist = pretrain_labelled(
+            corpus, recipe, builder=b, prompt_sets=prompts, log=None
+        )
     assert len(hist["loss"]) == 2 and all(np.isfinite(hist["loss"]))
-    assert set(hist["facts"]) == facts
+    # Facts with one value in these 4 recordings teach nothing and are left out.
+    values = {f: {g.facts[f] for g in corpus.segments if f in g.facts} for f in facts}
+    multi = {f for f, v in values.items() if len(v) > 1}
+    assert "pathology" in multi and set(hist["facts"]) == multi
     # every wording of every fact value present is a training sentence
     n = len(
-        {(s.fact, s.text) for g in corpus.segments for s in b.sentences(g.facts, "all")}
+        {
+            (s.fact, s.text)
+            for g in corpus.segments
+            for s in b.sentences({k: g.facts[k] for k in multi & set(g.facts)}, "all")
+        }
     )
     assert hist["n_sentences"] == n
     model.save_pretrained(tmp_path / "bundle")
@@ -68,3 +77,32 @@ def test_pretrain_labelled_errors_name_the_problem(tmp_path):
         pretrain_labelled(
             LabelledCorpus(sig, seg), LabelledRecipe(facts=("pathology",)), log=None
         )
+
+
+def test_facts_with_one_value_teach_nothing_and_are_said(tmp_path):
+    """A corpus of one class trained to loss 0 without a word; now it is refused,
+    and a fact with one value beside others is left out with a warning."""
+    from braindecode_elm.data.labelled_corpus import LabelledCorpus, Segment
+    from braindecode_elm.training.labelled import LabelledRecipe, pretrain_labelled
+
+    rng = np.random.default_rng(0)
+    sig = {
+        f"d/r{i}": rng.standard_normal((20, 600)).astype(np.float32) for i in range(4)
+    }
+    rest = [
+        Segment("d", f"d/s{i}", f"d/r{i}", 0, 600, {"state": "rest", "sex": "female"})
+        for i in range(4)
+    ]
+    recipe = LabelledRecipe(n_filters=2, epochs=1, batch_size=4, text_hidden=16)
+    with pytest.raises(ValueError, match="every fact has one value"):
+        pretrain_labelled(LabelledCorpus(sig, rest), recipe, log=None)
+    mixed = [
+        Segment(
+            "d", f"d/s{i}", f"d/r{i}", 0, 600,
+            {"state": ("rest", "arithmetic")[i % 2], "sex": "female"},
+        )
+        for i in range(4)
+    ]  # fmt: skip
+    with pytest.warns(UserWarning, match=r"left out: \{'sex': 'female'\}"):
+        _, hist = pretrain_labelled(LabelledCorpus(sig, mixed), recipe, log=None)
+    assert hist["facts"] == ["state"] and hist["loss"][0] > 0

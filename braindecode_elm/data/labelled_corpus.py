@@ -167,6 +167,12 @@ class LabelledCorpus:
             If ``fixed`` leaves a subject of its dataset unassigned.
         """
         fixed = fixed or {}
+        unknown = sorted(set(fixed) - set(self.datasets))
+        if unknown:
+            raise ValueError(
+                f"fixed names datasets {unknown} that the corpus does not hold; "
+                f"its datasets are {self.datasets}"
+            )
         parts: dict[str, list[int]] = {}
         for ds in self.datasets:
             idx = [i for i, s in enumerate(self.segments) if s.dataset == ds]
@@ -179,6 +185,13 @@ class LabelledCorpus:
                         f"fixed split of {ds!r} does not place subjects {lost[:5]}"
                         f" ({len(lost)} in all); list every subject"
                     )
+                absent = sorted(set(where) - set(subj))
+                if absent:
+                    raise ValueError(
+                        f"fixed split of {ds!r} lists subjects it does not hold: "
+                        f"{absent[:5]} ({len(absent)} in all); its subjects look "
+                        f"like {sorted(set(subj))[:3]} (dataset/subject)"
+                    )
                 for i, s in zip(idx, subj):
                     parts.setdefault(where[s], []).append(i)
                 continue
@@ -186,6 +199,23 @@ class LabelledCorpus:
                 parts.setdefault(name, []).extend(idx[p] for p in pos)
         out = {name: self.subset(sorted(ix)) for name, ix in parts.items()}
         check_no_subject_overlap({n: c.subjects for n, c in out.items()})
+        if isinstance(fractions, Mapping):
+            names = [n for n, f in fractions.items() if f > 0]
+        else:
+            default = {2: ["train", "test"], 3: ["train", "valid", "test"]}
+            names = default.get(len(fractions), [])
+        names += [n for d in fixed.values() for n in d]
+        empty = [n for n in dict.fromkeys(names) if not len(out.get(n, ()))]
+        if empty:
+            # A part with no subject (too few subjects for the fractions) is
+            # missing from the result: said, not left for a KeyError later.
+            warnings.warn(
+                f"split parts {empty} got no subject (the corpus has "
+                f"{len(set(self.subjects))} subjects in {len(self.datasets)} "
+                "dataset(s)); they are empty",
+                UserWarning,
+                stacklevel=2,
+            )
         return out
 
     # -- crops and batches -------------------------------------------------------
@@ -298,6 +328,43 @@ def _plain(desc: Any) -> dict[str, Any]:
     return {str(k): v for k, v in dict(desc).items()}
 
 
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return isinstance(v, str) and v.strip().lower() in ("", "nan", "n/a", "none")
+
+
+def _id_text(v: Any) -> str:
+    """An id as text: ``1``, ``1.0`` and ``np.int64(1)`` are all ``"1"`` (a
+    pandas column of integers with a gap is read as floats)."""
+    if isinstance(v, (bool, np.bool_)):
+        return str(v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _recording_id(desc: Mapping[str, Any], key: str, subject_key: str) -> str | None:
+    """The recording id of a description row, or None when it has none.
+
+    The ``key`` column when present; else (a MOABB dataset converted by
+    Braindecode describes a recording by ``subject``, ``session`` and ``run``)
+    those columns joined with ``_``.
+    """
+    if key in desc and not _missing(desc[key]):
+        return _id_text(desc[key])
+    if key != "recording_id" or not ({"session", "run"} & set(desc)):
+        return None
+    parts = [desc.get(k) for k in (subject_key, "session", "run") if k in desc]
+    if any(_missing(p) for p in parts):
+        return None
+    return "_".join(_id_text(p) for p in parts)
+
+
 def build_labelled_corpus(
     sources: Mapping[str, Any],
     *,
@@ -305,6 +372,7 @@ def build_labelled_corpus(
     events: bool | Mapping[str, bool] = False,
     subject_key: str = "subject",
     recording_key: str = "recording_id",
+    min_seconds: float = ELM_CROP_S,
     progress: bool = False,
 ) -> LabelledCorpus:
     """Preprocess several labelled datasets into one :class:`LabelledCorpus`.
@@ -324,15 +392,25 @@ def build_labelled_corpus(
         out. False: one segment per recording.
     subject_key, recording_key : str
         Description columns with the subject and recording ids (subjects come
-        from inside the data, never from folder names).
+        from inside the data, never from folder names). Without a
+        ``recording_id`` column, a row's ``subject``, ``session`` and ``run``
+        (as MOABB datasets converted by Braindecode have) make the id. Ids are
+        text (``1`` and ``1.0`` are one subject); a recording id given to two
+        recordings of a dataset, or a recording without a subject, is an error.
+        Datasets are assumed to hold different people (subjects are namespaced
+        by dataset): give recordings of the same people as one source.
+    min_seconds : float
+        Recordings shorter than this (one crop) are skipped (listed in
+        :attr:`LabelledCorpus.skipped`).
     progress : bool
         Show a progress bar.
 
     Returns
     -------
     LabelledCorpus
-        Recordings without any known fact or too short for the montage are not
-        dropped silently: they are listed in :attr:`LabelledCorpus.skipped`.
+        Recordings without any known fact, without the montage's channels or
+        shorter than ``min_seconds`` are not dropped silently: they are listed
+        in :attr:`LabelledCorpus.skipped` with the reason.
     """
     b = builder or DescriptionBuilder()
     signals: dict[str, np.ndarray] = {}
@@ -346,16 +424,43 @@ def build_labelled_corpus(
         from tqdm.auto import tqdm
 
         it = tqdm(todo, desc="preprocessing", unit="rec")
+    owner: dict[str, str] = {}
+    n_samples = int(round(min_seconds * _SFREQ))
     for name, d in it:
         desc = _plain(d.description)
-        for key in (subject_key, recording_key):
-            if key not in desc:
-                raise KeyError(
-                    f"{name}: description has no {key!r} column (columns "
-                    f"{sorted(desc)}); pass subject_key=/recording_key="
+        rid = _recording_id(desc, recording_key, subject_key)
+        if subject_key not in desc or rid is None:
+            missing = subject_key if subject_key not in desc else recording_key
+            raise KeyError(
+                f"{name}: description has no {missing!r} column (columns "
+                f"{sorted(desc)}); pass subject_key=/recording_key= naming the "
+                "columns that hold them"
+                + (
+                    " (or give the rows session and run columns, as MOABB "
+                    "datasets converted by Braindecode have)"
+                    if missing == "recording_id"
+                    else ""
                 )
-        rec = f"{name}/{desc[recording_key]}"
-        subj = f"{name}/{desc[subject_key]}"
+            )
+        if _missing(desc[subject_key]):
+            raise ValueError(
+                f"{name}: recording {rid!r} has no subject ({subject_key}="
+                f"{desc[subject_key]!r}); subject-disjoint splits need one for "
+                "every recording: fill it in (a metadata table with a subject "
+                "column) or leave the recording out"
+            )
+        rec = f"{name}/{rid}"
+        subj = f"{name}/{_id_text(desc[subject_key])}"
+        if rec in owner:
+            # Two recordings under one id would share one signal array, and a
+            # "subject-disjoint" split would then put the same EEG in two parts.
+            raise ValueError(
+                f"{name}: recording id {rid!r} names two recordings (subjects "
+                f"{owner[rec]!r} and {subj!r}); ids must be unique within a "
+                f"dataset: give each row its own {recording_key!r} (e.g. "
+                "'<subject>_<name>'), or pass recording_key= naming a unique column"
+            )
+        owner[rec] = subj
         facts = b.facts(desc)
         for fact, key, value in b.unmatched(desc):
             unused[(name, fact, key, value)] += 1
@@ -364,6 +469,16 @@ def build_labelled_corpus(
             sig = _eeg_signal(d.raw)
         except ValueError as err:
             skipped.append(dict(dataset=name, recording=rec, reason=str(err)))
+            continue
+        if sig.shape[1] < n_samples:
+            skipped.append(
+                dict(
+                    dataset=name,
+                    recording=rec,
+                    reason=f"shorter ({sig.shape[1] / _SFREQ:.1f} s) than one "
+                    f"{min_seconds:g} s crop",
+                )
+            )
             continue
         new: list[Segment] = []
         if by_event:
@@ -401,6 +516,7 @@ def build_labelled_corpus(
             "no labelled segment in any source: "
             + "; ".join(f"{s['recording']}: {s['reason']}" for s in skipped[:5])
         )
+    _warn_partial_facts(segments)
     if unused:
         shown = "; ".join(
             f"{name}: {fact} {value!r} from column {key!r} ({n} recordings)"
@@ -414,3 +530,31 @@ def build_labelled_corpus(
             stacklevel=2,
         )
     return LabelledCorpus(signals, segments, skipped)
+
+
+def _warn_partial_facts(segments: Sequence[Segment]) -> None:
+    """Warn about recordings that lack a fact others of their dataset have
+    (an empty label cell): their text leaves the fact out, which is easy to miss."""
+    by_ds: dict[str, dict[str, set[str]]] = {}
+    for seg in segments:
+        recs = by_ds.setdefault(seg.dataset, {})
+        recs.setdefault(seg.recording, set()).update(seg.facts)
+    lines = []
+    for ds, recs in by_ds.items():
+        facts = set().union(*recs.values())
+        for fact in sorted(facts):
+            lack = sorted(r for r, fs in recs.items() if fact not in fs)
+            if lack and len(lack) < len(recs):
+                lines.append(
+                    f"{ds}: {len(lack)} of {len(recs)} recordings have no "
+                    f"{fact!r} (e.g. {lack[:3]})"
+                )
+    if lines:
+        warnings.warn(
+            "recordings without a fact that others of their dataset have (an "
+            "empty or unknown label?): "
+            + "; ".join(lines[:8])
+            + "; their text leaves the fact out",
+            UserWarning,
+            stacklevel=3,
+        )

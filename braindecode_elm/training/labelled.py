@@ -21,6 +21,7 @@ the tower does not memorise the few dozen recordings.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -35,6 +36,9 @@ __all__ = ["LabelledRecipe", "pretrain_labelled", "fact_prompts"]
 @dataclass
 class LabelledRecipe:
     """Settings of :func:`pretrain_labelled`.
+
+    The defaults are the recipe of the shipped ``elm-open-5s`` bundle
+    (:data:`~braindecode_elm.evaluation.open_recipe.OPEN_RECIPE`).
 
     Attributes
     ----------
@@ -65,13 +69,13 @@ class LabelledRecipe:
     """
 
     n_filters: int = 16
-    epochs: int = 30
+    epochs: int = 10
     batch_size: int = 64
     lr: float = 2e-3
-    weight_decay: float = 1e-2
+    weight_decay: float = 0.05
     temperature: float = 0.1
     crop_seconds: float = ELM_CROP_S
-    gain_jitter: float = 0.2
+    gain_jitter: float = 0.7
     facts: tuple[str, ...] | None = None
     fact_weights: dict[str, float] = field(default_factory=dict)
     text_model: str = "minilm"
@@ -154,6 +158,24 @@ def pretrain_labelled(
     rng = np.random.default_rng([recipe.seed, 104729])
     seg_facts = [dict(s.facts) for s in corpus.segments]
     names = recipe.facts or sorted({f for fs in seg_facts for f in fs})
+    values = {f: {fs[f] for fs in seg_facts if f in fs} for f in names}
+    single = {f: sorted(v)[0] for f, v in values.items() if len(v) == 1}
+    if single and len(single) < sum(1 for v in values.values() if v):
+        # Every crop of such a fact has the same sentences as positives: the
+        # contrast has nothing to learn from it.
+        warnings.warn(
+            "facts with one value in the corpus teach nothing and are left "
+            f"out: {single}",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif single:
+        raise ValueError(
+            f"every fact has one value in the corpus ({single}): a contrast "
+            "needs at least two values of a fact (e.g. rest and arithmetic "
+            "recordings); add recordings of another class or another fact"
+        )
+    names = [f for f in names if f not in single]
     seg_facts = [{k: v for k, v in fs.items() if k in names} for fs in seg_facts]
     # Every wording of every value that occurs, once.
     sentences, seen = [], set()

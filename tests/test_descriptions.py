@@ -286,3 +286,64 @@ def test_multi_dataset_corpus_on_shared_data_is_subject_disjoint(shared_data: Pa
         assert len({corpus.segments[seg[i]].dataset for i in batch}) == 1
         seen.extend(batch.tolist())
     assert sorted(seen) == list(range(len(seg)))
+
+
+def test_user_spellings_templates_and_ages_as_labs_write_them():
+    """Found by an outside user: template keys with capitals or dashes never
+    matched, a custom fact took any value and failed later in report(), BIDS's
+    separator-free task labels missed their value, ages like '25 years' or
+    '89+' vanished without a word."""
+    b = DescriptionBuilder(
+        templates={
+            "condition": {"N-Back": ["An n-back task."], "eyes closed": ["Eyes shut."]},
+            "count_quality": {"1": ["Good counting."], "0": ["Poor counting."]},
+        }
+    )
+    assert b.facts({"condition": "n back"}) == {"condition": "n_back"}
+    assert b.paraphrases("condition", "eyes_closed") == ["Eyes shut."]
+    # a value the templates do not name: not a fact, listed by unmatched()
+    assert "condition" not in b.facts({"condition": "sleep"})
+    assert b.unmatched({"condition": "sleep"}) == [("condition", "condition", "sleep")]
+    # integers read as floats (a column with a gap) are the template's keys
+    assert b.facts({"count_quality": 0.0}) == {"count_quality": "0"}
+    # BIDS labels hold no "_": task-mentalarithmetic is mental arithmetic
+    assert b.facts({"task": "mentalarithmetic"})["state"] == "arithmetic"
+    assert b.facts({"state": "RestingState"})["state"] == "rest"
+    own = DescriptionBuilder(aliases={"state": {"Math task": "arithmetic"}})
+    assert own.facts({"state": "math task"}) == {"state": "arithmetic"}
+    with pytest.raises(ValueError, match=r"names no value of 'state'"):
+        DescriptionBuilder(aliases={"state": {"x": "dreaming"}})
+    # ages
+    assert b.facts({"age": "25 years"})["age_group"] == "20s"
+    assert b.facts({"age": "25.5"})["age_group"] == "20s"
+    assert "age_group" not in b.facts({"age": True})
+    assert b.unmatched({"age": "89+"}) == [("age_group", "age", "89+")]
+    # one column's value is listed once, not once per fact reading it
+    assert b.unmatched({"label": "eyes closed"}) == [("state", "label", "eyes closed")]
+
+
+def test_corpus_warns_about_custom_fact_values_without_templates():
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+
+    pytest.importorskip("braindecode")
+    import mne
+    from braindecode.datasets import BaseConcatDataset, RawDataset
+
+    ch = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T3", "C3", "Cz", "C4"]
+    ch += ["T4", "T5", "P3", "Pz", "P4", "T6", "O1", "O2"]
+    rng = np.random.default_rng(0)
+    parts = []
+    for i, cond in enumerate(["n-back", "sleep"]):
+        raw = mne.io.RawArray(
+            rng.standard_normal((19, 128 * 8)) * 2e-5,
+            mne.create_info(ch, 128.0, "eeg"),
+            verbose="error",
+        )
+        parts.append(
+            RawDataset(raw, {"subject": i, "recording_id": f"r{i}", "condition": cond})
+        )
+    b = DescriptionBuilder(templates={"condition": {"N-Back": ["An n-back task."]}})
+    with pytest.warns(UserWarning, match=r"condition 'sleep' from column 'condition'"):
+        corpus = build_labelled_corpus({"lab": BaseConcatDataset(parts)}, builder=b)
+    assert [s.facts for s in corpus.segments] == [{"condition": "n_back"}]
+    assert corpus.skipped[0]["recording"] == "lab/r1"

@@ -35,6 +35,7 @@ heading.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,7 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
         "t0": "rest",
         "arithmetic": "arithmetic",
         "mental_arithmetic": "arithmetic",
+        "resting_state": "rest",
         "real_fists": "motor_execution",
         "real_fists_feet": "motor_execution",
         "motor_execution": "motor_execution",
@@ -363,9 +365,21 @@ def _is_missing(v: Any) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
+_AGE_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:y|yr|yrs|years?|years\s+old)?\s*$")
+
+
 def _age_group(v: Any) -> str | None:
+    if isinstance(v, (bool, np.bool_)):
+        return None
     if isinstance(v, str) and v.endswith("s") and v[:-1].isdigit():
         return v
+    if isinstance(v, str):
+        # "25", "25.5", "25 years", "25y"; a bound such as BIDS's "89+" is not
+        # an age (unmatched() lists it).
+        m = _AGE_TEXT.match(v.lower())
+        if m is None:
+            return None
+        v = m.group(1)
     try:
         age = float(v)
     except (TypeError, ValueError):
@@ -376,8 +390,17 @@ def _age_group(v: Any) -> str | None:
 
 
 def _norm(raw: Any) -> str:
-    """A value as fact values are spelled: lower case, ``_`` for space and dash."""
+    """A value as fact values are spelled: lower case, ``_`` for space and dash
+    (``1.0`` is ``1``: a column of integers with a gap is read as floats)."""
+    if isinstance(raw, (float, np.floating)) and float(raw).is_integer():
+        raw = int(raw)
     return str(raw).strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def _compact(key: str) -> str:
+    """A spelling without separators (BIDS labels cannot hold ``_``:
+    ``task-mentalarithmetic`` is ``mental_arithmetic``)."""
+    return key.replace("_", "")
 
 
 class DescriptionBuilder:
@@ -397,6 +420,13 @@ class DescriptionBuilder:
         read from the key of its own name).
     facts : sequence of str | None
         Facts to write (default: every fact with sources or templates).
+    aliases : mapping | None
+        ``fact -> spelling -> value`` merged over :data:`VALUE_ALIASES`, for
+        spellings of a known value (``{"state": {"mathtask": "arithmetic"}}``),
+        so that they stay positives of that value. Spellings and template
+        keys are matched as values are read (case, spaces and dashes do not
+        matter, and a spelling without separators such as BIDS's
+        ``mentalarithmetic`` matches ``mental_arithmetic``).
 
     Notes
     -----
@@ -404,7 +434,10 @@ class DescriptionBuilder:
     ...) that no template names is written with the fact's ``"*"`` fall-back
     ("Recorded during sleep."); read from a generic column (``label``,
     ``event``, ``task``, ...) it is not taken as that fact, and
-    :meth:`unmatched` lists it so that nothing is dropped unseen.
+    :meth:`unmatched` lists it so that nothing is dropped unseen. A fact you
+    add takes any value only with a ``"*"`` wording; otherwise a value its
+    templates do not name is listed by :meth:`unmatched` (as is an age that
+    is not a number, e.g. ``"89+"``).
 
     Examples
     --------
@@ -424,6 +457,7 @@ class DescriptionBuilder:
         sections: Mapping[str, str] | None = None,
         sources: Mapping[str, Sequence[str]] | None = None,
         facts: Sequence[str] | None = None,
+        aliases: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.templates: dict[str, dict[str, list[str]]] = {
             k: {v: list(p) for v, p in vals.items()}
@@ -436,7 +470,22 @@ class DescriptionBuilder:
                         f"templates[{fact!r}][{value!r}] must be a non-empty list "
                         "of strings"
                     )
-                self.templates.setdefault(fact, {})[value] = list(phr)
+                # Keys are spelled as values are read ("N-Back" is n_back).
+                key = value if value == "*" else _norm(value)
+                self.templates.setdefault(fact, {})[key] = list(phr)
+        self.aliases = {f: dict(a) for f, a in VALUE_ALIASES.items()}
+        for fact, table in (aliases or {}).items():
+            known = set(self.templates.get(fact, {})) | set(
+                VALUE_ALIASES.get(fact, {}).values()
+            )
+            for spelling, value in table.items():
+                if _norm(value) not in known:
+                    raise ValueError(
+                        f"aliases[{fact!r}][{spelling!r}] = {value!r} names no "
+                        f"value of {fact!r} (known: {sorted(known - {'*'})}); "
+                        "add templates for it first"
+                    )
+                self.aliases.setdefault(fact, {})[_norm(spelling)] = _norm(value)
         self.sections = dict(DEFAULT_SECTIONS, **(sections or {}))
         bad = {f: s for f, s in self.sections.items() if s not in SECTION_ORDER}
         if bad:
@@ -469,18 +518,24 @@ class DescriptionBuilder:
         if isinstance(raw, (bool, np.bool_)):
             raw = "true" if raw else "false"
         key = _norm(raw)
-        aliases = VALUE_ALIASES.get(fact)
-        if aliases is not None:
-            if key in aliases:
-                return aliases[key]
-            table = self.templates.get(fact, {})
-            # A value this fact does not know (e.g. an event name in "label"
-            # read for "state") is not this fact, unless templates name it or
-            # it sits in the fact's own column (then the "*" wording applies).
-            if key in table or (own_column and "*" in table):
-                return key
-            return None
-        return key
+        table = self.templates.get(fact, {})
+        aliases = self.aliases.get(fact, {})
+        if key in aliases:
+            return aliases[key]
+        if key in table and key != "*":
+            return key
+        compact = {_compact(k): v for k, v in aliases.items()}
+        compact.update({_compact(k): k for k in table if k != "*"})
+        if _compact(key) in compact:
+            return compact[_compact(key)]
+        # A value this fact does not know (e.g. an event name in "label" read
+        # for "state") is not this fact, unless it sits in the fact's own
+        # column and the fact has a "*" wording; a fact without aliases (one a
+        # user added) takes its "*" wording from any of its columns. Else
+        # unmatched() lists the value: it is not written, and not lost unseen.
+        if "*" in table and (own_column or fact not in VALUE_ALIASES):
+            return key
+        return None
 
     @staticmethod
     def _lookup(description: Mapping[str, Any], key: str) -> tuple[bool, Any]:
@@ -573,17 +628,23 @@ class DescriptionBuilder:
         # repeating its "state"), is used, not lost.
         used = {key for _, key in read.values()}
         said = {_norm(self._lookup(description, key)[1]) for _, key in read.values()}
-        out = []
+        found: dict[tuple[str, str], tuple[str, str, str]] = {}
         for fact in self.fact_names:
-            if fact in read or fact == "age_group":
+            if fact in read:
                 continue
             for key in self.sources.get(fact, (fact,)):
                 ok, raw = self._lookup(description, key)
                 if ok and not _is_missing(raw):
                     if key.lower() not in used and _norm(raw) not in said:
-                        out.append((fact, key, str(raw)))
+                        # One entry per column and value (an age that is no
+                        # number, "89+", too), under the fact named after the
+                        # column when there is one ("condition" is read for
+                        # "state" as well).
+                        at = (key.lower(), str(raw))
+                        if at not in found or fact.lower() == key.lower():
+                            found[at] = (fact, key, str(raw))
                     break
-        return out
+        return list(found.values())
 
     # -- text ------------------------------------------------------------------
     def paraphrases(self, fact: str, value: str) -> list[str]:

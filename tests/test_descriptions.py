@@ -163,6 +163,32 @@ def test_metadata_columns_override_header_fields_whatever_their_case():
     tsv = pd.DataFrame({"participant_id": ["sub-00"], "sex": ["F"]})
     apply_metadata(d, tsv, overwrite=False)
     assert (d[0]["sex"], d[0]["gender"]) == ("F", "F")
+    # as index_tuh applies a participants.tsv: it replaces the header's age and
+    # gender (a "gender" column named as the header's), fills other gaps, keeps
+    # other fields, and an empty cell ("n/a") erases nothing
+    d = [
+        {"recording_id": "r", "subject": "sub-00", "gender": "M", "age": 50,
+         "task": "rest", "path": "r.edf"},
+        {"recording_id": "q", "subject": "sub-01", "gender": "M", "age": 60,
+         "task": "rest", "path": "q.edf"},
+    ]  # fmt: skip
+    tsv = pd.DataFrame(
+        {
+            "participant_id": ["sub-00", "sub-01"],
+            "Gender": ["F", None],
+            "age": [21, None],
+            "task": ["other", "other"],
+            "group": ["a", "b"],
+        }
+    )
+    apply_metadata(d, tsv, overwrite=("age", "sex", "gender"))
+    assert [(x["gender"], x["age"], x["task"], x["group"]) for x in d] == [
+        ("F", 21, "rest", "a"),
+        ("M", 60, "rest", "b"),
+    ]
+    # a user table replaces, but an empty cell still erases nothing
+    apply_metadata(d, pd.DataFrame({"subject": ["sub-00"], "task": [None]}))
+    assert d[0]["task"] == "rest"
 
 
 def test_tuh_annotation_files(tmp_path: Path):

@@ -259,8 +259,10 @@ def test_preprocess_bids_entities_and_participants(eegmat_dir, tmp_path):
             (d / f"sub-{sub}_ses-1_task-{task}_eeg.edf").symlink_to(
                 eegmat_dir / f"{src}_{k}.edf"
             )
+    # eegmat's EDF headers say M for everyone; the participants.tsv wins
     (bids / "participants.tsv").write_text(
-        "participant_id\tage\tgroup\nsub-01\t19\tgood\nsub-02\t17\tbad\n"
+        "participant_id\tage\tgender\tgroup\nsub-01\t19\tF\tgood\n"
+        "sub-02\t17\tn/a\tbad\n"
     )
     assert main(["preprocess", str(bids), str(tmp_path / "c")]) == 0
     corpus = open_cache(tmp_path / "c")
@@ -269,6 +271,8 @@ def test_preprocess_bids_entities_and_participants(eegmat_dir, tmp_path):
     assert rec.description["session"] == "ses-1"
     assert rec.description["task"] == "arithmetic"
     assert rec.description["group"] == "bad" and rec.description["age"] == 17
+    assert rec.description["gender"] == "M"  # n/a: the header's value stays
+    assert corpus["sub-01_ses-1_task-rest_eeg"].description["gender"] == "F"
 
 
 # --------------------------------------------------------------------- benchmark

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -554,6 +555,10 @@ def _norm_subject(s: Any) -> str:
 #: Fields naming the same fact: a table setting one sets the other when present.
 _SEX_SYNONYMS = {"sex": "gender", "gender": "sex"}
 
+#: Description fields read from the EDF header (or a report), which a BIDS
+#: ``participants.tsv`` replaces.
+_HEADER_FIELDS = ("age", "sex", "gender")
+
 
 def apply_metadata(
     descriptions: list[dict[str, Any]],
@@ -561,7 +566,7 @@ def apply_metadata(
     *,
     root: str | os.PathLike[str] | None = None,
     source: str | None = None,
-    overwrite: bool = True,
+    overwrite: bool | Iterable[str] = True,
 ) -> int:
     """Merge a metadata table into recording descriptions, in place.
 
@@ -575,9 +580,12 @@ def apply_metadata(
         Corpus root, to match keys given as paths relative to it.
     source : str | None
         Name of the table in warnings.
-    overwrite : bool
-        Replace fields the description already has (a user table does; a BIDS
-        ``participants.tsv`` only fills gaps, except ``subject``-keyed fields).
+    overwrite : bool | iterable of str
+        Replace fields the description already has (a user table does), or
+        only the fields named (any case): a BIDS ``participants.tsv`` replaces
+        what the EDF header gave (``age``, ``sex``/``gender``: headers are often
+        anonymised or wrong, eegmat's say ``M`` for every subject) and fills
+        the other gaps. An empty cell never erases a value.
 
     Returns
     -------
@@ -602,6 +610,10 @@ def apply_metadata(
             f"{list(SUBJECT_KEYS)}; it has {list(metadata.columns)}"
         )
     kind, key = found
+    replace_all = overwrite is True
+    replace = (
+        set() if isinstance(overwrite, bool) else {str(f).lower() for f in overwrite}
+    )
     rows: dict[str, dict[str, Any]] = {}
     for rec in metadata.to_dict("records"):
         k = rec.get(key)
@@ -652,7 +664,9 @@ def apply_metadata(
                 # Report text from the table, for recordings without a file.
                 if isinstance(v, str) and v.strip() and d.get("report") is None:
                     d.update(report=v, report_status="ok", report_path=source)
-            elif overwrite or d.get(name) is None:
+            elif d.get(name) is None or (
+                v is not None and (replace_all or name.lower() in replace)
+            ):
                 d[name] = v
                 other = _SEX_SYNONYMS.get(name.lower())
                 if other in existing and v is not None:
@@ -859,7 +873,7 @@ def index_tuh(
     good = [d for d, err in results if err is None]
     participants = root / "participants.tsv"
     if participants.is_file() and good:
-        apply_metadata(good, participants, root=root, overwrite=False)
+        apply_metadata(good, participants, root=root, overwrite=_HEADER_FIELDS)
     if metadata is not None and good:
         tables = metadata if isinstance(metadata, (list, tuple)) else [metadata]
         for table in tables:

@@ -8,12 +8,19 @@ terminal (stderr) at the level ``-v``/``--quiet`` choose.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 
-__all__ = ["configure_logging", "quiet_third_parties", "verbosity_level"]
+__all__ = [
+    "configure_logging",
+    "plain_warnings",
+    "quiet_third_parties",
+    "verbosity_level",
+]
 
 _HANDLER_FLAG = "_braindecode_elm_cli"
 
@@ -104,3 +111,29 @@ def quiet_third_parties(quiet: bool) -> None:
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
+
+
+@contextlib.contextmanager
+def plain_warnings() -> Iterator[None]:
+    """Show this package's warnings as ``warning: <message>`` lines.
+
+    A terminal user of ``elm`` reads what to do, not the file and line of the
+    library call that warned (``.../cache_build.py:448: UserWarning:`` followed
+    by the source line). Other packages' warnings keep Python's format (they
+    may be about this package's use of them). Only the console script uses it:
+    replacing ``warnings.showwarning`` inside a test's ``catch_warnings`` would
+    keep the warnings from being recorded.
+    """
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if "braindecode_elm" in str(filename) and issubclass(category, UserWarning):
+            print(f"warning: {message}", file=file or sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = default

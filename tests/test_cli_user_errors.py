@@ -237,3 +237,27 @@ def test_pretrain_on_labels_without_reports_points_to_the_label_recipe(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "none has report text" in err and "pretrain_labelled" in err
+
+
+def test_console_warnings_are_plain_lines(capsys):
+    """The elm console script shows this package's warnings as 'warning: ...'
+    (not file:line and the source line); other packages' keep Python's way."""
+    import warnings
+
+    from braindecode_elm._logging import plain_warnings
+
+    before = warnings.showwarning
+    with pytest.warns(UserWarning) as rec:
+        warnings.simplefilter("always")
+        with plain_warnings():
+            warnings.warn_explicit(
+                "pass --subjects folder", UserWarning, "/x/braindecode_elm/data/a.py", 3
+            )
+            warnings.warn_explicit("other", UserWarning, "/x/sklearn/metrics.py", 7)
+    err = capsys.readouterr().err
+    assert err == "warning: pass --subjects folder\n"
+    # the other package's warning went the usual way (here: pytest's record)
+    assert [(str(w.message), w.filename) for w in rec] == [
+        ("other", "/x/sklearn/metrics.py")
+    ]
+    assert warnings.showwarning is before

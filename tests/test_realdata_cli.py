@@ -660,3 +660,43 @@ def test_metadata_matching_no_recording_is_an_error(eegmat_dir, tmp_path, capsys
     assert rc == 2, err
     assert "none of its 2 rows" in err and "'rest'" in err and "subjA/rest" in err, err
     assert not (out / "manifest.jsonl").exists()
+
+
+def test_preprocess_subjects_from_subject_folders(eegmat_dir, tmp_path):
+    """``subjA/rest.edf``, ``subjB/rest.edf``: the file-name rule made 'rest' and
+    'task' the subjects, so every split put each person in every part (found
+    by an outside user). Now a warning says so, and --subjects folder reads the
+    folders, also on a rerun over the same cache."""
+    import warnings
+
+    from braindecode_elm.data import index_tuh
+
+    root = _same_name_tree(eegmat_dir, tmp_path / "corpus")
+    out = tmp_path / "c"
+    with pytest.warns(UserWarning, match=r"file names.*\['rest', 'task'\].*2 folders"):
+        assert main(["preprocess", str(root), str(out), "--ids", "path", "-q"]) == 0
+    assert sorted(set(open_cache(out).subjects)) == ["rest", "task"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        args = ["preprocess", str(root), str(out), "--ids", "path", "-q"]
+        assert main([*args, "--subjects", "folder"]) == 0
+        corpus = open_cache(out)
+        assert {r.id: r.subject for r in corpus} == {
+            "subjA/rest": "subjA",
+            "subjA/task": "subjA",
+            "subjB/rest": "subjB",
+            "subjB/task": "subjB",
+        }
+        # a flat folder of eegmat files: subjects from names, no warning
+        flat = index_tuh(eegmat_dir)[0]
+        assert {d["subject"] for d in flat} >= {"Subject03", "Subject04"}
+    # with file-name ids the duplicates are skipped; the warning still comes
+    with pytest.warns(UserWarning, match="subjects='folder'"):
+        index_tuh(root)
+    # a file directly in the folder has no subject folder: skipped, said why
+    (root / "loose.edf").symlink_to(eegmat_dir / "Subject05_1.edf")
+    descs, skipped = index_tuh(root, ids="path", subjects="folder")
+    assert len(descs) == 4
+    assert list(skipped["reason"]) == ["no_subject_folder"]
+    with pytest.raises(ValueError, match="subjects must be one of"):
+        index_tuh(root, subjects="parent")

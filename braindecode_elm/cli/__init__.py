@@ -284,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
         "session folders hold files of one name (with stem the second one is "
         "skipped as duplicate_id)",
     )
+    p.add_argument(
+        "--subjects",
+        choices=["auto", "folder"],
+        default="auto",
+        help="subject ids: from BIDS/TUH names and folders, else the file name's "
+        "first _-separated token (auto; a warning says when those repeat across "
+        "folders), or the first folder inside SOURCE (folder: subjA/rest.edf -> "
+        "subjA); a --metadata table's subject column overrides both",
+    )
     _add_verbosity(p)
 
     sub.add_parser(
@@ -596,7 +605,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         Exit status.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        # The console script: this package's warnings as plain lines.
+        from .._logging import plain_warnings
+
+        with plain_warnings():
+            return main(sys.argv[1:])
+    argv = list(argv)
     # --debug may come anywhere (pretrain hands its arguments over unparsed).
     debug = debug_requested(argv)
     argv = [a for a in argv if a != "--debug"]

@@ -352,6 +352,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         metadata=args.metadata,
         recording_ids=ids,
         ids=args.ids,
+        subjects=args.subjects,
         progress=not args.quiet,
     )
     print(summary)

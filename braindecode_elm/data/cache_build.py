@@ -311,6 +311,7 @@ def build_cache(
     metadata: Any = None,
     recording_ids: Sequence[str] | None = None,
     ids: str = "stem",
+    subjects: str = "auto",
 ) -> CacheSummary:
     """Preprocess every recording once into a memory-mappable float16 cache.
 
@@ -389,6 +390,12 @@ def build_cache(
         ``.edf`` (default), or paths inside the folder without it
         (``subject1/rest``) where subject or session folders hold files of
         one name (see :func:`~braindecode_elm.data.index_tuh`).
+    subjects : {"auto", "folder"}
+        With a folder input, where subject ids come from: BIDS/TUH names and
+        folders, else the file name (default), or the first folder inside the
+        folder (``subjA/rest.edf`` -> ``subjA``; see
+        :func:`~braindecode_elm.data.index_tuh`). A rerun with ``"folder"``
+        updates the subjects of recordings cached before.
 
     Returns
     -------
@@ -439,7 +446,11 @@ def build_cache(
         from .tuh_index import index_tuh
 
         descs, skipped_df = index_tuh(
-            concat_ds, recording_ids=recording_ids, metadata=metadata, ids=ids
+            concat_ds,
+            recording_ids=recording_ids,
+            metadata=metadata,
+            ids=ids,
+            subjects=subjects,
         )
         tasks = [
             dict(
@@ -456,10 +467,10 @@ def build_cache(
     else:
         if recording_ids is not None:
             raise ValueError("recording_ids selects files of a folder input only")
-        if ids != "stem":
+        if ids != "stem" or subjects != "auto":
             raise ValueError(
-                "ids names the recordings of a folder input only; a dataset's "
-                "recordings keep the ids of its descriptions"
+                "ids and subjects apply to a folder input only; a dataset's "
+                "recordings keep the ids and subjects of its descriptions"
             )
         tasks, pre_skipped = _task_list(concat_ds)
         if metadata is not None:
@@ -559,6 +570,9 @@ def build_cache(
         if participants.is_file():
             tables.append(participants)
     meta_columns = _metadata_columns(tables) if tables else set()
+    if subjects == "folder":
+        # Recordings cached before by the file-name rules get their folder.
+        meta_columns.add("subject")
     for t in unique:
         row = latest.get(t["recording_id"])
         if t["recording_id"] not in done:

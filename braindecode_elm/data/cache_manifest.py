@@ -35,6 +35,8 @@ SKIP_REASONS: dict[str, str] = {
     "empty_report": "the report is empty",
     "unreadable_report": "the report file is binary or cannot be read",
     "duplicate_id": "another recording already has this id",
+    "no_subject_folder": "subjects='folder' (--subjects folder) and the file sits "
+    "directly in the corpus folder, not in a subject folder",
     "preprocessing_failed": "the preprocessing engine raised an error",
     "unsupported_format": "an EEG file in a format other than EDF (BDF, BrainVision, "
     "EEGLAB, FIF, GDF, CNT): convert it to EDF",

@@ -79,6 +79,9 @@ class TUHReports(BaseConcatDataset):
     ids : {"stem", "path"}
         Recording ids: EDF file names without ``.edf``, or paths inside
         ``path`` without it (see :func:`~braindecode_elm.data.index_tuh`).
+    subjects : {"auto", "folder"}
+        Subject ids by the rules of :func:`parse_tuh_path`, or the first folder
+        inside ``path`` (see :func:`~braindecode_elm.data.index_tuh`).
 
     Attributes
     ----------
@@ -98,6 +101,7 @@ class TUHReports(BaseConcatDataset):
         on_error: str = "skip",
         metadata: Any = None,
         ids: str = "stem",
+        subjects: str = "auto",
     ) -> None:
         root = Path(path)
         descs, skipped = index_tuh(
@@ -107,6 +111,7 @@ class TUHReports(BaseConcatDataset):
             on_error=on_error,
             metadata=metadata,
             ids=ids,
+            subjects=subjects,
         )
         if not descs:
             raise ValueError(

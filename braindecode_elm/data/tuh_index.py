@@ -111,6 +111,14 @@ def parse_tuh_path(
     A user table with a ``subject`` column (:func:`apply_metadata`) overrides
     all of these.
     """
+    return _parse_path(path, root)[0]
+
+
+def _parse_path(
+    path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> tuple[dict[str, Any], bool]:
+    """:func:`parse_tuh_path`, and whether the subject is the file name's first
+    token (the last rule, which a plain folder of subject folders defeats)."""
     p = Path(path)
     tokens = p.stem.split("_")
     bids = _bids_entities(tokens)
@@ -190,12 +198,13 @@ def parse_tuh_path(
         # The file's own folder when the file is named after it
         # (``S001/S001R03.edf``, ``p07/p07_rest.edf``): inside the root only.
         out["subject"] = folders[-1]
-    if out["subject"] is None:
+    from_name = out["subject"] is None
+    if from_name:
         # A plain folder: the first token of the stem (``Subject00_1`` ->
         # ``Subject00``); a user table can override it.
         out["subject"] = tokens[0]
     out["train"] = None if out["split"] is None else out["split"] == "train"
-    return out
+    return out, from_name
 
 
 def find_report(edf_path: Path, info: dict[str, Any]) -> Path | None:
@@ -703,6 +712,49 @@ def apply_metadata(
 #: How :func:`index_tuh` names recordings: by file name or by path in the folder.
 ID_SCHEMES = ("stem", "path")
 
+#: Where :func:`index_tuh` reads subjects: the rules of :func:`parse_tuh_path`,
+#: or the first folder inside the corpus folder.
+SUBJECT_SCHEMES = ("auto", "folder")
+
+
+def _top_folder(path: Path, root: Path) -> str | None:
+    """The first folder of ``path`` inside ``root`` (None for a file in it)."""
+    rel = path_id(path, root)
+    return rel.split("/", 1)[0] if "/" in rel else None
+
+
+def _warn_name_subjects(
+    descs: list[dict[str, Any]], files: list[Path], root: Path, subjects: str
+) -> None:
+    """Warn when subjects read from file names repeat across folders.
+
+    ``subjA/rest.edf``, ``subjB/rest.edf`` give the subject ``rest`` to both
+    people: every "subject-disjoint" split then puts each person in every part.
+    The layout cannot tell a subject folder from a session folder, so this is a
+    warning naming both readings, not a guess.
+    """
+    if subjects != "auto":
+        return
+    spread: dict[str, set[str]] = {}
+    for d, f in zip(descs, files):
+        info, from_name = _parse_path(f, root)
+        top = _top_folder(f, root)
+        if from_name and top is not None and str(d.get("subject")) == info["subject"]:
+            spread.setdefault(info["subject"], set()).add(top)
+    shared = {s: sorted(t) for s, t in spread.items() if len(t) > 1}
+    if shared:
+        folders = sorted({t for ts in shared.values() for t in ts})
+        warnings.warn(
+            f"subject ids were read from file names, and the same ones "
+            f"({sorted(shared)[:4]}) occur in {len(folders)} folders "
+            f"({folders[:4]}): if each folder holds one subject, pass "
+            "subjects='folder' (elm preprocess --subjects folder), or give a "
+            "metadata table with a subject column; otherwise subject-disjoint "
+            "splits put one person in several parts",
+            UserWarning,
+            stacklevel=3,
+        )
+
 
 def path_id(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:
     """A recording id from the file's place in the corpus folder.
@@ -735,6 +787,7 @@ def index_tuh(
     on_error: str = "skip",
     metadata: pd.DataFrame | str | os.PathLike[str] | None = None,
     ids: str = "stem",
+    subjects: str = "auto",
 ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Describe every EDF file of a corpus folder without opening it with MNE.
 
@@ -767,6 +820,14 @@ def index_tuh(
         (``"path"``, :func:`path_id`: ``subject1/rest``), for folders whose
         subject or session folders hold files of one name. With ``"stem"``,
         a second file of a name already seen is skipped as ``duplicate_id``.
+    subjects : {"auto", "folder"}
+        Subject ids: by the rules of :func:`parse_tuh_path` (``"auto"``; a
+        warning says when subjects read from file names repeat across
+        folders, as in ``subjA/rest.edf``, ``subjB/rest.edf``), or the first
+        folder inside ``path`` (``"folder"``: ``subjA/ses1/rest.edf`` ->
+        ``subjA``; a file directly in ``path`` is skipped as
+        ``no_subject_folder``). A metadata table's ``subject`` column
+        overrides both.
 
     Returns
     -------
@@ -779,6 +840,8 @@ def index_tuh(
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
     if ids not in ID_SCHEMES:
         raise ValueError(f"ids must be one of {ID_SCHEMES}, got {ids!r}")
+    if subjects not in SUBJECT_SCHEMES:
+        raise ValueError(f"subjects must be one of {SUBJECT_SCHEMES}, got {subjects!r}")
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder {root} does not exist")
@@ -859,6 +922,15 @@ def index_tuh(
             desc.update(entities[str(f)])
         if desc is not None:
             desc["recording_id"] = rid_of(f)
+        if desc is not None and subjects == "folder":
+            top = _top_folder(f, root)
+            if top is None:
+                return None, (
+                    "no_subject_folder",
+                    f"{f} sits directly in {root}, not in a subject folder "
+                    "(subjects='folder' reads the first folder inside it)",
+                )
+            desc["subject"] = top
         return desc, err
 
     if n_jobs == 1:
@@ -911,4 +983,8 @@ def index_tuh(
             continue
         seen[desc["recording_id"]] = str(f)
         descs.append(desc)
+    # Files skipped as duplicate ids count too (subjA/rest, subjB/rest).
+    _warn_name_subjects(
+        good, [f for f, (_, err) in zip(files, results) if err is None], root, subjects
+    )
     return descs, pd.DataFrame(skipped, columns=SKIP_COLUMNS)

@@ -250,3 +250,28 @@ def test_elm_zeroshot_on_the_test_subjects_reproduces_the_model_card(
     assert main([a for a in base if a != "-q"]) == 0
     err = capsys.readouterr().err
     assert "24 recordings, 240 crops of 5 s (10 per recording; the first 10 s" in err
+
+
+def test_a_folder_of_the_shipped_name_is_said(tmp_path, monkeypatch):
+    """./elm-open-5s in the working folder: an empty one gave a self-contradicting
+    error, a bundle there was used without a word (outside user)."""
+    import torch
+
+    from braindecode_elm.models import load_model
+    from braindecode_elm.models.pretrained import PRETRAINED_DIR
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elm-open-5s").mkdir()
+    with pytest.warns(UserWarning, match="no bundle .*the shipped bundle"):
+        shipped = load_model("elm-open-5s")
+    shipped.save_pretrained(tmp_path / "elm-open-5s")
+    # the card (data licence and attribution) travels with the weights
+    card = (tmp_path / "elm-open-5s" / "MODEL_CARD.md").read_text()
+    assert card == (PRETRAINED_DIR / "elm-open-5s" / "MODEL_CARD.md").read_text()
+    assert "ODC-By" in card
+    with pytest.warns(UserWarning, match="working directory is loaded, not the"):
+        local = load_model("elm-open-5s")
+    x = torch.zeros(1, 20, 500)
+    with torch.no_grad():
+        assert torch.allclose(local.embed_eeg(x + 1), shipped.embed_eeg(x + 1))
+    assert (PRETRAINED_DIR / "elm-open-5s" / "config.json").is_file()

@@ -700,3 +700,29 @@ def test_preprocess_subjects_from_subject_folders(eegmat_dir, tmp_path):
     assert list(skipped["reason"]) == ["no_subject_folder"]
     with pytest.raises(ValueError, match="subjects must be one of"):
         index_tuh(root, subjects="parent")
+
+
+def test_elm_models_refuse_a_cache_not_in_elm_units(eegmat_dir, tmp_path, capsys):
+    """A --recipe default cache (volts) gave zero-shot figures with only a
+    warning (found by an outside user); ELM models now refuse it and say how
+    to build the right one. The model name ELM (the bare, unseeded
+    architecture) is refused too: random-elm is the seeded baseline."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("Subject05_1\n")
+    volts = tmp_path / "volts"
+    args = ["preprocess", str(eegmat_dir), str(volts), "--recordings", str(ids)]
+    assert main([*args, "--recipe", "default", "-q"]) == 0
+    out = tmp_path / "e.npz"
+    rc = main(["embed", "--model", "elm-open-5s", "--cache", str(volts),
+               "--drop-first", "0", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and not out.exists()
+    assert "cached with the 'default' recipe" in err
+    assert "--recipe elm" in err
+    elm_units = tmp_path / "elm"
+    args = ["preprocess", str(eegmat_dir), str(elm_units), "--recordings", str(ids)]
+    assert main([*args, "-q"]) == 0
+    ok = ["embed", "--cache", str(elm_units), "--drop-first", "0", "--out", str(out)]
+    assert main([*ok, "--model", "elm-open-5s", "-q"]) == 0
+    assert main([*ok, "--model", "ELM", "-q"]) == 2
+    assert "'ELM' is the architecture" in capsys.readouterr().err

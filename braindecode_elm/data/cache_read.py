@@ -72,6 +72,16 @@ class CachedRecording:
         return _safe_rel(self._root, self._row.get("file"), f"recording {self.id}")
 
     @property
+    def recipe(self) -> str | None:
+        """Name of the preprocessing recipe the recording was cached with."""
+        return self._row.get("recipe")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The recipe's fields as stored in the manifest (scale, clip, band ...)."""
+        return dict(self._row.get("params") or {})
+
+    @property
     def data(self) -> np.ndarray:
         """Memory-mapped float16 array (20, n_times) in ELM units (read-only)."""
         if self._data is None:

@@ -188,6 +188,7 @@ def embed_corpus(
             f"crop length {seconds} s must be > 0 and at most the {max_minutes:g} "
             "minutes of each recording that are used"
         )
+    _check_elm_recipe(model, corpus, ids)
     # The tower's reflection padding needs a minimum input length.
     need = getattr(getattr(model, "eeg_encoder", None), "min_n_times", None)
     crops_list, groups = [], []
@@ -237,3 +238,31 @@ def embed_corpus(
         descriptions=descriptions,
         subjects=subjects,
     )
+
+
+def _check_elm_recipe(model: Any, corpus: Any, ids: Sequence[str]) -> None:
+    """Refuse a cache whose signals are not in ELM units for an ELM model.
+
+    A cache built with ``--recipe default`` holds volts: an ELM tower reads them
+    as near-zero input and still ranks something (an outside user got AUROC
+    0.85 and balanced accuracy 0.50 from such a cache, with only a warning).
+    """
+    from braindecode_elm.dsp import ELM_SCALE
+    from braindecode_elm.models import ELM
+
+    if not isinstance(model, ELM):
+        return  # other towers read the cache in their own units
+    for rid in ids:
+        rec = corpus[rid]
+        params = getattr(rec, "params", {})
+        if "scale" not in params:
+            continue  # a cache written before recipes were stored: trusted
+        scale = params["scale"]
+        if scale is None or not np.isclose(float(scale), ELM_SCALE):
+            raise ValueError(
+                f"recording {rid!r} was cached with the {rec.recipe!r} recipe "
+                f"(scale {scale}), not in ELM units: ELM models read volts x "
+                f"{ELM_SCALE:g} clipped at +-80 (recipe 'elm'); build the cache "
+                "again with it: elm preprocess SOURCE OUT --recipe elm (or "
+                "build_cache(..., recipe='elm'))"
+            )

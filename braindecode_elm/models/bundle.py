@@ -194,6 +194,10 @@ def _check_elm_units(x: torch.Tensor) -> None:
             )
 
 
+#: Model-card files a loaded bundle carries over to ``save_pretrained``.
+_CARD_FILES = ("README.md", "MODEL_CARD.md")
+
+
 class ELM(nn.Module):
     """ELM: EEG tower + text tower reference + projections + temperature + prompts.
 
@@ -539,7 +543,11 @@ class ELM(nn.Module):
             If given, also write it as ``README.md`` (training data and subjects,
             preprocessing recipe, metrics over seeds, licence, citation and the
             bundle's prompt sets); see
-            :func:`~braindecode_elm.models.model_card.write_model_card`.
+            :func:`~braindecode_elm.models.model_card.write_model_card`. If not,
+            a bundle loaded with :meth:`from_pretrained` writes the card files
+            it was loaded with (``README.md``, ``MODEL_CARD.md``) where the
+            folder has none, so that its licence and attribution stay with
+            the weights.
 
         Returns
         -------
@@ -556,6 +564,12 @@ class ELM(nn.Module):
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True))
         if model_card is not None:
             write_model_card(folder, model_card, model=self)
+        else:
+            # A loaded bundle saved again (e.g. after calibrate_bundle) keeps its
+            # card, which states the data's licence and attribution.
+            for name, text in getattr(self, "_cards", {}).items():
+                if not (folder / name).exists():
+                    (folder / name).write_text(text, encoding="utf-8")
         return folder
 
     @classmethod
@@ -701,6 +715,14 @@ class ELM(nn.Module):
                 k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)
             }
             mod.load_state_dict(sub, strict=True)
+        # The model card travels with the weights (it carries the data's
+        # licence and attribution, e.g. ODC-By for elm-open-5s): kept for
+        # save_pretrained.
+        model._cards = {
+            name: (folder / name).read_text(encoding="utf-8")
+            for name in _CARD_FILES
+            if (folder / name).is_file()
+        }
         return model.to(map_location).eval()
 
     def push_to_hub(

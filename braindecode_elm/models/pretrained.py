@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,28 @@ def resolve_bundle(spec: str | os.PathLike) -> Path:
         exist, so that the loader names it in its error).
     """
     path = Path(spec)
-    if path.exists() or len(path.parts) != 1:
+    if len(path.parts) != 1 or str(spec) not in shipped_bundles():
         return path
-    if str(spec) in shipped_bundles():
-        return PRETRAINED_DIR / str(spec)
-    return path
+    if (path / "config.json").is_file():
+        # A bundle of the shipped name in the working folder (e.g. one saved
+        # after recalibrating): the local folder wins, as a path would, but
+        # the user learns which one was loaded.
+        warnings.warn(
+            f"{spec!r}: the folder ./{spec} in the working directory is loaded, "
+            f"not the shipped bundle of that name ({PRETRAINED_DIR / str(spec)}); "
+            "rename the folder to use the shipped one",
+            UserWarning,
+            stacklevel=3,
+        )
+        return path
+    if path.exists():
+        warnings.warn(
+            f"{spec!r}: ./{spec} in the working directory is no bundle (no "
+            "config.json); the shipped bundle of that name is loaded",
+            UserWarning,
+            stacklevel=3,
+        )
+    return PRETRAINED_DIR / str(spec)
 
 
 def looks_like_repo_id(name: str) -> bool:

@@ -167,6 +167,15 @@ def load_model(
                 f"{spec!r} is a part of a model, not an ELM bundle; build it with "
                 f"create_model({spec!r}, ...)"
             )
+        if MODEL_REGISTRY[spec].build is None:
+            # The bare architecture: untrained and unseeded, it would give
+            # another random answer on every run.
+            raise ValueError(
+                f"{spec!r} is the architecture, not a model: load a bundle folder "
+                "(ELM.save_pretrained), a bundle shipped with the package "
+                f"({', '.join(_shipped()) or 'none'}), or 'random-elm' for an "
+                "untrained, seeded baseline"
+            )
         return create_model(spec, **kwargs).eval()
     from .pretrained import resolve_bundle, shipped_bundles
 
@@ -174,7 +183,9 @@ def load_model(
     if not path.is_dir() and hub:
         return ELM.from_pretrained(spec, **kwargs).eval()
     if not path.is_dir():
-        bundles = sorted(n for n, s in MODEL_REGISTRY.items() if s.cls is ELM)
+        bundles = sorted(
+            n for n, s in MODEL_REGISTRY.items() if s.cls is ELM and s.build
+        )
         raise FileNotFoundError(
             f"model folder {path} not found; pass a folder written by "
             f"ELM.save_pretrained (e.g. RUN_DIR/final), a bundle shipped with the "
@@ -346,3 +357,9 @@ def register_models() -> list[str]:
         :func:`register_in_braindecode`).
     """
     return register_in_braindecode()
+
+
+def _shipped() -> list[str]:
+    from .pretrained import shipped_bundles
+
+    return list(shipped_bundles())

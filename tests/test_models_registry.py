@@ -585,3 +585,16 @@ def test_load_model_random_elm_is_seeded_and_folder_round_trips(tmp_path) -> Non
         load_model(tmp_path / "missing")
     with pytest.raises(ValueError, match="create_model"):
         load_model("TextProjection")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float64_input_as_mne_gives_it(name: str) -> None:
+    """MNE arrays are float64: the tower casts them to its weights' dtype (an
+    outside user fine-tuning from ELMEncoder got torch's dtype mismatch)."""
+    model = _make(name, n_outputs=2).eval()
+    x = _input(name).double()
+    with torch.no_grad():
+        got = model(x)
+        want = model(x.float())
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, want)

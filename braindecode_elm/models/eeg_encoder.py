@@ -322,6 +322,9 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the pooled ``3 * n_filters``-d features of ``x`` (B, C, T)."""
         x = self.input_check(x)
+        # float64 (what MNE arrays become) or float16 input in the weights'
+        # dtype, as ELM.embed_eeg does, instead of torch's dtype mismatch error.
+        x = x.to(dtype=self.bn1.weight.dtype)
         x = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
         x = self.act(self.bn1(x))
         for block in self.res_blocks:
@@ -357,6 +360,8 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         # submodules only (no other method of self); and it reads the plain
         # ``_has_head`` flag, not the mixin's ``_n_outputs`` (None or int).
         x = self.input_check(x)
+        # MNE's float64 arrays run in the weights' dtype (see forward_features).
+        x = x.to(dtype=self.bn1.weight.dtype)
         h = torch.cat([conv(x) for conv in self.conv1_layers], dim=1)
         h = self.act(self.bn1(h))
         for block in self.res_blocks:

@@ -159,5 +159,33 @@ def test_embed_eeg_checks_its_input(epochs):
         pytest.raises(ValueError, match="NaN or infinite values in 1"),
     ):
         model.embed_eeg(bad)
-    with torch.no_grad(), pytest.raises(ValueError, match="expected 20 channels"):
-        model.embed_eeg(x[:, :19])
+    with (
+        torch.no_grad(),
+        warnings.catch_warnings(),
+        pytest.raises(ValueError, match="expected 20 channels"),
+    ):
+        # the shape error alone: a unit warning first pointed elsewhere
+        warnings.simplefilter("error")
+        model.embed_eeg(x[:, :19] / 1e5)
+    # microvolts given as ELM units (10x): a different embedding, now said
+    with torch.no_grad(), pytest.warns(UserWarning, match=r"Microvolts\? .*divide"):
+        micro = model.embed_eeg(x * 10)
+    assert float((micro * ok).sum(1).max()) < 0.9
+
+
+def test_preprocess_warns_when_the_input_is_not_volts(epochs):
+    from braindecode_elm.dsp import preprocess
+
+    ep, _ = epochs
+    names = _names(ep)
+    volts = ep.get_data(picks=names)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preprocess(volts, names, 500.0, recipe="elm")
+    with pytest.warns(UserWarning, match=r"% of the output samples are at the clip"):
+        y, _ = preprocess(volts * 1e6, names, 500.0, recipe="elm")
+    assert np.mean(np.abs(y) >= 79.2) > 0.3
+    # the unscaled recipe has no clip: nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preprocess(volts * 1e6, names, 500.0, recipe="default")

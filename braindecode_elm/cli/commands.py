@@ -76,7 +76,9 @@ def load_labels(spec: str | None) -> Any:
             f"{file}: recording_id {sorted(set(dup))[:5]} listed more than once; "
             "give one row per recording"
         )
-    return dict(zip(ids, table[column]))
+    # Labels are stripped as ids are (" rest" in a hand-written CSV is rest).
+    values = [v.strip() if isinstance(v, str) else v for v in table[column]]
+    return dict(zip(ids, values))
 
 
 def load_prompts(

@@ -9,6 +9,7 @@ so the API always works; :func:`backend` says which one runs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -386,7 +387,9 @@ def preprocess(
         _check_length(x, _design(rec, sfreq), rec, "signal")
         check_finite(x)
         y, _ = ref.preprocess(x, ch_names, sfreq, recipe=rec)
-        return y.astype(out_dtype, copy=False), names
+        y = y.astype(out_dtype, copy=False)
+        _warn_clipped(y, rec)
+        return y, names
     # The extension builds the recording's plan from the recipe (filter design,
     # band and length checks) and runs it without the GIL.
     index, names, up, down = _plan(ch_names, x.shape[0], sfreq, rec, check_band=False)
@@ -401,6 +404,7 @@ def preprocess(
         int(n_threads),
         [str(c) for c in ch_names],
     )
+    _warn_clipped(y, rec)
     return y, names
 
 
@@ -480,3 +484,31 @@ def preprocess_batch(
         int(n_threads),
     )
     return list(zip(ys, all_names))
+
+
+#: Share of output samples at the clip above which :func:`preprocess` warns.
+CLIP_WARN_FRACTION = 0.01
+
+
+def _warn_clipped(y: np.ndarray, rec: Any) -> None:
+    """Warn when much of the output sits at the clip: a unit mistake.
+
+    Scalp EEG in ELM units rarely reaches +-80 (800 uV). Microvolts given as
+    volts put most samples there (an outside user saw 58.8 % from an EDF read
+    in microvolts), which the model then reads as a different signal.
+    """
+    clip = getattr(rec, "clip", None)
+    if not clip or not y.size:
+        return
+    # The clip comes before the resampling, whose ringing moves clipped
+    # stretches a little off the level.
+    frac = float(np.count_nonzero(np.abs(y) >= 0.99 * clip)) / y.size
+    if frac > CLIP_WARN_FRACTION:
+        warnings.warn(
+            f"preprocess: {100 * frac:.1f} % of the output samples are at the clip "
+            f"+-{clip:g}: the input is almost surely not in volts (microvolts? "
+            "multiply by 1e-6; MNE Raw/Epochs data are volts, MOABB arrays "
+            "microvolts by default)",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -505,6 +505,14 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
 
         # One recipe for all epochs: the options are validated once.
         recipe = RECIPES["elm"].replace(l_freq=self.l_freq, h_freq=self.h_freq)
+        if self.h_freq >= sfreq / 2:
+            raise ValueError(
+                f"ELMFeatures: the data are sampled at {sfreq:g} Hz, whose Nyquist "
+                f"frequency ({sfreq / 2:g} Hz) is not above the band's upper edge "
+                f"h_freq={self.h_freq:g} Hz; ELM models read 0.1-49 Hz at 100 Hz, so "
+                "give data sampled at 100 Hz or more (raw.resample(100) or higher), "
+                "or set ELMFeatures(h_freq=...) below the Nyquist frequency"
+            )
         out = []
         for epoch in data:
             try:

@@ -166,11 +166,19 @@ def _check_weight_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> No
 #: Median channel rms (ELM units, volts x 1e5) below which embed_eeg warns.
 _MIN_RMS_ELM_UNITS = MIN_RMS_UV * 1e-6 * ELM_SCALE
 
+#: Median channel rms (ELM units) above which embed_eeg warns: 60 uV rms in
+#: every bipolar channel of the 0.1-49 Hz band is beyond typical scalp EEG
+#: (eegmat windows: median 7 uV, at most 17 uV), while microvolts given as ELM
+#: units read ten times too large.
+_MAX_RMS_ELM_UNITS = 60.0 * 1e-6 * ELM_SCALE
 
-def _check_elm_units(x: torch.Tensor) -> None:
-    """Refuse NaN, warn on input far too small for ELM units (see embed_eeg)."""
-    if x.dim() != 3:
-        return  # the tower's own shape error says what it expects
+
+def _check_elm_units(x: torch.Tensor, n_chans: int | None = None) -> None:
+    """Refuse NaN, warn on input far too small or large for ELM units."""
+    if x.dim() != 3 or (n_chans is not None and x.shape[1] != n_chans):
+        # The tower's own shape error says what it expects (a unit warning
+        # before it would point at the wrong mistake).
+        return
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).flatten(1).any(1).sum())
         raise ValueError(
@@ -189,6 +197,19 @@ def _check_elm_units(x: torch.Tensor) -> None:
                 "below any EEG: they embed to nearly the same vector. Data in volts? "
                 "Use braindecode_elm.dsp.preprocess(data, ch_names, "
                 "sfreq, recipe='elm'), which returns ELM units",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif sd.numel() and float(sd.median()) > _MAX_RMS_ELM_UNITS:
+            import warnings
+
+            warnings.warn(
+                f"embed_eeg: the windows are {float(sd.median()) * 10:.3g} uV rms "
+                "(median over channels) if read as ELM units (volts x 1e5, 1 unit "
+                "= 10 uV), far above typical EEG; the tower reads them as another "
+                "signal. Microvolts? ELM units are microvolts / 10: divide by 10, "
+                "or use braindecode_elm.dsp.preprocess(volts, ch_names, sfreq, "
+                "recipe='elm')",
                 UserWarning,
                 stacklevel=3,
             )
@@ -391,7 +412,9 @@ class ELM(nn.Module):
         autograd graph: embed under ``torch.no_grad()`` for inference. In eval
         mode the input is checked first: NaN or infinite values are refused, and
         signals below 0.01 uV rms (volts or microvolts where ELM units are
-        expected) give a warning, since they embed to nearly one vector.
+        expected) give a warning, since they embed to nearly one vector, and
+        so do signals above 60 uV rms (median over channels: microvolts given
+        as ELM units, which are microvolts / 10).
 
         Parameters
         ----------
@@ -409,7 +432,7 @@ class ELM(nn.Module):
         x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
         x = x.to(device=ref.device, dtype=ref.dtype)
         if not self.training:
-            _check_elm_units(x)
+            _check_elm_units(x, getattr(self.eeg_encoder, "n_chans", None))
         emb = self.eeg_encoder(x, return_features=True)["embedding"]
         return F.normalize(emb, dim=-1)
 

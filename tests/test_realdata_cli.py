@@ -726,3 +726,55 @@ def test_elm_models_refuse_a_cache_not_in_elm_units(eegmat_dir, tmp_path, capsys
     assert main([*ok, "--model", "elm-open-5s", "-q"]) == 0
     assert main([*ok, "--model", "ELM", "-q"]) == 2
     assert "'ELM' is the architecture" in capsys.readouterr().err
+
+
+def test_zeroshot_on_labels_of_one_class_says_so(plain_cache, tmp_path, capsys):
+    """Labels of one class printed 'balanced accuracy 0.750' (one class's
+    recall) beside sklearn's warning (outside user); now the command says that
+    the metric needs two classes and prints the accuracy."""
+    import warnings
+
+    _, cache = plain_cache
+    ids = tmp_path / "ids.txt"
+    ids.write_text("Subject24_2\nSubject25_2\nSubject26_2\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "recording_id,state\nSubject24_2, arithmetic\nSubject25_2,arithmetic\n"
+        "Subject26_2,arithmetic\n"
+    )
+    out = tmp_path / "zs"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        rc = main(
+            ["zeroshot", "--model", "elm-open-5s", "--cache", str(cache),
+             "--prompts", "eegmat_rest_arithmetic", "--labels",
+             f"{labels}:state", "--drop-first", "0", "--recordings", str(ids),
+             "--out", str(out), "-q"]
+        )  # fmt: skip
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "need labels of two classes or more" in printed
+    assert "the 3 recordings are all arithmetic: accuracy" in printed
+    res = json.loads((out / "zeroshot.json").read_text())
+    assert res["balanced_accuracy"] is None and res["auroc"] is None
+    assert 0 <= res["accuracy"] <= 1
+
+
+def test_zeroshot_other_crop_length_warns_about_the_offsets(
+    plain_cache, tmp_path, caplog
+):
+    """--seconds 10 quietly used offsets calibrated on 5 s windows (outside user)."""
+    _, cache = plain_cache
+    ids = tmp_path / "ids.txt"
+    ids.write_text("Subject24_1\nSubject24_2\n")
+    base = ["zeroshot", "--model", "elm-open-5s", "--cache", str(cache),
+            "--prompts", "eegmat_rest_arithmetic", "--drop-first", "0",
+            "--recordings", str(ids), "-q"]  # fmt: skip
+    with caplog.at_level("WARNING", logger="braindecode_elm"):
+        assert main([*base, "--seconds", "10"]) == 0
+    assert "offsets were computed on 5 s windows; with --seconds 10" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="braindecode_elm"):
+        assert main(base) == 0
+        assert main([*base, "--seconds", "10", "--no-calibration"]) == 0
+    assert "offsets were computed" not in caplog.text

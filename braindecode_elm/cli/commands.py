@@ -445,6 +445,17 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     offsets = None
     if not getattr(args, "no_calibration", False):
         offsets = bundle_offsets(model, args.prompts, classes)
+    tower = getattr(model, "eeg_encoder", None)
+    trained_s = getattr(tower, "n_times", 0) / max(getattr(tower, "sfreq", 0) or 0, 1)
+    if offsets is not None and trained_s and abs(args.seconds - trained_s) > 1e-6:
+        logger.warning(
+            "the bundle's class offsets were computed on %g s windows; with "
+            "--seconds %g the scores shift and the offsets may not fit (compare "
+            "--no-calibration, or keep --seconds %g)",
+            trained_s,
+            args.seconds,
+            trained_s,
+        )
     emb = _embed(args, model, with_text=False)
     res = zero_shot(
         model,
@@ -483,11 +494,20 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
             else "label map "
             + ", ".join(f"{k}={v}" for k, v in res["label_map"].items())
         )
-        print(
-            f"balanced accuracy {res['balanced_accuracy']:.3f}  "
-            f"AUROC {res['auroc']:.3f}  (n={len(res['ids'])}; classes "
-            f"{', '.join(res['classes'])}; {how})"
-        )
+        if np.isnan(res["balanced_accuracy"]):
+            # One class among the labels: balanced accuracy would be its recall.
+            only = sorted({res["classes"][int(k)] for k in res["y_true"]})
+            print(
+                f"balanced accuracy and AUROC need labels of two classes or more; "
+                f"the {len(res['ids'])} recordings are all {', '.join(only)}: "
+                f"accuracy {res['accuracy']:.3f} ({how})"
+            )
+        else:
+            print(
+                f"balanced accuracy {res['balanced_accuracy']:.3f}  "
+                f"AUROC {res['auroc']:.3f}  (n={len(res['ids'])}; classes "
+                f"{', '.join(res['classes'])}; {how})"
+            )
     if out is not None:
         (out / "zeroshot.json").write_text(json.dumps(to_jsonable(res), indent=1))
         if "confusion_matrix" in res:

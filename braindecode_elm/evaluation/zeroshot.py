@@ -74,7 +74,9 @@ def classification_metrics(
     Returns
     -------
     dict
-        ``balanced_accuracy`` and ``auroc`` (NaN when only one class is present).
+        ``accuracy``, ``balanced_accuracy`` and ``auroc``; the last two are NaN
+        when ``y_true`` holds one class only (balanced accuracy would be that
+        class's recall, and sklearn warns).
     """
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
@@ -82,11 +84,14 @@ def classification_metrics(
     scores = np.asarray(scores, dtype=np.float64)
     n_classes = scores.shape[1] if n_classes is None else n_classes
     pred = scores.argmax(axis=1)
-    out = {"balanced_accuracy": float(balanced_accuracy_score(y, pred))}
     present = np.unique(y)
+    out = {"accuracy": float(np.mean(pred == y)) if len(y) else float("nan")}
     if len(present) < 2:
+        out["balanced_accuracy"] = float("nan")
         out["auroc"] = float("nan")
-    elif n_classes == 2:
+        return out
+    out["balanced_accuracy"] = float(balanced_accuracy_score(y, pred))
+    if n_classes == 2:
         out["auroc"] = float(roc_auc_score(y, scores[:, 1] - scores[:, 0]))
     else:
         # Macro one-vs-rest over the classes present in y_true.

@@ -128,7 +128,7 @@ def plain_warnings() -> Iterator[None]:
 
     def show(message, category, filename, lineno, file=None, line=None):
         if "braindecode_elm" in str(filename) and issubclass(category, UserWarning):
-            print(f"warning: {message}", file=file or sys.stderr)
+            (file or sys.stderr).write(f"warning: {message}\n")
         else:
             default(message, category, filename, lineno, file, line)
 

@@ -778,3 +778,27 @@ def test_zeroshot_other_crop_length_warns_about_the_offsets(
         assert main(base) == 0
         assert main([*base, "--seconds", "10", "--no-calibration"]) == 0
     assert "offsets were computed" not in caplog.text
+
+
+def test_readme_benchmark_scores_the_baseline_with_the_bundles_prompts(
+    labelled_cache, tmp_path
+):
+    """README's command: random-elm has no 'eegmat_rest_arithmetic' set, so its
+    zero-shot cell was skipped (outside user); it now uses elm-open-5s's
+    prompts (without the bundle's offsets) and says whose they are."""
+    out = tmp_path / "bench"
+    rc = main(
+        ["benchmark", "--models", "elm-open-5s,random-elm", "--datasets",
+         str(labelled_cache), "--tasks", "zeroshot", "--labels", "state",
+         "--prompts", "eegmat_rest_arithmetic", "--label-map", "task=arithmetic,rest=rest",
+         "--drop-first", "0", "--out", str(out), "-q"]
+    )  # fmt: skip
+    assert rc == 0
+    board = pd.read_csv(out / "leaderboard.csv")
+    acc = board[board["metric"] == "balanced_accuracy"]
+    assert sorted(acc["model"]) == ["elm-open-5s", "random-elm"]
+    base = json.loads((out / "cells" / "random-elm__cache__zeroshot.json").read_text())
+    assert base["details"]["prompts_from"] == "elm-open-5s"
+    assert "offsets" not in base["details"]
+    own = json.loads((out / "cells" / "elm-open-5s__cache__zeroshot.json").read_text())
+    assert "prompts_from" not in own["details"] and "offsets" in own["details"]

@@ -203,7 +203,9 @@ def unique_names(specs: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def model_prompts(
-    model: Any, prompts: Mapping[str, Sequence[str]] | str
+    model: Any,
+    prompts: Mapping[str, Sequence[str]] | str,
+    shared: Mapping[str, tuple[str, Mapping[str, Sequence[str]]]] | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, float] | None]:
     """The zero-shot prompts (and class offsets) of ``prompts`` for one model.
 
@@ -217,6 +219,11 @@ def model_prompts(
         failing that, one of the model's own sets, as ``elm zeroshot --prompts``
         resolves it. The model's class offsets apply when the prompts are the
         model's own set of that name (as in ``elm zeroshot``).
+    shared : mapping | None
+        ``name -> (model spec, class -> prompts)``: the sets of the other models
+        of a benchmark grid (:func:`shared_prompt_sets`). A model without the
+        named set uses another model's (without offsets), so that a baseline
+        such as ``random-elm`` is scored with the same prompts as the bundle.
 
     Returns
     -------
@@ -241,12 +248,34 @@ def model_prompts(
         classes = get_prompts(prompts)
     elif prompts in sets:
         classes = {str(k): list(v) for k, v in sets[prompts].items()}
+    elif shared and prompts in shared:
+        return {str(k): list(v) for k, v in shared[prompts][1].items()}, None
     else:
         raise _Skip(
             f"no prompt set {prompts!r}: neither built in {sorted(PROMPT_SETS)} nor "
             f"one of this model's {sorted(sets)}"
         )
     return classes, bundle_offsets(model, prompts, classes)
+
+
+def shared_prompt_sets(
+    specs: Sequence[str],
+) -> dict[str, tuple[str, dict[str, list[str]]]]:
+    """Prompt sets of the bundles among ``specs``, read from their ``config.json``.
+
+    Returns
+    -------
+    dict
+        ``name -> (spec of the first bundle holding it, class -> prompts)``.
+    """
+    from braindecode_elm.models.pretrained import read_config
+
+    out: dict[str, tuple[str, dict[str, list[str]]]] = {}
+    for spec in specs:
+        config = read_config(spec)
+        for name, classes in ((config or {}).get("prompt_sets") or {}).items():
+            out.setdefault(name, (spec, {str(k): list(v) for k, v in classes.items()}))
+    return out
 
 
 def _check_prompt_name(name: str, specs: Sequence[str]) -> None:
@@ -283,6 +312,7 @@ def _cell(
     label_map: Any = None,
     seeds: int,
     fractions: Sequence[float],
+    shared: Mapping[str, tuple[str, Mapping[str, Sequence[str]]]] | None = None,
 ) -> dict[str, Any]:
     from .probe import linear_probe
     from .retrieval import retrieval_metrics
@@ -295,11 +325,16 @@ def _cell(
     if task == "zeroshot":
         if labels is None and not _has_label(emb):
             raise _Skip("zeroshot needs labels (--labels)")
-        classes, offsets = model_prompts(model, prompts)
+        classes, offsets = model_prompts(model, prompts, shared)
         res = zero_shot(
             model, emb, classes, labels=labels, label_map=label_map, offsets=offsets
         )
         details = {"classes": res["classes"], "n": len(res["ids"])}
+        own = getattr(model, "prompt_sets", None) or {}
+        if isinstance(prompts, str) and shared and prompts in shared:
+            if prompts not in own and not _builtin(prompts):
+                # Another model's set, as the same prompts for a baseline.
+                details["prompts_from"] = shared[prompts][0]
         if offsets is not None:
             details["offsets"] = {str(k): float(v) for k, v in offsets.items()}
         return {
@@ -427,6 +462,11 @@ def run_benchmark(
         prompts = dict(prompts)
     elif "zeroshot" in tasks:
         _check_prompt_name(prompts, [spec for _, spec in unique_names(models)])
+    shared = (
+        shared_prompt_sets([spec for _, spec in unique_names(models)])
+        if isinstance(prompts, str)
+        else None
+    )
     out = Path(out_dir)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     rows = []
@@ -475,6 +515,7 @@ def run_benchmark(
                             label_map=label_map,
                             seeds=seeds,
                             fractions=fractions,
+                            shared=shared,
                         ),
                     )
                 except _Skip as why:
@@ -552,3 +593,9 @@ def _markdown(table: Any) -> str:
             vals.append(f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v))
         lines.append(f"| {m} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _builtin(name: str) -> bool:
+    from .prompts import PROMPT_SETS
+
+    return name in PROMPT_SETS

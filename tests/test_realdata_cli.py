@@ -790,8 +790,8 @@ def test_readme_benchmark_scores_the_baseline_with_the_bundles_prompts(
     rc = main(
         ["benchmark", "--models", "elm-open-5s,random-elm", "--datasets",
          str(labelled_cache), "--tasks", "zeroshot", "--labels", "state",
-         "--prompts", "eegmat_rest_arithmetic", "--label-map", "task=arithmetic,rest=rest",
-         "--drop-first", "0", "--out", str(out), "-q"]
+         "--prompts", "eegmat_rest_arithmetic", "--drop-first", "0",
+         "--label-map", "task=arithmetic,rest=rest", "--out", str(out), "-q"]
     )  # fmt: skip
     assert rc == 0
     board = pd.read_csv(out / "leaderboard.csv")

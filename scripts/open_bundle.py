@@ -45,10 +45,32 @@ def rst_table(results: dict) -> str:
             f"     - {ba['mean']:.3f} +- {ba['sd']:.3f}",
             f"     - {auc['mean']:.3f} +- {auc['sd']:.3f}",
         ]
+    from braindecode_elm.evaluation.open_recipe import shipped_rows
+
     seeds = results["seeds"]
+    shipped = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - task",
+        "     - balanced accuracy",
+        "     - AUROC",
+    ]
+    for task, m in shipped_rows(results, seeds[0]):
+        shipped += [
+            f"   * - {task}",
+            f"     - {m['balanced_accuracy']:.3f}",
+            f"     - {m['auroc']:.3f}",
+        ]
     return (
         f"Seeds {seeds}; {results['threads']} torch threads; recipe "
-        f"``{json.dumps(results['recipe'])}``.\n\n" + "\n".join(lines) + "\n"
+        f"``{json.dumps(results['recipe'])}``. The rows named "
+        f"``{results['bundle']}`` are the recipe's mean over the seeds.\n\n"
+        + "\n".join(lines)
+        + f"\n\nThe shipped weights are seed {seeds[0]}'s; on the same windows "
+        "they score (the figures a user of the bundle reproduces):\n\n"
+        + "\n".join(shipped)
+        + "\n"
     )
 
 

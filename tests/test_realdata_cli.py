@@ -802,3 +802,38 @@ def test_readme_benchmark_scores_the_baseline_with_the_bundles_prompts(
     assert "offsets" not in base["details"]
     own = json.loads((out / "cells" / "elm-open-5s__cache__zeroshot.json").read_text())
     assert "prompts_from" not in own["details"] and "offsets" in own["details"]
+
+
+def test_probe_says_when_fractions_coincide(plain_cache, tmp_path, caplog):
+    """12 eegmat subjects: the 1 % and 10 % rows were identical (2 training
+    recordings each) without a word (outside user)."""
+    from braindecode_elm.cli.commands import probe_notes
+
+    _, cache = plain_cache
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"Subject{i}_{k}\n" for i in range(24, 36) for k in (1, 2)))
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "recording_id,state\n"
+        + "".join(
+            f"Subject{i}_{k},{('rest', 'arithmetic')[k - 1]}\n"
+            for i in range(24, 36)
+            for k in (1, 2)
+        )
+    )
+    with caplog.at_level("WARNING", logger="braindecode_elm"):
+        rc = main(
+            ["probe", "--model", "elm-open-5s", "--cache", str(cache),
+             "--recordings", str(ids), "--labels", f"{labels}:state",
+             "--drop-first", "0", "--seeds", "2", "--out", str(tmp_path / "p"),
+             "-q"]
+        )  # fmt: skip
+    assert rc == 0
+    res = json.loads((tmp_path / "p" / "probe.json").read_text())
+    n = {f: s["n_train"] for f, s in res["summary"].items()}
+    assert n[min(n)] == n[sorted(n)[1]]  # 1 % and 10 % keep the same examples
+    assert "label fractions 1%, 10% all keep the same" in caplog.text
+    # the grid-edge note, on a summary whose runs all chose the smallest C
+    fake = {"summary": {"1.0": {"n_train": 9}}, "runs": [{"C": 1e-6}, {"C": 1e-6}]}
+    (note,) = probe_notes(fake)
+    assert "C=1e-06, the smallest of the grid" in note

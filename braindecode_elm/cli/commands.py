@@ -597,10 +597,39 @@ def cmd_probe(args: argparse.Namespace) -> int:
             row[key] = row.pop("id")
         write_predictions(args.predictions, rows)
     print(format_probe_summary(res))
+    for note in probe_notes(res):
+        logger.warning(note)
     if out is not None:
         (out / "probe.json").write_text(json.dumps(to_jsonable(res), indent=1))
         plots.probe_curves({"model": res["summary"]}, out / "probe_curves.png")
     return 0
+
+
+def probe_notes(res: dict) -> list[str]:
+    """What a probe summary does not show: fractions that kept the same
+    training set, and a C grid whose edge was chosen in every run."""
+    from braindecode_elm.evaluation.probe import PROBE_CS
+
+    notes = []
+    by_n: dict[int, list[str]] = {}
+    for f, s in res["summary"].items():
+        by_n.setdefault(int(s["n_train"]), []).append(f"{float(f) * 100:g}%")
+    for n, fr in by_n.items():
+        if len(fr) > 1:
+            notes.append(
+                f"label fractions {', '.join(fr)} all keep the same {n} training "
+                "examples (at least one per class): their rows are one probe; use "
+                "more subjects for distinct fractions"
+            )
+    cs = {float(r["C"]) for r in res.get("runs", [])}
+    for edge, what in ((PROBE_CS[0], "smallest"), (PROBE_CS[-1], "largest")):
+        if cs == {float(edge)}:
+            notes.append(
+                f"every run chose C={edge:g}, the {what} of the grid: the "
+                "validation split is too small to choose C (ties go to the "
+                "smallest); give more subjects or a larger --val-size"
+            )
+    return notes
 
 
 def format_probe_summary(res: dict) -> str:

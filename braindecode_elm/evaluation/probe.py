@@ -188,7 +188,9 @@ def linear_probe_from_features(
         if len(np.unique(y)) < 2:
             raise ValueError(
                 f"the {name} split holds a single class; the probe needs every "
-                "split to contain at least two classes (use more subjects)"
+                "split to contain at least two classes: use more subjects, or a "
+                "larger share for that split (elm probe --val-size / --test-size; "
+                "val_size= of linear_probe)"
             )
     runs = []
     predictions: list[dict[str, Any]] = []

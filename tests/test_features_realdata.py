@@ -67,9 +67,11 @@ def test_channels_marked_bad_are_used_by_the_montage_with_a_warning(epochs):
         np.testing.assert_array_equal(f.transform(marked), ref)
     assert f.n_features_in_ == len(ep.ch_names)
     marked.info["bads"] = ["EEG C3"]  # needed by the montage
-    with pytest.warns(UserWarning, match=r"\['EEG C3'\].*interpolate_bads"):
+    with pytest.warns(UserWarning, match=r"\['EEG C3'\].*interpolate_bads") as rec:
         got = ELMFeatures(None).fit_transform(marked)
     np.testing.assert_array_equal(got, ref)
+    # said once, not once by fit and again by transform (outside user)
+    assert sum("EEG C3" in str(w.message) for w in rec) == 1
 
 
 def test_cross_validation_on_epochs_equals_arrays(epochs):
@@ -146,6 +148,9 @@ def test_embed_eeg_checks_its_input(epochs):
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("error")
         ok = model.embed_eeg(x)  # ELM units: no warning
+        ro = x.copy()
+        ro.setflags(write=False)  # as a cache's memory map: no torch warning
+        torch.testing.assert_close(model.embed_eeg(ro), ok)
         assert ok.shape == (len(ep), 256)
         with pytest.warns(UserWarning, match="Data in volts"):
             warnings.simplefilter("default")

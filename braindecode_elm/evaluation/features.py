@@ -427,6 +427,32 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         x = self._preprocess(data, ch_names, sfreq)
         return self._embed(x)
 
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit on ``X`` and embed it, reading and checking ``X`` once.
+
+        (Fit then transform said every warning about the input twice.)
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | np.ndarray
+            As :meth:`fit`.
+        y : ignored
+        **fit_params : ignored
+
+        Returns
+        -------
+        np.ndarray
+            As :meth:`transform`.
+        """
+        self.fit(X, y)
+        # The input's warnings (units guessed, channels marked bad) were said
+        # by fit; transform reads the same X.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            data, ch_names, sfreq = self._unpack(X, fitted=True)
+        x = self._preprocess(data, ch_names, sfreq)
+        return self._embed(x)
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns (``elm_embedding0`` ... or ``elm_features0``).
 

@@ -429,7 +429,13 @@ class ELM(nn.Module):
             (N, 256) unit-norm embeddings.
         """
         ref = next(self.eeg_encoder.parameters())
-        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
+        if not torch.is_tensor(x):
+            x = np.asarray(x)
+            if not x.flags.writeable:
+                # A read-only array (a cache's memory map): torch would warn
+                # that writing to the tensor is undefined; a copy is cheap.
+                x = x.copy()
+        x = torch.as_tensor(x)
         x = x.to(device=ref.device, dtype=ref.dtype)
         if not self.training:
             _check_elm_units(x, getattr(self.eeg_encoder, "n_chans", None))

@@ -145,3 +145,15 @@ def test_split_settings_that_do_not_fit_the_corpus_are_said():
         corpus.split(fixed={"Lab": {"train": ["lab/a"]}})
     with pytest.raises(ValueError, match=r"subjects it does not hold: \['lab/zz'\]"):
         corpus.split(fixed={"lab": {"train": ["lab/a"], "test": ["lab/zz"]}})
+
+
+def test_zero_shot_on_a_labelled_corpus_names_the_window_path():
+    from braindecode_elm.data.labelled_corpus import LabelledCorpus, Segment
+    from braindecode_elm.evaluation import zero_shot
+
+    corpus = LabelledCorpus(
+        {"d/r": np.zeros((20, 600), np.float32)},
+        [Segment("d", "d/s", "d/r", 0, 600, {"state": "rest"})],
+    )
+    with pytest.raises(TypeError, match="windows_from_labelled.*zero_shot_windows"):
+        zero_shot(None, corpus, {"rest": ["rest"], "task": ["task"]})

@@ -424,6 +424,16 @@ def zero_shot(
     names = list(classes)
     offset_vec = None if offsets is None else _offsets_by_name(offsets, names)
     emb = dataset if isinstance(dataset, EmbeddedCorpus) else None
+    if emb is None and type(dataset).__name__ == "LabelledCorpus":
+        # Its facts are the labels, its windows are cut by windows_from_labelled:
+        # the labelled-pretraining page's path, named here instead of an
+        # AttributeError from inside embed_corpus.
+        raise TypeError(
+            "zero_shot takes a cache (open_cache) or an EmbeddedCorpus; for a "
+            "LabelledCorpus (build_labelled_corpus, corpus.split) use "
+            "evaluation.heldout: ws = windows_from_labelled(corpus, label_of_facts); "
+            "zero_shot_windows(model, ws, tower_features(model, ws.x), prompts)"
+        )
     if emb is None:
         emb = embed_corpus(model, dataset, **kwargs)
     class_emb = _class_embeddings(model, classes)

@@ -431,6 +431,17 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _crop_seconds(model: Any) -> float | None:
+    """The crop length the bundle's tower was built for, if it says."""
+    tower = getattr(model, "eeg_encoder", None)
+    try:
+        # Braindecode's mixin raises when a tower was built without n_times.
+        n, sfreq = tower.n_times, tower.sfreq
+    except (AttributeError, ValueError):
+        return None
+    return float(n) / float(sfreq) if n and sfreq else None
+
+
 def cmd_zeroshot(args: argparse.Namespace) -> int:
     from braindecode_elm.evaluation import zero_shot
     from braindecode_elm.evaluation.zeroshot import bundle_offsets
@@ -445,8 +456,7 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     offsets = None
     if not getattr(args, "no_calibration", False):
         offsets = bundle_offsets(model, args.prompts, classes)
-    tower = getattr(model, "eeg_encoder", None)
-    trained_s = getattr(tower, "n_times", 0) / max(getattr(tower, "sfreq", 0) or 0, 1)
+    trained_s = _crop_seconds(model)
     if offsets is not None and trained_s and abs(args.seconds - trained_s) > 1e-6:
         logger.warning(
             "the bundle's class offsets were computed on %g s windows; with "

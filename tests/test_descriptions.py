@@ -373,3 +373,36 @@ def test_corpus_warns_about_custom_fact_values_without_templates():
         corpus = build_labelled_corpus({"lab": BaseConcatDataset(parts)}, builder=b)
     assert [s.facts for s in corpus.segments] == [{"condition": "n_back"}]
     assert corpus.skipped[0]["recording"] == "lab/r1"
+
+
+def test_tuh_annotation_files_reach_the_corpus(tmp_path: Path):
+    """The TUH recipe's annotation classes had no way into a corpus (outside
+    user): facts_of=tuh_annotation_facts reads the .rec/.csv_bi beside each EDF
+    and makes one segment per class."""
+    from braindecode_elm.data import TUHReports, make_synthetic_tuh
+    from braindecode_elm.data.descriptions import tuh_annotation_facts
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+
+    raw = tmp_path / "raw"
+    make_synthetic_tuh(raw, 3, seed=2, duration_s=(40.0, 40.0))
+    ds = TUHReports(raw, metadata=raw / "ground_truth.csv")
+    edfs = sorted(Path(d.description["path"]) for d in ds.datasets)
+    edfs[0].with_suffix(".rec").write_text("0,1.0,2.0,1\n1,3.0,4.0,4\n2,5.0,6.0,6\n")
+    edfs[1].with_suffix(".csv_bi").write_text(
+        "# version = csv_v1.0.0\nchannel,start_time,stop_time,label,confidence\n"
+        "TERM,0.0,10.0,bckg,1.0\n"
+    )
+    corpus = build_labelled_corpus({"tuh": ds}, facts_of=tuh_annotation_facts)
+    by_rec: dict[str, list] = {}
+    for s in corpus.segments:
+        by_rec.setdefault(Path(s.recording).name, []).append(s.facts.get("finding"))
+    assert by_rec[edfs[0].stem] == ["spsw", "eyem"]  # bckg dropped beside others
+    assert by_rec[edfs[1].stem] == ["bckg"]
+    # no file: the description's facts alone (the synthetic phenotype column)
+    third = next(
+        d.description for d in ds.datasets if d.description["path"] == str(edfs[2])
+    )
+    assert by_rec[edfs[2].stem] == [DescriptionBuilder().facts(third).get("finding")]
+    assert all("pathology" in s.facts for s in corpus.segments)
+    with pytest.raises(ValueError, match="facts_of and events=True"):
+        build_labelled_corpus({"tuh": ds}, facts_of=tuh_annotation_facts, events=True)

@@ -54,6 +54,8 @@ __all__ = [
     "describe",
     "read_tuh_annotations",
     "tuh_facts",
+    "TUH_ANNOTATION_SUFFIXES",
+    "tuh_annotation_facts",
 ]
 
 #: Report headings in the order they are written (all known to the segmenter and
@@ -877,3 +879,43 @@ def tuh_facts(
     if not ev:
         return [base]
     return [dict(base, finding=e) for e in ev]
+
+
+#: Annotation files looked for beside an EDF, in order (TUEV, TUSZ v2, TUSZ v1).
+TUH_ANNOTATION_SUFFIXES = (".rec", ".csv_bi", ".csv", ".tse")
+
+
+def tuh_annotation_facts(
+    description: Mapping[str, Any], builder: DescriptionBuilder | None = None
+) -> list[dict[str, str]]:
+    """:func:`tuh_facts` of a recording, its annotations read from beside its EDF.
+
+    For :func:`~braindecode_elm.data.labelled_corpus.build_labelled_corpus`'s
+    ``facts_of``: the annotation file has the EDF's name with one of
+    :data:`TUH_ANNOTATION_SUFFIXES` (``00000254_s005_t000.rec`` beside
+    ``00000254_s005_t000.edf``); without one, the recording's facts come from
+    its description alone (TUAB label, age, sex).
+
+    Parameters
+    ----------
+    description : mapping
+        The recording's description row (its ``path`` locates the EDF).
+    builder : DescriptionBuilder | None
+        Templates (default :class:`DescriptionBuilder()`).
+
+    Returns
+    -------
+    list of dict
+        As :func:`tuh_facts`.
+    """
+    from pathlib import Path
+
+    events = None
+    path = description.get("path")
+    if path:
+        for suffix in TUH_ANNOTATION_SUFFIXES:
+            ann = Path(str(path)).with_suffix(suffix)
+            if ann.is_file():
+                events = read_tuh_annotations(str(ann))
+                break
+    return tuh_facts(description, events, builder)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -373,6 +373,9 @@ def build_labelled_corpus(
     subject_key: str = "subject",
     recording_key: str = "recording_id",
     min_seconds: float = ELM_CROP_S,
+    facts_of: Callable[[Mapping[str, Any]], Sequence[Mapping[str, str]]]
+    | Mapping[str, Callable[[Mapping[str, Any]], Sequence[Mapping[str, str]]]]
+    | None = None,
     progress: bool = False,
 ) -> LabelledCorpus:
     """Preprocess several labelled datasets into one :class:`LabelledCorpus`.
@@ -402,6 +405,13 @@ def build_labelled_corpus(
     min_seconds : float
         Recordings shorter than this (one crop) are skipped (listed in
         :attr:`LabelledCorpus.skipped`).
+    facts_of : callable | mapping | None
+        Facts from somewhere other than the description row (per dataset when a
+        mapping): called with the row, it returns a list of fact dicts, each of
+        which becomes a segment spanning the recording; an empty list skips the
+        recording (with the reason). For TUH without reports,
+        :func:`~braindecode_elm.data.descriptions.tuh_annotation_facts` reads
+        the TUEV/TUSZ annotation file beside each EDF. Not with ``events``.
     progress : bool
         Show a progress bar.
 
@@ -465,6 +475,12 @@ def build_labelled_corpus(
         for fact, key, value in b.unmatched(desc):
             unused[(name, fact, key, value)] += 1
         by_event = events.get(name, False) if isinstance(events, Mapping) else events
+        hook = facts_of.get(name) if isinstance(facts_of, Mapping) else facts_of
+        if hook is not None and by_event:
+            raise ValueError(
+                f"{name}: facts_of and events=True both segment the recordings; "
+                "choose one"
+            )
         try:
             sig = _eeg_signal(d.raw)
         except ValueError as err:
@@ -497,6 +513,10 @@ def build_labelled_corpus(
                 start = int(round((onset - t0) * _SFREQ))
                 stop = int(round((onset - t0 + dur) * _SFREQ))
                 new.append(Segment(name, subj, rec, start, max(stop, start + 1), f))
+        elif hook is not None:
+            for f in hook(desc):
+                if f:
+                    new.append(Segment(name, subj, rec, 0, sig.shape[1], dict(f)))
         elif facts:
             new.append(Segment(name, subj, rec, 0, sig.shape[1], facts))
         if not new:
@@ -505,7 +525,8 @@ def build_labelled_corpus(
                     dataset=name,
                     recording=rec,
                     reason="no known fact in its labels/metadata"
-                    + (" or annotations" if by_event else ""),
+                    + (" or annotations" if by_event else "")
+                    + (" (facts_of gave none)" if hook is not None else ""),
                 )
             )
             continue

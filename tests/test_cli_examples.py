@@ -20,7 +20,8 @@ import pytest
 from braindecode_elm.cli import build_parser, main
 
 # Commands in the order their outputs are needed by later examples.
-ORDER = ["synth", "preprocess", "pretrain", "embed", "zeroshot", "retrieve", "probe"]
+ORDER = ["synth", "preprocess", "pretrain", "pretrain-labelled", "embed", "zeroshot"]
+ORDER += ["retrieve", "probe"]
 ORDER += ["benchmark", "convert-official", "open-recipe", "demo"]
 
 

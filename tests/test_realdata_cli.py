@@ -837,3 +837,38 @@ def test_probe_says_when_fractions_coincide(plain_cache, tmp_path, caplog):
     fake = {"summary": {"1.0": {"n_train": 9}}, "runs": [{"C": 1e-6}, {"C": 1e-6}]}
     (note,) = probe_notes(fake)
     assert "C=1e-06, the smallest of the grid" in note
+
+
+def test_pretrain_labelled_on_a_plain_folder_with_a_label_table(eegmat_dir, tmp_path):
+    """Issue 15: pretraining on a user's own labelled EDF folder is one command
+    (before, only the shared data had one, elm open-recipe)."""
+    from braindecode_elm.models import ELM
+
+    folder = tmp_path / "edf"
+    folder.mkdir()
+    rows = ["recording_id,state"]
+    for i in range(10):
+        for k, state in ((1, "rest"), (2, "arithmetic")):
+            name = f"Subject{i:02d}_{k}"
+            (folder / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
+            rows.append(f"{name},{state}")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    args = ["pretrain-labelled", "--source", f"lab={folder}", "--metadata",
+            f"lab={labels}", "--epochs", "1", "--facts", "state", "--out", str(out),
+            "-q"]  # fmt: skip
+    assert main(args) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert len(res["split"]["test"]) == 2 and len(res["split"]["train"]) == 8
+    assert not set(res["split"]["test"]) & set(res["split"]["train"])
+    state = res["facts"]["state"]
+    assert state["values"] == ["arithmetic", "rest"]
+    assert state["recording"]["n"] == 4 and state["window"]["n"] == 4 * 12
+    model = ELM.from_pretrained(out / "bundle")
+    assert set(model.prompt_sets["state"]) == {"arithmetic", "rest"}
+    assert set(model.prompt_offsets["state"]) == {"arithmetic", "rest"}
+    # bad arguments: one-line errors
+    bad = ["pretrain-labelled", "--source", f"lab={folder}", "--out", str(out)]
+    assert main([*bad, "--metadata", f"other={labels}"]) == 2
+    assert main(["pretrain-labelled", "--source", str(folder), "--out", str(out)]) == 2

@@ -540,6 +540,81 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verbosity(p)
 
     p = sub.add_parser(
+        "pretrain-labelled",
+        help="pretrain on text from the labels of your own EDF folders (BIDS, "
+        "TUH, plain + label tables) and zero-shot the held-out subjects",
+        formatter_class=fmt,
+        epilog="example (TUH-like folder, its labels in a table):\n"
+        "  elm pretrain-labelled --source tuh=corpus/ --metadata "
+        "tuh=corpus/ground_truth.csv --epochs 1 --out runs/tuh",
+    )
+    p.add_argument(
+        "--source",
+        action="append",
+        required=True,
+        metavar="NAME=FOLDER",
+        help="a dataset: a folder of EDF files (BIDS, TUH or plain); repeat for "
+        "several (subjects are split per dataset)",
+    )
+    p.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="NAME=TABLE",
+        help="a CSV/TSV of labels and metadata for dataset NAME (per recording: "
+        "recording_id column; per subject: subject or participant_id); repeatable",
+    )
+    p.add_argument(
+        "--ids",
+        choices=["stem", "path"],
+        default="stem",
+        help="recording ids: file names, or paths inside the folder (as elm "
+        "preprocess --ids)",
+    )
+    p.add_argument(
+        "--subjects",
+        choices=["auto", "folder"],
+        default="auto",
+        help="subject ids from names (auto) or the first folder inside each "
+        "source (as elm preprocess --subjects)",
+    )
+    p.add_argument(
+        "--events",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="segment dataset NAME's recordings at their annotations (EEGBCI cues)",
+    )
+    p.add_argument(
+        "--tuh-annotations",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="dataset NAME's facts include the TUEV/TUSZ annotation file beside "
+        "each EDF (one segment per annotation class)",
+    )
+    p.add_argument(
+        "--facts",
+        default=None,
+        help="comma list of facts to learn (default: every fact with two values)",
+    )
+    p.add_argument(
+        "--test-size",
+        type=float,
+        default=0.2,
+        help="share of each dataset's subjects held out for the zero-shot scores",
+    )
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="split and init")
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="pretraining epochs"
+    )
+    p.add_argument(
+        "--threads", type=positive_int, default=2, help="torch threads (fixed)"
+    )
+    p.add_argument("--out", required=True, help="output: bundle/ and results.json")
+    _add_verbosity(p)
+
+    p = sub.add_parser(
         "demo",
         help="end-to-end demo: synthetic corpus + real eegmat/EEGBCI (minutes)",
         formatter_class=fmt,

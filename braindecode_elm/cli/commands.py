@@ -742,6 +742,110 @@ def cmd_open_recipe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _named(values: list[str], what: str) -> dict[str, list[str]]:
+    """``NAME=VALUE`` arguments grouped by name."""
+    out: dict[str, list[str]] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"{what} {item!r}: write NAME=VALUE (e.g. lab=/data/x)")
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from braindecode_elm.data import TUHReports
+    from braindecode_elm.data.descriptions import (
+        DescriptionBuilder,
+        tuh_annotation_facts,
+    )
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+    from braindecode_elm.evaluation.heldout import set_deterministic
+    from braindecode_elm.evaluation.labelled_run import run_labelled_recipe
+    from braindecode_elm.training.labelled import LabelledRecipe
+
+    sources = _named(args.source, "--source")
+    twice = [n for n, v in sources.items() if len(v) > 1]
+    if twice:
+        raise ValueError(f"--source names {twice} more than once")
+    tables = _named(args.metadata, "--metadata")
+    for option, names in (
+        ("--metadata", list(tables)),
+        ("--events", args.events),
+        ("--tuh-annotations", args.tuh_annotations),
+    ):
+        unknown = sorted(set(names) - set(sources))
+        if unknown:
+            raise ValueError(
+                f"{option} names datasets {unknown} that no --source gives "
+                f"(sources: {sorted(sources)})"
+            )
+    if not 0 < args.test_size < 1:
+        raise ValueError(f"--test-size must be in (0, 1), got {args.test_size}")
+    datasets = {}
+    for name, (folder,) in sources.items():
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"--source {name}={folder}: no such folder")
+        datasets[name] = TUHReports(
+            folder,
+            metadata=tables.get(name),
+            ids=args.ids,
+            subjects=args.subjects,
+        )
+        skipped = datasets[name].skipped
+        if len(skipped):
+            logger.warning(
+                "%s: %d files left out (%s)",
+                name,
+                len(skipped),
+                ", ".join(
+                    f"{r} {n}" for r, n in skipped["reason"].value_counts().items()
+                ),
+            )
+    builder = DescriptionBuilder()
+    corpus = build_labelled_corpus(
+        datasets,
+        builder=builder,
+        events={n: True for n in args.events},
+        facts_of={n: tuh_annotation_facts for n in args.tuh_annotations},
+        progress=not args.quiet,
+    )
+    for row in corpus.skipped:
+        logger.warning("skipped %s: %s", row["recording"], row["reason"])
+    recipe = LabelledRecipe()
+    if args.epochs is not None:
+        recipe = replace(recipe, epochs=args.epochs)
+    if args.facts:
+        recipe = replace(recipe, facts=tuple(f for f in args.facts.split(",") if f))
+    set_deterministic(args.seed, args.threads)
+    res = run_labelled_recipe(
+        corpus,
+        args.out,
+        recipe=recipe,
+        test_size=args.test_size,
+        seed=args.seed,
+        builder=builder,
+        log=None if args.quiet else print,
+    )
+    print("fact\tvalues\tunit\tbalanced accuracy\tAUROC (held-out subjects)")
+    for fact, r in res["facts"].items():
+        rec = r.get("recording")
+        if rec is None:
+            print(f"{fact}\t{','.join(r['values'])}\t-\t{r['note']}")
+            continue
+        ba, auc = rec["balanced_accuracy"], rec["auroc"]
+        print(
+            f"{fact}\t{','.join(r['values'])}\t{r['unit']}\t"
+            + ("one class" if ba is None else f"{ba:.3f}")
+            + "\t"
+            + ("-" if auc is None else f"{auc:.3f}")
+        )
+    print(f"bundle and results.json written to {args.out}")
+    return 0
+
+
 def cmd_convert_official(args: argparse.Namespace) -> int:
     from braindecode_elm.models.official_checkpoint import (
         convert_official_checkpoint,

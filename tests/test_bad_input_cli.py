@@ -202,6 +202,15 @@ CASES = [
     ("open-recipe --out o --seeds -1", "argument --seeds: must be an integer >= 0"),
     ("open-recipe --epochs 2", "the following arguments are required: --out"),
     ("open-recipe --out o --data-dir nowhere", "nowhere: pass the folder that holds"),
+    # pretrain-labelled
+    ("pretrain-labelled --source corpus/ --out o", "write NAME=VALUE"),
+    ("pretrain-labelled --source a=nowhere --out o", "a=nowhere: no such folder"),
+    ("pretrain-labelled --source a=corpus/ --source a=corpus/ --out o", "more than"),
+    ("pretrain-labelled --source a=corpus/ --events b --out o", "--events names"),
+    ("pretrain-labelled --source a=corpus/ --metadata b=x.csv --out o", "b']"),
+    ("pretrain-labelled --source a=corpus/ --test-size 1 --out o", "(0, 1)"),
+    ("pretrain-labelled --source a=corpus/ --epochs 0 --out o", "positive integer"),
+    ("pretrain-labelled --source a=corpus/", "required: --out"),
     # pretrain (handed to the training CLI, same error handling)
     ("pretrain --preset tiny-cpu --data cache/ --out r/ base_lr=abc", "base_lr='abc'"),
     ("pretrain --preset tiny-cpu --data cache/ --out r/ --device tpu", "device='tpu'"),

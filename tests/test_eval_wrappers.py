@@ -244,9 +244,24 @@ def test_elm_classifier_finetunes_a_copy():
     assert clf.predict_proba(X).shape == (16, 2)
     for k, v in enc.state_dict().items():  # the pretrained tower is untouched
         assert torch.equal(v, before[k]), k
-    frozen = elm_classifier(enc, 2, freeze_tower=True, max_epochs=1)
+    frozen = elm_classifier(enc, 2, freeze_tower=True, max_epochs=2, batch_size=8)
     frozen.initialize()
     trainable = [n for n, p in frozen.module_.named_parameters() if p.requires_grad]
     assert trainable and all(n.startswith("final_layer") for n in trainable)
+    # Head-only training leaves the tower's embedding as it was: weights *and*
+    # BatchNorm statistics (they drifted by 17 % before; outside user).
+    tower0 = {k: v.clone() for k, v in frozen.module_.state_dict().items()}
+    frozen.partial_fit(X, y)
+    after = frozen.module_.state_dict()
+    changed = [k for k in tower0 if not torch.equal(tower0[k], after[k])]
+    assert changed and all(k.startswith("final_layer.") for k in changed), changed
+    head = frozen.module_
+    with torch.no_grad():
+        emb = head.eval()(torch.from_numpy(X), return_features=True)["embedding"]
+        ref = enc.eval()(torch.from_numpy(X), return_features=True)["embedding"]
+    torch.testing.assert_close(emb, ref)
+    head.freeze_tower(False).train()
+    assert all(p.requires_grad for p in head.parameters())
+    assert all(m.training for m in head.modules())
     with pytest.raises(ValueError, match="n_outputs"):
         elm_classifier(enc, 1)

@@ -34,7 +34,8 @@ def elm_classifier(
     n_outputs : int
         Number of classes.
     freeze_tower : bool
-        Train only the new head.
+        Train only the new head: the tower's weights and its BatchNorm
+        statistics stay as pretrained (:meth:`ELMEncoder.freeze_tower`).
     lr, max_epochs, batch_size : float, int, int
         AdamW learning rate, epochs and batch size.
     **kwargs
@@ -64,8 +65,7 @@ def elm_classifier(
     tower = copy.deepcopy(model)
     tower.reset_head(n_outputs)
     if freeze_tower:
-        for name, p in tower.named_parameters():
-            p.requires_grad = name.startswith("final_layer")
+        tower.freeze_tower()
     kwargs.setdefault("train_split", None)
     kwargs.setdefault("verbose", 0)
     return EEGClassifier(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -354,3 +355,44 @@ def test_whole_module_pickle_from_before_the_input_checks_loads() -> None:
     assert (check.n_chans, check.min_len) == (20, model.min_n_times)
     with torch.no_grad():
         assert again(torch.randn(1, 20, 500)).shape == (1, 256)
+
+
+def test_tower_warns_once_on_input_far_from_elm_units():
+    """Raw windows in volts (or microvolts) trained an EEGClassifier silently
+    (outside user); the tower now says so, once per tower."""
+    import warnings
+
+    import torch
+
+    from braindecode_elm.models import ELMEncoder
+
+    torch.manual_seed(0)
+    enc = ELMEncoder(n_filters=4).eval()
+    x = torch.randn(2, 20, 500)  # ~10 uV rms in ELM units
+    with torch.no_grad():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            enc(x)
+        with pytest.warns(UserWarning, match="Data in volts"):
+            enc(x * 1e-5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            enc(x * 1e-5)  # said once per tower
+        with pytest.warns(UserWarning, match=r"Microvolts\? .*divide by 10"):
+            enc(x * 10)
+
+
+def test_pretrained_tower_names_its_channels_and_has_no_dense_form():
+    from braindecode_elm.dsp import preprocess
+    from braindecode_elm.models import ELMEncoder
+
+    tower = ELMEncoder.from_pretrained("elm-open-5s", n_outputs=2)
+    rng = np.random.default_rng(0)
+    names = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T3", "C3", "Cz", "C4"]
+    names += ["T4", "T5", "P3", "Pz", "P4", "T6", "O1", "O2"]
+    _, out_names = preprocess(rng.normal(0, 2e-5, (19, 2560)), names, 256.0)
+    assert [c["ch_name"] for c in tower.chs_info] == out_names  # FP1-F7 ...
+    with pytest.raises(NotImplementedError, match="no dense-prediction form"):
+        tower.to_dense_prediction_model()
+    with pytest.raises(ValueError, match="chs_info not specified"):
+        _ = ELMEncoder(n_chans=3).chs_info

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..dsp.recipe import ELM_SCALE, MIN_RMS_UV
 from . import eeg_encoder as _eeg_encoder_module
 from .eeg_encoder import ELMEncoder, _with_new_head
 from .model_card import ModelCard, write_model_card
@@ -163,21 +162,11 @@ def _check_weight_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> No
         )
 
 
-#: Median channel rms (ELM units, volts x 1e5) below which embed_eeg warns.
-_MIN_RMS_ELM_UNITS = MIN_RMS_UV * 1e-6 * ELM_SCALE
-
-#: Median channel rms (ELM units) above which embed_eeg warns: 60 uV rms in
-#: every bipolar channel of the 0.1-49 Hz band is beyond typical scalp EEG
-#: (eegmat windows: median 7 uV, at most 17 uV), while microvolts given as ELM
-#: units read ten times too large.
-_MAX_RMS_ELM_UNITS = 60.0 * 1e-6 * ELM_SCALE
-
-
 def _check_elm_units(x: torch.Tensor, n_chans: int | None = None) -> None:
-    """Refuse NaN, warn on input far too small or large for ELM units."""
+    """Refuse NaN or infinite input (its amplitude is checked by the tower's
+    input check, which warns on volts or microvolts given as ELM units)."""
     if x.dim() != 3 or (n_chans is not None and x.shape[1] != n_chans):
-        # The tower's own shape error says what it expects (a unit warning
-        # before it would point at the wrong mistake).
+        # The tower's own shape error says what it expects.
         return
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).flatten(1).any(1).sum())
@@ -185,34 +174,6 @@ def _check_elm_units(x: torch.Tensor, n_chans: int | None = None) -> None:
             f"embed_eeg: x has NaN or infinite values in {bad} of {len(x)} windows; "
             "drop or interpolate them first"
         )
-    if x.numel():
-        sd = x.detach().float().std(-1).flatten()
-        sd = sd[sd > 0]
-        if sd.numel() and float(sd.median()) < _MIN_RMS_ELM_UNITS:
-            import warnings
-
-            warnings.warn(
-                f"embed_eeg: the windows are {float(sd.median()) * 10:.3g} uV rms "
-                "(median over channels) if read as ELM units (volts x 1e5), far "
-                "below any EEG: they embed to nearly the same vector. Data in volts? "
-                "Use braindecode_elm.dsp.preprocess(data, ch_names, "
-                "sfreq, recipe='elm'), which returns ELM units",
-                UserWarning,
-                stacklevel=3,
-            )
-        elif sd.numel() and float(sd.median()) > _MAX_RMS_ELM_UNITS:
-            import warnings
-
-            warnings.warn(
-                f"embed_eeg: the windows are {float(sd.median()) * 10:.3g} uV rms "
-                "(median over channels) if read as ELM units (volts x 1e5, 1 unit "
-                "= 10 uV), far above typical EEG; the tower reads them as another "
-                "signal. Microvolts? ELM units are microvolts / 10: divide by 10, "
-                "or use braindecode_elm.dsp.preprocess(volts, ch_names, sfreq, "
-                "recipe='elm')",
-                UserWarning,
-                stacklevel=3,
-            )
 
 
 #: Model-card files a loaded bundle carries over to ``save_pretrained``.

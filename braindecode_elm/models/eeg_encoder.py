@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import torch
 from braindecode.models.base import EEGModuleMixin
 from torch import nn
 
-from ..dsp.recipe import ELM_SFREQ
+from ..dsp.recipe import ELM_SCALE, ELM_SFREQ, MIN_RMS_UV
 
 try:  # braindecode's guard: BatchNorm in eval mode for a batch of one in training
     from braindecode.models.util import (
@@ -87,6 +88,16 @@ class _ResBlock(nn.Module):
         return self.pool(b + self.stream_bn(s))
 
 
+#: Median channel rms (ELM units, volts x 1e5) below which the tower warns.
+_MIN_RMS_ELM = MIN_RMS_UV * 1e-6 * ELM_SCALE
+
+#: Median channel rms (ELM units) above which the tower warns: 60 uV rms in
+#: every bipolar channel of the 0.1-49 Hz band is beyond typical scalp EEG
+#: (eegmat windows: median 7 uV, at most 17 uV), while microvolts given as ELM
+#: units read ten times too large.
+_MAX_RMS_ELM = 60.0 * 1e-6 * ELM_SCALE
+
+
 class _InputCheck(nn.Module):
     """Checks of the tower's input whose messages say what to pass.
 
@@ -99,6 +110,7 @@ class _InputCheck(nn.Module):
         super().__init__()
         self.n_chans = int(n_chans)
         self.min_len = int(min_len)
+        self._warned: set[str] = set()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``x`` if it is (batch, n_chans, >= min_len), else raise."""
@@ -127,7 +139,52 @@ class _InputCheck(nn.Module):
                 + " samples (min_n_times); ELM is trained on 5 s at 100 Hz = 500 "
                 "samples"
             )
+        if not torch.jit.is_scripting():
+            if not torch.compiler.is_compiling():
+                self._check_amplitude(x)
         return x
+
+    @torch.jit.unused
+    def _check_amplitude(self, x: torch.Tensor) -> None:
+        """Warn (once per tower) on input far from EEG in ELM units.
+
+        The pretrained weights read volts x 1e5; volts (1e5 too small) embed
+        to nearly one vector and microvolts (10x too large) to another signal,
+        with no error anywhere (Braindecode's EEGClassifier on raw windows
+        trained silently to one class; outside user).
+        """
+        if not x.numel() or not x.is_floating_point():
+            return
+        with torch.no_grad():
+            sd = x.detach().float().std(-1).flatten()
+            sd = sd[sd > 0]
+            if not sd.numel():
+                return
+            rms = float(sd.median())
+        if rms < _MIN_RMS_ELM and "small" not in self._warned:
+            self._warned.add("small")
+            warnings.warn(
+                f"ELM tower input is {rms * 10:.3g} uV rms (median over channels) if "
+                "read as ELM units (volts x 1e5), far below any EEG: such windows "
+                "embed to nearly the same vector. Data in volts? Use "
+                "braindecode_elm.dsp.preprocess(data, ch_names, sfreq, "
+                "recipe='elm') or dsp.elm_preprocessor() in Braindecode's "
+                "preprocess, which return ELM units",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif rms > _MAX_RMS_ELM and "large" not in self._warned:
+            self._warned.add("large")
+            warnings.warn(
+                f"ELM tower input is {rms * 10:.3g} uV rms (median over channels) if "
+                "read as ELM units (volts x 1e5, 1 unit = 10 uV), far above typical "
+                "EEG; the tower reads it as another signal. Microvolts? ELM units "
+                "are microvolts / 10: divide by 10, or use "
+                "braindecode_elm.dsp.preprocess(volts, ch_names, sfreq, "
+                "recipe='elm')",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 class ELMEncoder(EEGModuleMixin, nn.Module):
@@ -407,6 +464,27 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             out["logits"] = self.final_layer(self.dropout(embedding))
         return out
 
+    @property
+    def chs_info(self) -> list[dict]:
+        """Channel descriptions; a 20-channel tower built without them (the
+        released and shipped weights) has the TCP bipolar channels ELM was
+        trained on (``FP1-F7`` ...), in the order of ``dsp.preprocess``."""
+        if self._chs_info is None and self._n_chans == ELM_N_CHANS:
+            from ..dsp.montage import TCP_PAIRS
+
+            return [{"ch_name": f"{a}-{b}", "kind": "eeg"} for a, b in TCP_PAIRS]
+        return EEGModuleMixin.chs_info.fget(self)
+
+    def to_dense_prediction_model(self, axis: Any = (2, 3)) -> None:
+        """Not available: ELM's tower pools globally after its 1-D residual
+        blocks, so it has no dilated dense-prediction form (Braindecode's
+        method is written for 2-D cropped-decoding networks)."""
+        raise NotImplementedError(
+            "ELMEncoder has no dense-prediction form: it embeds fixed 5 s (or 60 s) "
+            "crops and pools over time; for longer signals embed crops (e.g. "
+            "ELMFeatures, which averages the 5 s windows of an epoch)"
+        )
+
     def freeze_tower(self, frozen: bool = True) -> ELMEncoder:
         """Train only the head: the tower's weights *and* statistics stay fixed.
 
@@ -435,7 +513,9 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     def train(self, mode: bool = True) -> ELMEncoder:
         """As :meth:`torch.nn.Module.train`, with a frozen tower's BatchNorm
         layers kept in eval mode (see :meth:`freeze_tower`)."""
-        super().train(mode)
+        # nn.Module's, named: braindecode's TorchScript check copies this
+        # method onto a plain Module, where a bare super() fails.
+        nn.Module.train(self, mode)
         if mode and getattr(self, "_tower_frozen", False):
             for module in self.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):

@@ -194,3 +194,21 @@ def test_preprocess_warns_when_the_input_is_not_volts(epochs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         preprocess(volts * 1e6, names, 500.0, recipe="default")
+
+
+def test_the_unused_end_of_an_epoch_is_said(epochs):
+    """A 7.5 s epoch is embedded from its first 5 s, as ELM crops recordings;
+    that was silent (outside user)."""
+    ep, _ = epochs
+    names = _names(ep)
+    data = ep.get_data(picks=names)
+    long = np.concatenate([data[:2], data[2:4]], axis=-1)  # 10 s, 2 epochs
+    f = ELMFeatures(None, ch_names=names, sfreq=500.0, units="V")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ten = f.fit_transform(long)
+    cut = long[..., : int(7.5 * 500)]
+    g = ELMFeatures(None, ch_names=names, sfreq=500.0, units="V")
+    with pytest.warns(UserWarning, match=r"the last 2.5 s of each epoch are not used"):
+        seven = g.fit_transform(cut)
+    assert seven.shape == ten.shape

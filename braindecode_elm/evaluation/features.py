@@ -252,7 +252,10 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     (:func:`braindecode_elm.dsp.preprocess`: TCP montage, 0.1-49 Hz zero-phase
     band-pass, x1e5 and clip +-80, 100 Hz) and the EEG tower. Epochs longer than
     ``window_seconds`` are cut into non-overlapping windows whose embeddings are
-    averaged (and re-normalised); shorter ones are embedded whole (the tower is
+    averaged (and re-normalised), as ELM crops recordings: the last
+    ``T mod window_seconds`` seconds are not used (a warning says so when that
+    is over a tenth of the epoch: give epochs of a multiple of
+    ``window_seconds`` to use all of it); shorter ones are embedded whole (the tower is
     convolutional with global pooling) down to its minimum input
     (``min_n_times``, 1.08 s for the 5 s tower), below which they are refused.
     Channels marked bad in ``info['bads']`` that the montage needs are used,
@@ -624,6 +627,20 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             )
         win = int(round(self.window_seconds * ELM_SFREQ))
         n_win = max(1, x.shape[-1] // win)
+        unused = x.shape[-1] - n_win * win if x.shape[-1] >= win else 0
+        if unused > 0.1 * x.shape[-1] and not getattr(self, "_warned_tail", False):
+            # As ELM crops recordings; said, since up to half of a short epoch
+            # (7.5 s -> 5 s) is then not seen (outside user).
+            self._warned_tail = True
+            warnings.warn(
+                f"ELMFeatures: epochs of {x.shape[-1] / ELM_SFREQ:g} s are embedded "
+                f"as {n_win} window(s) of {self.window_seconds:g} s; the last "
+                f"{unused / ELM_SFREQ:g} s of each epoch are not used. Give epochs "
+                f"of a multiple of {self.window_seconds:g} s (tmin/tmax) to use "
+                "all of them",
+                UserWarning,
+                stacklevel=4,
+            )
         if x.shape[-1] >= win:
             x = x[..., : n_win * win].reshape(x.shape[0], x.shape[1], n_win, win)
             x = x.transpose(0, 2, 1, 3).reshape(-1, x.shape[1], win)

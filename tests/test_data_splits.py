@@ -230,3 +230,23 @@ def test_stratified_split_keeps_label_mix():
     plain = subject_split(subj, (0.7, 0.3), seed=3)
     strat = subject_split(subj, (0.7, 0.3), seed=3, stratify=lab)
     assert [len(v) for v in plain.values()] == [len(v) for v in strat.values()]
+
+
+@pytest.mark.realdata
+def test_probe_windows_without_a_target_are_refused(eegmat_dir):
+    """Recordings without a target gave every window the target -1 (a MOABB
+    dataset read by braindecode; outside user)."""
+    from braindecode.datasets import BaseConcatDataset, RawDataset
+
+    from braindecode_elm.data import EEGMAT
+
+    src = EEGMAT(eegmat_dir, subjects=[5], download=False)
+    bare = BaseConcatDataset(
+        [RawDataset(d.raw, d.description) for d in src.datasets]  # no target_name
+    )
+    with pytest.raises(ValueError, match="2 of 2 recordings have no target"):
+        create_probe_windows(bare, 5.0)
+    win = create_probe_windows(bare, 5.0, target_name="label")
+    assert {win[i][1] for i in range(len(win))} == {"rest", "arithmetic"}
+    with pytest.raises(KeyError, match="target_name='nope'"):
+        create_probe_windows(bare, 5.0, target_name="nope")

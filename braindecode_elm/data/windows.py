@@ -143,12 +143,15 @@ def create_probe_windows(
     max_minutes: float | None = None,
     stride_seconds: float | None = None,
     n_jobs: int = 1,
+    target_name: str | None = None,
 ) -> Any:
     """Standard Braindecode windows for linear probing and fine-tuning.
 
     Runs the ELM preprocessing (:func:`braindecode_elm.dsp.preprocess_raw`) on
     every recording, then :func:`braindecode.preprocessing.create_fixed_length_windows`
-    with targets from each recording's ``target_name`` description column.
+    with each window's target read from its recording's description: the
+    column each dataset names as its ``target_name`` (:class:`EEGMAT` and
+    :class:`EEGBCI` do), or the column ``target_name`` given here.
 
     Parameters
     ----------
@@ -169,11 +172,22 @@ def create_probe_windows(
         Window stride (default: ``window_seconds``, i.e. non-overlapping).
     n_jobs : int
         Parallel jobs for preprocessing and windowing.
+    target_name : str | None
+        Description column holding each recording's target (overrides the
+        datasets' own ``target_name``).
 
     Returns
     -------
     braindecode.datasets.BaseConcatDataset
         Windows datasets, one per recording, description rows kept.
+
+    Raises
+    ------
+    ValueError
+        When a recording has no target: Braindecode would give every window
+        the target -1 (a MOABB dataset read by ``braindecode.datasets.
+        MOABBDataset`` has its classes in events: use
+        ``create_windows_from_events`` for it).
     """
     from braindecode.preprocessing import (
         create_fixed_length_windows,
@@ -182,6 +196,25 @@ def create_probe_windows(
 
     from ..dsp import elm_preprocessor
 
+    if target_name is not None:
+        for ds in concat_ds.datasets:
+            if target_name not in ds.description:
+                raise KeyError(
+                    f"target_name={target_name!r} is not a description column of "
+                    f"recording {ds.description.get('recording_id', '?')} (columns "
+                    f"{list(ds.description.index)})"
+                )
+            ds.target_name = target_name
+    untargeted = [d for d in concat_ds.datasets if getattr(d, "target_name", 0) is None]
+    if untargeted:
+        cols = list(untargeted[0].description.index)
+        raise ValueError(
+            f"{len(untargeted)} of {len(concat_ds.datasets)} recordings have no "
+            f"target, and every window would get -1: pass target_name= naming the "
+            f"description column with the label (columns {cols}); for a dataset "
+            "whose classes are events (braindecode's MOABBDataset), use "
+            "braindecode.preprocessing.create_windows_from_events"
+        )
     if recipe is not None:
         preprocess(concat_ds, [elm_preprocessor(recipe)], n_jobs=n_jobs)
     sfreqs = {float(ds.raw.info["sfreq"]) for ds in concat_ds.datasets}

@@ -326,3 +326,36 @@ def test_variants_never_share_cached_results(eegbci_dir, tmp_path):
     ).process(pipe)  # fmt: skip
     assert scores["executed"] == pytest.approx(float(fresh["score"].iloc[0]))
     assert scores["executed"] != pytest.approx(scores["imagined"])
+
+
+@pytest.mark.realdata
+def test_two_class_scoring_does_not_depend_on_naming_the_events(eegmat_dir, tmp_path):
+    """ELMRestingState() scored EEGMAT with accuracy, events=[rest, arithmetic]
+    with ROC AUC, in the same 'score' column (outside user)."""
+    from moabb.evaluations import CrossSubjectEvaluation
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import get_scorer
+    from sklearn.pipeline import make_pipeline
+
+    pipe = {
+        "TS+LR": make_pipeline(Covariances("oas"), TangentSpace(), LogisticRegression())
+    }
+    scores = {}
+    for name, par in (
+        ("unnamed", ELMRestingState()),
+        ("named", ELMRestingState(events=["rest", "arithmetic"])),
+    ):
+        res = CrossSubjectEvaluation(
+            paradigm=par, datasets=[EEGMATMOABB(subjects=[2, 3, 4])],
+            hdf5_path=str(tmp_path / name), overwrite=True, random_state=0,
+            n_jobs=1,
+        ).process(pipe)  # fmt: skip
+        scores[name] = sorted(res["score"])
+    assert scores["unnamed"] == pytest.approx(scores["named"])
+    # the unnamed paradigm's scorer: ROC AUC for two fitted classes
+    par = ELMRestingState()
+    X, y, _ = par.get_data(EEGMATMOABB(subjects=[2]), [2])
+    clf = pipe["TS+LR"].fit(X, y)
+    assert par.scoring(clf, X, y) == pytest.approx(get_scorer("roc_auc")(clf, X, y))

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 try:
     from moabb.datasets.preprocessing import (
         NamedFunctionTransformer,
@@ -220,12 +222,35 @@ class _ELMParadigm(BaseParadigm):
         return out
 
     @property
-    def scoring(self) -> str:
-        """ROC AUC for two classes, accuracy otherwise (or the given scorer)."""
+    def scoring(self) -> Any:
+        """ROC AUC for two classes, accuracy otherwise (or the given scorer).
+
+        Without ``events``/``n_classes`` the class count is known only once
+        the classifier is fitted: a scorer then picks ROC AUC or accuracy from
+        the fitted classes, so a two-class dataset is scored alike whether its
+        events are named or not (they were scored with accuracy, named with ROC
+        AUC, in the same ``score`` column).
+        """
         if self.scorer is not None:
             return self.scorer
         n = self.n_classes or (len(self.events) if self.events else None)
+        if n is None:
+            return _TwoClassAUC()
         return "roc_auc" if n == 2 else "accuracy"
+
+
+class _TwoClassAUC:
+    """ROC AUC when the fitted classifier has two classes, else accuracy."""
+
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+        from sklearn.metrics import get_scorer
+
+        classes = getattr(estimator, "classes_", None)
+        n = len(classes) if classes is not None else len(np.unique(y))
+        return get_scorer("roc_auc" if n == 2 else "accuracy")(estimator, X, y)
+
+    def __repr__(self) -> str:
+        return "roc_auc if two classes else accuracy"
 
 
 class ELMRestingState(_ELMParadigm):

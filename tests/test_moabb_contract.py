@@ -272,6 +272,11 @@ def test_pipelines_dir_is_usable_when_the_package_is_read_only(monkeypatch):
 
     names = {c["name"] for c in parse_pipelines_from_directory(str(copy))}
     assert names == {"ELM+LR", "TS+LR"}
+    # a model named by ELM_MOABB_MODEL gets its own pipeline name, so its rows
+    # and the untrained baseline's stay apart (both were 'ELM+LR')
+    monkeypatch.setenv("ELM_MOABB_MODEL", "elm-open-5s")
+    names = {c["name"] for c in parse_pipelines_from_directory(str(copy))}
+    assert names == {"ELM[elm-open-5s]+LR", "TS+LR"}
 
 
 @pytest.mark.parametrize(

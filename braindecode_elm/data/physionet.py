@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from braindecode.datasets import BaseConcatDataset, RawDataset
 
+from .._braindecode import BaseConcatDataset, RawDataset
 from .._config import DATA_ENV, data_dir
 
 __all__ = [

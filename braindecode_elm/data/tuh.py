@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from braindecode.datasets import BaseConcatDataset, RawDataset
 
+from .._braindecode import BaseConcatDataset, RawDataset
 from .tuh_index import (
     SKIP_COLUMNS,
     find_report,

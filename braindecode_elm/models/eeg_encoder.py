@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from braindecode.models.base import EEGModuleMixin
 from torch import nn
 
+from .._braindecode import EEGModuleMixin
 from ..dsp.recipe import ELM_SCALE, ELM_SFREQ, MIN_RMS_UV
 
 try:  # braindecode's guard: BatchNorm in eval mode for a batch of one in training

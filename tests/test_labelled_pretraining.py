@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,34 @@ def test_facts_with_one_value_teach_nothing_and_are_said(tmp_path):
     with pytest.warns(UserWarning, match=r"left out: \{'sex': 'female'\}"):
         _, hist = pretrain_labelled(LabelledCorpus(sig, mixed), recipe, log=None)
     assert hist["facts"] == ["state"] and hist["loss"][0] > 0
+
+
+def test_labelled_recipe_on_tuev_recordings_with_two_classes(tmp_path):
+    """A recording with spikes and eye movements gives two segments spanning it;
+    scoring per segment crashed on their shared start after training (outside
+    user)."""
+    import json
+
+    import torch
+
+    from braindecode_elm.data import TUHReports, make_synthetic_tuh
+    from braindecode_elm.data.descriptions import tuh_annotation_facts
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+    from braindecode_elm.evaluation.labelled_run import run_labelled_recipe
+    from braindecode_elm.training.labelled import LabelledRecipe
+
+    torch.set_num_threads(1)
+    raw = tmp_path / "raw"
+    make_synthetic_tuh(raw, 6, seed=4, duration_s=(30.0, 30.0))
+    ds = TUHReports(raw)
+    codes = ["1\n", "4\n", "1\n1,3.0,4.0,5\n", "5\n", "1\n1,3.0,4.0,4\n", "4\n"]
+    for d, code in zip(ds.datasets, codes):
+        Path(d.description["path"]).with_suffix(".rec").write_text("0,1.0,2.0," + code)
+    corpus = build_labelled_corpus({"tuev": ds}, facts_of=tuh_annotation_facts)
+    recipe = LabelledRecipe(n_filters=2, epochs=1, batch_size=8, text_hidden=16)
+    res = run_labelled_recipe(
+        corpus, tmp_path / "run", recipe=recipe, test_size=0.34, seed=0, log=None
+    )
+    assert res["facts"]["finding"]["unit"] == "segment"
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["facts"]
+    assert (tmp_path / "run" / "bundle" / "config.json").is_file()

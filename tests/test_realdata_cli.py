@@ -872,3 +872,50 @@ def test_pretrain_labelled_on_a_plain_folder_with_a_label_table(eegmat_dir, tmp_
     bad = ["pretrain-labelled", "--source", f"lab={folder}", "--out", str(out)]
     assert main([*bad, "--metadata", f"other={labels}"]) == 2
     assert main(["pretrain-labelled", "--source", str(folder), "--out", str(out)]) == 2
+
+
+def test_pretrain_labelled_says_what_it_leaves_out(eegmat_dir, tmp_path, caplog):
+    """Second outside review of elm pretrain-labelled: an unread label column, a
+    --facts typo, a dataset too small to hold out, skipped files and mixed
+    layouts (per-source --ids/--subjects)."""
+    flat, nested = tmp_path / "flat", tmp_path / "nested"
+    flat.mkdir()
+    rows = ["recording_id,state,diagnosis"]
+    for i in range(8):
+        for k, state in ((1, "rest"), (2, "arithmetic")):
+            name = f"Subject{i:02d}_{k}"
+            (flat / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
+            rows.append(f"{name},{state},{('healthy', 'epilepsy')[i % 2]}")
+    (flat / "extra.bdf").write_bytes(b"0")  # not EDF: left out, said
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(rows) + "\n")
+    (nested / "p30").mkdir(parents=True)
+    for k, name in ((1, "rest"), (2, "task")):
+        (nested / "p30" / f"{name}.edf").symlink_to(eegmat_dir / f"Subject30_{k}.edf")
+    base = ["pretrain-labelled", "--source", f"lab={flat}", "--metadata",
+            f"lab={labels}", "--epochs", "1", "--threads", "1", "-q"]  # fmt: skip
+    out = tmp_path / "run"
+    with caplog.at_level("WARNING", logger="braindecode_elm"):
+        with pytest.warns(UserWarning, match="'s' has too few subjects"):
+            rc = main(
+                [*base, "--source", f"s={nested}", "--ids", "s=path",
+                 "--subjects", "s=folder", "--facts", "state", "--out", str(out)]
+            )  # fmt: skip
+    assert rc == 0
+    assert "no fact reads (not written into the text): diagnosis" in caplog.text
+    assert "extra.bdf: unsupported_format" in caplog.text
+    res = json.loads((out / "results.json").read_text())
+    assert "s/p30" in res["split"]["train"]  # folder subject, all of it trains
+    assert any(r.get("reason") == "unsupported_format" for r in res["skipped"])
+    # the column becomes a fact on request; a typo in --facts is named
+    out2 = tmp_path / "run2"
+    rc = main([*base, "--label-column", "diagnosis", "--facts", "diagnosis",
+               "--out", str(out2)])  # fmt: skip
+    assert rc == 0
+    res = json.loads((out2 / "results.json").read_text())
+    assert res["facts"]["diagnosis"]["values"] == ["epilepsy", "healthy"]
+    caplog.clear()
+    assert main([*base, "--facts", "stat", "--out", str(tmp_path / "r3")]) == 2
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main([*base, "--out", str(afile)]) == 2

@@ -150,6 +150,8 @@ def _show_defaults(parser: argparse.ArgumentParser) -> None:
             if "default" in text.lower():
                 continue
             if isinstance(default, (list, tuple)):
+                if not default:
+                    continue  # a repeatable option given no value: nothing to show
                 default = " ".join(map(str, default))
             shown = f"(default: {default})".replace("%", "%%")
             action.help = f"{text} {shown}" if text else shown
@@ -566,17 +568,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--ids",
-        choices=["stem", "path"],
-        default="stem",
-        help="recording ids: file names, or paths inside the folder (as elm "
-        "preprocess --ids)",
+        action="append",
+        default=[],
+        metavar="[NAME=]stem|path",
+        help="recording ids: file names (stem, the default), or paths inside the "
+        "folder (path), as elm preprocess --ids; NAME=path for one source only",
     )
     p.add_argument(
         "--subjects",
-        choices=["auto", "folder"],
-        default="auto",
-        help="subject ids from names (auto) or the first folder inside each "
-        "source (as elm preprocess --subjects)",
+        action="append",
+        default=[],
+        metavar="[NAME=]auto|folder",
+        help="subject ids from names (auto, the default) or the first folder "
+        "inside the source (folder), as elm preprocess --subjects; NAME=folder for "
+        "one source only",
+    )
+    p.add_argument(
+        "--label-column",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="make a label-table column no fact reads (e.g. diagnosis, group) a "
+        "fact, written in generic sentences ('Diagnosis: epilepsy.')",
     )
     p.add_argument(
         "--events",
@@ -591,12 +604,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME",
         help="dataset NAME's facts include the TUEV/TUSZ annotation file beside "
-        "each EDF (one segment per annotation class)",
+        "each EDF: one fact set per annotation class, each for the whole "
+        "recording (annotation times are not used)",
     )
     p.add_argument(
         "--facts",
         default=None,
-        help="comma list of facts to learn (default: every fact with two values)",
+        help="comma list of facts to learn, among state, movement, eyes, "
+        "pathology, finding, age_group, sex and --label-column ones (default: "
+        "every fact with two values or more)",
     )
     p.add_argument(
         "--test-size",
@@ -606,7 +622,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=nonnegative_int, default=0, help="split and init")
     p.add_argument(
-        "--epochs", type=positive_int, default=None, help="pretraining epochs"
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="pretraining epochs (default: 10, the shipped recipe's)",
     )
     p.add_argument(
         "--threads", type=positive_int, default=2, help="torch threads (fixed)"

@@ -753,12 +753,51 @@ def _named(values: list[str], what: str) -> dict[str, list[str]]:
     return out
 
 
+def _per_source(values: list[str], sources: dict, option: str, choices) -> dict:
+    """``--ids path`` (every source) and ``--ids NAME=path`` (one source)."""
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.rpartition("=")
+        if sep and name not in sources:
+            raise ValueError(
+                f"{option} {item}: no --source is named {name!r} (sources: "
+                f"{sorted(sources)})"
+            )
+        if value not in choices:
+            raise ValueError(f"{option} {item}: choose one of {list(choices)}")
+        for n in [name] if sep else list(sources):
+            out[n] = value
+    return out
+
+
+def _unread_columns(tables: list[str], builder: Any) -> dict[str, list[str]]:
+    """Columns of label tables that no fact reads, with a few of their values."""
+    from braindecode_elm.data.tuh_index import (
+        RECORDING_KEYS,
+        SUBJECT_KEYS,
+        read_metadata,
+    )
+
+    read = {k.lower() for keys in builder.sources.values() for k in keys}
+    read |= set(builder.templates) | set(RECORDING_KEYS) | set(SUBJECT_KEYS)
+    read |= {"report", "session", "run", "task", "age"}
+    out: dict[str, list[str]] = {}
+    for table in tables:
+        frame = read_metadata(table)
+        for col in frame.columns:
+            if str(col).strip().lower() not in read:
+                vals = frame[col].dropna().astype(str).unique()[:4]
+                out.setdefault(str(col), list(vals))
+    return out
+
+
 def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from braindecode_elm.data import TUHReports
     from braindecode_elm.data.descriptions import (
         DescriptionBuilder,
+        generic_templates,
         tuh_annotation_facts,
     )
     from braindecode_elm.data.labelled_corpus import build_labelled_corpus
@@ -782,29 +821,65 @@ def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
                 f"{option} names datasets {unknown} that no --source gives "
                 f"(sources: {sorted(sources)})"
             )
+    both = sorted(set(args.events) & set(args.tuh_annotations))
+    if both:
+        raise ValueError(
+            f"--events and --tuh-annotations both segment {both}: choose one per "
+            "dataset"
+        )
     if not 0 < args.test_size < 1:
         raise ValueError(f"--test-size must be in (0, 1), got {args.test_size}")
-    datasets = {}
+    ids = _per_source(args.ids or ["stem"], sources, "--ids", ("stem", "path"))
+    subjects = _per_source(
+        args.subjects or ["auto"], sources, "--subjects", ("auto", "folder")
+    )
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    builder = DescriptionBuilder(
+        templates={c: generic_templates(c) for c in args.label_column}
+    )
+    datasets, skipped_files = {}, []
     for name, (folder,) in sources.items():
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"--source {name}={folder}: no such folder")
         datasets[name] = TUHReports(
             folder,
             metadata=tables.get(name),
-            ids=args.ids,
-            subjects=args.subjects,
+            ids=ids.get(name, "stem"),
+            subjects=subjects.get(name, "auto"),
         )
-        skipped = datasets[name].skipped
-        if len(skipped):
+        for row in datasets[name].skipped.itertuples():
             logger.warning(
-                "%s: %d files left out (%s)",
-                name,
-                len(skipped),
-                ", ".join(
-                    f"{r} {n}" for r, n in skipped["reason"].value_counts().items()
-                ),
+                "%s: left out %s: %s: %s", name, row.path, row.reason, row.detail
             )
-    builder = DescriptionBuilder()
+            skipped_files.append(
+                dict(dataset=name, path=row.path, reason=row.reason, detail=row.detail)
+            )
+        dup = datasets[name].skipped["reason"].eq("duplicate_id").sum()
+        if dup and ids.get(name) == "stem":
+            logger.warning(
+                "%s: %d files share a name with another file; to keep every one, "
+                "name recordings by their path in the folder: --ids %s=path",
+                name,
+                dup,
+                name,
+            )
+    participants = [
+        str(Path(f) / "participants.tsv")
+        for (f,) in sources.values()
+        if (Path(f) / "participants.tsv").is_file()
+    ]
+    unread = _unread_columns(
+        [t for ts in tables.values() for t in ts] + participants, builder
+    )
+    if unread:
+        logger.warning(
+            "columns of the label tables that no fact reads (not written into the "
+            "text): %s; make one a fact with --label-column COLUMN",
+            "; ".join(f"{c} (e.g. {', '.join(v)})" for c, v in unread.items()),
+        )
     corpus = build_labelled_corpus(
         datasets,
         builder=builder,
@@ -814,20 +889,33 @@ def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
     )
     for row in corpus.skipped:
         logger.warning("skipped %s: %s", row["recording"], row["reason"])
+    known = sorted({f for s in corpus.segments for f in s.facts})
     recipe = LabelledRecipe()
     if args.epochs is not None:
         recipe = replace(recipe, epochs=args.epochs)
     if args.facts:
-        recipe = replace(recipe, facts=tuple(f for f in args.facts.split(",") if f))
+        wanted = [f for f in args.facts.split(",") if f]
+        missing = sorted(set(wanted) - set(known))
+        if missing:
+            raise ValueError(
+                f"--facts names {missing}, which no recording has; the corpus has "
+                f"{known} (a table column becomes a fact with --label-column)"
+            )
+        recipe = replace(recipe, facts=tuple(wanted))
     set_deterministic(args.seed, args.threads)
     res = run_labelled_recipe(
         corpus,
-        args.out,
+        out,
         recipe=recipe,
         test_size=args.test_size,
         seed=args.seed,
         builder=builder,
         log=None if args.quiet else print,
+        skipped=skipped_files + list(corpus.skipped),
+    )
+    print(
+        f"{len(res['split']['train'])} training and {len(res['split']['test'])} "
+        "held-out subjects"
     )
     print("fact\tvalues\tunit\tbalanced accuracy\tAUROC (held-out subjects)")
     for fact, r in res["facts"].items():
@@ -842,7 +930,7 @@ def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
             + "\t"
             + ("-" if auc is None else f"{auc:.3f}")
         )
-    print(f"bundle and results.json written to {args.out}")
+    print(f"bundle and results.json written to {out}")
     return 0
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "tuh_facts",
     "TUH_ANNOTATION_SUFFIXES",
     "tuh_annotation_facts",
+    "generic_templates",
 ]
 
 #: Report headings in the order they are written (all known to the segmenter and
@@ -919,3 +920,33 @@ def tuh_annotation_facts(
                 events = read_tuh_annotations(str(ann))
                 break
     return tuh_facts(description, events, builder)
+
+
+def generic_templates(column: str) -> dict[str, list[str]]:
+    """Wordings of a fact read from a table column that no template knows.
+
+    For ``elm pretrain-labelled --label-column diagnosis``: the column becomes a
+    fact whose every value is written in a few generic sentences ("Diagnosis:
+    epilepsy.", "The diagnosis is epilepsy." ...), so a lab's own label enters
+    the text without templates written for it.
+
+    Parameters
+    ----------
+    column : str
+        The column (and fact) name.
+
+    Returns
+    -------
+    dict
+        ``{"*": [paraphrases]}`` with ``{value}`` placeholders.
+    """
+    name = column.replace("_", " ").strip()
+    title = name[:1].upper() + name[1:]
+    return {
+        "*": [
+            f"{title}: {{value}}.",
+            f"The {name} is {{value}}.",
+            f"{title} {{value}}.",
+            f"Recorded with {name} {{value}}.",
+        ]
+    }

@@ -428,6 +428,7 @@ def build_labelled_corpus(
     skipped: list[dict[str, str]] = []
     # Label values no template names: said once, not dropped unseen.
     unused: Counter[tuple[str, str, str, str]] = Counter()
+    dropped_events: Counter[tuple[str, str]] = Counter()
     todo = [(name, d) for name, ds in sources.items() for d in ds.datasets]
     it: Any = todo
     if progress:
@@ -506,6 +507,9 @@ def build_labelled_corpus(
                 if key in b.templates.get("finding", {}) and key != "*":
                     ev["finding"] = key
                 if not ev:
+                    # Said at the end: an EEGBCI run read from its files has
+                    # T0/T1/T2, whose meaning depends on the run.
+                    dropped_events[(name, str(label))] += 1
                     continue
                 f = dict(facts, **ev)
                 if ev.get("state") == "rest":
@@ -538,6 +542,20 @@ def build_labelled_corpus(
             + "; ".join(f"{s['recording']}: {s['reason']}" for s in skipped[:5])
         )
     _warn_partial_facts(segments)
+    _warn_subject_facts(segments)
+    if dropped_events:
+        shown = "; ".join(
+            f"{name}: {label!r} ({n})"
+            for (name, label), n in dropped_events.most_common(8)
+        )
+        warnings.warn(
+            f"annotations that name no fact were left out of the event segments: "
+            f"{shown}; name them with DescriptionBuilder(aliases={{'state': "
+            "{label: value}}) or templates (EEGBCI's T0/T1/T2 mean different "
+            "things in different runs: the EEGBCI dataset class names them)",
+            UserWarning,
+            stacklevel=2,
+        )
     if unused:
         shown = "; ".join(
             f"{name}: {fact} {value!r} from column {key!r} ({n} recordings)"
@@ -576,6 +594,35 @@ def _warn_partial_facts(segments: Sequence[Segment]) -> None:
             "empty or unknown label?): "
             + "; ".join(lines[:8])
             + "; their text leaves the fact out",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+#: Facts of a person, not of a recording: one value per subject.
+SUBJECT_FACTS = ("sex",)
+
+
+def _warn_subject_facts(segments: Sequence[Segment]) -> None:
+    """Warn when a subject's recordings disagree on a fact of the person.
+
+    EDF headers are often anonymised or wrong (eegmat's give one subject both
+    sexes across its two files): the contrast would then learn a recording
+    property as "sex", and score it.
+    """
+    values: dict[tuple[str, str], set[str]] = {}
+    for seg in segments:
+        for fact in SUBJECT_FACTS:
+            if fact in seg.facts:
+                values.setdefault((fact, seg.subject), set()).add(seg.facts[fact])
+    bad = sorted((f, s, sorted(v)) for (f, s), v in values.items() if len(v) > 1)
+    if bad:
+        shown = "; ".join(f"{s}: {f} {'/'.join(v)}" for f, s, v in bad[:5])
+        warnings.warn(
+            f"{len(bad)} subjects have recordings that disagree on a fact of the "
+            f"person ({shown}): EDF headers are often anonymised; give a table "
+            "with each subject's value (metadata / --metadata keyed by subject) "
+            "or leave the fact out (facts= / --facts)",
             UserWarning,
             stacklevel=3,
         )

@@ -213,15 +213,26 @@ def windows_from_labelled(
     sub = corpus.subset(keep)
     x, seg = sub.crops(seconds, max_crops=max_crops)
     groups, subjects, labels, units = [], {}, {}, {}
+    # Segments that share a start (one per annotation class of a TUEV
+    # recording, each spanning it) are units of their own.
+    seen: dict[tuple[str, int], int] = {}
+    key = {}
+    for k, s in enumerate(sub.segments):
+        n = seen.get((s.recording, s.start), 0)
+        seen[(s.recording, s.start)] = n + 1
+        key[k] = f"{s.recording}@{s.start}" + (f"#{n}" if n else "")
     for i in seg:
         s = sub.segments[int(i)]
-        g = s.recording if group == "recording" else f"{s.recording}@{s.start}"
+        g = s.recording if group == "recording" else key[int(i)]
         groups.append(g)
         subjects[g] = s.subject
         units[g] = s.subject if unit == "subject" else s.recording
         lab = label(s.facts)
         if labels.setdefault(g, lab) != lab:
-            raise ValueError(f"{g} holds segments of two classes; use group='segment'")
+            raise ValueError(
+                f"{g} holds segments of two classes; score per segment "
+                "(windows_from_labelled(..., group='segment'))"
+            )
     ids = list(dict.fromkeys(groups))
     return WindowSet(x, groups, ids, subjects, labels, units)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -46,6 +47,7 @@ def run_labelled_recipe(
     seed: int = 0,
     builder: Any = None,
     log: Callable[[str], None] | None = print,
+    skipped: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Split, pretrain, calibrate and zero-shot the held-out subjects.
 
@@ -66,6 +68,9 @@ def run_labelled_recipe(
         Wordings of the facts (the one the corpus was built with).
     log : callable | None
         Progress lines.
+    skipped : list of dict | None
+        Files and recordings left out before the corpus (stored in the results
+        beside the corpus's own :attr:`~LabelledCorpus.skipped`).
 
     Returns
     -------
@@ -107,6 +112,16 @@ def run_labelled_recipe(
             "test_size"
         )
     train, test = parts["train"], parts["test"]
+    for ds in corpus.datasets:
+        if not any(s.dataset == ds for s in test.segments):
+            # Too few subjects: the dataset trains, and nothing of it is scored.
+            warnings.warn(
+                f"dataset {ds!r} has too few subjects for a held-out part "
+                f"({len({s.subject for s in corpus.segments if s.dataset == ds})}); "
+                "all of it trains and none of it is scored",
+                UserWarning,
+                stacklevel=2,
+            )
     wanted = recipe.facts
     values: dict[str, set[str]] = {}
     for s in train.segments:
@@ -118,10 +133,7 @@ def run_labelled_recipe(
         for fact, v in sorted(values.items())
         if len(v) > 1
     }
-    say(
-        f"{len(set(train.subjects))} training and {len(set(test.subjects))} held-out "
-        f"subjects; facts with two values or more: {sorted(prompts) or 'none'}"
-    )
+    say(f"facts with two values or more: {sorted(prompts) or 'none'}")
     model, history = pretrain_labelled(
         train, recipe, builder=builder, prompt_sets=prompts, log=log
     )
@@ -133,6 +145,7 @@ def run_labelled_recipe(
         "recipe": asdict(recipe),
         "history": history,
         "facts": {},
+        "skipped": list(skipped or []) + list(corpus.skipped),
     }
     for fact, classes in prompts.items():
 
@@ -151,6 +164,18 @@ def run_labelled_recipe(
             model, fact, w_train, features=tower_features(model, w_train.x)
         )
         entry: dict[str, Any] = {"values": sorted(classes), "unit": group}
+        unseen: dict[str, int] = {}
+        for s in test.segments:
+            v = s.facts.get(fact)
+            if v is not None and v not in classes:
+                unseen[v] = unseen.get(v, 0) + 1
+        if unseen:
+            # Values no training recording has: no prompt to score them with.
+            entry["left_out"] = unseen
+            say(
+                f"{fact}: held-out segments of values the training part lacks are "
+                f"not scored: {unseen}"
+            )
         try:
             w_test = windows_from_labelled(test, label, group=group)
         except ValueError:

@@ -185,9 +185,11 @@ def pretrain_labelled(
                 seen.add((s.fact, s.value, s.text))
                 sentences.append(s)
     if not sentences:
+        held = sorted({f for s in corpus.segments for f in s.facts})
         raise ValueError(
             f"no sentence to learn: the corpus has none of the facts {list(names)}; "
-            "pass facts= with facts its descriptions hold"
+            f"its recordings have {held}: pass facts= (elm pretrain-labelled "
+            "--facts) among those"
         )
     enc = text_encoder or TextEncoder(recipe.text_model)
     with torch.no_grad():

@@ -187,7 +187,9 @@ def test_preprocess_warns_when_the_input_is_not_volts(epochs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         preprocess(volts, names, 500.0, recipe="elm")
-    with pytest.warns(UserWarning, match=r"% of the output samples are at the clip"):
+    with pytest.warns(
+        UserWarning, match=r"over 1 % of the output samples are at the clip"
+    ):
         y, _ = preprocess(volts * 1e6, names, 500.0, recipe="elm")
     assert np.mean(np.abs(y) >= 79.2) > 0.3
     # the unscaled recipe has no clip: nothing to say

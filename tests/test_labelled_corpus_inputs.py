@@ -157,3 +157,60 @@ def test_zero_shot_on_a_labelled_corpus_names_the_window_path():
     )
     with pytest.raises(TypeError, match="windows_from_labelled.*zero_shot_windows"):
         zero_shot(None, corpus, {"rest": ["rest"], "task": ["task"]})
+
+
+def test_review_of_the_labelled_path_edge_cases():
+    """Found reviewing the day's changes: the facts_of hook ignored the
+    corpus's builder, identical spans duplicated windows, fixed-only splits
+    warned about a default part, an empty id cell was called a missing column,
+    templates were not found by the user's own spelling, aliases were refused
+    for facts with a '*' wording."""
+    from braindecode_elm.data.descriptions import DescriptionBuilder, generic_templates
+    from braindecode_elm.data.labelled_corpus import (
+        LabelledCorpus,
+        Segment,
+        build_labelled_corpus,
+    )
+    from braindecode_elm.evaluation.heldout import windows_from_labelled
+
+    rows = [
+        {"subject": "a", "recording_id": "r1", "state": "rest", "diagnosis": "hc"},
+        {"subject": "b", "recording_id": "r2", "state": "rest", "diagnosis": "ep"},
+    ]
+    b = DescriptionBuilder(
+        templates={"diagnosis": generic_templates("diagnosis")},
+        aliases={"diagnosis": {"hc": "healthy control"}},  # a '*' fact
+    )
+    corpus = build_labelled_corpus(
+        {"lab": _concat(rows)}, builder=b, facts_of=lambda row, bb: [bb.facts(row)]
+    )
+    assert [s.facts["diagnosis"] for s in corpus.segments] == [
+        "healthy_control",
+        "ep",
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        parts = corpus.split(fixed={"lab": {"fit": ["lab/a"], "held": ["lab/b"]}})
+    assert sorted(parts) == ["fit", "held"]
+    bad = _concat([{"subject": "a", "recording_id": float("nan"), "state": "rest"}])
+    with pytest.raises(ValueError, match="has an empty 'recording_id'"):
+        build_labelled_corpus({"lab": bad})
+    t = DescriptionBuilder(templates={"task": {"N-Back": ["An n-back task."]}})
+    assert t.paraphrases("task", "N-Back") == ["An n-back task."]
+    # two segments over one span with one class: its windows once, not twice
+    sig = {"d/r": np.zeros((20, 1000), np.float32)}
+    segs = [
+        Segment("d", "d/s", "d/r", 0, 1000, {"state": "rest", "finding": f})
+        for f in ("spsw", "eyem")
+    ]
+    ws = windows_from_labelled(LabelledCorpus(sig, segs), lambda f: f.get("state"))
+    assert len(ws.x) == 2 and ws.ids == ["d/r"]
+
+
+def test_a_carried_card_keeps_its_front_matter_first():
+    from braindecode_elm.models.bundle import _derived_card
+
+    card = _derived_card("---\nlicense: odc-by\n---\n# Card\n")
+    assert card.startswith("---\nlicense: odc-by\n---\n")
+    assert "> Saved from a loaded bundle" in card and card.endswith("# Card\n")
+    assert _derived_card(card) == card

@@ -380,6 +380,18 @@ def test_tower_warns_once_on_input_far_from_elm_units():
             enc(x * 1e-5)  # said once per tower
         with pytest.warns(UserWarning, match=r"Microvolts\? .*divide by 10"):
             enc(x * 10)
+        # a tower pickled before the check (no record of warnings) still warns
+        old = ELMEncoder(n_filters=4).eval()
+        del old.input_check._warned
+        with pytest.warns(UserWarning, match="Data in volts"):
+            old(x * 1e-5)
+    # in training, only the first steps are checked (no GPU sync every step)
+    train = ELMEncoder(n_filters=4).train()
+    for _ in range(3):
+        train(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(x * 1e-5)
 
 
 def test_pretrained_tower_names_its_channels_and_has_no_dense_form():

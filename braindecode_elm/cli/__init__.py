@@ -150,9 +150,7 @@ def _show_defaults(parser: argparse.ArgumentParser) -> None:
             if "default" in text.lower():
                 continue
             if isinstance(default, (list, tuple)):
-                if not default:
-                    continue  # a repeatable option given no value: nothing to show
-                default = " ".join(map(str, default))
+                default = " ".join(map(str, default)) or "none"
             shown = f"(default: {default})".replace("%", "%%")
             action.help = f"{text} {shown}" if text else shown
 

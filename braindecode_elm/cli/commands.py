@@ -911,7 +911,7 @@ def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
         seed=args.seed,
         builder=builder,
         log=None if args.quiet else print,
-        skipped=skipped_files + list(corpus.skipped),
+        skipped=skipped_files,
     )
     print(
         f"{len(res['split']['train'])} training and {len(res['split']['test'])} "

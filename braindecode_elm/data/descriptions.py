@@ -482,7 +482,7 @@ class DescriptionBuilder:
                 VALUE_ALIASES.get(fact, {}).values()
             )
             for spelling, value in table.items():
-                if _norm(value) not in known:
+                if _norm(value) not in known and "*" not in known:
                     raise ValueError(
                         f"aliases[{fact!r}][{spelling!r}] = {value!r} names no "
                         f"value of {fact!r} (known: {sorted(known - {'*'})}); "
@@ -659,7 +659,8 @@ class DescriptionBuilder:
             If neither the value nor a ``"*"`` fall-back has templates.
         """
         table = self.templates.get(fact, {})
-        phr = table.get(value, table.get("*"))
+        # A value as the user spells it ("N-Back") or as facts spell it (n_back).
+        phr = table.get(value) or table.get(_norm(value)) or table.get("*")
         if phr is None:
             raise KeyError(
                 f"no template for {fact}={value!r}: add templates={{{fact!r}: "

@@ -199,16 +199,19 @@ class LabelledCorpus:
                 parts.setdefault(name, []).extend(idx[p] for p in pos)
         out = {name: self.subset(sorted(ix)) for name, ix in parts.items()}
         check_no_subject_overlap({n: c.subjects for n, c in out.items()})
-        if isinstance(fractions, Mapping):
-            names = [n for n, f in fractions.items() if f > 0]
-        else:
-            default = {2: ["train", "test"], 3: ["train", "valid", "test"]}
-            names = default.get(len(fractions), [])
+        names: list[Any] = []
+        if any(ds not in fixed for ds in self.datasets):
+            # The fractions' parts, only where some dataset is split by them.
+            if isinstance(fractions, Mapping):
+                names = [n for n, f in fractions.items() if f > 0]
+            else:
+                default = {2: ["train", "test"], 3: ["train", "valid", "test"]}
+                names = default.get(len(fractions), [])
         names += [n for d in fixed.values() for n in d]
         empty = [n for n in dict.fromkeys(names) if not len(out.get(n, ()))]
         if empty:
             # A part with no subject (too few subjects for the fractions) is
-            # missing from the result: said, not left for a KeyError later.
+            # empty or missing in the result: said, not left for a KeyError.
             warnings.warn(
                 f"split parts {empty} got no subject (the corpus has "
                 f"{len(set(self.subjects))} subjects in {len(self.datasets)} "
@@ -373,8 +376,8 @@ def build_labelled_corpus(
     subject_key: str = "subject",
     recording_key: str = "recording_id",
     min_seconds: float = ELM_CROP_S,
-    facts_of: Callable[[Mapping[str, Any]], Sequence[Mapping[str, str]]]
-    | Mapping[str, Callable[[Mapping[str, Any]], Sequence[Mapping[str, str]]]]
+    facts_of: Callable[..., Sequence[Mapping[str, str]]]
+    | Mapping[str, Callable[..., Sequence[Mapping[str, str]]]]
     | None = None,
     progress: bool = False,
 ) -> LabelledCorpus:
@@ -407,7 +410,8 @@ def build_labelled_corpus(
         :attr:`LabelledCorpus.skipped`).
     facts_of : callable | mapping | None
         Facts from somewhere other than the description row (per dataset when a
-        mapping): called with the row, it returns a list of fact dicts, each of
+        mapping): called with the row and the corpus's builder (whose templates
+        and aliases it should use), it returns a list of fact dicts, each of
         which becomes a segment spanning the recording; an empty list skips the
         recording (with the reason). For TUH without reports,
         :func:`~braindecode_elm.data.descriptions.tuh_annotation_facts` reads
@@ -440,6 +444,12 @@ def build_labelled_corpus(
     for name, d in it:
         desc = _plain(d.description)
         rid = _recording_id(desc, recording_key, subject_key)
+        if recording_key in desc and rid is None:
+            raise ValueError(
+                f"{name}: a recording of subject {desc.get(subject_key)!r} has an "
+                f"empty {recording_key!r} ({desc[recording_key]!r}); give every "
+                "row an id"
+            )
         if subject_key not in desc or rid is None:
             missing = subject_key if subject_key not in desc else recording_key
             raise KeyError(
@@ -518,7 +528,7 @@ def build_labelled_corpus(
                 stop = int(round((onset - t0 + dur) * _SFREQ))
                 new.append(Segment(name, subj, rec, start, max(stop, start + 1), f))
         elif hook is not None:
-            for f in hook(desc):
+            for f in hook(desc, b):
                 if f:
                     new.append(Segment(name, subj, rec, 0, sig.shape[1], dict(f)))
         elif facts:

@@ -748,9 +748,10 @@ def _warn_name_subjects(
             f"subject ids were read from file names, and the same ones "
             f"({sorted(shared)[:4]}) occur in {len(folders)} folders "
             f"({folders[:4]}): if each folder holds one subject, pass "
-            "subjects='folder' (elm preprocess --subjects folder), or give a "
-            "metadata table with a subject column; otherwise subject-disjoint "
-            "splits put one person in several parts",
+            "subjects='folder' (elm preprocess --subjects folder) or give a "
+            "metadata table with a subject column, or subject-disjoint splits "
+            "put one person in several parts; if the folders are sessions of "
+            "the same people, the ids are right",
             UserWarning,
             stacklevel=3,
         )

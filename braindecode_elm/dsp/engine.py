@@ -504,9 +504,12 @@ def _warn_clipped(y: np.ndarray, rec: Any) -> None:
     # stretches a little off the level.
     frac = float(np.count_nonzero(np.abs(y) >= 0.99 * clip)) / y.size
     if frac > CLIP_WARN_FRACTION:
+        # No figure in the text: Python shows a warning once per call site only
+        # when its text repeats (a corpus of such files said it per file).
         warnings.warn(
-            f"preprocess: {100 * frac:.1f} % of the output samples are at the clip "
-            f"+-{clip:g}: the input is almost surely not in volts (microvolts? "
+            f"preprocess: over {100 * CLIP_WARN_FRACTION:g} % of the output samples "
+            f"are at the clip +-{clip:g}: the input is almost surely not in volts "
+            "(microvolts? "
             "multiply by 1e-6; MNE Raw/Epochs data are volts, MOABB arrays "
             "microvolts by default)",
             UserWarning,

@@ -330,6 +330,11 @@ def _cell(
             model, emb, classes, labels=labels, label_map=label_map, offsets=offsets
         )
         details = {"classes": res["classes"], "n": len(res["ids"])}
+        if np.isnan(res["balanced_accuracy"]):
+            details["note"] = (
+                "the labels hold one class: balanced accuracy and AUROC are "
+                f"undefined (accuracy {res['accuracy']:.3f})"
+            )
         own = getattr(model, "prompt_sets", None) or {}
         if isinstance(prompts, str) and shared and prompts in shared:
             if prompts not in own and not _builtin(prompts):

@@ -207,7 +207,20 @@ def windows_from_labelled(
     -------
     WindowSet
     """
-    keep = [i for i, s in enumerate(corpus.segments) if label(s.facts) is not None]
+    keep, spans = [], set()
+    for i, s in enumerate(corpus.segments):
+        lab = label(s.facts)
+        if lab is None:
+            continue
+        if group == "recording":
+            # Segments covering the same span with the same class (one per
+            # TUEV annotation class, each spanning its recording) would give
+            # the recording's windows several times over.
+            span = (s.recording, s.start, s.stop, lab)
+            if span in spans:
+                continue
+            spans.add(span)
+        keep.append(i)
     if not keep:
         raise ValueError("no segment has a label")
     sub = corpus.subset(keep)

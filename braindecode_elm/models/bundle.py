@@ -176,6 +176,32 @@ def _check_elm_units(x: torch.Tensor, n_chans: int | None = None) -> None:
         )
 
 
+def _derived_card(text: str) -> str:
+    """A loaded bundle's card, saved with weights that may have changed since.
+
+    The card keeps the data's licence and attribution with the weights; a note
+    says that its figures are the loaded bundle's (after a recalibration or
+    fine-tuning they are not these weights'). The note goes after a Hugging
+    Face front matter, which must stay first.
+    """
+    note = (
+        "> Saved from a loaded bundle: the card below is that bundle's. Its data, "
+        "licence and attribution apply to these weights; its figures are the "
+        "loaded bundle's, not necessarily these weights' (recalibrated or "
+        "fine-tuned since?).\n\n"
+    )
+    if note in text:
+        return text
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end != -1:
+            cut = (
+                text.index("\n", end + 4) + 1 if "\n" in text[end + 4 :] else len(text)
+            )
+            return text[:cut] + "\n" + note + text[cut:]
+    return note + text
+
+
 #: Model-card files a loaded bundle carries over to ``save_pretrained``.
 _CARD_FILES = ("README.md", "MODEL_CARD.md")
 
@@ -559,7 +585,7 @@ class ELM(nn.Module):
             # card, which states the data's licence and attribution.
             for name, text in getattr(self, "_cards", {}).items():
                 if not (folder / name).exists():
-                    (folder / name).write_text(text, encoding="utf-8")
+                    (folder / name).write_text(_derived_card(text), encoding="utf-8")
         return folder
 
     @classmethod

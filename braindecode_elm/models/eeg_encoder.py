@@ -88,6 +88,9 @@ class _ResBlock(nn.Module):
         return self.pool(b + self.stream_bn(s))
 
 
+#: Training steps of a tower whose input amplitude is checked.
+_AMPLITUDE_CHECKS = 3
+
 #: Median channel rms (ELM units, volts x 1e5) below which the tower warns.
 _MIN_RMS_ELM = MIN_RMS_UV * 1e-6 * ELM_SCALE
 
@@ -153,8 +156,18 @@ class _InputCheck(nn.Module):
         with no error anywhere (Braindecode's EEGClassifier on raw windows
         trained silently to one class; outside user).
         """
+        # In training, the first few batches only: a median on every step would
+        # wait for the GPU each time (inference reads its results anyway).
         if not x.numel() or not x.is_floating_point():
             return
+        if self.training:
+            left = getattr(self, "_checks_left", _AMPLITUDE_CHECKS)
+            if left <= 0:
+                return
+            self._checks_left = left - 1
+        # Towers pickled before this check have no record of warnings.
+        if not hasattr(self, "_warned"):
+            self._warned = set()
         with torch.no_grad():
             sd = x.detach().float().std(-1).flatten()
             sd = sd[sd > 0]

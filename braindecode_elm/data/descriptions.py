@@ -482,7 +482,10 @@ class DescriptionBuilder:
                 VALUE_ALIASES.get(fact, {}).values()
             )
             for spelling, value in table.items():
-                if _norm(value) not in known and "*" not in known:
+                # A fact of the user's with a "*" wording takes any value; a
+                # known fact's aliases must name one of its values (a typo).
+                free = "*" in known and fact not in VALUE_ALIASES
+                if _norm(value) not in known and not free:
                     raise ValueError(
                         f"aliases[{fact!r}][{spelling!r}] = {value!r} names no "
                         f"value of {fact!r} (known: {sorted(known - {'*'})}); "

@@ -839,21 +839,31 @@ def test_probe_says_when_fractions_coincide(plain_cache, tmp_path, caplog):
     assert "C=1e-06, the smallest of the grid" in note
 
 
+def _labelled_folder(
+    eegmat_dir: Path, tmp_path: Path, n: int, *, diagnosis: bool = False
+) -> tuple[Path, Path]:
+    """eegmat subjects 0..n-1 symlinked flat, and their label table (state and,
+    with ``diagnosis``, a column no fact reads)."""
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    rows = ["recording_id,state" + (",diagnosis" if diagnosis else "")]
+    for i in range(n):
+        for k, state in ((1, "rest"), (2, "arithmetic")):
+            name = f"Subject{i:02d}_{k}"
+            (folder / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
+            extra = f",{('healthy', 'epilepsy')[i % 2]}" if diagnosis else ""
+            rows.append(f"{name},{state}{extra}")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(rows) + "\n")
+    return folder, labels
+
+
 def test_pretrain_labelled_on_a_plain_folder_with_a_label_table(eegmat_dir, tmp_path):
     """Issue 15: pretraining on a user's own labelled EDF folder is one command
     (before, only the shared data had one, elm open-recipe)."""
     from braindecode_elm.models import ELM
 
-    folder = tmp_path / "edf"
-    folder.mkdir()
-    rows = ["recording_id,state"]
-    for i in range(10):
-        for k, state in ((1, "rest"), (2, "arithmetic")):
-            name = f"Subject{i:02d}_{k}"
-            (folder / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
-            rows.append(f"{name},{state}")
-    labels = tmp_path / "labels.csv"
-    labels.write_text("\n".join(rows) + "\n")
+    folder, labels = _labelled_folder(eegmat_dir, tmp_path, 10)
     out = tmp_path / "run"
     args = ["pretrain-labelled", "--source", f"lab={folder}", "--metadata",
             f"lab={labels}", "--epochs", "1", "--facts", "state", "--out", str(out),
@@ -878,17 +888,9 @@ def test_pretrain_labelled_says_what_it_leaves_out(eegmat_dir, tmp_path, caplog)
     """Second outside review of elm pretrain-labelled: an unread label column, a
     --facts typo, a dataset too small to hold out, skipped files and mixed
     layouts (per-source --ids/--subjects)."""
-    flat, nested = tmp_path / "flat", tmp_path / "nested"
-    flat.mkdir()
-    rows = ["recording_id,state,diagnosis"]
-    for i in range(8):
-        for k, state in ((1, "rest"), (2, "arithmetic")):
-            name = f"Subject{i:02d}_{k}"
-            (flat / f"{name}.edf").symlink_to(eegmat_dir / f"{name}.edf")
-            rows.append(f"{name},{state},{('healthy', 'epilepsy')[i % 2]}")
+    flat, labels = _labelled_folder(eegmat_dir, tmp_path, 8, diagnosis=True)
     (flat / "extra.bdf").write_bytes(b"0")  # not EDF: left out, said
-    labels = tmp_path / "labels.csv"
-    labels.write_text("\n".join(rows) + "\n")
+    nested = tmp_path / "nested"
     (nested / "p30").mkdir(parents=True)
     for k, name in ((1, "rest"), (2, "task")):
         (nested / "p30" / f"{name}.edf").symlink_to(eegmat_dir / f"Subject30_{k}.edf")

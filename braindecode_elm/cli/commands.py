@@ -433,13 +433,12 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def _crop_seconds(model: Any) -> float | None:
     """The crop length the bundle's tower was built for, if it says."""
-    tower = getattr(model, "eeg_encoder", None)
     try:
-        # Braindecode's mixin raises when a tower was built without n_times.
-        n, sfreq = tower.n_times, tower.sfreq
+        # Braindecode's mixin derives it from n_times and sfreq, and raises
+        # when a tower was built without them.
+        return float(model.eeg_encoder.input_window_seconds)
     except (AttributeError, ValueError):
         return None
-    return float(n) / float(sfreq) if n and sfreq else None
 
 
 def cmd_zeroshot(args: argparse.Namespace) -> int:

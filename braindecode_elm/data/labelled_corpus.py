@@ -31,7 +31,7 @@ import numpy as np
 
 from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
 from .descriptions import DescriptionBuilder
-from .splits import check_no_subject_overlap, subject_split
+from .splits import check_no_subject_overlap, split_names, subject_split
 
 __all__ = ["Segment", "LabelledCorpus", "build_labelled_corpus"]
 
@@ -201,12 +201,14 @@ class LabelledCorpus:
         check_no_subject_overlap({n: c.subjects for n, c in out.items()})
         names: list[Any] = []
         if any(ds not in fixed for ds in self.datasets):
-            # The fractions' parts, only where some dataset is split by them.
-            if isinstance(fractions, Mapping):
-                names = [n for n, f in fractions.items() if f > 0]
-            else:
-                default = {2: ["train", "test"], 3: ["train", "valid", "test"]}
-                names = default.get(len(fractions), [])
+            # The fractions' parts (with a share), only where some dataset is
+            # split by them.
+            shares = (
+                list(fractions.values())
+                if isinstance(fractions, Mapping)
+                else list(fractions)
+            )
+            names = [n for n, f in zip(split_names(fractions), shares) if f > 0]
         names += [n for d in fixed.values() for n in d]
         empty = [n for n in dict.fromkeys(names) if not len(out.get(n, ()))]
         if empty:

@@ -19,6 +19,7 @@ __all__ = [
     "subjects_of",
     "subject_order",
     "subject_split",
+    "split_names",
     "subject_kfold",
     "check_no_subject_overlap",
     "exclude_subjects",
@@ -141,6 +142,16 @@ def subject_order(
     return [s for _, _, s in sorted(placed)]
 
 
+def split_names(fractions: Mapping[str, float] | Sequence[float]) -> list[str]:
+    """The part names :func:`subject_split` gives ``fractions``: a mapping's
+    keys, else ``train``/``test``, ``train``/``valid``/``test`` or ``split<i>``."""
+    if isinstance(fractions, Mapping):
+        return list(fractions)
+    n = len(list(fractions))
+    defaults = {2: ["train", "test"], 3: ["train", "valid", "test"]}
+    return defaults.get(n, [f"split{i}" for i in range(n)])
+
+
 def subject_split(
     subjects: Sequence[str] | Any,
     fractions: Mapping[str, float] | Sequence[float] = (0.8, 0.2),
@@ -179,12 +190,11 @@ def subject_split(
         gets at least one subject when there are enough subjects.
     """
     subj = subjects_of(subjects)
+    names = split_names(fractions)
     if isinstance(fractions, Mapping):
-        names, fr = list(fractions), np.array(list(fractions.values()), dtype=float)
+        fr = np.array(list(fractions.values()), dtype=float)
     else:
         fr = np.array(list(fractions), dtype=float)
-        defaults = {2: ["train", "test"], 3: ["train", "valid", "test"]}
-        names = defaults.get(len(fr), [f"split{i}" for i in range(len(fr))])
     if np.any(fr < 0) or not np.all(np.isfinite(fr)) or fr.sum() <= 0:
         raise ValueError(
             f"fractions must be finite and non-negative with a positive sum: {fr}"

@@ -258,43 +258,43 @@ def model_prompts(
     return classes, bundle_offsets(model, prompts, classes)
 
 
-def shared_prompt_sets(
-    specs: Sequence[str],
-) -> dict[str, tuple[str, dict[str, list[str]]]]:
-    """Prompt sets of the bundles among ``specs``, read from their ``config.json``.
-
-    Returns
-    -------
-    dict
-        ``name -> (spec of the first bundle holding it, class -> prompts)``.
-    """
+def bundle_prompt_sets(specs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The prompt sets of the bundles among ``specs``, from their ``config.json``
+    (no weights loaded); ``spec -> name -> class -> prompts``, bundles only."""
     from braindecode_elm.models.pretrained import read_config
 
-    out: dict[str, tuple[str, dict[str, list[str]]]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for spec in specs:
         config = read_config(spec)
-        for name, classes in ((config or {}).get("prompt_sets") or {}).items():
-            out.setdefault(name, (spec, {str(k): list(v) for k, v in classes.items()}))
+        if config is not None:
+            out[spec] = {
+                name: {str(k): list(v) for k, v in classes.items()}
+                for name, classes in (config.get("prompt_sets") or {}).items()
+            }
     return out
 
 
-def _check_prompt_name(name: str, specs: Sequence[str]) -> None:
-    """Refuse, before any model runs, a prompt set name no one has.
+def shared_prompt_sets(
+    by_spec: Mapping[str, Mapping[str, Any]],
+) -> dict[str, tuple[str, dict[str, list[str]]]]:
+    """Each prompt set of a grid's bundles (:func:`bundle_prompt_sets`), as
+    ``name -> (spec of the first bundle holding it, class -> prompts)``."""
+    out: dict[str, tuple[str, dict[str, list[str]]]] = {}
+    for spec, sets in by_spec.items():
+        for name, classes in sets.items():
+            out.setdefault(name, (spec, classes))
+    return out
 
-    The bundles' sets are read from their ``config.json`` (no weights loaded).
-    """
-    from braindecode_elm.models.pretrained import read_config
 
+def _check_prompt_name(name: str, by_spec: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse, before any model runs, a prompt set name no one has (the
+    bundles' sets as :func:`bundle_prompt_sets` read them)."""
     from .prompts import PROMPT_SETS
 
     if name in PROMPT_SETS:
         return
-    found: dict[str, list[str]] = {}
-    for spec in specs:
-        config = read_config(spec)
-        if config is not None:
-            found[spec] = sorted(config.get("prompt_sets") or {})
-    if not any(name in sets for sets in found.values()):
+    if not any(name in sets for sets in by_spec.values()):
+        found = {k: sorted(v) for k, v in by_spec.items()}
         bundles = "; ".join(f"{k}: {v}" for k, v in found.items()) or "none"
         raise ValueError(
             f"prompts {name!r} is neither a built-in set {sorted(PROMPT_SETS)}, "
@@ -337,7 +337,9 @@ def _cell(
             )
         own = getattr(model, "prompt_sets", None) or {}
         if isinstance(prompts, str) and shared and prompts in shared:
-            if prompts not in own and not _builtin(prompts):
+            from .prompts import PROMPT_SETS
+
+            if prompts not in own and prompts not in PROMPT_SETS:
                 # Another model's set, as the same prompts for a baseline.
                 details["prompts_from"] = shared[prompts][0]
         if offsets is not None:
@@ -465,13 +467,13 @@ def run_benchmark(
         prompts = get_prompts("normal_abnormal")
     if not isinstance(prompts, str):
         prompts = dict(prompts)
-    elif "zeroshot" in tasks:
-        _check_prompt_name(prompts, [spec for _, spec in unique_names(models)])
-    shared = (
-        shared_prompt_sets([spec for _, spec in unique_names(models)])
-        if isinstance(prompts, str)
-        else None
-    )
+    shared = None
+    if isinstance(prompts, str):
+        # Each bundle's config is read once, for the check and the sharing.
+        by_spec = bundle_prompt_sets([spec for _, spec in unique_names(models)])
+        if "zeroshot" in tasks:
+            _check_prompt_name(prompts, by_spec)
+        shared = shared_prompt_sets(by_spec)
     out = Path(out_dir)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     rows = []
@@ -598,9 +600,3 @@ def _markdown(table: Any) -> str:
             vals.append(f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v))
         lines.append(f"| {m} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _builtin(name: str) -> bool:
-    from .prompts import PROMPT_SETS
-
-    return name in PROMPT_SETS

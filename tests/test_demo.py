@@ -33,6 +33,19 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     assert f"{ba:.3f}" in printed
     r1 = elm["retrieval"]["eeg_to_text"]["R@1"]
     assert f"{r1:.3f} /" in printed
+    # each retrieval row names its own direction's chance (the report->EEG row
+    # once showed EEG->report's)
+    rows = {
+        ln.split("retrieval")[0].split()[-1]: ln
+        for ln in printed.splitlines()
+        if ln.startswith("synthetic") and "ELM tiny-cpu" in ln and "retrieval" in ln
+    }
+    for direction, key in (
+        ("EEG->report", "eeg_to_text"),
+        ("report->EEG", "text_to_eeg"),
+    ):
+        chance = elm["retrieval"][key]["chance_R@1"]
+        assert f"(chance R@1 {chance:.3f})" in rows[direction], rows
     probe10 = elm["probe"]["summary"]["0.1"]["balanced_accuracy_mean"]
     assert f"{probe10:.3f} +-" in printed
     # held-out subjects are not in the pretraining cache

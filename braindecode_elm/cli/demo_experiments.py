@@ -217,7 +217,8 @@ def synthetic_part(
             mname,
             "EEG->report retrieval",
             "R@1 / R@5 / mAP",
-            f"{e2t['R@1']:.3f} / {e2t['R@5']:.3f} / {e2t['mAP']:.3f}",
+            f"{e2t['R@1']:.3f} / {e2t['R@5']:.3f} / {e2t['mAP']:.3f}"
+            f" (chance R@1 {e2t['chance_R@1']:.3f})",
         )
         table.add(
             "synthetic",
@@ -225,7 +226,8 @@ def synthetic_part(
             "report->EEG retrieval",
             "R@1 / R@5 / mAP",
             f"{t2e['R@1']:.3f} / {t2e['R@5']:.3f} / {t2e['mAP']:.3f}"
-            f" (chance R@1 {rt['chance_R@1']:.3f})",
+            # Each direction's own chance: the top-level figure is EEG->report's.
+            f" (chance R@1 {t2e['chance_R@1']:.3f})",
         )
         pr = linear_probe(
             m, train, held, labels=labels, fractions=(0.1, 1.0), seeds=seeds

@@ -128,6 +128,72 @@ def test_parse_path_subject_of_physionet_and_own_folder_layouts(tmp_path):
     assert parse_tuh_path(tmp_path / "p07" / "p07x.edf")["subject"] == "p07x"
 
 
+def test_parse_path_tuh_subject_code_only_opens_the_name(tmp_path):
+    """An 8-letter word or an 8-digit date later in a plain file name is not a
+    TUH subject code (an outside user's ``P01_20230115.edf`` made the date the
+    subject, merging P01 and P02 and splitting P01)."""
+    subject = {
+        name: parse_tuh_path(tmp_path / f"{name}.edf", tmp_path)["subject"]
+        for name in (
+            "P01_20230115",
+            "P01_20230220",
+            "P02_20230115",
+            "sub01_baseline",
+            "sub02_baseline",
+            "sub02_Baseline2",
+            "Subject31_shortrec",
+            "aaaaaaar_00000001",
+            "00000258_s002_t001",
+        )
+    }
+    assert subject == {
+        "P01_20230115": "P01",
+        "P01_20230220": "P01",
+        "P02_20230115": "P02",
+        "sub01_baseline": "sub01",
+        "sub02_baseline": "sub02",
+        "sub02_Baseline2": "sub02",
+        "Subject31_shortrec": "Subject31",
+        "aaaaaaar_00000001": "aaaaaaar",
+        "00000258_s002_t001": "00000258",
+    }
+
+
+def test_find_report_never_takes_another_recordings_report(tmp_path):
+    """Without a session only ``<subject>.txt`` is shared; names match whole
+    tokens; a report named after another EDF file is that file's own (an
+    outside user saw ``p1_rest`` take ``p10_rest.txt`` and ``Subject04_2`` take
+    ``Subject04_1.txt``)."""
+    for stem in ("p1_rest", "p10_rest", "Subject04_1", "Subject04_2", "S05_1", "S05_2"):
+        _edf(tmp_path / f"{stem}.edf")
+    (tmp_path / "p10_rest.txt").write_text("IMPRESSION: p10's report")
+    (tmp_path / "Subject04_1.txt").write_text("IMPRESSION: 04_1's report")
+    (tmp_path / "S05.txt").write_text("IMPRESSION: shared by S05's recordings")
+
+    def found(stem):
+        edf = tmp_path / f"{stem}.edf"
+        hit = find_report(edf, parse_tuh_path(edf, tmp_path))
+        return None if hit is None else hit.name
+
+    assert found("p1_rest") is None
+    assert found("p10_rest") == "p10_rest.txt"
+    assert found("Subject04_2") is None
+    assert found("Subject04_1") == "Subject04_1.txt"
+    assert found("S05_1") == found("S05_2") == "S05.txt"
+    # In a TUH session a per-session report with a suffix is found, and one
+    # named after a sibling EDF file stays that file's.
+    sess = tmp_path / "aaaaaaab" / "s001_2010_01_02"
+    t0 = _edf(sess / "aaaaaaab_s001_t000.edf")
+    t1 = _edf(sess / "aaaaaaab_s001_t001.edf")
+    t0.with_suffix(".txt").write_text("IMPRESSION: t000 only")
+    assert find_report(t1, parse_tuh_path(t1)) is None
+    (sess / "aaaaaaab_s001_report.txt").write_text("IMPRESSION: the session's")
+    assert find_report(t1, parse_tuh_path(t1)).name == "aaaaaaab_s001_report.txt"
+    (sess / "aaaaaaab_s0010.txt").write_text("x")  # not the same session token
+    (sess / "aaaaaaab_s001_report.txt").unlink()
+    assert find_report(t1, parse_tuh_path(t1)) is None
+
+
 def test_find_report_beside_and_in_session_folder(tmp_path):
     sess = tmp_path / "edf" / "000" / "aaaaaaab" / "s001_2010_01_02"
     edf = _edf(sess / "01_tcp_ar" / "aaaaaaab_s001_t000.edf")

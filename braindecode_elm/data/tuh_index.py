@@ -102,7 +102,9 @@ def parse_tuh_path(
     Notes
     -----
     The subject is, in order: a BIDS ``sub-`` entity of the file name, a TUH
-    subject token of the file name (8 letters or digits), a PhysioNet motor
+    subject code opening the file name (8 lowercase letters or 8 digits before
+    the first ``_``; later tokens such as ``baseline`` or a date ``20230115``
+    are not subjects), a PhysioNet motor
     imagery name (``S001R03`` -> ``S001``, run ``03``), a ``sub-`` folder or a
     TUH subject folder (8 letters or digits, holding session folders or the
     file) *inside* ``root``, the file's own folder inside ``root`` when the file
@@ -126,7 +128,10 @@ def _parse_path(
     out: dict[str, Any] = {
         "recording_id": p.stem,
         "subject": (f"sub-{bids['sub']}" if "sub" in bids else None)
-        or next((t for t in tokens if _SUBJECT.match(t)), None)
+        # TUH names start with the subject code (``aaaaaaab_s001_t000``,
+        # TUEV's ``aaaaaaar_00000001``); an 8-letter or 8-digit token later in
+        # a name is a word or a date (``sub01_baseline``, ``P01_20230115``).
+        or (tokens[0] if _SUBJECT.match(tokens[0]) else None)
         or (mmidb.group(1) if mmidb else None),
         "session": (f"ses-{bids['ses']}" if "ses" in bids else None)
         or next((t for t in tokens if _SESSION.match(t)), None),
@@ -210,9 +215,14 @@ def _parse_path(
 def find_report(edf_path: Path, info: dict[str, Any]) -> Path | None:
     """Find the report ``.txt`` of a TUH recording.
 
-    Looks, in order, for ``<stem>.txt`` beside the EDF file, then for
-    ``<subject>_<session>.txt`` (or any ``.txt`` starting with it) beside the EDF
-    file, in its parent folders up to the session folder.
+    Looks, in order, for ``<stem>.txt`` beside the EDF file; then, when the
+    recording has a session, for ``<subject>_<session>.txt`` or
+    ``<subject>_<session>_*.txt`` beside the EDF file and in its parent folders
+    up to the session folder; without a session, for ``<subject>.txt`` there (a
+    report shared by a subject's recordings). A ``.txt`` named after another
+    EDF file of its folder is that recording's own report and is never given to
+    another one, and names match whole ``_``-separated tokens (subject ``p1``
+    does not take ``p10_rest.txt``).
 
     Parameters
     ----------
@@ -233,14 +243,22 @@ def find_report(edf_path: Path, info: dict[str, Any]) -> Path | None:
     if not subj:
         return None
     prefix = f"{subj}_{sess}" if sess else subj
+
+    def owned(cand: Path) -> bool:
+        # Another recording's own report (``Subject04_1.txt`` beside
+        # ``Subject04_1.edf``) belongs to that recording only.
+        return any(cand.with_suffix(ext).is_file() for ext in (".edf", ".EDF"))
+
     folder = edf_path.parent
     for _ in range(3):
         cand = folder / f"{prefix}.txt"
-        if cand.is_file():
+        if cand.is_file() and not owned(cand):
             return cand
-        hits = sorted(folder.glob(f"{prefix}*.txt"))
-        if hits:
-            return hits[0]
+        if sess:
+            # glob's ``_*`` keeps the token boundary: ``s001`` is not ``s0010``.
+            hits = [h for h in sorted(folder.glob(f"{prefix}_*.txt")) if not owned(h)]
+            if hits:
+                return hits[0]
         if _SESSION_DIR.match(folder.name.lower()) or folder.parent == folder:
             break
         folder = folder.parent

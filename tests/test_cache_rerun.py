@@ -265,3 +265,73 @@ def test_participants_tsv_edits_reach_cached_recordings(src, tmp_path, capsys):
     rc, out, _ = _preprocess(capsys, src, cache)
     assert rc == 0 and "(1 with descriptions updated from the metadata)" in out
     assert open_cache(cache)["A"].description["group"] == "changed"
+
+
+# ------------------------------------------------ reports and rules on a rerun
+def test_edited_added_and_removed_reports_reach_cached_recordings(
+    src, tmp_path, capsys
+):
+    """A report written, corrected or deleted after caching reaches the cache on
+    the next run (an outside user's corrected report stayed stale: "0 cached,
+    2 already done"); the arrays are kept."""
+    cache = tmp_path / "cache"
+    (src / "A.txt").write_text(
+        "CLINICAL HISTORY: 30 year old woman.\nIMPRESSION: Normal EEG."
+    )
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and "2 cached" in out
+    arr = np.array(open_cache(cache)["A"].data)
+    assert open_cache(cache)["A"].description["age"] == 30
+    (src / "A.txt").write_text(
+        "CLINICAL HISTORY: 31 year old woman.\nIMPRESSION: Abnormal EEG."
+    )
+    (src / "B.txt").write_text("IMPRESSION: Late report for B.")
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0
+    assert "0 cached, 2 already done (2 with reports updated from their files)" in out
+    c = open_cache(cache)
+    assert c["A"].report.endswith("Abnormal EEG.")
+    assert c["A"].description["age"] == 31
+    assert c["B"].report == "IMPRESSION: Late report for B."
+    assert c["B"].description["report_status"] == "ok"
+    np.testing.assert_array_equal(np.array(c["A"].data), arr)
+    # Nothing changed: nothing rewritten.
+    n_rows = len(_rows(cache))
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert "0 cached, 2 already done, 0 skipped" in out and len(_rows(cache)) == n_rows
+    (src / "B.txt").unlink()
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert "(1 with reports updated from their files)" in out
+    c = open_cache(cache)
+    assert c["B"].report is None and c["B"].description["report_status"] == "missing"
+
+
+def test_stricter_rules_on_a_rerun_skip_cached_recordings(src, tmp_path, capsys):
+    """--min-duration and --require-reports given on a rerun apply to the
+    recordings cached before, as in a fresh build (they stayed "OK")."""
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    (src / "A.txt").write_text("IMPRESSION: Normal EEG.")
+    rc, out, _ = _preprocess(capsys, src, cache, "--require-reports")
+    assert "1 redone: outside this run's duration or report rules" in out, out
+    assert "missing_report=1" in out
+    assert set(open_cache(cache).ids) == {"A"}
+    rc, out, _ = _preprocess(capsys, src, cache, "--min-duration", "100")
+    latest = {r["recording_id"]: r for r in _rows(cache)}
+    assert rc == 1 and {r["status"] for r in latest.values()} == {"skipped"}
+    assert "too_short=2" in out, out
+    # Without the rules the skipped recordings are cached again.
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert rc == 0 and set(open_cache(cache).ids) == {"A", "B"}
+
+
+def test_a_source_truncated_since_is_skipped_not_served(src, tmp_path, capsys):
+    """A cached recording whose file is now truncated gets the skip a fresh build
+    gives (its old array was served as "OK")."""
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    with open(src / "B.edf", "r+b") as f:
+        f.truncate(600_000)
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert "1 redone: source file changed" in out and "truncated_edf=1" in out, out
+    assert set(open_cache(cache).ids) == {"A"}

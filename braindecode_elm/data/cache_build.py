@@ -31,6 +31,8 @@ from .cache_recording import (
     _stat_identity,
     _task_list,
     _worker_init,
+    duration_skip,
+    report_skip,
 )
 from .windows import (
     ELM_MAX_DURATION_S,
@@ -64,6 +66,14 @@ class CacheSummary:
         Recordings already done whose description, subject or report the
         ``metadata`` tables changed: a new manifest row carries them (the
         array is kept).
+    n_reports_updated : int
+        Recordings already done whose report file is new, edited or gone since
+        they were cached: a new manifest row carries the report (the array is
+        kept).
+    n_rechecked : int
+        Recordings cached before that this run's rules refuse (duration
+        limits, ``require_report``): processed again, so their skip row
+        supersedes the cached one; counted in ``n_skipped``.
     reasons : dict
         Count of skipped recordings per reason.
     seconds : float
@@ -82,6 +92,8 @@ class CacheSummary:
     n_changed: int = 0
     n_reassigned: int = 0
     n_updated: int = 0
+    n_reports_updated: int = 0
+    n_rechecked: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     hours_cached: float = 0.0
@@ -96,13 +108,17 @@ class CacheSummary:
             for n, why in (
                 (self.n_changed, "source file changed"),
                 (self.n_reassigned, "the id names another file now"),
+                (self.n_rechecked, "outside this run's duration or report rules"),
             )
             if n
         )
-        updated = (
-            f" ({self.n_updated} with descriptions updated from the metadata)"
-            if self.n_updated
-            else ""
+        updated = "".join(
+            f" ({n} with {what})"
+            for n, what in (
+                (self.n_updated, "descriptions updated from the metadata"),
+                (self.n_reports_updated, "reports updated from their files"),
+            )
+            if n
         )
         return (
             f"cache {self.out_dir}: {self.n_cached} cached{redone}, "
@@ -259,6 +275,58 @@ def _apply_description(
         row["subject"] = str(subject)
         changed = True
     return changed
+
+
+def _apply_report(row: dict[str, Any], task: dict[str, Any]) -> bool:
+    """Bring a cached row's report up to date with the report file found now.
+
+    A report added, edited or removed after the recording was cached reaches
+    the row (text, encoding, status, path); the age and gender read from the
+    old report follow the new one. Reports from a metadata table's ``report``
+    column are left to the tables (:func:`_apply_description`).
+
+    Returns
+    -------
+    bool
+        Whether the row changed.
+    """
+    from .tuh_index import parse_age_gender
+
+    desc = task["description"]
+    if "report_status" not in desc:
+        return False  # inputs without a report search (MNE/Braindecode objects)
+    old = dict(row.get("description") or {})
+    old_path, new_path = old.get("report_path"), desc.get("report_path")
+    for path in (old_path, new_path):
+        if path is not None and Path(str(path)).suffix.lower() != ".txt":
+            return False  # a table's report column: applied with the tables
+    report = desc.get("report") if isinstance(desc.get("report"), str) else None
+    fresh = json.loads(
+        json.dumps(
+            to_jsonable(
+                {
+                    "report_status": desc.get("report_status"),
+                    "report_path": new_path,
+                    "report_encoding": desc.get("report_encoding"),
+                }
+            )
+        )
+    )
+    if report == row.get("report") and all(old.get(k) == v for k, v in fresh.items()):
+        return False
+    # Age and gender that came from the old report follow the new one; those
+    # of a metadata table or the header differ from the old report's reading
+    # and stay.
+    was = parse_age_gender(row.get("report"))
+    for i, key in enumerate(("age", "gender")):
+        if old.get(key) is None or (was[i] is not None and old.get(key) == was[i]):
+            value = desc.get(key)
+            old[key] = value if value is None else to_jsonable(value)
+    old.update(fresh)
+    row["description"] = old
+    row["report"] = report
+    row["report_encoding"] = desc.get("report_encoding")
+    return True
 
 
 def _check_id_scheme(
@@ -608,8 +676,21 @@ def build_cache(
         new = dict(row)
         if state == "refresh":
             new.update(identity, source=t["path"])
+        if _apply_report(new, t):
+            summary.n_reports_updated += 1
         if meta_columns and _apply_description(new, t, meta_columns):
             summary.n_updated += 1
+        duration = row.get("duration_s")
+        if report_skip(new.get("report"), new.get("description") or {}, cfg) or (
+            isinstance(duration, (int, float)) and duration_skip(duration, cfg)
+        ):
+            # This run's rules (--min-duration, --require-reports) refuse a
+            # recording cached before: redo it, so that its skip supersedes the
+            # old row as in a fresh build (a later run without the rule caches
+            # it again: skipped rows are retried).
+            todo.append(t)
+            summary.n_rechecked += 1
+            continue
         if new != row:
             new.update(
                 shard=label,
@@ -620,9 +701,17 @@ def build_cache(
             )
             updates.append(new)
     summary.n_already = len(unique) - len(todo)
-    pre_todo = [
-        r for r in pre if r.get("recording_id_key", r["recording_id"]) not in done
-    ]
+    pre_todo = []
+    for r in pre:
+        key = r.get("recording_id_key", r["recording_id"])
+        if key not in done:
+            pre_todo.append(r)
+        elif (latest.get(key) or {}).get("status") == "ok":
+            # Cached before, unreadable now (truncated, replaced by another
+            # kind of file): a fresh build would skip it, so its skip row
+            # supersedes the cached array instead of serving it as "ok".
+            pre_todo.append(r)
+            summary.n_changed += 1
     summary.n_already += len(pre) - len(pre_todo)
     bar = tqdm(
         total=len(todo) + len(pre_todo), desc="cache", unit="rec", disable=not progress

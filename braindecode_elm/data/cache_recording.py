@@ -178,30 +178,15 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     )
 
     def check_duration(duration: float) -> None:
-        if duration < cfg["min_duration_s"]:
-            raise _Skip(
-                "too_short",
-                f"{duration:.1f} s < min_duration_s={cfg['min_duration_s']}",
-            )
-        if cfg["max_duration_s"] is not None and duration > cfg["max_duration_s"]:
-            raise _Skip(
-                "too_long",
-                f"{duration:.1f} s > max_duration_s={cfg['max_duration_s']}",
-            )
+        skip = duration_skip(duration, cfg)
+        if skip is not None:
+            raise skip
 
     task = dict(task, _check_duration=check_duration)
     try:
-        if cfg["require_report"]:
-            status = desc.get("report_status")
-            report = row["report"]
-            if status == "undecodable" or status == "unreadable":
-                raise _Skip("unreadable_report", f"report {desc.get('report_path')}")
-            if status == "empty" or (report is not None and not report.strip()):
-                raise _Skip(
-                    "empty_report", f"report {desc.get('report_path')} is empty"
-                )
-            if report is None:
-                raise _Skip("missing_report", "no report text for this recording")
+        skip = report_skip(row["report"], desc, cfg)
+        if skip is not None:
+            raise skip
         if cfg["hash_source"] and task["path"] and os.path.isfile(task["path"]):
             try:
                 if task["raw"] is None and os.path.getsize(task["path"]) < _BLOB_MAX:
@@ -286,6 +271,40 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     except _Skip as skip:
         row.update(status="skipped", reason=skip.reason, detail=skip.detail)
     return row
+
+
+def duration_skip(duration: float, cfg: dict[str, Any]) -> _Skip | None:
+    """The skip of a recording outside the build's duration limits, or None."""
+    if duration < cfg["min_duration_s"]:
+        return _Skip(
+            "too_short", f"{duration:.1f} s < min_duration_s={cfg['min_duration_s']}"
+        )
+    if cfg["max_duration_s"] is not None and duration > cfg["max_duration_s"]:
+        return _Skip(
+            "too_long", f"{duration:.1f} s > max_duration_s={cfg['max_duration_s']}"
+        )
+    return None
+
+
+def report_skip(
+    report: str | None, desc: dict[str, Any], cfg: dict[str, Any]
+) -> _Skip | None:
+    """The skip of a recording without a usable report when the build requires
+    one (``require_report``), or None.
+
+    ``desc`` holds ``report_status`` and ``report_path`` (a task's description
+    or a cached row's).
+    """
+    if not cfg["require_report"]:
+        return None
+    status = desc.get("report_status")
+    if status == "undecodable" or status == "unreadable":
+        return _Skip("unreadable_report", f"report {desc.get('report_path')}")
+    if status == "empty" or (report is not None and not report.strip()):
+        return _Skip("empty_report", f"report {desc.get('report_path')} is empty")
+    if report is None:
+        return _Skip("missing_report", "no report text for this recording")
+    return None
 
 
 def _worker_init(parent_pid: int) -> None:

@@ -57,6 +57,19 @@ def verbosity_level(verbose: int = 0, quiet: bool = False) -> int:
     return logging.DEBUG if verbose > 0 else logging.INFO
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """Plain messages; warnings and errors start with ``warning:``/``error:``,
+    as the console script prints this package's Python warnings."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno >= logging.ERROR:
+            return f"error: {text}"
+        if record.levelno >= logging.WARNING:
+            return f"warning: {text}"
+        return text
+
+
 def configure_logging(level: int = logging.INFO) -> logging.Logger:
     """Send the package's log records to stderr at ``level`` (idempotent).
 
@@ -77,7 +90,7 @@ def configure_logging(level: int = logging.INFO) -> logging.Logger:
     )
     if handler is None:
         handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(_ConsoleFormatter("%(message)s"))
         setattr(handler, _HANDLER_FLAG, True)
         logger.addHandler(handler)
     # One handler is enough: records also reaching the root logger would print

@@ -335,3 +335,47 @@ def test_a_source_truncated_since_is_skipped_not_served(src, tmp_path, capsys):
     rc, out, _ = _preprocess(capsys, src, cache)
     assert "1 redone: source file changed" in out and "truncated_edf=1" in out, out
     assert set(open_cache(cache).ids) == {"A"}
+
+
+# ------------------------------------------------- recordings cached with a note
+def test_wrong_units_and_flat_electrodes_are_named(eegmat_dir, tmp_path, capsys):
+    """Real eegmat signals written with a wrong unit or a flat electrode are
+    cached, but each recording is named with what looks wrong, and the notes
+    stay in its manifest row (an outside user's 'counts' and 'V'-for-microvolts
+    files were cached as OK with no name, 1000x off)."""
+    from braindecode_elm.data import read_edf_data, read_edf_header, write_edf
+
+    h = read_edf_header(eegmat_dir / "Subject01_1.edf")
+    keep = [i for i, lbl in enumerate(h.labels) if lbl != "EDF Annotations"]
+    x = read_edf_data(h, keep)  # volts
+    labels = [h.labels[i] for i in keep]
+    sfreq = float(h.sfreqs[keep[0]])
+    folder = tmp_path / "src"
+    write_edf(folder / "good.edf", x, labels, sfreq)
+    write_edf(folder / "uv_as_v.edf", x * 1e6, labels, sfreq, units="V")
+    counts = write_edf(folder / "counts.edf", x, labels, sfreq)
+    raw = bytearray(counts.read_bytes())
+    n_sig = len(labels)
+    dim = 256 + n_sig * (16 + 80)  # the physical dimension fields
+    raw[dim : dim + 8 * n_sig] = b"counts  " * n_sig
+    counts.write_bytes(bytes(raw))
+    write_edf(folder / "tiny.edf", x * 1e-3, labels, sfreq)  # mV read as uV
+    flat = x.copy()
+    flat[labels.index("EEG Fp1")] = 0.0
+    write_edf(folder / "flat.edf", flat, labels, sfreq)
+    cache = tmp_path / "cache"
+    rc, out, err = _preprocess(capsys, folder, cache)
+    assert rc == 0 and "5 cached" in out
+    lines = [ln for ln in err.splitlines() if ln.startswith("warning: recording ")]
+    said = {ln.split()[2].rstrip(":"): ln for ln in lines}
+    assert "good" not in said, lines
+    assert "at the clip +-80" in said["uv_as_v"]
+    assert "['counts']" in " ".join(ln for ln in lines if "counts:" in ln)
+    assert "far below scalp EEG" in said["tiny"]
+    assert "flat electrodes ['FP1']" in said["flat"]
+    rows = {r["recording_id"]: r for r in _rows(cache)}
+    assert "warnings" not in rows["good"] and rows["good"]["clip_fraction"] < 0.01
+    assert rows["uv_as_v"]["clip_fraction"] > 0.5
+    assert len(rows["counts"]["warnings"]) == 1
+    # The engine's own clip note (which names no file) is not repeated.
+    assert "preprocess: over" not in err

@@ -74,6 +74,10 @@ class CacheSummary:
         Recordings cached before that this run's rules refuse (duration
         limits, ``require_report``): processed again, so their skip row
         supersedes the cached one; counted in ``n_skipped``.
+    n_noted : int
+        Recordings cached with a note (unknown unit, flat electrodes, tiny
+        amplitudes, much of the output at the clip): each named in a warning,
+        the notes in the ``warnings`` field of its manifest row.
     reasons : dict
         Count of skipped recordings per reason.
     seconds : float
@@ -94,6 +98,7 @@ class CacheSummary:
     n_updated: int = 0
     n_reports_updated: int = 0
     n_rechecked: int = 0
+    n_noted: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     hours_cached: float = 0.0
@@ -275,6 +280,24 @@ def _apply_description(
         row["subject"] = str(subject)
         changed = True
     return changed
+
+
+#: Recordings named one by one in a build's warnings; the rest are counted.
+_NOTES_SHOWN = 10
+
+
+def _say_notes(noted: list[tuple[str, str]]) -> None:
+    """Warn about recordings cached with a note (wrong unit, flat electrodes),
+    naming them: the manifest row of each holds its notes (``warnings``)."""
+    for rid, note in noted[:_NOTES_SHOWN]:
+        logger.warning("recording %s: %s", rid, note)
+    if len(noted) > _NOTES_SHOWN:
+        logger.warning(
+            "%d more notes on %d recordings: see the 'warnings' field of their "
+            "manifest rows",
+            len(noted) - _NOTES_SHOWN,
+            len({rid for rid, _ in noted[_NOTES_SHOWN:]}),
+        )
 
 
 def _apply_report(row: dict[str, Any], task: dict[str, Any]) -> bool:
@@ -719,6 +742,7 @@ def build_cache(
 
     # Each row goes out in one write() on an O_APPEND descriptor: a kill leaves
     # whole rows (a torn tail only on a crash of the machine, repaired above).
+    noted: list[tuple[str, str]] = []
     fd = os.open(out / manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     with os.fdopen(fd, "ab", buffering=0) as mf:
 
@@ -737,6 +761,8 @@ def build_cache(
             else:
                 summary.n_cached += 1
                 summary.hours_cached += row["duration_s"] / 3600.0
+                for note in row.get("warnings") or ():
+                    noted.append((row["recording_id"], note))
             write(row)
             bar.update()
 
@@ -763,6 +789,8 @@ def build_cache(
                 for row in ex.map(_process_star, [(t, cfg) for t in todo], chunksize=1):
                     record(row)
     bar.close()
+    _say_notes(noted)
+    summary.n_noted = len({rid for rid, _ in noted})
     summary.reasons = dict(reasons)
     summary.seconds = time.perf_counter() - t0
     return summary

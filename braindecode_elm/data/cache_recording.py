@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .. import dsp
 from .._json import to_jsonable
-from .edf import EDFError, read_edf_data, read_edf_header
+from .edf import EDFError, read_edf_data, read_edf_header, unit_scale
 
 # Source files up to this size are read into memory once (hash + decode).
 _BLOB_MAX = 512 * 1024**2
@@ -146,6 +147,14 @@ def _read_signal(
     task["_duration"] = duration
     task["_check_duration"](duration)
     if task["raw"] is None:
+        odd = sorted(
+            {header.units[i] for i in picks if unit_scale(header.units[i]) is None}
+        )
+        if odd:
+            task.setdefault("_warnings", []).append(
+                f"EDF physical unit(s) {odd} of the TCP electrodes name no voltage "
+                "unit (uV, mV, V, nV): read as microvolts; check the amplitudes"
+            )
         try:
             data = read_edf_data(header, picks, dtype=dtype, buffer=task.get("_blob"))
         except (OSError, ValueError) as exc:
@@ -224,18 +233,27 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
                 out = dsp.preprocess_raw(raw, recipe=recipe)
                 y, out_names = out.get_data(), list(out.ch_names)
             else:
-                y, out_names = dsp.preprocess(
-                    data,
-                    names,
-                    sfreq,
-                    recipe=recipe,
-                    dtype=np.float32,
-                    n_threads=cfg["n_threads"],
-                )
+                with warnings.catch_warnings():
+                    # The engine's clip note names no file; the checks below
+                    # name the recording.
+                    warnings.filterwarnings("ignore", message="preprocess: over")
+                    y, out_names = dsp.preprocess(
+                        data,
+                        names,
+                        sfreq,
+                        recipe=recipe,
+                        dtype=np.float32,
+                        n_threads=cfg["n_threads"],
+                    )
             row["start_s"] = recipe.drop_first_s
             true_sfreq = recipe.output_sfreq(sfreq)
         except ValueError as exc:
             raise _Skip("preprocessing_failed", str(exc)) from exc
+        notes = list(task.get("_warnings", [])) + _signal_notes(data, names, y, recipe)
+        if recipe.clip:
+            row["clip_fraction"] = _clip_fraction(y, recipe.clip)
+        if notes:
+            row["warnings"] = notes
         # ELM units (|x| <= 80) fit float16; volts ("default" recipe) would
         # underflow in float16, so those stay float32.
         y16 = y.astype(np.float16 if recipe.scale else np.float32)
@@ -271,6 +289,55 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     except _Skip as skip:
         row.update(status="skipped", reason=skip.reason, detail=skip.detail)
     return row
+
+
+#: Median electrode RMS (volts) below which a recording is too small for
+#: scalp EEG (~10-100 uV): a wrong unit in the header (millivolt values under
+#: "uV") or a disconnected amplifier.
+_TINY_RMS_V = 1e-7
+
+
+def _clip_fraction(y: np.ndarray, clip: float) -> float:
+    # The clip comes before the resampling, whose ringing moves clipped
+    # stretches a little off the level (as dsp's own check counts them).
+    return float(np.count_nonzero(np.abs(y) >= 0.99 * clip)) / max(y.size, 1)
+
+
+def _signal_notes(
+    data: np.ndarray, names: list[str], y: np.ndarray, recipe: dsp.Recipe
+) -> list[str]:
+    """What looks wrong in a recording that was still cached: flat electrodes,
+    amplitudes far below EEG's, much of the output at the clip. Each note goes
+    into the manifest row (``warnings``) and the build names the recording."""
+    from ..dsp.engine import CLIP_WARN_FRACTION
+
+    notes = []
+    ptp = np.ptp(data, axis=1)
+    flat = [n for n, v in zip(names, ptp) if v == 0]
+    if flat:
+        notes.append(
+            f"flat electrodes {flat} (constant signal: disconnected or missing?); "
+            "their bipolar channels carry only the other electrode"
+        )
+    live = ptp > 0
+    if live.any():
+        rms = float(np.median(np.std(data[live], axis=1)))
+        if rms < _TINY_RMS_V:
+            notes.append(
+                f"median electrode RMS {rms * 1e6:.3g} uV is far below scalp EEG's "
+                "(~10-100 uV): the header's unit is likely wrong (millivolt or "
+                "raw counts read as microvolts?)"
+            )
+    if recipe.clip:
+        frac = _clip_fraction(y, recipe.clip)
+        if frac > CLIP_WARN_FRACTION:
+            notes.append(
+                f"{100 * frac:.1f} % of the output samples are at the clip "
+                f"+-{recipe.clip:g}: the amplitudes are far above scalp EEG's, "
+                "the header's unit is likely wrong (microvolt values under a 'V' "
+                "header?)"
+            )
+    return notes
 
 
 def duration_skip(duration: float, cfg: dict[str, Any]) -> _Skip | None:

@@ -110,8 +110,16 @@ class EDFHeader:
         with np.errstate(divide="ignore", invalid="ignore"):
             gain = (self.phys_max - self.phys_min) / (self.dig_max - self.dig_min)
         offset = self.phys_max - gain * self.dig_max
-        unit = np.array([_UNIT_SCALE.get(u.strip().lower(), 1e-6) for u in self.units])
+        # An unknown unit (blank, "counts") is read as microvolts, EEG's usual
+        # unit; the cache names such files (unit_scale returns None for them).
+        unit = np.array([unit_scale(u) or 1e-6 for u in self.units])
         return gain * unit, offset * unit
+
+
+def unit_scale(unit: str) -> float | None:
+    """Volts per unit of an EDF physical dimension (``"uV"`` -> 1e-6), or None
+    when it names no voltage unit (blank, ``"counts"``, ``"mVolt"``)."""
+    return _UNIT_SCALE.get(unit.strip().lower())
 
 
 def _field(raw: bytes, start: int, width: int) -> str:

@@ -71,6 +71,8 @@ def ws(tmp_path_factory):
     torch.save({"a": _RunsCode()}, root / "evil.pt")
     (root / "ids_empty.txt").write_text("\n")
     (root / "prompts_bad.json").write_text('{"normal": []}')
+    # A string for the list was read as one prompt per letter.
+    (root / "prompts_str.json").write_text('{"normal": "normal", "abnormal": ["x"]}')
     (root / "a_file").write_text("x")
     return root
 
@@ -145,7 +147,14 @@ CASES = [
     (f"embed {M} --recordings ids_empty.txt", "lists no recording id"),
     # zeroshot
     (f"zeroshot {M} --prompts nope", "is neither a built-in set"),
-    (f"zeroshot {M} --prompts prompts_bad.json", "must hold {class: [prompt, ...]}"),
+    (
+        f"zeroshot {M} --prompts prompts_bad.json",
+        "class 'normal' must have a non-empty list of prompts",
+    ),
+    (
+        f"zeroshot {M} --prompts prompts_str.json",
+        "class 'normal' must have a non-empty list of prompts, got str",
+    ),
     (f"zeroshot {M} --labels nope", "description key 'nope' missing or empty"),
     (f"zeroshot {M} --labels pathological", "'pathological' missing or empty"),
     (f"zeroshot {M} --labels nope.csv:abnormal", "nope.csv"),

@@ -136,6 +136,39 @@ def test_missing_files_and_unsafe_config(tmp_path) -> None:
         ELM.from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        # A string in place of the prompt list was read letter by letter.
+        (lambda c: c["prompt_sets"]["tuab"].update(normal="normal EEG"), "got str"),
+        (lambda c: c["prompt_sets"].update(tuab="x"), "non-empty mapping"),
+        (lambda c: c["prompt_sets"]["tuab"].update(normal=[1]), "not non-empty text"),
+        (lambda c: c["prompt_sets"]["tuab"].update(normal=[]), "non-empty list"),
+        # bool("false") is True
+        (lambda c: c.update(has_text_head="false"), "has_text_head must be true"),
+        (lambda c: c.update(model_type="bert"), "model_type 'bert'"),
+    ],
+)
+def test_hand_edited_configs_are_refused(tmp_path, edit, match) -> None:
+    """An outside user's tampered bundles loaded and scored silently wrong."""
+    _bundle().save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    edit(cfg)
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=match) as err:
+        ELM.from_pretrained(tmp_path)
+    assert "config.json" in str(err.value)
+
+
+def test_unknown_config_keys_are_said(tmp_path) -> None:
+    _bundle().save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["tokenizer_extra"] = 1
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.warns(UserWarning, match=r"\['tokenizer_extra'\] are not read"):
+        ELM.from_pretrained(tmp_path)
+
+
 def test_constructor_checks() -> None:
     with pytest.raises(ValueError, match="temperature"):
         ELM(temperature=0)

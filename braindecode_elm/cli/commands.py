@@ -115,12 +115,9 @@ def load_prompts(
             f"prompts {spec!r} is neither a built-in set {sorted(PROMPT_SETS)}"
             f"{from_bundle} nor a JSON file"
         )
-    data = json.loads(path.read_text())
-    if not isinstance(data, dict) or not all(
-        isinstance(v, list) and v for v in data.values()
-    ):
-        raise ValueError(f"{path} must hold {{class: [prompt, ...]}}")
-    return data
+    from braindecode_elm.models.bundle import check_prompt_set
+
+    return check_prompt_set(json.loads(path.read_text()), str(path))
 
 
 def _load_model(spec: str) -> Any:

@@ -6,6 +6,7 @@ import importlib
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,65 @@ def _check_json(obj: Any, what: str) -> None:
         json.dumps(obj)
     except TypeError as err:
         raise TypeError(f"{what} must be JSON-serialisable: {err}") from err
+
+
+#: Top-level keys of a bundle's config.json (what :meth:`ELM.config` writes).
+_CONFIG_KEYS = frozenset(
+    {
+        "format_version",
+        "model_type",
+        "eeg_encoder",
+        "text_model",
+        "text_projection",
+        "temperature",
+        "prompt_sets",
+        "prompt_offsets",
+        "has_text_head",
+    }
+)
+
+
+def check_prompt_set(prompts: Any, what: str) -> dict[str, list[str]]:
+    """Validate one prompt set ``{class: [prompt, ...]}``.
+
+    Parameters
+    ----------
+    prompts : Any
+        The set as read (from a bundle's ``config.json`` or a prompts file).
+    what : str
+        Where it comes from, for the error (``"config.json prompt_sets['x']"``).
+
+    Returns
+    -------
+    dict
+        Class name -> list of prompts (copies).
+
+    Raises
+    ------
+    ValueError
+        When it is not a mapping of classes to non-empty lists of non-empty
+        strings (a string in place of the list would be read letter by letter).
+    """
+    shape = "{class: [prompt, ...]}"
+    if not isinstance(prompts, Mapping) or not prompts:
+        raise ValueError(
+            f"{what} must be a non-empty mapping {shape}, got {type(prompts).__name__}"
+        )
+    out: dict[str, list[str]] = {}
+    for cls, phrases in prompts.items():
+        if not isinstance(phrases, (list, tuple)) or not phrases:
+            raise ValueError(
+                f"{what}: class {cls!r} must have a non-empty list of prompts, got "
+                f"{type(phrases).__name__} {phrases!r}"[:300]
+            )
+        bad = [p for p in phrases if not isinstance(p, str) or not p.strip()]
+        if bad:
+            raise ValueError(
+                f"{what}: class {cls!r} has prompts that are not non-empty text: "
+                f"{bad!r}"[:300]
+            )
+        out[str(cls)] = list(phrases)
+    return out
 
 
 def check_prompt_offsets(
@@ -300,6 +360,8 @@ class ELM(nn.Module):
         self.temperature = float(temperature)
         prompt_sets = {} if prompt_sets is None else dict(prompt_sets)
         _check_json(prompt_sets, "prompt_sets")
+        for name, prompts in prompt_sets.items():
+            check_prompt_set(prompts, f"prompt_sets[{name!r}]")
         self.prompt_sets: dict[str, Any] = prompt_sets
         self.prompt_offsets: dict[str, dict[str, float]] = check_prompt_offsets(
             prompt_offsets, prompt_sets
@@ -597,12 +659,32 @@ class ELM(nn.Module):
                 f"unsupported ELM config format_version {version!r} (this version "
                 f"reads {FORMAT_VERSION})"
             )
+        if config.get("model_type", "elm") != "elm":
+            raise ValueError(
+                f"model_type {config.get('model_type')!r} is not an ELM bundle's "
+                "('elm')"
+            )
         eeg = config["eeg_encoder"]
         if eeg.get("class") != "ELMEncoder":
             raise ValueError(f"unknown EEG encoder class {eeg.get('class')!r}")
         kwargs = dict(eeg["kwargs"])
         kwargs["activation"] = _resolve_activation(kwargs["activation"])
         proj = config["text_projection"]
+        head = config.get("has_text_head", True)
+        if not isinstance(head, bool):
+            # bool("false") is True: a hand-edited string must not flip it.
+            raise ValueError(
+                f"has_text_head must be true or false (JSON booleans), got {head!r}"
+            )
+        unknown = sorted(set(config) - _CONFIG_KEYS)
+        if unknown:
+            # A newer writer's keys, or a typo: this version ignores them.
+            warnings.warn(
+                f"ELM config keys {unknown} are not read by this version and are "
+                f"ignored (known: {sorted(_CONFIG_KEYS)})",
+                UserWarning,
+                stacklevel=3,
+            )
         return cls(
             eeg_encoder=ELMEncoder(**kwargs),
             text_projection=TextProjection(
@@ -611,7 +693,7 @@ class ELM(nn.Module):
             temperature=config["temperature"],
             prompt_sets=config.get("prompt_sets"),
             text_model=config["text_model"],
-            has_text_head=bool(config.get("has_text_head", True)),
+            has_text_head=head,
             # Bundles written before offsets existed have no key: no offsets.
             prompt_offsets=config.get("prompt_offsets"),
         )

@@ -249,6 +249,31 @@ def test_official_checkpoint_refuses_pickled_objects(tmp_path) -> None:
         ELMEncoder.from_official_checkpoint(str(path), "5s")
 
 
+def test_official_checkpoint_damage_is_named_before_conversion(tmp_path) -> None:
+    """NaN weights converted into a bundle that then refused to load; a plain
+    int entry and a wrapped checkpoint crashed as internal errors; an empty file
+    said '(EOFError: )'."""
+    sd = official_layout_state_dict()
+    sd["bn1.weight"][0] = float("nan")
+    torch.save(sd, tmp_path / "nan.pt")
+    with pytest.raises(ValueError, match=r"NaN or Inf values: \['bn1.weight'\]"):
+        ELMEncoder.from_official_checkpoint(str(tmp_path / "nan.pt"), "5s")
+    sd = official_layout_state_dict()
+    sd["bn1.num_batches_tracked"] = 5
+    torch.save(sd, tmp_path / "int.pt")
+    with pytest.raises(ValueError, match=r"not tensors: \['bn1.num_batches_tracked"):
+        ELMEncoder.from_official_checkpoint(str(tmp_path / "int.pt"), "5s")
+    torch.save(
+        {"model_state_dict": official_layout_state_dict(), "epoch": 3},
+        tmp_path / "wrapped.pt",
+    )
+    with pytest.raises(ValueError, match=r"under \['model_state_dict'\]"):
+        ELMEncoder.from_official_checkpoint(str(tmp_path / "wrapped.pt"), "5s")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"EOFError: empty file"):
+        ELMEncoder.from_official_checkpoint(str(tmp_path / "empty.pt"), "5s")
+
+
 def test_official_checkpoint_ddp_prefix_tolerated(tmp_path) -> None:
     sd = {f"module.{k}": v for k, v in official_layout_state_dict().items()}
     path = tmp_path / "ddp.pt"

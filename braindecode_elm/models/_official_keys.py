@@ -101,7 +101,9 @@ def load_official_state_dict(
                 raise
             # torch's own text suggests weights_only=False, which would run
             # whatever code a damaged or foreign file carries: never that here.
-            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            first = (
+                str(err).strip().splitlines()[0] if str(err).strip() else "empty file"
+            )
             if isinstance(err, pickle.UnpicklingError):
                 first = "not a file of tensors that loads safely"
             raise ValueError(
@@ -119,6 +121,23 @@ def load_official_state_dict(
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module.") :]: v for k, v in state.items()}
 
+    not_tensors = [
+        f"{k} ({type(v).__name__})"
+        for k, v in state.items()
+        if not isinstance(v, torch.Tensor)
+    ]
+    if not_tensors:
+        wrapped = [k for k, v in state.items() if isinstance(v, dict)]
+        hint = (
+            f"; it looks wrapped: the weights may be under {wrapped} (load it, "
+            "take that entry and save it with torch.save)"
+            if wrapped
+            else ""
+        )
+        raise ValueError(
+            f"{path!s}: entries that are not tensors: {not_tensors[:10]}"
+            f"{' ...' if len(not_tensors) > 10 else ''}{hint}"
+        )
     key_map = official_key_map()
     ours = model.state_dict()
     missing = sorted(set(key_map) - set(state))
@@ -148,6 +167,17 @@ def load_official_state_dict(
         raise ValueError(
             f"not an official ELM {model.variant} checkpoint layout: "
             + "; ".join(parts)
+        )
+    nonfinite = [
+        k
+        for k, v in state.items()
+        if v.is_floating_point() and not torch.isfinite(v).all()
+    ]
+    if nonfinite:
+        # The bundle it would make refuses to load; say so before writing it.
+        raise ValueError(
+            f"{path!s}: tensors holding NaN or Inf values: {nonfinite}; the "
+            "checkpoint is damaged (compare its SHA-256)"
         )
     mapped = {key_map[k]: v for k, v in state.items()}
     # Keep the (fresh) head, everything else comes from the checkpoint.

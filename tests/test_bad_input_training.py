@@ -71,6 +71,57 @@ def test_resume_against_another_corpus_is_refused(tmp_path):
     assert again.resumed_from is not None and again.step == 2
 
 
+def test_resume_with_other_recipe_settings_is_said(tmp_path, caplog):
+    """More epochs on --resume silently changed the learning-rate schedule of
+    the rest of the run; another text tower is refused outright."""
+    torch.set_num_threads(1)
+    pretrain(_cfg(tmp_path, max_steps=1), corpus=_corpus(), progress=False)
+    with caplog.at_level("WARNING", logger="braindecode_elm"):
+        again = pretrain(
+            _cfg(tmp_path, max_steps=2, epochs=3),
+            corpus=_corpus(),
+            resume="latest",
+            progress=False,
+        )
+    assert again.step == 2
+    said = [
+        r.getMessage() for r in caplog.records if "other than the" in r.getMessage()
+    ]
+    assert len(said) == 1 and "'epochs': (1, 3)" in said[0], said
+    from braindecode_elm.models.text_encoder import minilm_path
+
+    # The same MiniLM by its folder: still another text_model for the plan.
+    with pytest.raises(ValueError, match="text_model"):
+        pretrain(
+            _cfg(tmp_path, max_steps=3, text_model=str(minilm_path())),
+            corpus=_corpus(),
+            resume="latest",
+            progress=False,
+        )
+
+
+def test_recordings_left_out_of_training_are_said(tmp_path, caplog):
+    """Recordings without text were dropped with no word (only versions.json
+    listed them)."""
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    recs = [
+        (f"r{i}", f"s{i}", rng.normal(size=(6, 20, 500)).astype(np.float16), [f"t{i}"])
+        for i in range(6)
+    ]
+    recs += [("mute", "s9", rng.normal(size=(6, 20, 500)).astype(np.float16), [])]
+    with caplog.at_level("WARNING", logger="braindecode_elm"):
+        pretrain(
+            _cfg(tmp_path, max_steps=1),
+            corpus=PretrainCorpus.from_arrays(recs),
+            progress=False,
+        )
+    said = [
+        r.getMessage() for r in caplog.records if "not trained on" in r.getMessage()
+    ]
+    assert len(said) == 1 and "no text segments: 1" in said[0] and "'mute'" in said[0]
+
+
 @pytest.mark.parametrize("name", ["../../elsewhere", "/etc", "..", "a/b"])
 def test_latest_pointer_outside_its_folder_is_refused(tmp_path, name):
     (tmp_path / "checkpoints").mkdir()

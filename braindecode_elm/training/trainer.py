@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,26 @@ _PLAN_FIELDS = (
     "max_recordings",
     "variant",
     "n_filters",
+    # Another text tower gives other text features (often another width).
+    "text_model",
+)
+
+#: Settings a resumed run may change, which then make it neither the old run
+#: nor a fresh one with the new settings (the schedule is a function of
+#: ``epochs``; the loss of ``temperature``): said in a warning.
+_RECIPE_FIELDS = (
+    "epochs",
+    "warmup_epochs",
+    "base_lr",
+    "min_lr_ratio",
+    "optimizer",
+    "weight_decay",
+    "momentum",
+    "eta",
+    "temperature",
+    "positives",
+    "text_max_length",
+    "precision",
 )
 
 
@@ -203,6 +224,20 @@ def _check_resume_compatible(
             f"cannot resume from {ckpt}: these settings differ from the checkpoint "
             f"(saved, now): {diff}; resume with the run's own config (see "
             "RUN_DIR/config.yaml) or start a new run folder"
+        )
+    changed = {
+        k: (saved.get(k), getattr(cfg, k))
+        for k in _RECIPE_FIELDS
+        if k in saved and saved.get(k) != getattr(cfg, k)
+    }
+    if changed:
+        log.warning(
+            "resuming from %s with settings other than the checkpoint's (saved, "
+            "now): %s; the rest of the run follows the new ones (a changed "
+            "'epochs' changes the learning-rate schedule from here on), so the "
+            "result is neither the old run nor a fresh one with these settings",
+            ckpt,
+            changed,
         )
 
 
@@ -527,6 +562,17 @@ def _write_run_info(
 ) -> None:
     if not info.is_main:
         return
+    skipped = data.corpus.skipped
+    if skipped:
+        why = Counter(reason for _, reason in skipped)
+        log.warning(
+            "%d recording(s) of the data are not trained on (%s), e.g. %s; all are "
+            "listed in %s",
+            len(skipped),
+            ", ".join(f"{r}: {n}" for r, n in sorted(why.items())),
+            [rid for rid, _ in skipped[:5]],
+            run_dir / "versions.json",
+        )
     dump_run_info(
         run_dir,
         cfg.to_dict(),

@@ -379,3 +379,15 @@ def test_wrong_units_and_flat_electrodes_are_named(eegmat_dir, tmp_path, capsys)
     assert len(rows["counts"]["warnings"]) == 1
     # The engine's own clip note (which names no file) is not repeated.
     assert "preprocess: over" not in err
+
+
+def test_a_report_that_cannot_be_decoded_is_named(src, tmp_path, capsys):
+    """A UTF-16 report without a byte-order mark became "no report" with no
+    word (only --require-reports said it)."""
+    (src / "A.txt").write_bytes("IMPRESSION: Normal EEG.".encode("utf-16-le"))
+    cache = tmp_path / "cache"
+    rc, out, err = _preprocess(capsys, src, cache)
+    assert rc == 0 and "2 cached" in out
+    said = [ln for ln in err.splitlines() if ln.startswith("warning: recording A:")]
+    assert len(said) == 1 and "A.txt could not be decoded" in said[0], err
+    assert open_cache(cache)["A"].report is None

@@ -250,6 +250,13 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
         except ValueError as exc:
             raise _Skip("preprocessing_failed", str(exc)) from exc
         notes = list(task.get("_warnings", [])) + _signal_notes(data, names, y, recipe)
+        if desc.get("report_status") in ("undecodable", "unreadable"):
+            notes.append(
+                f"its report {desc.get('report_path')} could not be "
+                f"{'decoded' if desc['report_status'] == 'undecodable' else 'read'}"
+                ": cached without a report (save it as UTF-8; --require-reports "
+                "skips such recordings)"
+            )
         if recipe.clip:
             row["clip_fraction"] = _clip_fraction(y, recipe.clip)
         if notes:

@@ -225,6 +225,20 @@ def test_parse_age_gender_report_then_header():
     assert parse_age_gender("HISTORY: 19 years old man.") == (19.0, "M")
     # Numbers that are not ages are not taken for ages.
     assert parse_age_gender("HISTORY: 3 seizures in 2010.")[0] is None
+    # A duration is not the age (an outside user's report gave 2.0).
+    assert parse_age_gender(
+        "History: Patient on Lamictal 100 mg for 2 years. 45 year old woman."
+    ) == (45.0, "F")
+    assert parse_age_gender("HISTORY: seizures for 10 years.")[0] is None
+    # Shorthand sex after the age; the explicit forms first, then "age N".
+    assert parse_age_gender("HISTORY: 61 y/o F with seizures") == (61.0, "F")
+    assert parse_age_gender("HISTORY: 45 yo M, spells") == (45.0, "M")
+    assert parse_age_gender("HISTORY: 30 years of age, woman")[0] == 30.0
+    assert parse_age_gender("Patient age: 52. Spells since age 3.")[0] == 52.0
+    assert parse_age_gender("Febrile seizures at age 2. Now a 40 year old man.") == (
+        40.0,
+        "M",
+    )
     # Header fills what the report lacks.
     assert parse_age_gender("IMPRESSION: normal.", "abc F 01-JAN-1950 abc Age:66") == (
         66.0,

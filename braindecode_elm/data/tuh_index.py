@@ -265,10 +265,20 @@ def find_report(edf_path: Path, info: dict[str, Any]) -> Path | None:
     return None
 
 
-_AGE = re.compile(
-    r"\b(\d{1,3})\s*-?\s*(?:years?\b|yrs?\b|y\s*/\s*o\b|y\.\s*o\b|yo\b)",
-    re.IGNORECASE,
+#: How reports state the patient's age, most explicit first: "45 year old",
+#: "45-yr-old", "45 y/o", "45 y.o.", "45 yo", "45 years of age"; then "age 45",
+#: "aged 45". A bare "2 years" is a duration ("on Lamictal for 2 years").
+_AGES = (
+    re.compile(
+        r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b"
+        r"|\b(\d{1,3})\s*-?\s*(?:y\s*/\s*o\b|y\.\s*o\b\.?|yo\b)"
+        r"|\b(\d{1,3})\s+(?:years?|yrs?)\s+of\s+age\b",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\bage(?:d|\s*:)?\s*(\d{1,3})\b", re.IGNORECASE),
 )
+#: "61 y/o F", "45 yo M": the sex letter right after the age.
+_SEX_AFTER_AGE = re.compile(r"\s*,?\s*([MF])\b")
 _FEMALE = re.compile(r"\b(woman|female|girl|lady|she|her)\b", re.IGNORECASE)
 _MALE = re.compile(r"\b(man|male|boy|gentleman|he|his)\b", re.IGNORECASE)
 
@@ -297,14 +307,18 @@ def parse_age_gender(
     gender: str | None = None
     if report:
         head = report[:2000]
-        if m := _AGE.search(head):
-            value = int(m.group(1))
+        m = next((m for rx in _AGES if (m := rx.search(head))), None)
+        if m is not None:
+            value = int(next(g for g in m.groups() if g is not None))
             age = float(value) if 0 <= value <= 120 else None
-        f, mm = _FEMALE.search(head), _MALE.search(head)
-        if f and (not mm or f.start() < mm.start()):
-            gender = "F"
-        elif mm:
-            gender = "M"
+            if sx := _SEX_AFTER_AGE.match(head, m.end()):
+                gender = sx.group(1)
+        if gender is None:
+            f, mm = _FEMALE.search(head), _MALE.search(head)
+            if f and (not mm or f.start() < mm.start()):
+                gender = "F"
+            elif mm:
+                gender = "M"
     if patient_field:
         tokens = patient_field.split()
         if age is None:

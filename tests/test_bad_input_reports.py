@@ -20,8 +20,9 @@ from braindecode_elm.data import read_report, segment_report, split_sentences
 from braindecode_elm.data.reports import REPORT_MAX_BYTES, ReportDecodeError
 
 # The splitter before issue 16 (quadratic on runs of marks), kept as the
-# reference its linear replacement must agree with on short texts.
-_OLD_RE = re.compile(r"([.!?]+)([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
+# reference its linear replacement must agree with on short texts; since a
+# lower-case letter may open a sentence too, with that rule.
+_OLD_RE = re.compile(r"([.!?]+)([\"')\]]*)\s+(?=[\"'(\[]?[A-Za-z0-9])")
 
 
 def _old_split(text: str) -> list[str]:

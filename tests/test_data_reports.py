@@ -144,6 +144,34 @@ def test_sentence_splitter_keeps_abbreviations_decimals_initials():
     ]
 
 
+def test_real_archive_spellings_segment_cleanly():
+    """What an outside user's archive held: doubled colons or a dash after a
+    heading, lower-case prose and bullet lists (kept as one sentence with the
+    separators before)."""
+    assert segment_report("CLINICAL HISTORY  ::  30 year old man.") == [
+        "30 year old man."
+    ]
+    assert segment_report("CLINICAL HISTORY - 45 year old man.") == ["45 year old man."]
+    assert segment_report("impression: normal eeg. no focal slowing. no spikes.") == [
+        "normal eeg.",
+        "no focal slowing.",
+        "no spikes.",
+    ]
+    text = (
+        "DESCRIPTION OF THE RECORD:\n- alpha 9 Hz\n* no slowing.\nIMPRESSION: Normal."
+    )
+    assert segment_report(text) == ["alpha 9 Hz", "no slowing.", "Normal."]
+    assert segment_report(text, "paragraph")[0] == (
+        "DESCRIPTION OF THE RECORD: \u2022 alpha 9 Hz \u2022 no slowing."
+    )
+    # Abbreviations and initials still hold before lower case.
+    assert split_sentences("Seen by Dr. smith, approx. five spikes, e.g. at T3.") == [
+        "Seen by Dr. smith, approx. five spikes, e.g. at T3."
+    ]
+    # A dash inside a line is prose, not a list.
+    assert split_sentences("Alpha - 9 Hz - is normal.") == ["Alpha - 9 Hz - is normal."]
+
+
 def test_segment_sentence_mode_filters_sections():
     segs = segment_report(REPORT, "sentence")
     assert segs == [

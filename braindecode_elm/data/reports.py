@@ -191,6 +191,7 @@ def split_report(text: str | None) -> list[tuple[str, str]]:
     text = normalize_report_text(text)
     if not text.strip():
         return []
+    text = _BULLET_LINE_RE.sub(f"\n{_BULLET} ", text)
     matches = []
     for m in _HEADING_RE.finditer(text):
         eol = text.find("\n", m.end())
@@ -211,7 +212,9 @@ def split_report(text: str | None) -> list[tuple[str, str]]:
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         head = _CANONICAL.get(m.group("head").upper(), m.group("head").upper())
-        sections.append((head, _squash(text[m.end() : end])))
+        # "HEADING :: text", "HEADING - text": the separator is not content.
+        body = _squash(text[m.end() : end]).lstrip(":;-\u2013\u2014 ")
+        sections.append((head, body))
     return sections
 
 
@@ -268,16 +271,26 @@ _ABBREVIATIONS = frozenset(
 # The look-behind lets a match start only at the first mark of a run and the
 # possessive quantifiers never give back what they took: linear time on runs
 # of "." / "!" / "?" (a plain ``[.!?]+`` backtracks quadratically on them).
-_BOUNDARY_RE = re.compile(r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?[A-Z0-9])")
+_BOUNDARY_RE = re.compile(
+    r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?[A-Za-z0-9])"
+)
+
+#: A list item opening a line ("- alpha 9 Hz", "* ...", "• ..."): split_report
+#: writes it as "• ", which survives the squashing of white space and ends the
+#: sentence before it.
+_BULLET_LINE_RE = re.compile(r"\n[ \t]*[-*\u2022\u2023\u25e6\u2043][ \t]+")
+_BULLET = "\u2022"
 
 
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences with a rule-based splitter.
 
     A sentence ends at ``.``, ``!`` or ``?`` followed by white space and a
-    capital letter or digit, except after abbreviations ("Dr.", "approx.",
-    "e.g."), single-letter initials ("J. Smith"), list markers ("1.", "2.")
-    and inside decimals ("2.5 Hz", never followed by white space).
+    letter or digit (lower-case prose such as "normal eeg. no spikes." is
+    split too), except after abbreviations ("Dr.", "approx.", "e.g."),
+    single-letter initials ("J. Smith"), list markers ("1.", "2.") and inside
+    decimals ("2.5 Hz", never followed by white space); and before a list item
+    (a line opening with ``-``, ``*`` or ``•``, see :func:`split_report`).
 
     Parameters
     ----------
@@ -292,6 +305,13 @@ def split_sentences(text: str) -> list[str]:
     text = _squash(text)
     if not text:
         return []
+    if _BULLET in text:
+        return [
+            s
+            for item in text.split(_BULLET)
+            if item.strip()
+            for s in split_sentences(item)
+        ]
     out: list[str] = []
     start = 0
     for m in _BOUNDARY_RE.finditer(text):

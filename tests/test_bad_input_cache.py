@@ -256,3 +256,28 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_n_jobs_is_checked_and_capped(eegmat_dir, tmp_path, caplog):
+    """n_jobs=10**6 forked a million workers up front and hung, silent; 0 gave
+    concurrent.futures' "max_workers must be greater than 0"."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("Subject00_1.edf", "Subject00_2.edf", "Subject01_1.edf"):
+        (src / name).symlink_to(eegmat_dir / name)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="n_jobs must be a whole number"):
+            build_cache(src, tmp_path / "c0", n_jobs=bad, require_report=False)
+    with caplog.at_level("INFO", logger="braindecode_elm"):
+        s = build_cache(
+            src, tmp_path / "c1", n_jobs=10**6, require_report=False, progress=False
+        )
+    assert s.n_cached == 3
+    said = [
+        r.getMessage() for r in caplog.records if "worker processes" in r.getMessage()
+    ]
+    n_workers = min(3, os.cpu_count() or 1)
+    assert said == [
+        f"n_jobs=1000000: {n_workers} worker processes (3 recordings to do, "
+        f"{os.cpu_count() or 1} cores)"
+    ]

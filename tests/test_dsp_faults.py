@@ -141,6 +141,8 @@ def test_preprocess_chunked_out_aliasing_input_is_refused():
         dsp.preprocess_chunked(x, NAMES21, 256.0, out=x[:20, :n_out], block_seconds=20)
 
 
+# Short overlaps keep it fast; their accuracy warning is beside the point here.
+@pytest.mark.filterwarnings("ignore:preprocess_chunked. overlap_seconds")
 def test_preprocess_chunked_path_is_atomic(tmp_path):
     n = 256 * 90
     x = np.random.default_rng(4).standard_normal((21, n)) * 1e-5

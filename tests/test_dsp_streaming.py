@@ -94,10 +94,16 @@ def test_short_overlap_is_measurably_worse():
     # The comparison above is sensitive: 10 s of overlap is far off the bound.
     x = _recording(256.0, 300.0)
     whole, _ = dsp.preprocess(x, NAMES, 256.0, dtype=np.float64)
-    y, _ = dsp.preprocess_chunked(
-        x, NAMES, 256.0, block_seconds=60.0, overlap_seconds=10.0, dtype=np.float64
-    )
+    # ... and says so (an outside user's 5 s overlap gave errors of order 1).
+    with pytest.warns(UserWarning, match="below the automatic 90 s"):
+        y, _ = dsp.preprocess_chunked(
+            x, NAMES, 256.0, block_seconds=60.0, overlap_seconds=10.0, dtype=np.float64
+        )
     assert _rel_err(y, whole) > 1e-3
+    # One block: no edges, no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dsp.preprocess_chunked(x, NAMES, 256.0, block_seconds=400, overlap_seconds=10)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -188,6 +194,7 @@ def test_mne_raw_without_preload(tmp_path):
     assert _rel_err(y, whole) <= ERROR_BOUND
 
 
+@pytest.mark.filterwarnings("ignore:preprocess_chunked. overlap_seconds")
 def test_tiny_last_block_is_merged():
     # Without merging, the last block would hold 5 samples, too few to filter.
     sfreq = 250.0

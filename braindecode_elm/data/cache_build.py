@@ -433,7 +433,8 @@ def build_cache(
         original time). The manifest stores the recipe's fields (``params``)
         and the rate each recording came out at (``true_sfreq``).
     n_jobs : int
-        Worker processes (recordings are processed in parallel).
+        Worker processes (recordings are processed in parallel); at most one
+        per recording to do and per core are started.
     shard : tuple of (int, int) | None
         ``(i, n)``: process only the recordings with ``shard_of(id, n) == i``,
         writing ``manifest.shard-<iiii>-of-<nnnn>.jsonl`` (zero-padded); run the
@@ -513,6 +514,10 @@ def build_cache(
         label = f"{i_shard}/{n_shards}"
     else:
         i_shard, n_shards, manifest, label = 0, 1, "manifest.jsonl", None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(
+            f"n_jobs must be a whole number >= 1 (worker processes), got {n_jobs!r}"
+        )
     if max_duration_s is not None and not min_duration_s <= max_duration_s:
         raise ValueError(
             f"min_duration_s={min_duration_s} is above max_duration_s="
@@ -781,8 +786,19 @@ def build_cache(
             # Default start method (fork on Linux): workers only read files and
             # call the engine, never torch, so forking a parent that imported
             # torch is safe; on Linux user scripts need no __main__ guard.
+            # Every worker is forked up front: more than the recordings or the
+            # cores only costs (an outside user's n_jobs=10**6 hung, silent).
+            workers = min(n_jobs, len(todo), os.cpu_count() or 1)
+            if workers < n_jobs:
+                logger.info(
+                    "n_jobs=%d: %d worker processes (%d recordings to do, %d cores)",
+                    n_jobs,
+                    workers,
+                    len(todo),
+                    os.cpu_count() or 1,
+                )
             with ProcessPoolExecutor(
-                max_workers=n_jobs,
+                max_workers=workers,
                 initializer=_worker_init,
                 initargs=(os.getpid(),),
             ) as ex:

@@ -418,6 +418,21 @@ n_threads, padtype, resample_padtype
             "recomputes 2 * overlap_seconds of context, so raise block_seconds "
             "(e.g. to 5x the overlap) or lower overlap_seconds"
         )
+    if overlap_seconds is not None:
+        auto = _auto_overlap(sos, rate, rec.h_freq, up, down)
+        if ov_s < auto and n > block_s * rate:
+            # The error grows about tenfold per 20 s less (up to the order of
+            # the signal at a few seconds): a choice to make knowingly.
+            warnings.warn(
+                f"preprocess_chunked: overlap_seconds={ov_s:g} is below the "
+                f"automatic {auto:g} s for l_freq={rec.l_freq:g} Hz: block edges "
+                "then differ from the whole-recording result by more than "
+                f"{ERROR_BOUND:g} of its RMS (about tenfold more per 20 s less; "
+                "see auto_overlap_seconds); overlap_seconds=None uses the "
+                "automatic one",
+                UserWarning,
+                stacklevel=2,
+            )
     kwargs: dict[str, Any] = dict(recipe=rec, dtype=out_dtype, n_threads=n_threads)
 
     # Output sample j of the whole signal sits at input time j * down / up

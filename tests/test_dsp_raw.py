@@ -103,6 +103,24 @@ def test_braindecode_preprocessor_step():
     )
 
 
+def test_braindecode_step_options_are_checked_when_built():
+    """elm_preprocessor(bogus=1) was accepted and failed inside braindecode's
+    loop; a pair of one electrode made a channel of zeros."""
+    with pytest.raises(TypeError, match=r"\['bogus'\] are not recipe fields"):
+        dsp.elm_preprocessor(bogus=1)
+    with pytest.raises(ValueError, match="l_freq"):
+        dsp.elm_preprocessor(l_freq=-1.0)
+    with pytest.raises(ValueError, match="n_threads"):
+        dsp.elm_preprocessor(n_threads=0)
+    with pytest.raises(TypeError, match="dtype"):
+        dsp.elm_preprocessor(dtype="int8")
+    with pytest.raises(TypeError, match="not options of the 'elm_official'"):
+        dsp.elm_preprocessor("elm_official", bogus=1)
+    assert dsp.elm_preprocessor(l_freq=0.5, n_threads=1) is not None
+    with pytest.raises(ValueError, match="subtracts an electrode from itself"):
+        dsp.resolve_pairs(["Fp1", "F7"], [("FP1", "Fp1")])
+
+
 @pytest.mark.realdata
 def test_braindecode_step_on_eegmat(eegmat_dir):
     from braindecode.datasets import BaseConcatDataset, RawDataset

@@ -193,6 +193,12 @@ def resolve_pairs(
     for p in pairs:
         if len(p) != 2:
             raise ValueError(f"each pair must be (anode, cathode), got {p!r}")
+        if normalize_ch_name(p[0]) == normalize_ch_name(p[1]):
+            # An electrode minus itself is a channel of zeros.
+            raise ValueError(
+                f"pair {p!r} subtracts an electrode from itself (a channel of "
+                "zeros); give two different electrodes"
+            )
     canon = [normalize_ch_name(c) for c in _undo_running_numbers(list(ch_names))]
     where: dict[str, int] = {}
     for i, c in enumerate(canon):

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import preprocess
+from .engine import _check_dtype, _check_threads, preprocess
 from .montage import bipolar_montage, resolve_pairs, warn_bad_montage_channels
 from .recipe import RECIPES, UNSET, Recipe, as_recipe
 
@@ -206,5 +206,23 @@ def elm_preprocessor(recipe: Recipe | str = "elm", **kwargs: Any) -> Any:
         raise ImportError(
             "elm_preprocessor needs braindecode: pip install braindecode-elm"
         ) from e
-    as_recipe(recipe)  # a bad name fails here, not inside braindecode's loop
+    # A bad name or keyword fails here, not inside braindecode's loop.
+    rec = as_recipe(recipe)
+    if rec.method == "mne":
+        import inspect
+
+        known = set(inspect.signature(elm_official).parameters) - {"raw", "recipe"}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(
+                f"elm_preprocessor: {unknown} are not options of the "
+                f"{rec.name!r} recipe (it takes {sorted(known)})"
+            )
+    else:
+        fields = {k: v for k, v in kwargs.items() if k not in ("dtype", "n_threads")}
+        rec.replace(**fields)  # unknown fields and bad values are named here
+        if "dtype" in kwargs:
+            _check_dtype(kwargs["dtype"])
+        if "n_threads" in kwargs:
+            _check_threads(kwargs["n_threads"])
     return Preprocessor(preprocess_raw, apply_on_array=False, recipe=recipe, **kwargs)

@@ -208,6 +208,10 @@ class Recipe:
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes``; renamed ``"custom"`` when an option changed."""
+        fields = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise TypeError(f"{unknown} are not recipe fields; a recipe has {fields}")
         if all(getattr(self, k, object()) == v for k, v in changes.items()):
             return self  # nothing changes (the common case of the keyword layer)
         new = dataclasses.replace(self, **changes)

@@ -113,10 +113,21 @@ def test_zeroshot_retrieve_probe_embed(setup, tmp_path, capsys):
     assert 0.0 <= res["balanced_accuracy"] <= 1.0
     assert (tmp_path / "zeroshot_confusion.png").stat().st_size > 1000
     assert "balanced accuracy" in capsys.readouterr().out
+    # A label table missing some recordings says how to score the others.
+    part = tmp_path / "part.csv"
+    rows = (raw / "ground_truth.csv").read_text().splitlines()
+    part.write_text("\n".join(rows[:3]) + "\n")
+    assert main(["zeroshot", *base, "--labels", f"{part}:abnormal"]) == 2
+    assert "--recordings FILE" in capsys.readouterr().err
 
     assert main(["retrieve", *base, "--out", str(tmp_path)]) == 0
     rt = json.loads((tmp_path / "retrieval.json").read_text())
     assert rt["n_recordings"] == len(corpus.ids)
+    # every recall is printed beside its chance (R@10 was not)
+    out = capsys.readouterr().out
+    for k in (1, 5, 10):
+        chance = rt["text_to_eeg"][f"chance_R@{k}"]
+        assert f"R@{k} {rt['text_to_eeg'][f'R@{k}']:.3f} (chance {chance:.3f})" in out
     assert main(["retrieve", *base, "--query", "focal slowing", "--top-k", "3"]) == 0
     lines = [x for x in capsys.readouterr().out.splitlines() if x[:1].isdigit()]
     assert [x.split("\t")[0] for x in lines[-3:]] == ["1", "2", "3"]

@@ -556,7 +556,8 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         print(
             f"{direction}: R@1 {m['R@1']:.3f} (chance {m['chance_R@1']:.3f}) "
             f"R@5 {m['R@5']:.3f} (chance {m['chance_R@5']:.3f}) R@10 "
-            f"{m['R@10']:.3f} median rank {m['median_rank']:.1f} mAP {m['mAP']:.3f}"
+            f"{m['R@10']:.3f} (chance {m['chance_R@10']:.3f}) median rank "
+            f"{m['median_rank']:.1f} mAP {m['mAP']:.3f}"
         )
     if out is not None:
         (out / "retrieval.json").write_text(json.dumps(to_jsonable(res), indent=1))

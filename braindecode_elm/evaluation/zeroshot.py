@@ -221,7 +221,12 @@ def resolve_labels(
     if isinstance(labels, Mapping):
         missing = [r for r in emb.ids if r not in labels]
         if missing:
-            raise KeyError(f"no label for recordings {missing[:5]}")
+            raise KeyError(
+                f"no label for {len(missing)} of {len(emb.ids)} recordings, e.g. "
+                f"{missing[:5]}; label every recording, or score the labelled ones "
+                "only (elm zeroshot --recordings FILE; in Python "
+                "embedded.subset(ids))"
+            )
         return [labels[r] for r in emb.ids]
     if callable(labels):
         return [labels(emb.descriptions.get(r, {})) for r in emb.ids]

@@ -208,7 +208,8 @@ class TextEncoder(nn.Module):
             hint = (
                 " MedCPT is not bundled: download it once (huggingface-cli download "
                 f"{MEDCPT_ID}) or set ELM_MEDCPT_PATH to a local copy, or use "
-                "name_or_path='minilm' (offline)."
+                "the offline MiniLM instead (TextEncoder('minilm'); for training "
+                "text_model=minilm, e.g. elm pretrain ... text_model=minilm)."
             )
         return OSError(
             f"could not load text model {self._target!r} (revision "

@@ -3,7 +3,9 @@
 Use :mod:`braindecode_elm.dsp` instead of calling these directly: it validates
 arguments with friendlier messages and resolves montages and rates. Every
 function releases the GIL while computing and raises ``ValueError`` (bad
-input), ``TypeError`` (wrong dtype/type) or ``RuntimeError`` (internal error).
+input), ``TypeError`` (wrong dtype/type), ``OverflowError`` (an integer outside
+its Rust type, e.g. a negative order or count) or ``RuntimeError`` (internal
+error).
 """
 
 from collections.abc import Mapping
@@ -11,6 +13,24 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "__version__",
+    "TAKES_RECIPE",
+    "roundtrip",
+    "simd_level",
+    "cpu_simd_level",
+    "kernel_simd_levels",
+    "set_simd_level",
+    "butter_bandpass_sos",
+    "sosfilt_zi",
+    "mne_padlen",
+    "firwin_kaiser",
+    "sosfiltfilt",
+    "resample_poly",
+    "preprocess",
+    "preprocess_batch",
+]
 
 __version__: str
 #: ``preprocess``/``preprocess_batch`` take a recipe object (this signature).

@@ -14,7 +14,7 @@ use numpy::{
 };
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyMapping};
 use std::panic::AssertUnwindSafe;
 
 /// Run `f` without the GIL and convert a panic into a Python `RuntimeError`.
@@ -476,6 +476,10 @@ fn lanes_from(index: Option<PyReadonlyArray2<'_, i64>>) -> PyResult<Option<Vec<L
 fn field<'py>(recipe: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyAny>> {
     let got = if let Ok(d) = recipe.cast::<PyDict>() {
         d.get_item(name)?
+    } else if let Ok(m) = recipe.cast::<PyMapping>() {
+        // Any collections.abc.Mapping (a MappingProxyType of a dict read
+        // attributes and said "no field").
+        m.get_item(name).ok()
     } else {
         recipe.getattr(name).ok()
     };

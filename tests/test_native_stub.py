@@ -49,3 +49,25 @@ def test_stub_parameters_and_defaults_match():
         for (pname, param), default in zip(sig.parameters.items(), defaults):
             want = none if param.default is inspect.Parameter.empty else param.default
             assert default == want, (name, pname)
+
+
+def test_recipe_may_be_any_mapping_as_the_stub_says():
+    """The stub types the recipe as a Mapping; a MappingProxyType was read by
+    attribute and refused with "recipe has no field 'order'"."""
+    import types
+
+    import numpy as np
+
+    from braindecode_elm import dsp
+    from braindecode_elm.dsp.engine import _plan
+    from braindecode_elm.dsp.recipe import as_recipe
+
+    rec = as_recipe("elm")
+    fields = rec.to_dict(name=False)
+    names = [e for e in dsp.TCP_ELECTRODES]
+    x = np.random.default_rng(0).standard_normal((len(names), 5000)) * 1e-5
+    idx, _, up, down = _plan(names, len(names), 256.0, rec)
+    args = (256.0, idx, up, down, False, 1)
+    want = _rust.preprocess(x, fields, *args)
+    got = _rust.preprocess(x, types.MappingProxyType(fields), *args)
+    np.testing.assert_array_equal(got, want)

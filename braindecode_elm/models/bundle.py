@@ -522,6 +522,10 @@ class ELM(nn.Module):
     def embed_text(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
         """Embed texts with the text tower and projection, L2-normalised.
 
+        As :meth:`embed_eeg`, it keeps the autograd graph of the (trainable)
+        projection, the frozen language model's features carry none: embed
+        under ``torch.no_grad()`` for inference (the evaluation functions do).
+
         Parameters
         ----------
         texts : list of str

@@ -291,9 +291,17 @@ def test_normalize_ch_name():
         "T7..": "T3",
         "P8..": "T6",
         "Fp1.": "FP1",
+        # Nihon Kohden exports
+        "POL Fp1": "FP1",
+        "POL T7": "T3",
     }
     for raw_name, want in cases.items():
         assert dsp.normalize_ch_name(raw_name) == want
+    # Electrodes against a named reference are not renamed, but the error says
+    # what the names look like and what to do.
+    names = [f"EEG {e}-A1" for e in dsp.TCP_ELECTRODES]
+    with pytest.raises(ValueError, match=r"look referenced to \['A1'\]"):
+        dsp.resolve_pairs(names)
 
 
 def test_tcp_montage_from_eegbci_names():

@@ -58,7 +58,8 @@ TCP_ELECTRODES: tuple[str, ...] = tuple(
 # New (10-10) names of the four temporal electrodes whose old names TUH uses.
 _ALIASES = {"T7": "T3", "T8": "T4", "P7": "T5", "P8": "T6"}
 # "EEG FP1-REF", "EEG-FP1", "EEG:Fp1": a leading modality tag.
-_PREFIX = re.compile(r"^(?:EEG|EEG\s*CH)[\s:_\-]+", re.IGNORECASE)
+# "EEG Fp1" (EDF), "EEG CH Fp1", "POL Fp1" (Nihon Kohden exports).
+_PREFIX = re.compile(r"^(?:EEG|EEG\s*CH|POL)[\s:_\-]+", re.IGNORECASE)
 # TUH reference suffixes: -REF (averaged reference), -LE (linked ears), and the
 # other common ones; a bipolar name such as "A2-A1" is left alone.
 _SUFFIX = re.compile(r"[\s_\-]+(?:REF|LE|AR|AVG|MEAN|CAR)$", re.IGNORECASE)
@@ -132,7 +133,8 @@ def normalize_ch_name(name: str) -> str:
     ----------
     name : str
         A channel name as found in an EDF file, e.g. ``"EEG FP1-REF"``,
-        ``"EEG FP1-LE"``, ``"EEG Fp1"``, ``"Fp1"``, ``"T7"`` or ``"Fp1."``
+        ``"EEG FP1-LE"``, ``"EEG Fp1"``, ``"POL Fp1"``, ``"Fp1"``, ``"T7"`` or
+        ``"Fp1."``
         (trailing dots, as in PhysioNet's motor imagery files, are dropped).
 
     Returns
@@ -206,9 +208,23 @@ def resolve_pairs(
     wanted = [normalize_ch_name(e) for p in pairs for e in p]
     missing = sorted({e for e in wanted if e not in where})
     if missing:
+        # "FP1-A1", "FP1-M2": electrodes against a named reference. They are
+        # not renamed silently: left and right electrodes against different
+        # ears would not cancel the reference in the bipolar differences.
+        refs = sorted(
+            {c.split("-", 1)[1] for c in canon if c.count("-") == 1}
+            & {"A1", "A2", "M1", "M2", "CZ", "FZ", "PZ", "OZ"}
+        )
+        hint = (
+            f"; the names look referenced to {refs}: if every electrode has the "
+            "same reference, rename the channels to the electrode names "
+            "(mne: raw.rename_channels)"
+            if refs
+            else ""
+        )
         raise ValueError(
             f"montage needs electrodes {missing} that are not in the recording; "
-            f"available (normalised) channels: {canon}"
+            f"available (normalised) channels: {canon}{hint}"
         )
     ambiguous = duplicate_electrodes(ch_names, pairs)
     if ambiguous:

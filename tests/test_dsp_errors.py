@@ -165,6 +165,14 @@ def test_bad_options():
         dsp.preprocess(_x(), NAMES21, 256.0, clip=-1.0)
     with pytest.raises(ValueError, match="n_threads"):
         dsp.preprocess(_x(), NAMES21, 256.0, n_threads=0)
+    # None and strings were "int() argument must be ..." / "must be real number"
+    for bad in (None, "2"):
+        with pytest.raises(ValueError, match="n_threads must be a positive integer"):
+            dsp.preprocess(_x(), NAMES21, 256.0, n_threads=bad)
+    with pytest.raises(
+        TypeError, match=r"sfreq must be a number in Hz.*float\('500'\)"
+    ):
+        dsp.preprocess(_x(), NAMES21, "500")
     with pytest.raises(ValueError, match="recipe"):
         dsp.preprocess_raw(None, recipe="nope")
 

@@ -259,7 +259,14 @@ def _check_dtype(dtype: npt.DTypeLike) -> np.dtype:
 
 
 def _check_threads(n_threads: int) -> None:
-    if isinstance(n_threads, bool) or int(n_threads) != n_threads or n_threads < 1:
+    import numbers
+
+    if (
+        isinstance(n_threads, bool)
+        or not isinstance(n_threads, numbers.Real)
+        or int(n_threads) != n_threads
+        or n_threads < 1
+    ):
         raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
 
 

@@ -14,6 +14,15 @@ MAX_FACTOR = 1000
 
 
 def _as_fraction(rate: float, name: str) -> Fraction:
+    import numbers
+
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+        # "500" from a CSV or a header string: math.isfinite said only
+        # "must be real number, not str".
+        raise TypeError(
+            f"{name} must be a number in Hz, got {type(rate).__name__} {rate!r}"
+            + (f"; convert it with float({rate!r})" if isinstance(rate, str) else "")
+        )
     if not math.isfinite(rate) or rate <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {rate!r}")
     # Rates in EDF headers are decimal numbers (256, 250, 173.61): read them as such.

@@ -35,10 +35,11 @@ THEMES: dict[str, list[str]] = {
         "test_bad_input_cache::test_resume_with_another_recipe_is_refused",
         "test_data_cache::test_rerun_skips_done_and_resumes",
     ],
-    "cache paths outside the cache, temp files, workers outliving a parent": [
+    "cache paths outside the cache, temp files, workers outliving a parent or too many": [
         "test_bad_input_cache::test_manifest_file_outside_the_cache_is_refused",
         "test_bad_input_cache::test_io_error_while_writing_an_array_leaves_no_temp_file",
         "test_bad_input_cache::test_workers_die_with_a_killed_parent",
+        "test_bad_input_cache::test_n_jobs_is_checked_and_capped",
     ],
     "broken recordings are skipped with their reason, nothing silently lost": [
         "test_data_cache::test_bad_input_corpus_nothing_silently_lost",
@@ -88,6 +89,8 @@ THEMES: dict[str, list[str]] = {
         "test_bad_input_training::test_latest_pointer_outside_its_folder_is_refused",
         "test_bad_input_training::test_fresh_run_into_a_finished_run_keeps_its_final_weights",
         "test_bad_input_training::test_resume_from_a_damaged_checkpoint_names_it",
+        "test_bad_input_training::test_resume_with_other_recipe_settings_is_said",
+        "test_bad_input_training::test_recordings_left_out_of_training_are_said",
         "test_training_pretrain::test_sigkill_mid_epoch_then_resume_is_bit_identical",
         "test_training_pretrain::test_resume_refuses_other_plan_and_fresh_run_moves_old_checkpoints",
     ],

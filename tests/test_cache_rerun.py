@@ -306,23 +306,23 @@ def test_edited_added_and_removed_reports_reach_cached_recordings(
     assert c["B"].report is None and c["B"].description["report_status"] == "missing"
 
 
-def test_stricter_rules_on_a_rerun_skip_cached_recordings(src, tmp_path, capsys):
-    """--min-duration and --require-reports given on a rerun apply to the
-    recordings cached before, as in a fresh build (they stayed "OK")."""
+def test_stricter_rules_on_a_rerun_are_said_not_applied(src, tmp_path, capsys):
+    """--min-duration and --require-reports given on a rerun would skip
+    recordings cached before (they stayed "OK" with no word): they stay, since a
+    rerun cannot tell a rule given now from a default an earlier run overrode,
+    and a warning names them."""
     cache = tmp_path / "cache"
     assert _preprocess(capsys, src, cache)[0] == 0
     (src / "A.txt").write_text("IMPRESSION: Normal EEG.")
-    rc, out, _ = _preprocess(capsys, src, cache, "--require-reports")
-    assert "1 redone: outside this run's duration or report rules" in out, out
-    assert "missing_report=1" in out
-    assert set(open_cache(cache).ids) == {"A"}
-    rc, out, _ = _preprocess(capsys, src, cache, "--min-duration", "100")
-    latest = {r["recording_id"]: r for r in _rows(cache)}
-    assert rc == 1 and {r["status"] for r in latest.values()} == {"skipped"}
-    assert "too_short=2" in out, out
-    # Without the rules the skipped recordings are cached again.
-    rc, out, _ = _preprocess(capsys, src, cache)
-    assert rc == 0 and set(open_cache(cache).ids) == {"A", "B"}
+    rc, out, err = _preprocess(capsys, src, cache, "--require-reports")
+    assert rc == 0 and "0 cached, 2 already done" in out, out
+    assert (
+        "warning: 1 recordings cached before would be skipped by this run's rules "
+        "(missing_report: 1) and stay in the cache, e.g. ['B']" in err
+    ), err
+    rc, out, err = _preprocess(capsys, src, cache, "--min-duration", "100")
+    assert "(too_short: 2)" in err, err
+    assert set(open_cache(cache).ids) == {"A", "B"}
 
 
 def test_a_source_truncated_since_is_skipped_not_served(src, tmp_path, capsys):
@@ -391,3 +391,18 @@ def test_a_report_that_cannot_be_decoded_is_named(src, tmp_path, capsys):
     said = [ln for ln in err.splitlines() if ln.startswith("warning: recording A:")]
     assert len(said) == 1 and "A.txt could not be decoded" in said[0], err
     assert open_cache(cache)["A"].report is None
+
+
+def test_another_file_of_the_same_id_does_not_drop_a_cached_recording(
+    src, tmp_path, capsys
+):
+    """A skip of another file with the cached id (``A.bdf`` beside ``A.edf``)
+    superseded the cached recording on every other rerun (review of the
+    truncation rule, which is for the cached file itself)."""
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    (src / "A.bdf").write_bytes(b"0" * 256)
+    for _ in range(2):
+        rc, out, _ = _preprocess(capsys, src, cache)
+        assert "redone" not in out, out
+        assert set(open_cache(cache).ids) == {"A", "B"}

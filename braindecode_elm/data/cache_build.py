@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,10 +70,10 @@ class CacheSummary:
         Recordings already done whose report file is new, edited or gone since
         they were cached: a new manifest row carries the report (the array is
         kept).
-    n_rechecked : int
-        Recordings cached before that this run's rules refuse (duration
-        limits, ``require_report``): processed again, so their skip row
-        supersedes the cached one; counted in ``n_skipped``.
+    n_outside_rules : int
+        Recordings cached before that this run's rules would skip (duration
+        limits, ``require_report``): kept, and counted in a warning (a rerun
+        cannot tell a rule given now from a default an earlier run overrode).
     n_noted : int
         Recordings cached with a note (unknown unit, flat electrodes, tiny
         amplitudes, much of the output at the clip): each named in a warning,
@@ -97,7 +97,7 @@ class CacheSummary:
     n_reassigned: int = 0
     n_updated: int = 0
     n_reports_updated: int = 0
-    n_rechecked: int = 0
+    n_outside_rules: int = 0
     n_noted: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -113,7 +113,6 @@ class CacheSummary:
             for n, why in (
                 (self.n_changed, "source file changed"),
                 (self.n_reassigned, "the id names another file now"),
-                (self.n_rechecked, "outside this run's duration or report rules"),
             )
             if n
         )
@@ -298,6 +297,24 @@ def _say_notes(noted: list[tuple[str, str]]) -> None:
             len(noted) - _NOTES_SHOWN,
             len({rid for rid, _ in noted[_NOTES_SHOWN:]}),
         )
+
+
+#: Skips of the indexer that mean the file itself cannot be read (not an id
+#: clash, a format or a folder rule about it).
+_UNREADABLE = frozenset(
+    {"corrupt_edf", "truncated_edf", "unreadable_file", "empty_data"}
+)
+
+
+def _unreadable_now(skip: dict[str, Any], cached: dict[str, Any] | None) -> bool:
+    """Whether an indexer skip is the cached recording's own file, unreadable
+    since (not another file of the same id, e.g. ``A.bdf`` beside ``A.edf``)."""
+    if not cached or cached.get("status") != "ok":
+        return False
+    if skip.get("reason") not in _UNREADABLE:
+        return False
+    a, b = skip.get("source"), cached.get("source")
+    return bool(a and b) and os.path.realpath(str(a)) == os.path.realpath(str(b))
 
 
 def _apply_report(row: dict[str, Any], task: dict[str, Any]) -> bool:
@@ -656,6 +673,7 @@ def build_cache(
     reasons: Counter[str] = Counter()
     todo = []
     updates: list[dict[str, Any]] = []
+    outside: dict[str, list[str]] = defaultdict(list)
     # A table given on a re-run applies to recordings cached before, too, and so
     # does the participants.tsv of a corpus folder (BIDS), read on every run.
     tables = [] if metadata is None else (
@@ -709,16 +727,16 @@ def build_cache(
         if meta_columns and _apply_description(new, t, meta_columns):
             summary.n_updated += 1
         duration = row.get("duration_s")
-        if report_skip(new.get("report"), new.get("description") or {}, cfg) or (
-            isinstance(duration, (int, float)) and duration_skip(duration, cfg)
-        ):
-            # This run's rules (--min-duration, --require-reports) refuse a
-            # recording cached before: redo it, so that its skip supersedes the
-            # old row as in a fresh build (a later run without the rule caches
-            # it again: skipped rows are retried).
-            todo.append(t)
-            summary.n_rechecked += 1
-            continue
+        rule = report_skip(new.get("report"), new.get("description") or {}, cfg) or (
+            duration_skip(duration, cfg) if isinstance(duration, (int, float)) else None
+        )
+        if rule is not None:
+            # This run's rules (--min-duration, --require-reports) would skip a
+            # recording cached before. It stays: a rerun cannot tell a rule
+            # given now from a default the first run overrode (--min-duration
+            # 10, then a rerun that only adds files), and dropping cached
+            # arrays on that guess loses work; the warning below says it.
+            outside[rule.reason].append(t["recording_id"])
         if new != row:
             new.update(
                 shard=label,
@@ -734,13 +752,23 @@ def build_cache(
         key = r.get("recording_id_key", r["recording_id"])
         if key not in done:
             pre_todo.append(r)
-        elif (latest.get(key) or {}).get("status") == "ok":
-            # Cached before, unreadable now (truncated, replaced by another
-            # kind of file): a fresh build would skip it, so its skip row
-            # supersedes the cached array instead of serving it as "ok".
+        elif _unreadable_now(r, latest.get(key)):
+            # Cached before, unreadable now (truncated, damaged): a fresh build
+            # would skip it, so its skip row supersedes the cached array
+            # instead of serving it as "ok".
             pre_todo.append(r)
             summary.n_changed += 1
     summary.n_already += len(pre) - len(pre_todo)
+    if outside:
+        summary.n_outside_rules = sum(len(v) for v in outside.values())
+        logger.warning(
+            "%d recordings cached before would be skipped by this run's rules "
+            "(%s) and stay in the cache, e.g. %s; to build with these rules, "
+            "use a new cache folder",
+            summary.n_outside_rules,
+            ", ".join(f"{k}: {len(v)}" for k, v in sorted(outside.items())),
+            [rid for v in outside.values() for rid in v][:5],
+        )
     bar = tqdm(
         total=len(todo) + len(pre_todo), desc="cache", unit="rec", disable=not progress
     )

@@ -406,3 +406,23 @@ def test_another_file_of_the_same_id_does_not_drop_a_cached_recording(
         rc, out, _ = _preprocess(capsys, src, cache)
         assert "redone" not in out, out
         assert set(open_cache(cache).ids) == {"A", "B"}
+
+
+def test_report_updates_follow_the_file_not_the_path_spelling(src, tmp_path, capsys):
+    """A rerun through a symlinked or relative spelling of the folder rewrote
+    every row as 'reports updated'; a report fixed since kept its 'could not be
+    decoded' note (review)."""
+    (src / "A.txt").write_bytes("IMPRESSION: Normal EEG.".encode("utf-16-le"))
+    (src / "B.txt").write_text("IMPRESSION: Normal EEG.")
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    n_rows = len(_rows(cache))
+    link = tmp_path / "link"
+    link.symlink_to(src)
+    rc, out, _ = _preprocess(capsys, link, cache)
+    assert "updated" not in out and len(_rows(cache)) == n_rows, out
+    (src / "A.txt").write_text("IMPRESSION: Normal EEG, fixed.")
+    rc, out, _ = _preprocess(capsys, src, cache)
+    assert "(1 with reports updated from their files)" in out
+    row = [r for r in _rows(cache) if r["recording_id"] == "A"][-1]
+    assert row["report"] == "IMPRESSION: Normal EEG, fixed." and "warnings" not in row

@@ -25,6 +25,7 @@ from .cache_manifest import (
     shard_of,
 )
 from .cache_recording import (
+    REPORT_NOTE_PREFIX,
     _process,
     _process_star,
     _sha256,
@@ -32,6 +33,7 @@ from .cache_recording import (
     _task_list,
     _worker_init,
     duration_skip,
+    report_note,
     report_skip,
 )
 from .windows import (
@@ -352,7 +354,18 @@ def _apply_report(row: dict[str, Any], task: dict[str, Any]) -> bool:
             )
         )
     )
-    if report == row.get("report") and all(old.get(k) == v for k, v in fresh.items()):
+    same_path = old_path == new_path or (
+        old_path is not None
+        and new_path is not None
+        and os.path.realpath(str(old_path)) == os.path.realpath(str(new_path))
+    )
+    if (
+        report == row.get("report")
+        and same_path
+        and all(old.get(k) == v for k, v in fresh.items() if k != "report_path")
+    ):
+        # The same report reached through another spelling of the folder (a
+        # symlink, a relative path) is no change.
         return False
     # Age and gender that came from the old report follow the new one; those
     # of a metadata table or the header differ from the old report's reading
@@ -366,6 +379,16 @@ def _apply_report(row: dict[str, Any], task: dict[str, Any]) -> bool:
     row["description"] = old
     row["report"] = report
     row["report_encoding"] = desc.get("report_encoding")
+    # The note about an unreadable report follows the report.
+    notes = [
+        n for n in row.get("warnings") or () if not n.startswith(REPORT_NOTE_PREFIX)
+    ]
+    if note := report_note(desc):
+        notes.append(note)
+    if notes:
+        row["warnings"] = notes
+    else:
+        row.pop("warnings", None)
     return True
 
 

@@ -250,13 +250,8 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
         except ValueError as exc:
             raise _Skip("preprocessing_failed", str(exc)) from exc
         notes = list(task.get("_warnings", [])) + _signal_notes(data, names, y, recipe)
-        if desc.get("report_status") in ("undecodable", "unreadable"):
-            notes.append(
-                f"its report {desc.get('report_path')} could not be "
-                f"{'decoded' if desc['report_status'] == 'undecodable' else 'read'}"
-                ": cached without a report (save it as UTF-8; --require-reports "
-                "skips such recordings)"
-            )
+        if note := report_note(desc):
+            notes.append(note)
         if recipe.clip:
             row["clip_fraction"] = _clip_fraction(y, recipe.clip)
         if notes:
@@ -345,6 +340,22 @@ def _signal_notes(
                 "header?)"
             )
     return notes
+
+
+#: How a report note starts (a rerun replaces it when the report changes).
+REPORT_NOTE_PREFIX = "its report "
+
+
+def report_note(desc: dict[str, Any]) -> str | None:
+    """The note of a recording whose report file exists but cannot be read."""
+    status = desc.get("report_status")
+    if status not in ("undecodable", "unreadable"):
+        return None
+    return (
+        f"{REPORT_NOTE_PREFIX}{desc.get('report_path')} could not be "
+        f"{'decoded' if status == 'undecodable' else 'read'}: cached without a "
+        "report (save it as UTF-8; --require-reports skips such recordings)"
+    )
 
 
 def duration_skip(duration: float, cfg: dict[str, Any]) -> _Skip | None:

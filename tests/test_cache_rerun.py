@@ -426,3 +426,20 @@ def test_report_updates_follow_the_file_not_the_path_spelling(src, tmp_path, cap
     assert "(1 with reports updated from their files)" in out
     row = [r for r in _rows(cache) if r["recording_id"] == "A"][-1]
     assert row["report"] == "IMPRESSION: Normal EEG, fixed." and "warnings" not in row
+
+
+def test_cached_subjects_other_than_this_runs_are_said(src, tmp_path, capsys):
+    """A cache built when a date in the file name made the subject kept those
+    subjects on every rerun, silently mixing two id schemes (review)."""
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache)[0] == 0
+    manifest = cache / "manifest.jsonl"
+    rows = _rows(cache)
+    for r in rows:
+        if r["recording_id"] == "A":
+            r["subject"] = "20230115"  # as the old rule read P01_20230115
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rc, out, err = _preprocess(capsys, src, cache)
+    assert rc == 0
+    assert "1 recordings cached before have other subjects" in err, err
+    assert "A: '20230115' -> 'A'" in err

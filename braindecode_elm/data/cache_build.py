@@ -697,6 +697,7 @@ def build_cache(
     todo = []
     updates: list[dict[str, Any]] = []
     outside: dict[str, list[str]] = defaultdict(list)
+    other_subject: list[tuple[str, Any, Any]] = []
     # A table given on a re-run applies to recordings cached before, too, and so
     # does the participants.tsv of a corpus folder (BIDS), read on every run.
     tables = [] if metadata is None else (
@@ -749,6 +750,12 @@ def build_cache(
             summary.n_reports_updated += 1
         if meta_columns and _apply_description(new, t, meta_columns):
             summary.n_updated += 1
+        if (
+            "subject" not in meta_columns
+            and t.get("subject") is not None
+            and str(t["subject"]) != str(new.get("subject"))
+        ):
+            other_subject.append((t["recording_id"], new.get("subject"), t["subject"]))
         duration = row.get("duration_s")
         rule = report_skip(new.get("report"), new.get("description") or {}, cfg) or (
             duration_skip(duration, cfg) if isinstance(duration, (int, float)) else None
@@ -782,6 +789,18 @@ def build_cache(
             pre_todo.append(r)
             summary.n_changed += 1
     summary.n_already += len(pre) - len(pre_todo)
+    if other_subject:
+        # An earlier table's subjects, or ids from naming rules since changed
+        # (an 8-digit date once made the subject): splits use the cached ones.
+        logger.warning(
+            "%d recordings cached before have other subjects than this run gives "
+            "them, e.g. %s (recording: cached -> now); subject-disjoint splits use "
+            "the cached ones. If an earlier --metadata table set them, nothing to "
+            "do; else give the subjects with --metadata TABLE (a subject column) "
+            "or build a new cache",
+            len(other_subject),
+            ", ".join(f"{r}: {a!r} -> {b!r}" for r, a, b in other_subject[:3]),
+        )
     if outside:
         summary.n_outside_rules = sum(len(v) for v in outside.values())
         logger.warning(

@@ -235,6 +235,14 @@ def test_parse_age_gender_report_then_header():
     assert parse_age_gender("HISTORY: 45 yo M, spells") == (45.0, "M")
     assert parse_age_gender("HISTORY: 30 years of age, woman")[0] == 30.0
     assert parse_age_gender("Patient age: 52. Spells since age 3.")[0] == 52.0
+    # Onsets, gestational ages and months are not the age; the header fills in.
+    header = "X M 01-JAN-1950 X Age:66"
+    assert parse_age_gender("History of seizures since age 12.", header)[0] == 66.0
+    assert parse_age_gender("febrile seizures at age 2", "X F X X Age:40")[0] == 40.0
+    assert parse_age_gender("gestational age: 38 weeks")[0] is None
+    assert parse_age_gender("Age: 2 months")[0] is None
+    assert parse_age_gender("45 yrs. old woman") == (45.0, "F")
+    assert parse_age_gender("45 yr. old man") == (45.0, "M")
     assert parse_age_gender("Febrile seizures at age 2. Now a 40 year old man.") == (
         40.0,
         "M",

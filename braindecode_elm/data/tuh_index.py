@@ -266,16 +266,23 @@ def find_report(edf_path: Path, info: dict[str, Any]) -> Path | None:
 
 
 #: How reports state the patient's age, most explicit first: "45 year old",
-#: "45-yr-old", "45 y/o", "45 y.o.", "45 yo", "45 years of age"; then "age 45",
-#: "aged 45". A bare "2 years" is a duration ("on Lamictal for 2 years").
+#: "45-yr-old", "45 yrs. old", "45 y/o", "45 y.o.", "45 yo", "45 years of age";
+#: then a labelled "Age: 45" or "aged 45". A bare "2 years" is a duration ("on
+#: Lamictal for 2 years").
 _AGES = (
     re.compile(
-        r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b"
+        r"\b(\d{1,3})\s*-?\s*(?:years?|yrs?|y)\.?\s*-?\s*old\b"
         r"|\b(\d{1,3})\s*-?\s*(?:y\s*/\s*o\b|y\.\s*o\b\.?|yo\b)"
-        r"|\b(\d{1,3})\s+(?:years?|yrs?)\s+of\s+age\b",
+        r"|\b(\d{1,3})\s+(?:years?|yrs?)\.?\s+of\s+age\b",
         re.IGNORECASE,
     ),
-    re.compile(r"\bage(?:d|\s*:)?\s*(\d{1,3})\b", re.IGNORECASE),
+    # A labelled field ("Age: 45", "aged 45"), not "since age 12" or "at age
+    # 2" (an onset), nor a number of months, weeks or days.
+    re.compile(
+        r"\b(?:age\s*:|aged)\s*(\d{1,3})\b"
+        r"(?!\s*(?:months?|mos?\b|weeks?|wks?\b|days?|d\b|hours?|hrs?\b))",
+        re.IGNORECASE,
+    ),
 )
 #: "61 y/o F", "45 yo M": the sex letter right after the age.
 _SEX_AFTER_AGE = re.compile(r"\s*,?\s*([MF])\b")

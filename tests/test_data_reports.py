@@ -168,6 +168,18 @@ def test_real_archive_spellings_segment_cleanly():
     assert split_sentences("Seen by Dr. smith, approx. five spikes, e.g. at T3.") == [
         "Seen by Dr. smith, approx. five spikes, e.g. at T3."
     ]
+    # Mixed case keeps the capital rule: clinical abbreviations before lower
+    # case do not end a sentence (review); all lower case knows the common ones.
+    for text in (
+        "45 year old woman with hx. of seizures.",
+        "Last sz. was 2 days ago.",
+        "Reviewed by J. Smith, M.D. on 1/2/2015.",
+    ):
+        assert split_sentences(text) == [text]
+    assert split_sentences("last sz. was 3 mos. ago. 3 spikes/min. at rest.") == [
+        "last sz. was 3 mos. ago.",
+        "3 spikes/min. at rest.",
+    ]
     # A dash inside a line is prose, not a list.
     assert split_sentences("Alpha - 9 Hz - is normal.") == ["Alpha - 9 Hz - is normal."]
 

@@ -271,8 +271,18 @@ _ABBREVIATIONS = frozenset(
 # The look-behind lets a match start only at the first mark of a run and the
 # possessive quantifiers never give back what they took: linear time on runs
 # of "." / "!" / "?" (a plain ``[.!?]+`` backtracks quadratically on them).
-_BOUNDARY_RE = re.compile(
-    r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?[A-Za-z0-9])"
+_BOUNDARY_RE = re.compile(r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?[A-Z0-9])")
+# In prose without capitals ("normal eeg. no spikes.") a lower-case letter may
+# open a sentence too; in mixed case it usually follows an abbreviation
+# ("hx. of", "M.D. on").
+_LOWER_BOUNDARY_RE = re.compile(
+    r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?[a-z0-9])"
+)
+# Clinical abbreviations that end with a period inside a sentence, read in
+# lower-case prose only (before a capital they end sentences often enough).
+_LOWER_ABBREVIATIONS = frozenset(
+    {"hx", "sz", "szs", "dx", "tx", "rx", "mo", "mos", "wk", "wks", "m.d", "msec"}
+    | {"cps", "freq", "resp", "approx", "abn", "pts", "w", "w/"}
 )
 
 #: A list item opening a line ("- alpha 9 Hz", "* ...", "• ..."): split_report
@@ -286,8 +296,10 @@ def split_sentences(text: str) -> list[str]:
     """Split prose into sentences with a rule-based splitter.
 
     A sentence ends at ``.``, ``!`` or ``?`` followed by white space and a
-    letter or digit (lower-case prose such as "normal eeg. no spikes." is
-    split too), except after abbreviations ("Dr.", "approx.", "e.g."),
+    capital letter or digit (in prose without capitals, such as "normal eeg.
+    no spikes.", a lower-case letter too, and clinical abbreviations such as
+    "hx." or "sz." do not end one), except after abbreviations ("Dr.",
+    "approx.", "e.g."),
     single-letter initials ("J. Smith"), list markers ("1.", "2.") and inside
     decimals ("2.5 Hz", never followed by white space); and before a list item
     (a line opening with ``-``, ``*`` or ``•``, see :func:`split_report`).
@@ -314,7 +326,9 @@ def split_sentences(text: str) -> list[str]:
         ]
     out: list[str] = []
     start = 0
-    for m in _BOUNDARY_RE.finditer(text):
+    lower = not any(c.isupper() for c in text)
+    boundary = _LOWER_BOUNDARY_RE if lower else _BOUNDARY_RE
+    for m in boundary.finditer(text):
         if m.group(1) == ".":
             # rfind, not split: a long run of abbreviations must stay linear.
             cut = text.rfind(" ", start, m.start())
@@ -323,6 +337,11 @@ def split_sentences(text: str) -> list[str]:
             # Initials ("J."), abbreviations and list markers ("1.", "12.")
             # keep the sentence going.
             if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                continue
+            if lower and (
+                token in _LOWER_ABBREVIATIONS
+                or token.rsplit("/", 1)[-1] in _ABBREVIATIONS  # "spikes/min."
+            ):
                 continue
             if token.isdigit() and len(token) <= 2:
                 continue

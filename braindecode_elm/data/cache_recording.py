@@ -249,11 +249,14 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
             true_sfreq = recipe.output_sfreq(sfreq)
         except ValueError as exc:
             raise _Skip("preprocessing_failed", str(exc)) from exc
-        notes = list(task.get("_warnings", [])) + _signal_notes(data, names, y, recipe)
+        clipped = _clip_fraction(y, recipe.clip) if recipe.clip else None
+        notes = list(task.get("_warnings", [])) + _signal_notes(
+            data, names, recipe, clipped
+        )
         if note := report_note(desc):
             notes.append(note)
-        if recipe.clip:
-            row["clip_fraction"] = _clip_fraction(y, recipe.clip)
+        if clipped is not None:
+            row["clip_fraction"] = clipped
         if notes:
             row["warnings"] = notes
         # ELM units (|x| <= 80) fit float16; volts ("default" recipe) would
@@ -306,39 +309,40 @@ def _clip_fraction(y: np.ndarray, clip: float) -> float:
 
 
 def _signal_notes(
-    data: np.ndarray, names: list[str], y: np.ndarray, recipe: dsp.Recipe
+    data: np.ndarray, names: list[str], recipe: dsp.Recipe, clipped: float | None
 ) -> list[str]:
     """What looks wrong in a recording that was still cached: flat electrodes,
-    amplitudes far below EEG's, much of the output at the clip. Each note goes
-    into the manifest row (``warnings``) and the build names the recording."""
+    amplitudes far below EEG's, much of the output at the clip (``clipped``,
+    the output's fraction there). Each note goes into the manifest row
+    (``warnings``) and the build names the recording."""
     from ..dsp.engine import CLIP_WARN_FRACTION
 
     notes = []
-    ptp = np.ptp(data, axis=1)
-    flat = [n for n, v in zip(names, ptp) if v == 0]
+    # The extremes in one pass each; the RMS from every 16th sample (an order
+    # of magnitude is asked, and a copy of hours of EEG is not).
+    flat_rows = data.max(axis=1) == data.min(axis=1)
+    flat = [n for n, f in zip(names, flat_rows) if f]
     if flat:
         notes.append(
             f"flat electrodes {flat} (constant signal: disconnected or missing?); "
             "their bipolar channels carry only the other electrode"
         )
-    live = ptp > 0
-    if live.any():
-        rms = float(np.median(np.std(data[live], axis=1)))
+    if not flat_rows.all():
+        sd = np.std(data[:, ::16], axis=1)
+        rms = float(np.median(sd[~flat_rows]))
         if rms < _TINY_RMS_V:
             notes.append(
                 f"median electrode RMS {rms * 1e6:.3g} uV is far below scalp EEG's "
                 "(~10-100 uV): the header's unit is likely wrong (millivolt or "
                 "raw counts read as microvolts?)"
             )
-    if recipe.clip:
-        frac = _clip_fraction(y, recipe.clip)
-        if frac > CLIP_WARN_FRACTION:
-            notes.append(
-                f"{100 * frac:.1f} % of the output samples are at the clip "
-                f"+-{recipe.clip:g}: the amplitudes are far above scalp EEG's, "
-                "the header's unit is likely wrong (microvolt values under a 'V' "
-                "header?)"
-            )
+    if clipped is not None and clipped > CLIP_WARN_FRACTION:
+        notes.append(
+            f"{100 * clipped:.1f} % of the output samples are at the clip "
+            f"+-{recipe.clip:g}: the amplitudes are far above scalp EEG's, "
+            "the header's unit is likely wrong (microvolt values under a 'V' "
+            "header?)"
+        )
     return notes
 
 

@@ -268,6 +268,11 @@ def test_n_jobs_is_checked_and_capped(eegmat_dir, tmp_path, caplog):
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="n_jobs must be a whole number"):
             build_cache(src, tmp_path / "c0", n_jobs=bad, require_report=False)
+    # NumPy integers are whole numbers too.
+    s = build_cache(
+        src, tmp_path / "c2", n_jobs=np.int64(1), require_report=False, progress=False
+    )
+    assert s.n_cached == 3
     with caplog.at_level("INFO", logger="braindecode_elm"):
         s = build_cache(
             src, tmp_path / "c1", n_jobs=10**6, require_report=False, progress=False

@@ -169,6 +169,9 @@ def test_bad_options():
     for bad in (None, "2"):
         with pytest.raises(ValueError, match="n_threads must be a positive integer"):
             dsp.preprocess(_x(), NAMES21, 256.0, n_threads=bad)
+    # A 0-d array is one number (review: it was refused by the new check).
+    y0, _ = dsp.preprocess(_x(), NAMES21, np.array(256.0))
+    assert y0.shape == dsp.preprocess(_x(), NAMES21, 256.0)[0].shape
     with pytest.raises(
         TypeError, match=r"sfreq must be a number in Hz.*float\('500'\)"
     ):

@@ -309,3 +309,17 @@ def test_bundle_of_a_chs_info_encoder_round_trips(tmp_path) -> None:
     assert loaded.eeg_encoder.n_chans == 3
     x = torch.randn(2, 3, 500)
     torch.testing.assert_close(loaded.embed_eeg(x), model.embed_eeg(x))
+
+
+def test_benchmark_reads_bundle_prompt_sets_with_the_same_checks(tmp_path) -> None:
+    """elm benchmark read other bundles' prompt sets from config.json without the
+    load's checks: a string list was scored letter by letter (review)."""
+    from braindecode_elm.evaluation.benchmark import bundle_prompt_sets
+
+    _bundle().save_pretrained(tmp_path)
+    assert bundle_prompt_sets([str(tmp_path)])[str(tmp_path)] == PROMPTS
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["prompt_sets"]["tuab"]["normal"] = "normal EEG"
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=r"config.json prompt_sets\['tuab'\].*got str"):
+        bundle_prompt_sets([str(tmp_path)])

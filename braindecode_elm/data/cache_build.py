@@ -554,7 +554,13 @@ def build_cache(
         label = f"{i_shard}/{n_shards}"
     else:
         i_shard, n_shards, manifest, label = 0, 1, "manifest.jsonl", None
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+    import numbers
+
+    if (
+        isinstance(n_jobs, bool)
+        or not isinstance(n_jobs, numbers.Integral)
+        or n_jobs < 1
+    ):
         raise ValueError(
             f"n_jobs must be a whole number >= 1 (worker processes), got {n_jobs!r}"
         )
@@ -858,9 +864,10 @@ def build_cache(
             # torch is safe; on Linux user scripts need no __main__ guard.
             # Every worker is forked up front: more than the recordings or the
             # cores only costs (an outside user's n_jobs=10**6 hung, silent).
-            workers = min(n_jobs, len(todo), os.cpu_count() or 1)
+            workers = min(int(n_jobs), len(todo), os.cpu_count() or 1)
             if workers < n_jobs:
-                logger.info(
+                # Above the cores it is said louder: the request was explicit.
+                (logger.warning if workers < len(todo) else logger.info)(
                     "n_jobs=%d: %d worker processes (%d recordings to do, %d cores)",
                     n_jobs,
                     workers,

@@ -16,6 +16,8 @@ MAX_FACTOR = 1000
 def _as_fraction(rate: float, name: str) -> Fraction:
     import numbers
 
+    if getattr(rate, "ndim", None) == 0:
+        rate = rate.item()  # a 0-d array (np.array(256.0)) is one number
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
         # "500" from a CSV or a header string: math.isfinite said only
         # "must be real number, not str".

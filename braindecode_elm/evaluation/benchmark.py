@@ -242,8 +242,10 @@ def model_prompts(
     from .zeroshot import bundle_offsets
 
     sets = getattr(model, "prompt_sets", None) or {}
+    from braindecode_elm.models.bundle import check_prompt_set
+
     if not isinstance(prompts, str):
-        return {str(k): list(v) for k, v in prompts.items()}, None
+        return check_prompt_set(prompts, "prompts"), None
     if prompts in PROMPT_SETS:
         classes = get_prompts(prompts)
     elif prompts in sets:
@@ -261,15 +263,23 @@ def model_prompts(
 def bundle_prompt_sets(specs: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The prompt sets of the bundles among ``specs``, from their ``config.json``
     (no weights loaded); ``spec -> name -> class -> prompts``, bundles only."""
+    from braindecode_elm.models.bundle import check_prompt_set
     from braindecode_elm.models.pretrained import read_config
 
     out: dict[str, dict[str, Any]] = {}
     for spec in specs:
         config = read_config(spec)
         if config is not None:
+            sets = config.get("prompt_sets") or {}
+            if not isinstance(sets, dict):
+                raise ValueError(f"{spec} config.json: prompt_sets must be a mapping")
+            # Checked as a bundle load checks them: these sets score the
+            # other models of the grid too.
             out[spec] = {
-                name: {str(k): list(v) for k, v in classes.items()}
-                for name, classes in (config.get("prompt_sets") or {}).items()
+                name: check_prompt_set(
+                    classes, f"{spec} config.json prompt_sets[{name!r}]"
+                )
+                for name, classes in sets.items()
             }
     return out
 

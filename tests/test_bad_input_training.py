@@ -88,12 +88,23 @@ def test_resume_with_other_recipe_settings_is_said(tmp_path, caplog):
         r.getMessage() for r in caplog.records if "other than the" in r.getMessage()
     ]
     assert len(said) == 1 and "'epochs': (1, 3)" in said[0], said
+    import shutil
+
     from braindecode_elm.models.text_encoder import minilm_path
 
-    # The same MiniLM by its folder: still another text_model for the plan.
+    # The same MiniLM by its folder is the same text model ...
+    again = pretrain(
+        _cfg(tmp_path, max_steps=3, epochs=3, text_model=str(minilm_path())),
+        corpus=_corpus(),
+        resume="latest",
+        progress=False,
+    )
+    assert again.step == 3
+    # ... a copy elsewhere is another one (its weights may differ).
+    other = shutil.copytree(minilm_path(), tmp_path / "other_lm")
     with pytest.raises(ValueError, match="text_model"):
         pretrain(
-            _cfg(tmp_path, max_steps=3, text_model=str(minilm_path())),
+            _cfg(tmp_path, max_steps=4, epochs=3, text_model=str(other)),
             corpus=_corpus(),
             resume="latest",
             progress=False,

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -192,6 +193,18 @@ _RECIPE_FIELDS = (
 )
 
 
+def _text_model_key(name: Any) -> str:
+    """One text model's identity across its spellings ("medcpt" and its hub
+    id, "minilm" and its folder)."""
+    from ..models.text_encoder import resolve_text_model
+
+    try:
+        target, model_id, _ = resolve_text_model(str(name))
+    except (OSError, ValueError):
+        return str(name)
+    return os.path.realpath(target) if os.path.isdir(target) else model_id
+
+
 def _check_resume_compatible(
     ckpt: Path, cfg: TrainConfig, world: int, corpus_id: dict[str, Any] | None = None
 ) -> None:
@@ -215,7 +228,12 @@ def _check_resume_compatible(
     diff = {
         k: (saved.get(k), getattr(cfg, k))
         for k in _PLAN_FIELDS
-        if k in saved and saved.get(k) != getattr(cfg, k)
+        if k in saved
+        and saved.get(k) != getattr(cfg, k)
+        and not (
+            k == "text_model"
+            and _text_model_key(saved.get(k)) == _text_model_key(cfg.text_model)
+        )
     }
     if state.get("world_size", world) != world:
         diff["world_size"] = (state.get("world_size"), world)

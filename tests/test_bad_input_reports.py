@@ -20,10 +20,10 @@ from braindecode_elm.data import read_report, segment_report, split_sentences
 from braindecode_elm.data.reports import REPORT_MAX_BYTES, ReportDecodeError
 
 # The splitter before issue 16 (quadratic on runs of marks), kept as the
-# reference its linear replacement must agree with on short texts; since prose
-# without capitals may open a sentence with a lower-case letter, with that rule.
-_OLD_RE = re.compile(r"([.!?]+)([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
-_OLD_LOWER_RE = re.compile(r"([.!?]+)([\"')\]]*)\s+(?=[\"'(\[]?[a-z0-9])")
+# reference its linear replacement must agree with on short texts, with the
+# lower-case rule added since: before a lower-case letter, clinical
+# abbreviations and tokens with an inner dot keep the sentence going.
+_OLD_RE = re.compile(r"([.!?]+)([\"')\]]*)\s+(?=[\"'(\[]?([A-Za-z0-9]))")
 
 
 def _old_split(text: str) -> list[str]:
@@ -36,16 +36,17 @@ def _old_split(text: str) -> list[str]:
     text = _squash(text)
     if not text:
         return []
-    lower = text == text.lower() and not any(c.isupper() for c in text)
     out, start = [], 0
-    for m in (_OLD_LOWER_RE if lower else _OLD_RE).finditer(text):
+    for m in _OLD_RE.finditer(text):
         if m.group(1) == ".":
             before = text[start : m.start()].split(" ")[-1] if m.start() > start else ""
             token = before.lstrip("(\"'[").lower()
             if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
                 continue
-            if lower and (
-                token in _LOWER_ABBREVIATIONS or token.split("/")[-1] in _ABBREVIATIONS
+            if m.group(3).islower() and (
+                token in _LOWER_ABBREVIATIONS
+                or "." in token
+                or token.split("/")[-1] in _ABBREVIATIONS
             ):
                 continue
             if token.isdigit() and len(token) <= 2:

@@ -180,6 +180,16 @@ def test_real_archive_spellings_segment_cleanly():
         "last sz. was 3 mos. ago.",
         "3 spikes/min. at rest.",
     ]
+    # One capital (an electrode, "Hz") does not turn the rule off (review).
+    assert split_sentences("normal eeg. no spikes at T3. alpha 9 hz.") == [
+        "normal eeg.",
+        "no spikes at T3.",
+        "alpha 9 hz.",
+    ]
+    assert split_sentences("The background is 9 Hz. no discharges were seen.") == [
+        "The background is 9 Hz.",
+        "no discharges were seen.",
+    ]
     # A dash inside a line is prose, not a list.
     assert split_sentences("Alpha - 9 Hz - is normal.") == ["Alpha - 9 Hz - is normal."]
 

@@ -271,18 +271,16 @@ _ABBREVIATIONS = frozenset(
 # The look-behind lets a match start only at the first mark of a run and the
 # possessive quantifiers never give back what they took: linear time on runs
 # of "." / "!" / "?" (a plain ``[.!?]+`` backtracks quadratically on them).
-_BOUNDARY_RE = re.compile(r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?[A-Z0-9])")
-# In prose without capitals ("normal eeg. no spikes.") a lower-case letter may
-# open a sentence too; in mixed case it usually follows an abbreviation
-# ("hx. of", "M.D. on").
-_LOWER_BOUNDARY_RE = re.compile(
-    r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?[a-z0-9])"
+_BOUNDARY_RE = re.compile(
+    r"(?<![.!?])([.!?]++)([\"')\]]*+)\s++(?=[\"'(\[]?([A-Za-z0-9]))"
 )
-# Clinical abbreviations that end with a period inside a sentence, read in
-# lower-case prose only (before a capital they end sentences often enough).
+# Clinical abbreviations that end with a period inside a sentence; a period
+# after one of them (or after a token with an inner dot, "m.d.") does not end a
+# sentence before a lower-case letter ("hx. of", "M.D. on"). Before a capital
+# they end sentences often enough to keep the plain rule there.
 _LOWER_ABBREVIATIONS = frozenset(
-    {"hx", "sz", "szs", "dx", "tx", "rx", "mo", "mos", "wk", "wks", "m.d", "msec"}
-    | {"cps", "freq", "resp", "approx", "abn", "pts", "w", "w/"}
+    {"hx", "sz", "szs", "dx", "tx", "rx", "mo", "mos", "wk", "wks", "msec"}
+    | {"cps", "freq", "resp", "abn", "pts", "w"}
 )
 
 #: A list item opening a line ("- alpha 9 Hz", "* ...", "• ..."): split_report
@@ -296,10 +294,10 @@ def split_sentences(text: str) -> list[str]:
     """Split prose into sentences with a rule-based splitter.
 
     A sentence ends at ``.``, ``!`` or ``?`` followed by white space and a
-    capital letter or digit (in prose without capitals, such as "normal eeg.
-    no spikes.", a lower-case letter too, and clinical abbreviations such as
-    "hx." or "sz." do not end one), except after abbreviations ("Dr.",
-    "approx.", "e.g."),
+    letter or digit ("normal eeg. no spikes." is two), except after
+    abbreviations ("Dr.", "approx.", "e.g."; before a lower-case letter also
+    clinical ones such as "hx.", "sz.", "mos.", "spikes/min." and tokens with
+    an inner dot, "M.D."),
     single-letter initials ("J. Smith"), list markers ("1.", "2.") and inside
     decimals ("2.5 Hz", never followed by white space); and before a list item
     (a line opening with ``-``, ``*`` or ``•``, see :func:`split_report`).
@@ -326,9 +324,7 @@ def split_sentences(text: str) -> list[str]:
         ]
     out: list[str] = []
     start = 0
-    lower = not any(c.isupper() for c in text)
-    boundary = _LOWER_BOUNDARY_RE if lower else _BOUNDARY_RE
-    for m in boundary.finditer(text):
+    for m in _BOUNDARY_RE.finditer(text):
         if m.group(1) == ".":
             # rfind, not split: a long run of abbreviations must stay linear.
             cut = text.rfind(" ", start, m.start())
@@ -338,8 +334,9 @@ def split_sentences(text: str) -> list[str]:
             # keep the sentence going.
             if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
                 continue
-            if lower and (
+            if m.group(3).islower() and (
                 token in _LOWER_ABBREVIATIONS
+                or "." in token  # "m.d.", "u.s."
                 or token.rsplit("/", 1)[-1] in _ABBREVIATIONS  # "spikes/min."
             ):
                 continue

@@ -327,17 +327,22 @@ def test_stricter_rules_on_a_rerun_are_said_not_applied(src, tmp_path, capsys):
 
 def test_a_source_truncated_since_is_skipped_not_served(src, tmp_path, capsys):
     """A cached recording whose file is now truncated gets the skip a fresh build
-    gives (its old array was served as "OK")."""
-    cache = tmp_path / "cache"
-    assert _preprocess(capsys, src, cache)[0] == 0
-    with open(src / "B.edf", "r+b") as f:
-        f.truncate(600_000)
-    rc, out, _ = _preprocess(capsys, src, cache)
+    gives (its old array was served as "OK"), also when the runs spell the
+    folder relative to different working directories (second review)."""
+    old_cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert _preprocess(capsys, "src", "cache")[0] == 0
+        with open(src / "B.edf", "r+b") as f:
+            f.truncate(600_000)
+        os.chdir(src)
+        rc, out, _ = _preprocess(capsys, ".", "../cache")
+    finally:
+        os.chdir(old_cwd)
     assert "1 redone: source file changed" in out and "truncated_edf=1" in out, out
-    assert set(open_cache(cache).ids) == {"A"}
+    assert set(open_cache(tmp_path / "cache").ids) == {"A"}
 
 
-# ------------------------------------------------- recordings cached with a note
 def test_wrong_units_and_flat_electrodes_are_named(eegmat_dir, tmp_path, capsys):
     """Real eegmat signals written with a wrong unit or a flat electrode are
     cached, but each recording is named with what looks wrong, and the notes
@@ -410,17 +415,25 @@ def test_another_file_of_the_same_id_does_not_drop_a_cached_recording(
 
 def test_report_updates_follow_the_file_not_the_path_spelling(src, tmp_path, capsys):
     """A rerun through a symlinked or relative spelling of the folder rewrote
-    every row as 'reports updated'; a report fixed since kept its 'could not be
-    decoded' note (review)."""
+    every row as 'reports updated' (paths are stored as given: relative ones
+    to the first run's working directory); a report fixed since kept its
+    'could not be decoded' note (reviews)."""
     (src / "A.txt").write_bytes("IMPRESSION: Normal EEG.".encode("utf-16-le"))
     (src / "B.txt").write_text("IMPRESSION: Normal EEG.")
     cache = tmp_path / "cache"
-    assert _preprocess(capsys, src, cache)[0] == 0
-    n_rows = len(_rows(cache))
+    old_cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert _preprocess(capsys, "src", "cache")[0] == 0
+        n_rows = len(_rows(cache))
+        os.chdir(src)
+        rc, out, _ = _preprocess(capsys, ".", "../cache")
+    finally:
+        os.chdir(old_cwd)
     link = tmp_path / "link"
     link.symlink_to(src)
-    rc, out, _ = _preprocess(capsys, link, cache)
-    assert "updated" not in out and len(_rows(cache)) == n_rows, out
+    rc, out2, _ = _preprocess(capsys, link, cache)
+    assert "updated" not in out + out2 and len(_rows(cache)) == n_rows, out + out2
     (src / "A.txt").write_text("IMPRESSION: Normal EEG, fixed.")
     rc, out, _ = _preprocess(capsys, src, cache)
     assert "(1 with reports updated from their files)" in out

@@ -315,8 +315,11 @@ def _unreadable_now(skip: dict[str, Any], cached: dict[str, Any] | None) -> bool
         return False
     if skip.get("reason") not in _UNREADABLE:
         return False
+    # Same id and same file name: the same file. Paths are stored as given,
+    # relative ones to the first run's working directory, so they do not
+    # compare across runs; the name tells A.edf from A.bdf.
     a, b = skip.get("source"), cached.get("source")
-    return bool(a and b) and os.path.realpath(str(a)) == os.path.realpath(str(b))
+    return bool(a and b) and Path(str(a)).name == Path(str(b)).name
 
 
 def _apply_report(row: dict[str, Any], task: dict[str, Any]) -> bool:
@@ -354,18 +357,19 @@ def _apply_report(row: dict[str, Any], task: dict[str, Any]) -> bool:
             )
         )
     )
+    # The same report file reached through another spelling of the folder (a
+    # symlink, another working directory: paths are stored as given) keeps
+    # its name.
     same_path = old_path == new_path or (
         old_path is not None
         and new_path is not None
-        and os.path.realpath(str(old_path)) == os.path.realpath(str(new_path))
+        and Path(str(old_path)).name == Path(str(new_path)).name
     )
     if (
         report == row.get("report")
         and same_path
         and all(old.get(k) == v for k, v in fresh.items() if k != "report_path")
     ):
-        # The same report reached through another spelling of the folder (a
-        # symlink, a relative path) is no change.
         return False
     # Age and gender that came from the old report follow the new one; those
     # of a metadata table or the header differ from the old report's reading

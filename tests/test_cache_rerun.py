@@ -441,18 +441,36 @@ def test_report_updates_follow_the_file_not_the_path_spelling(src, tmp_path, cap
     assert row["report"] == "IMPRESSION: Normal EEG, fixed." and "warnings" not in row
 
 
-def test_cached_subjects_other_than_this_runs_are_said(src, tmp_path, capsys):
-    """A cache built when a date in the file name made the subject kept those
-    subjects on every rerun, silently mixing two id schemes (review)."""
+def test_cached_subjects_other_than_this_runs_are_said(eegmat_dir, tmp_path, capsys):
+    """A cache built when a date in the file name made the subject kept it on
+    every rerun, silently mixing two id schemes (review); subjects an earlier
+    table or --subjects folder set are not warned about on every rerun, and a
+    table without a row for a recording leaves its cached subject (second
+    review)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    _put(eegmat_dir / "Subject00_1.edf", src / "P01_20230115.edf")
+    _put(eegmat_dir / "Subject01_1.edf", src / "P02_20230115.edf")
     cache = tmp_path / "cache"
     assert _preprocess(capsys, src, cache)[0] == 0
-    manifest = cache / "manifest.jsonl"
     rows = _rows(cache)
     for r in rows:
-        if r["recording_id"] == "A":
-            r["subject"] = "20230115"  # as the old rule read P01_20230115
-    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        r["subject"] = "20230115"  # as the old rule read the names
+    (cache / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     rc, out, err = _preprocess(capsys, src, cache)
     assert rc == 0
-    assert "1 recordings cached before have other subjects" in err, err
-    assert "A: '20230115' -> 'A'" in err
+    assert "2 recordings cached before have other subjects" in err, err
+    assert "P01_20230115: '20230115' -> 'P01'" in err
+    # Subjects from a table: no warning on plain reruns; a second table with a
+    # row for one recording leaves the other's.
+    cache2 = tmp_path / "cache2"
+    table = tmp_path / "meta.csv"
+    table.write_text("recording_id,subject\nP01_20230115,alice\nP02_20230115,bob\n")
+    assert _preprocess(capsys, src, cache2, "--metadata", table)[0] == 0
+    rc, out, err = _preprocess(capsys, src, cache2)
+    assert "other subjects" not in err, err
+    part = tmp_path / "part.csv"
+    part.write_text("recording_id,subject\nP02_20230115,carol\n")
+    rc, out, err = _preprocess(capsys, src, cache2, "--metadata", part)
+    subjects = {r["recording_id"]: r["subject"] for r in _rows(cache2)}
+    assert subjects == {"P01_20230115": "alice", "P02_20230115": "carol"}

@@ -228,7 +228,10 @@ def _metadata_columns(tables: Sequence[Any]) -> set[str]:
 
 
 def _apply_description(
-    row: dict[str, Any], task: dict[str, Any], columns: set[str]
+    row: dict[str, Any],
+    task: dict[str, Any],
+    columns: set[str],
+    keep_subject: str | None = None,
 ) -> bool:
     """Copy the metadata fields of a task's description into a cached row.
 
@@ -240,6 +243,9 @@ def _apply_description(
         The recording's task, whose description has the tables applied.
     columns : set of str
         Fields the tables set (:func:`_metadata_columns`).
+    keep_subject : str | None
+        The subject the file-name rules give this recording: a task subject
+        equal to it came from no table row, so the cached subject stays.
 
     Returns
     -------
@@ -277,6 +283,9 @@ def _apply_description(
         "subject" in columns
         and subject is not None
         and str(subject) != row.get("subject")
+        # Not set by a table row (the file-name rules' subject): a table
+        # without a row for this recording leaves its cached subject.
+        and str(subject) != keep_subject
     ):
         row["subject"] = str(subject)
         changed = True
@@ -721,6 +730,9 @@ def build_cache(
     if subjects == "folder":
         # Recordings cached before by the file-name rules get their folder.
         meta_columns.add("subject")
+    root = Path(concat_ds) if isinstance(concat_ds, (str, os.PathLike)) else None
+    if root is not None:
+        from .tuh_index import parse_tuh_path
     for t in unique:
         row = latest.get(t["recording_id"])
         if t["recording_id"] not in done:
@@ -758,14 +770,29 @@ def build_cache(
             new.update(identity, source=t["path"])
         if _apply_report(new, t):
             summary.n_reports_updated += 1
-        if meta_columns and _apply_description(new, t, meta_columns):
-            summary.n_updated += 1
-        if (
-            "subject" not in meta_columns
-            and t.get("subject") is not None
-            and str(t["subject"]) != str(new.get("subject"))
+        # The subject the file-name rules give (folders read with the default
+        # rules): a table's subject column applies to the recordings it has a
+        # row for, and leaves the others' cached subjects alone.
+        by_name = (
+            str(parse_tuh_path(t["path"], root)["subject"])
+            if root is not None and subjects == "auto" and t.get("path")
+            else None
+        )
+        if meta_columns and _apply_description(
+            new, t, meta_columns, keep_subject=by_name
         ):
-            other_subject.append((t["recording_id"], new.get("subject"), t["subject"]))
+            summary.n_updated += 1
+        cached_subject = str(new.get("subject"))
+        if (
+            by_name is not None
+            and cached_subject != by_name
+            and cached_subject.lower()
+            in {tok.lower() for tok in Path(str(t["path"])).stem.split("_")}
+        ):
+            # A subject read from the name by other rules than today's (an
+            # 8-digit date once made the subject); a table's or a folder's
+            # subject is not a token of the name and is not said every rerun.
+            other_subject.append((t["recording_id"], cached_subject, by_name))
         duration = row.get("duration_s")
         rule = report_skip(new.get("report"), new.get("description") or {}, cfg) or (
             duration_skip(duration, cfg) if isinstance(duration, (int, float)) else None
@@ -805,9 +832,9 @@ def build_cache(
         logger.warning(
             "%d recordings cached before have other subjects than this run gives "
             "them, e.g. %s (recording: cached -> now); subject-disjoint splits use "
-            "the cached ones. If an earlier --metadata table set them, nothing to "
-            "do; else give the subjects with --metadata TABLE (a subject column) "
-            "or build a new cache",
+            "the cached ones (read from the file names by earlier rules); give "
+            "the subjects with --metadata TABLE (a subject column) or "
+            "--subjects folder, or build a new cache",
             len(other_subject),
             ", ".join(f"{r}: {a!r} -> {b!r}" for r, a, b in other_subject[:3]),
         )

@@ -242,6 +242,15 @@ def test_parse_age_gender_report_then_header():
     assert parse_age_gender("gestational age: 38 weeks")[0] is None
     assert parse_age_gender("Age: 2 months")[0] is None
     assert parse_age_gender("45 yrs. old woman") == (45.0, "F")
+    # "Age 45" without a colon is a field too; a mother's age or months are not
+    # the patient's (second review).
+    assert parse_age_gender("CLINICAL HISTORY: Age 45, male, with headaches.") == (
+        45.0,
+        "M",
+    )
+    assert parse_age_gender("age 45 male with spells")[0] == 45.0
+    assert parse_age_gender("Mother's age: 35. 3 day old neonate.")[0] is None
+    assert parse_age_gender("Age: 3 m. old")[0] is None
     assert parse_age_gender("45 yr. old man") == (45.0, "M")
     assert parse_age_gender("Febrile seizures at age 2. Now a 40 year old man.") == (
         40.0,

@@ -276,11 +276,13 @@ _AGES = (
         r"|\b(\d{1,3})\s+(?:years?|yrs?)\.?\s+of\s+age\b",
         re.IGNORECASE,
     ),
-    # A labelled field ("Age: 45", "aged 45"), not "since age 12" or "at age
-    # 2" (an onset), nor a number of months, weeks or days.
+    # "Age: 45", "Age 45", "aged 45"; not an onset ("since age 12", "at age
+    # 2"), another person's ("mother's age: 35"), a gestational age, nor a
+    # number of months, weeks or days ("Age: 3 m. old").
     re.compile(
-        r"\b(?:age\s*:|aged)\s*(\d{1,3})\b"
-        r"(?!\s*(?:months?|mos?\b|weeks?|wks?\b|days?|d\b|hours?|hrs?\b))",
+        r"(?<![\w'])(?<!since )(?<!at )(?<!from )(?<!by )(?<!onset )(?<!of )"
+        r"(?<!gestational )(?<!'s )(?<!\u2019s )(?:age\s*[:\-]?|aged)\s*(\d{1,3})\b"
+        r"(?!\s*(?:months?|mos?\b|m\.|weeks?|wks?\b|days?|d\b|hours?|hrs?\b))",
         re.IGNORECASE,
     ),
 )

@@ -474,3 +474,21 @@ def test_cached_subjects_other_than_this_runs_are_said(eegmat_dir, tmp_path, cap
     rc, out, err = _preprocess(capsys, src, cache2, "--metadata", part)
     subjects = {r["recording_id"]: r["subject"] for r in _rows(cache2)}
     assert subjects == {"P01_20230115": "alice", "P02_20230115": "carol"}
+
+
+def test_a_plain_rerun_says_nothing_about_rules_an_earlier_run_relaxed(
+    src, tmp_path, capsys
+):
+    """A cache built with --min-duration 10 holds recordings shorter than the
+    default 60 s: a plain rerun (adding files) must not warn about them every
+    time (second review); an explicit stricter rule still does."""
+    cache = tmp_path / "cache"
+    assert _preprocess(capsys, src, cache, "--min-duration", "10")[0] == 0
+    rows = _rows(cache)
+    for r in rows:
+        r["duration_s"] = 30.0  # as short recordings would be
+    (cache / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rc, out, err = _preprocess(capsys, src, cache)
+    assert "would be skipped" not in err, err
+    rc, out, err = _preprocess(capsys, src, cache, "--min-duration", "40")
+    assert "(too_short: 2)" in err, err

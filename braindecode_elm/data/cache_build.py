@@ -730,6 +730,18 @@ def build_cache(
     if subjects == "folder":
         # Recordings cached before by the file-name rules get their folder.
         meta_columns.add("subject")
+    # Cached recordings are checked against the rules this run sets away from
+    # ELM's defaults: a plain rerun of a cache built with --min-duration 10
+    # says nothing about its short recordings, every time.
+    recheck = dict(
+        cfg,
+        min_duration_s=0.0
+        if cfg["min_duration_s"] == ELM_MIN_DURATION_S
+        else cfg["min_duration_s"],
+        max_duration_s=None
+        if cfg["max_duration_s"] == ELM_MAX_DURATION_S
+        else cfg["max_duration_s"],
+    )
     root = Path(concat_ds) if isinstance(concat_ds, (str, os.PathLike)) else None
     if root is not None:
         from .tuh_index import parse_tuh_path
@@ -794,9 +806,9 @@ def build_cache(
             # subject is not a token of the name and is not said every rerun.
             other_subject.append((t["recording_id"], cached_subject, by_name))
         duration = row.get("duration_s")
-        rule = report_skip(new.get("report"), new.get("description") or {}, cfg) or (
-            duration_skip(duration, cfg) if isinstance(duration, (int, float)) else None
-        )
+        rule = report_skip(new.get("report"), new.get("description") or {}, recheck)
+        if rule is None and isinstance(duration, (int, float)):
+            rule = duration_skip(duration, recheck)
         if rule is not None:
             # This run's rules (--min-duration, --require-reports) would skip a
             # recording cached before. It stays: a rerun cannot tell a rule

@@ -392,3 +392,14 @@ def test_python_m_training_quiet_silences_third_parties(monkeypatch):
             ["-q", "--preset", "no-such-preset", "--data", "x", "--out", "y"]
         )
     assert seen == [True]
+
+
+def test_short_run_of_a_preset_says_to_lower_its_warmup():
+    """`--preset elm-5s epochs=1` failed with the bare range (outside user)."""
+    from braindecode_elm.training import load_preset
+
+    with pytest.raises(
+        ValueError, match=r"lower it too \(e.g. epochs=1 warmup_epochs=0\)"
+    ):
+        load_preset("elm-5s", epochs=1)
+    assert load_preset("elm-5s", epochs=1, warmup_epochs=0).epochs == 1

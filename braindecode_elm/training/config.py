@@ -166,7 +166,8 @@ class TrainConfig:
         if not 0 <= self.warmup_epochs <= self.epochs:
             raise ValueError(
                 f"warmup_epochs={self.warmup_epochs} must be in [0, epochs="
-                f"{self.epochs}]"
+                f"{self.epochs}]: with fewer epochs than the preset's warm-up, "
+                f"lower it too (e.g. epochs={self.epochs} warmup_epochs=0)"
             )
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import dsp
 from .._json import to_jsonable
+from ..dsp.engine import clip_fraction
 from .edf import EDFError, read_edf_data, read_edf_header, unit_scale
 
 # Source files up to this size are read into memory once (hash + decode).
@@ -249,7 +250,7 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
             true_sfreq = recipe.output_sfreq(sfreq)
         except ValueError as exc:
             raise _Skip("preprocessing_failed", str(exc)) from exc
-        clipped = _clip_fraction(y, recipe.clip) if recipe.clip else None
+        clipped = clip_fraction(y, recipe.clip) if recipe.clip else None
         notes = list(task.get("_warnings", [])) + _signal_notes(
             data, names, recipe, clipped
         )
@@ -300,12 +301,6 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
 #: scalp EEG (~10-100 uV): a wrong unit in the header (millivolt values under
 #: "uV") or a disconnected amplifier.
 _TINY_RMS_V = 1e-7
-
-
-def _clip_fraction(y: np.ndarray, clip: float) -> float:
-    # The clip comes before the resampling, whose ringing moves clipped
-    # stretches a little off the level (as dsp's own check counts them).
-    return float(np.count_nonzero(np.abs(y) >= 0.99 * clip)) / max(y.size, 1)
 
 
 def _signal_notes(

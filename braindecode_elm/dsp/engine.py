@@ -498,6 +498,13 @@ def preprocess_batch(
 CLIP_WARN_FRACTION = 0.01
 
 
+def clip_fraction(y: np.ndarray, clip: float) -> float:
+    """Fraction of the output samples at the clip (within 1 % of ``+-clip``)."""
+    # The clip comes before the resampling, whose ringing moves clipped
+    # stretches a little off the level.
+    return float(np.count_nonzero(np.abs(y) >= 0.99 * clip)) / max(y.size, 1)
+
+
 def _warn_clipped(y: np.ndarray, rec: Any) -> None:
     """Warn when much of the output sits at the clip: a unit mistake.
 
@@ -508,9 +515,7 @@ def _warn_clipped(y: np.ndarray, rec: Any) -> None:
     clip = getattr(rec, "clip", None)
     if not clip or not y.size:
         return
-    # The clip comes before the resampling, whose ringing moves clipped
-    # stretches a little off the level.
-    frac = float(np.count_nonzero(np.abs(y) >= 0.99 * clip)) / y.size
+    frac = clip_fraction(y, clip)
     if frac > CLIP_WARN_FRACTION:
         # No figure in the text: Python shows a warning once per call site only
         # when its text repeats (a corpus of such files said it per file).

@@ -9,13 +9,14 @@ either.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 import os
 from typing import Any
 
 import numpy as np
 
-__all__ = ["json_default", "to_jsonable"]
+__all__ = ["as_stored", "json_default", "to_jsonable"]
 
 
 def _is_missing(obj: Any) -> bool:
@@ -93,3 +94,12 @@ def json_default(obj: Any) -> Any:
     if hasattr(obj, "item"):
         return obj.item()
     raise TypeError(f"cannot store a {type(obj).__name__} as JSON")
+
+
+def as_stored(obj: Any) -> Any:
+    """``obj`` as it reads back from a JSON file (tuples as lists, NaN as None...).
+
+    For comparing fresh values with stored ones: equal values compare equal
+    only in the same form.
+    """
+    return json.loads(json.dumps(to_jsonable(obj), ensure_ascii=False))

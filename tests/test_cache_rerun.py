@@ -343,12 +343,31 @@ def test_a_source_truncated_since_is_skipped_not_served(src, tmp_path, capsys):
     assert set(open_cache(tmp_path / "cache").ids) == {"A"}
 
 
-def test_wrong_units_and_flat_electrodes_are_named(eegmat_dir, tmp_path, capsys):
+def test_wrong_units_and_flat_electrodes_are_named(
+    eegmat_dir, tmp_path, capsys, monkeypatch
+):
     """Real eegmat signals written with a wrong unit or a flat electrode are
     cached, but each recording is named with what looks wrong, and the notes
     stay in its manifest row (an outside user's 'counts' and 'V'-for-microvolts
     files were cached as OK with no name, 1000x off)."""
-    from braindecode_elm.data import read_edf_data, read_edf_header, write_edf
+    from braindecode_elm.data import (
+        cache_recording,
+        read_edf_data,
+        read_edf_header,
+        write_edf,
+    )
+    from braindecode_elm.dsp import engine
+
+    counted: list[int] = []
+    count = engine.clip_fraction
+
+    def counting(y, clip):
+        counted.append(y.size)
+        return count(y, clip)
+
+    # The build runs in this process (one job): every count of the clip shows.
+    monkeypatch.setattr(engine, "clip_fraction", counting)
+    monkeypatch.setattr(cache_recording, "clip_fraction", counting)
 
     h = read_edf_header(eegmat_dir / "Subject01_1.edf")
     keep = [i for i, lbl in enumerate(h.labels) if lbl != "EDF Annotations"]
@@ -384,6 +403,8 @@ def test_wrong_units_and_flat_electrodes_are_named(eegmat_dir, tmp_path, capsys)
     assert len(rows["counts"]["warnings"]) == 1
     # The engine's own clip note (which names no file) is not repeated.
     assert "preprocess: over" not in err
+    # Each output is counted once: for its note, not again for the warning.
+    assert len(counted) == 5, counted
 
 
 def test_a_report_that_cannot_be_decoded_is_named(src, tmp_path, capsys):

@@ -192,6 +192,51 @@ def test_preprocess_matches_scipy_chain(sfreq, dtype):
     assert _rel_err(got, want, bip) <= (TOL64 if dtype == np.float64 else TOL32)
 
 
+def test_preprocess_counted_returns_the_clip_share_instead_of_warning():
+    """The cache's entry: the same output as preprocess, its clip share
+    returned (once counted) and no warning; None without a clip."""
+    import warnings
+
+    from braindecode_elm.dsp.engine import clip_fraction, preprocess_counted
+
+    rng = np.random.default_rng(3)
+    names = [
+        "Fp1",
+        "F7",
+        "T3",
+        "T5",
+        "O1",
+        "Fp2",
+        "F8",
+        "T4",
+        "T6",
+        "O2",
+        "F3",
+        "C3",
+        "P3",
+        "F4",
+        "C4",
+        "P4",
+        "Fz",
+        "Cz",
+        "Pz",
+        "A1",
+        "A2",
+    ]
+    x = rng.standard_normal((21, 256 * 20)) * 50.0  # microvolts given as volts
+    rec = dsp.as_recipe("elm")
+    with pytest.warns(UserWarning, match="preprocess: over"):
+        y, out_names = dsp.preprocess(x, names, 256.0, recipe=rec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y2, names2, frac = preprocess_counted(x, names, 256.0, rec)
+    np.testing.assert_array_equal(y, y2)
+    assert names2 == out_names
+    assert frac == clip_fraction(y, rec.clip) and frac > 0.3
+    _, _, none = preprocess_counted(x * 1e-6, names, 256.0, rec.replace(clip=None))
+    assert none is None
+
+
 def test_preprocess_scale_clip_and_modes():
     x = _signal(21, 2560, seed=9) * 100  # ~1 mV: x1e5 exceeds the +-80 clip
     for kw in (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import numbers
 import os
 import time
 from collections import Counter, defaultdict
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import dsp
-from .._json import to_jsonable
+from .._json import as_stored, to_jsonable
 from .cache_manifest import (
     CacheError,
     _npy_matches,
@@ -266,9 +267,7 @@ def _apply_description(
     if "subject" in columns:
         keys.add("subject")
     # As the manifest stores them, so that equal values compare equal.
-    fresh = json.loads(
-        json.dumps(to_jsonable({k: desc.get(k) for k in keys}), ensure_ascii=False)
-    )
+    fresh = as_stored({k: desc.get(k) for k in keys})
     old = row.get("description") or {}
     merged = {**old, **fresh}
     changed = merged != old
@@ -355,16 +354,12 @@ def _apply_report(row: dict[str, Any], task: dict[str, Any]) -> bool:
         if path is not None and Path(str(path)).suffix.lower() != ".txt":
             return False  # a table's report column: applied with the tables
     report = desc.get("report") if isinstance(desc.get("report"), str) else None
-    fresh = json.loads(
-        json.dumps(
-            to_jsonable(
-                {
-                    "report_status": desc.get("report_status"),
-                    "report_path": new_path,
-                    "report_encoding": desc.get("report_encoding"),
-                }
-            )
-        )
+    fresh = as_stored(
+        {
+            "report_status": desc.get("report_status"),
+            "report_path": new_path,
+            "report_encoding": desc.get("report_encoding"),
+        }
     )
     # The same report file reached through another spelling of the folder (a
     # symlink, another working directory: paths are stored as given) keeps
@@ -567,8 +562,6 @@ def build_cache(
         label = f"{i_shard}/{n_shards}"
     else:
         i_shard, n_shards, manifest, label = 0, 1, "manifest.jsonl", None
-    import numbers
-
     if (
         isinstance(n_jobs, bool)
         or not isinstance(n_jobs, numbers.Integral)

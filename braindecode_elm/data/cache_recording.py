@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pandas as pd
 
 from .. import dsp
 from .._json import to_jsonable
-from ..dsp.engine import clip_fraction
+from ..dsp.engine import clip_fraction, preprocess_counted
 from .edf import EDFError, read_edf_data, read_edf_header, unit_scale
 
 # Source files up to this size are read into memory once (hash + decode).
@@ -233,24 +232,22 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
                 raw = mne.io.RawArray(data, info, verbose="error")
                 out = dsp.preprocess_raw(raw, recipe=recipe)
                 y, out_names = out.get_data(), list(out.ch_names)
+                clipped = clip_fraction(y, recipe.clip) if recipe.clip else None
             else:
-                with warnings.catch_warnings():
-                    # The engine's clip note names no file; the checks below
-                    # name the recording.
-                    warnings.filterwarnings("ignore", message="preprocess: over")
-                    y, out_names = dsp.preprocess(
-                        data,
-                        names,
-                        sfreq,
-                        recipe=recipe,
-                        dtype=np.float32,
-                        n_threads=cfg["n_threads"],
-                    )
+                # Counted, not warned about: the engine's clip warning names no
+                # file; the note below names the recording.
+                y, out_names, clipped = preprocess_counted(
+                    data,
+                    names,
+                    sfreq,
+                    recipe,
+                    dtype=np.float32,
+                    n_threads=cfg["n_threads"],
+                )
             row["start_s"] = recipe.drop_first_s
             true_sfreq = recipe.output_sfreq(sfreq)
         except ValueError as exc:
             raise _Skip("preprocessing_failed", str(exc)) from exc
-        clipped = clip_fraction(y, recipe.clip) if recipe.clip else None
         notes = list(task.get("_warnings", [])) + _signal_notes(
             data, names, recipe, clipped
         )

@@ -9,6 +9,7 @@ so the API always works; :func:`backend` says which one runs.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "odd_padlen",
     "preprocess",
     "preprocess_batch",
+    "preprocess_counted",
     "resample_poly",
     "sosfiltfilt",
 ]
@@ -259,8 +261,6 @@ def _check_dtype(dtype: npt.DTypeLike) -> np.dtype:
 
 
 def _check_threads(n_threads: int) -> None:
-    import numbers
-
     if (
         isinstance(n_threads, bool)
         or not isinstance(n_threads, numbers.Real)
@@ -382,6 +382,44 @@ def preprocess(
         padtype=padtype,
         resample_padtype=resample_padtype,
     )
+    y, names, frac = preprocess_counted(
+        x, ch_names, sfreq, rec, dtype=dtype, n_threads=n_threads
+    )
+    _warn_clipped(frac, rec)
+    return y, names
+
+
+def preprocess_counted(
+    x: npt.ArrayLike,
+    ch_names: Sequence[str],
+    sfreq: float,
+    recipe: Recipe,
+    *,
+    dtype: npt.DTypeLike = np.float32,
+    n_threads: int = 1,
+) -> tuple[np.ndarray, list[str], float | None]:
+    """:func:`preprocess` with its clip count returned instead of warned about.
+
+    For callers that report the clip themselves (the cache names the recording
+    in its note): the output is counted once, not once for the warning and once
+    more for the note.
+
+    Parameters
+    ----------
+    x, ch_names, sfreq, dtype, n_threads
+        As :func:`preprocess`.
+    recipe : Recipe | str
+        The whole recipe (no field overrides: build them with
+        :meth:`Recipe.replace`).
+
+    Returns
+    -------
+    y, names
+        As :func:`preprocess`.
+    clip_fraction : float | None
+        :func:`clip_fraction` of ``y``; None when the recipe has no clip.
+    """
+    rec = as_recipe(recipe)
     if np.ndim(x) != 2:
         raise ValueError(
             f"x must be 2-D (n_channels, n_times), got shape {np.shape(x)}"
@@ -396,8 +434,7 @@ def preprocess(
         check_finite(x)
         y, _ = ref.preprocess(x, ch_names, sfreq, recipe=rec)
         y = y.astype(out_dtype, copy=False)
-        _warn_clipped(y, rec)
-        return y, names
+        return y, names, _clip_share(y, rec)
     # The extension builds the recording's plan from the recipe (filter design,
     # band and length checks) and runs it without the GIL.
     index, names, up, down = _plan(ch_names, x.shape[0], sfreq, rec, check_band=False)
@@ -412,8 +449,7 @@ def preprocess(
         int(n_threads),
         [str(c) for c in ch_names],
     )
-    _warn_clipped(y, rec)
-    return y, names
+    return y, names, _clip_share(y, rec)
 
 
 def preprocess_batch(
@@ -505,7 +541,13 @@ def clip_fraction(y: np.ndarray, clip: float) -> float:
     return float(np.count_nonzero(np.abs(y) >= 0.99 * clip)) / max(y.size, 1)
 
 
-def _warn_clipped(y: np.ndarray, rec: Any) -> None:
+def _clip_share(y: np.ndarray, rec: Any) -> float | None:
+    """:func:`clip_fraction` of ``y`` under ``rec``'s clip; None without one."""
+    clip = getattr(rec, "clip", None)
+    return clip_fraction(y, clip) if clip else None
+
+
+def _warn_clipped(frac: float | None, rec: Any) -> None:
     """Warn when much of the output sits at the clip: a unit mistake.
 
     Scalp EEG in ELM units rarely reaches +-80 (800 uV). Microvolts given as
@@ -513,10 +555,7 @@ def _warn_clipped(y: np.ndarray, rec: Any) -> None:
     in microvolts), which the model then reads as a different signal.
     """
     clip = getattr(rec, "clip", None)
-    if not clip or not y.size:
-        return
-    frac = clip_fraction(y, clip)
-    if frac > CLIP_WARN_FRACTION:
+    if frac is not None and frac > CLIP_WARN_FRACTION:
         # No figure in the text: Python shows a warning once per call site only
         # when its text repeats (a corpus of such files said it per file).
         warnings.warn(

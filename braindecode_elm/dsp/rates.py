@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from fractions import Fraction
 
@@ -14,8 +15,6 @@ MAX_FACTOR = 1000
 
 
 def _as_fraction(rate: float, name: str) -> Fraction:
-    import numbers
-
     if getattr(rate, "ndim", None) == 0:
         rate = rate.item()  # a 0-d array (np.array(256.0)) is one number
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real):

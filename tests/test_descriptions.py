@@ -191,6 +191,105 @@ def test_metadata_columns_override_header_fields_whatever_their_case():
     assert d[0]["task"] == "rest"
 
 
+def test_tuh_events_keep_their_times_and_merge_over_channels(tmp_path: Path):
+    """The TUH annotation times were read and thrown away: a seizure from 10 s
+    to 30 s made the whole recording a "seizure" segment, background
+    included."""
+    import warnings
+
+    from braindecode_elm.data import TUHReports, make_synthetic_tuh
+    from braindecode_elm.data.descriptions import (
+        FactSpan,
+        TUHEvent,
+        read_tuh_events,
+        tuh_annotation_facts,
+        tuh_event_spans,
+    )
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+
+    rec = tmp_path / "a.rec"
+    # one spike marked on three channels (overlapping), one later, eye movement
+    rec.write_text("0,1.0,2.0,1\n1,1.5,2.5,1\n2,2.5,3.0,1\n0,9.0,10.0,1\n3,4.0,5.0,4\n")
+    ev = read_tuh_events(str(rec))
+    assert ev[0] == TUHEvent(1.0, 2.0, "spsw", "0")
+    assert tuh_event_spans(ev) == {
+        "spsw": [(1.0, 3.0), (9.0, 10.0)],
+        "eyem": [(4.0, 5.0)],
+    }
+    tse = tmp_path / "b.tse"
+    tse.write_text("version = tse_v1.0.0\n\n0.0 10.0 bckg 1.0\n10.0 30.0 fnsz 1.0\n")
+    assert [(e.start_s, e.stop_s, e.label) for e in read_tuh_events(str(tse))] == [
+        (0.0, 10.0, "bckg"),
+        (10.0, 30.0, "fnsz"),
+    ]
+    for bad, msg in (
+        ("0,one,2.0,1\n", r"c.rec:1: the start and stop times must be numbers"),
+        ("0,3.0,2.0,1\n", r"c.rec:1: expected 0 <= start <= stop .*start 3 and stop 2"),
+        ("0,-1.0,2.0,1\n", r"c.rec:1: expected 0 <= start <= stop"),
+        ("0,nan,2.0,1\n", r"c.rec:1: expected 0 <= start <= stop"),
+    ):
+        (tmp_path / "c.rec").write_text(bad)
+        with pytest.raises(ValueError, match=msg):
+            read_tuh_events(str(tmp_path / "c.rec"))
+
+    raw = tmp_path / "raw"
+    make_synthetic_tuh(raw, 3, seed=2, duration_s=(40.0, 40.0))
+    ds = TUHReports(raw, metadata=raw / "ground_truth.csv")
+    edfs = sorted(Path(d.description["path"]) for d in ds.datasets)
+    edfs[0].with_suffix(".csv_bi").write_text(
+        "# version = csv_v1.0.0\nchannel,start_time,stop_time,label,confidence\n"
+        "TERM,0.0,10.0,bckg,1.0\nTERM,10.0,30.0,seiz,1.0\nTERM,30.0,40.0,bckg,1.0\n"
+    )
+    # a file of another, longer recording: its late stretch is left out
+    edfs[1].with_suffix(".csv_bi").write_text(
+        "channel,start_time,stop_time,label,confidence\n"
+        "TERM,20.0,38.0,seiz,1.0\nTERM,300.0,320.0,seiz,1.0\n"
+    )
+    # every stretch after the end: the recording is skipped with that reason
+    edfs[2].with_suffix(".rec").write_text("0,100.0,101.0,1\n")
+    desc0 = next(
+        d.description for d in ds.datasets if d.description["path"] == str(edfs[0])
+    )
+    spans = tuh_annotation_facts(desc0)
+    assert all(isinstance(f, FactSpan) for f in spans)
+    assert [(f.facts["finding"], f.start_s, f.stop_s) for f in spans] == [
+        ("bckg", 0.0, 10.0),
+        ("seiz", 10.0, 30.0),
+        ("bckg", 30.0, 40.0),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        corpus = build_labelled_corpus({"tusz": ds}, facts_of=tuh_annotation_facts)
+    late = [
+        str(w.message)
+        for w in caught
+        if "after their recording's end" in str(w.message)
+    ]
+    assert len(late) == 1 and f"tusz/{edfs[1].stem} (1)" in late[0], late
+    assert f"tusz/{edfs[2].stem} (1)" in late[0]
+    got = [
+        (Path(s.recording).name, s.facts["finding"], s.start, s.stop)
+        for s in corpus.segments
+        if Path(s.recording).name in {e.stem for e in edfs[:3]}
+    ]
+    # Files without annotations keep one segment over the whole recording.
+    rest = [s for s in corpus.segments if s.recording.endswith(edfs[3].stem)]
+    assert [(s.start, s.stop) for s in rest] == [(0, 4000)]
+    assert got == [
+        (edfs[0].stem, "bckg", 0, 1000),
+        (edfs[0].stem, "seiz", 1000, 3000),
+        (edfs[0].stem, "bckg", 3000, 4000),
+        (edfs[1].stem, "seiz", 2000, 3800),
+    ]
+    assert [r for r in corpus.skipped if r["recording"].startswith("tusz/")] == [
+        {
+            "dataset": "tusz",
+            "recording": f"tusz/{edfs[2].stem}",
+            "reason": "every annotated stretch starts after its end (40.0 s)",
+        }
+    ]
+
+
 def test_tuh_annotation_files(tmp_path: Path):
     rec = tmp_path / "a.rec"
     rec.write_text("0,1.0,2.0,1\n1,3.0,4.0,6\n2,5.0,6.0,1\n")
@@ -395,9 +494,18 @@ def test_tuh_annotation_files_reach_the_corpus(tmp_path: Path):
     corpus = build_labelled_corpus({"tuh": ds}, facts_of=tuh_annotation_facts)
     by_rec: dict[str, list] = {}
     for s in corpus.segments:
-        by_rec.setdefault(Path(s.recording).name, []).append(s.facts.get("finding"))
-    assert by_rec[edfs[0].stem] == ["spsw", "eyem"]  # bckg dropped beside others
-    assert by_rec[edfs[1].stem] == ["bckg"]
+        by_rec.setdefault(Path(s.recording).name, []).append(
+            (s.facts.get("finding"), s.start, s.stop)
+        )
+    # Each annotated stretch is a segment of its own time (100 Hz samples); the
+    # background stretches are background segments.
+    assert by_rec[edfs[0].stem] == [
+        ("spsw", 100, 200),
+        ("eyem", 300, 400),
+        ("bckg", 500, 600),
+    ]
+    assert by_rec[edfs[1].stem] == [("bckg", 0, 1000)]
+    by_rec = {k: [f for f, _, _ in v] for k, v in by_rec.items()}
     # no file: the description's facts alone (the synthetic phenotype column)
     third = next(
         d.description for d in ds.datasets if d.description["path"] == str(edfs[2])

@@ -602,8 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME",
         help="dataset NAME's facts include the TUEV/TUSZ annotation file beside "
-        "each EDF: one fact set per annotation class, each for the whole "
-        "recording (annotation times are not used)",
+        "each EDF: each annotated stretch (merged over channels) becomes a "
+        "segment of its own time with its class as the finding",
     )
     p.add_argument(
         "--facts",

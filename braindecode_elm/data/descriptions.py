@@ -52,10 +52,14 @@ __all__ = [
     "VALUE_ALIASES",
     "TUEV_CODES",
     "describe",
+    "TUHEvent",
+    "FactSpan",
+    "read_tuh_events",
     "read_tuh_annotations",
     "tuh_facts",
     "TUH_ANNOTATION_SUFFIXES",
     "tuh_annotation_facts",
+    "tuh_event_spans",
     "generic_templates",
 ]
 
@@ -789,8 +793,51 @@ def describe(
 
 
 # -------------------------------------------------------------- TUH without reports
-def read_tuh_annotations(path: str) -> list[str]:
-    """Event classes of a TUEV ``.rec`` or TUSZ ``.csv``/``.csv_bi``/``.tse`` file.
+@dataclass(frozen=True)
+class TUHEvent:
+    """One row of a TUH annotation file.
+
+    Attributes
+    ----------
+    start_s, stop_s : float
+        Seconds from the start of the EDF file.
+    label : str
+        Event class, lower case (``spsw``, ``bckg``, ``seiz``, ``fnsz`` ...).
+    channel : str
+        The row's channel (a TUEV channel number, a TUSZ montage channel such as
+        ``FP1-F7``, ``TERM`` for a whole-record row; ``""`` in ``.tse`` files).
+    """
+
+    start_s: float
+    stop_s: float
+    label: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class FactSpan:
+    """Facts that hold over a stretch of a recording (not all of it).
+
+    Returned by ``facts_of`` hooks of
+    :func:`~braindecode_elm.data.labelled_corpus.build_labelled_corpus` (such as
+    :func:`tuh_annotation_facts`) to place a segment in time; a plain facts dict
+    spans the whole recording.
+
+    Attributes
+    ----------
+    facts : dict
+        Canonical facts.
+    start_s, stop_s : float
+        Seconds from the start of the recording.
+    """
+
+    facts: dict[str, str]
+    start_s: float
+    stop_s: float
+
+
+def read_tuh_events(path: str) -> list[TUHEvent]:
+    """Every row of a TUEV ``.rec`` or TUSZ ``.csv``/``.csv_bi``/``.tse`` file.
 
     Parameters
     ----------
@@ -802,24 +849,25 @@ def read_tuh_annotations(path: str) -> list[str]:
 
     Returns
     -------
-    list of str
-        Distinct classes in order of first appearance.
+    list of TUHEvent
+        In file order.
 
     Raises
     ------
     ValueError
-        If a row cannot be read (the message names the file and line).
+        If a row cannot be read, or its times are not numbers with
+        ``0 <= start <= stop`` (the message names the file and line).
     """
     from pathlib import Path
 
     p = Path(path)
-    labels: list[str] = []
+    events: list[TUHEvent] = []
     for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#") or line.lower().startswith("version"):
             continue
         if p.suffix == ".rec":
-            parts = line.split(",")
+            parts = [x.strip() for x in line.split(",")]
             try:
                 code = int(float(parts[3]))
                 label = TUEV_CODES[code]
@@ -828,11 +876,12 @@ def read_tuh_annotations(path: str) -> list[str]:
                     f"{p}:{n}: expected 'channel,start,stop,code' with code 1-6, got "
                     f"{line!r}"
                 ) from err
+            channel, times = parts[0], parts[1:3]
         elif p.suffix == ".tse":
             parts = line.split()
             if len(parts) < 3:
                 raise ValueError(f"{p}:{n}: expected 'start stop label', got {line!r}")
-            label = parts[2].lower()
+            label, channel, times = parts[2].lower(), "", parts[:2]
         else:
             parts = [x.strip() for x in line.split(",")]
             if parts[0] == "channel":  # header row
@@ -842,10 +891,78 @@ def read_tuh_annotations(path: str) -> list[str]:
                     f"{p}:{n}: expected 'channel,start_time,stop_time,label', got "
                     f"{line!r}"
                 )
-            label = parts[3].lower()
-        if label not in labels:
-            labels.append(label)
+            label, channel, times = parts[3].lower(), parts[0], parts[1:3]
+        try:
+            start, stop = (float(t) for t in times)
+        except ValueError as err:
+            raise ValueError(
+                f"{p}:{n}: the start and stop times must be numbers (seconds), got "
+                f"{line!r}"
+            ) from err
+        if not (math.isfinite(start) and math.isfinite(stop) and 0 <= start <= stop):
+            raise ValueError(
+                f"{p}:{n}: expected 0 <= start <= stop (seconds), got start {start:g} "
+                f"and stop {stop:g} in {line!r}"
+            )
+        events.append(TUHEvent(start, stop, label, channel))
+    return events
+
+
+def read_tuh_annotations(path: str) -> list[str]:
+    """Event classes of a TUEV ``.rec`` or TUSZ ``.csv``/``.csv_bi``/``.tse`` file.
+
+    Parameters
+    ----------
+    path : str
+        Annotation file (formats as in :func:`read_tuh_events`).
+
+    Returns
+    -------
+    list of str
+        Distinct classes in order of first appearance.
+
+    Raises
+    ------
+    ValueError
+        If a row cannot be read (the message names the file and line).
+    """
+    labels: list[str] = []
+    for ev in read_tuh_events(path):
+        if ev.label not in labels:
+            labels.append(ev.label)
     return labels
+
+
+def tuh_event_spans(events: Iterable[TUHEvent]) -> dict[str, list[tuple[float, float]]]:
+    """Where each class holds: the union of its events over all channels.
+
+    A TUEV spike marked on three channels at once is one stretch; overlapping
+    or touching stretches of a class merge.
+
+    Parameters
+    ----------
+    events : iterable of TUHEvent
+        Rows of an annotation file (:func:`read_tuh_events`).
+
+    Returns
+    -------
+    dict
+        Class -> sorted, disjoint ``(start_s, stop_s)`` stretches, classes in
+        order of first appearance.
+    """
+    by_label: dict[str, list[tuple[float, float]]] = {}
+    for ev in events:
+        by_label.setdefault(ev.label, []).append((ev.start_s, ev.stop_s))
+    out: dict[str, list[tuple[float, float]]] = {}
+    for label, spans in by_label.items():
+        merged: list[list[float]] = []
+        for a, b in sorted(spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        out[label] = [(a, b) for a, b in merged]
+    return out
 
 
 def tuh_facts(
@@ -892,14 +1009,19 @@ TUH_ANNOTATION_SUFFIXES = (".rec", ".csv_bi", ".csv", ".tse")
 
 def tuh_annotation_facts(
     description: Mapping[str, Any], builder: DescriptionBuilder | None = None
-) -> list[dict[str, str]]:
-    """:func:`tuh_facts` of a recording, its annotations read from beside its EDF.
+) -> list[dict[str, str] | FactSpan]:
+    """Facts of a TUH recording in time, its annotations read from beside its EDF.
 
     For :func:`~braindecode_elm.data.labelled_corpus.build_labelled_corpus`'s
     ``facts_of``: the annotation file has the EDF's name with one of
     :data:`TUH_ANNOTATION_SUFFIXES` (``00000254_s005_t000.rec`` beside
-    ``00000254_s005_t000.edf``); without one, the recording's facts come from
-    its description alone (TUAB label, age, sex).
+    ``00000254_s005_t000.edf``). Each annotated stretch of a class (merged over
+    channels, :func:`tuh_event_spans`) becomes a :class:`FactSpan` with the
+    recording's facts (TUAB label, age, sex) plus ``finding``: a seizure from
+    120 s to 150 s of a TUSZ file is a segment of those 30 s, and the file's
+    ``bckg`` stretches are background segments. Without an annotation file, or
+    with an empty one, the recording's facts come from its description alone
+    and span the whole recording.
 
     Parameters
     ----------
@@ -910,20 +1032,30 @@ def tuh_annotation_facts(
 
     Returns
     -------
-    list of dict
-        As :func:`tuh_facts`.
+    list of dict or FactSpan
+        One :class:`FactSpan` per annotated stretch, in time order; or the facts
+        of :func:`tuh_facts` without events (one dict, the whole recording).
     """
     from pathlib import Path
 
-    events = None
+    b = builder or DescriptionBuilder()
     path = description.get("path")
+    events: list[TUHEvent] = []
     if path:
         for suffix in TUH_ANNOTATION_SUFFIXES:
             ann = Path(str(path)).with_suffix(suffix)
             if ann.is_file():
-                events = read_tuh_annotations(str(ann))
+                events = read_tuh_events(str(ann))
                 break
-    return tuh_facts(description, events, builder)
+    if not events:
+        return tuh_facts(description, None, b)
+    base = b.facts(description)
+    spans = [
+        FactSpan(dict(base, finding=label), a, z)
+        for label, stretches in tuh_event_spans(events).items()
+        for a, z in stretches
+    ]
+    return sorted(spans, key=lambda f: (f.start_s, f.stop_s))
 
 
 def generic_templates(column: str) -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ
-from .descriptions import DescriptionBuilder
+from .descriptions import DescriptionBuilder, FactSpan
 from .splits import check_no_subject_overlap, split_names, subject_split
 
 __all__ = ["Segment", "LabelledCorpus", "build_labelled_corpus"]
@@ -378,8 +378,8 @@ def build_labelled_corpus(
     subject_key: str = "subject",
     recording_key: str = "recording_id",
     min_seconds: float = ELM_CROP_S,
-    facts_of: Callable[..., Sequence[Mapping[str, str]]]
-    | Mapping[str, Callable[..., Sequence[Mapping[str, str]]]]
+    facts_of: Callable[..., Sequence[Mapping[str, str] | FactSpan]]
+    | Mapping[str, Callable[..., Sequence[Mapping[str, str] | FactSpan]]]
     | None = None,
     progress: bool = False,
 ) -> LabelledCorpus:
@@ -414,10 +414,14 @@ def build_labelled_corpus(
         Facts from somewhere other than the description row (per dataset when a
         mapping): called with the row and the corpus's builder (whose templates
         and aliases it should use), it returns a list of fact dicts, each of
-        which becomes a segment spanning the recording; an empty list skips the
-        recording (with the reason). For TUH without reports,
+        which becomes a segment spanning the recording, or of
+        :class:`~braindecode_elm.data.descriptions.FactSpan` (facts over a
+        stretch in seconds from the recording's start; stretches starting after
+        the end are left out with a warning); an empty list skips the recording
+        (with the reason). For TUH without reports,
         :func:`~braindecode_elm.data.descriptions.tuh_annotation_facts` reads
-        the TUEV/TUSZ annotation file beside each EDF. Not with ``events``.
+        the TUEV/TUSZ annotation file beside each EDF and places each annotated
+        stretch in time. Not with ``events``.
     progress : bool
         Show a progress bar.
 
@@ -435,6 +439,7 @@ def build_labelled_corpus(
     # Label values no template names: said once, not dropped unseen.
     unused: Counter[tuple[str, str, str, str]] = Counter()
     dropped_events: Counter[tuple[str, str]] = Counter()
+    late_spans: Counter[tuple[str, str]] = Counter()
     todo = [(name, d) for name, ds in sources.items() for d in ds.datasets]
     it: Any = todo
     if progress:
@@ -530,11 +535,36 @@ def build_labelled_corpus(
                 stop = int(round((onset - t0 + dur) * _SFREQ))
                 new.append(Segment(name, subj, rec, start, max(stop, start + 1), f))
         elif hook is not None:
+            total = sig.shape[1]
             for f in hook(desc, b):
-                if f:
-                    new.append(Segment(name, subj, rec, 0, sig.shape[1], dict(f)))
+                if isinstance(f, FactSpan):
+                    start = int(round(f.start_s * _SFREQ))
+                    stop = min(int(round(f.stop_s * _SFREQ)), total)
+                    if start >= total:
+                        # Said at the end: an annotation file of another (longer)
+                        # recording, or times in another unit.
+                        late_spans[(name, rec)] += 1
+                        continue
+                    if f.facts:
+                        new.append(
+                            Segment(
+                                name, subj, rec, start, max(stop, start + 1), f.facts
+                            )
+                        )
+                elif f:
+                    new.append(Segment(name, subj, rec, 0, total, dict(f)))
         elif facts:
             new.append(Segment(name, subj, rec, 0, sig.shape[1], facts))
+        if not new and late_spans[(name, rec)]:
+            skipped.append(
+                dict(
+                    dataset=name,
+                    recording=rec,
+                    reason=f"every annotated stretch starts after its end "
+                    f"({sig.shape[1] / _SFREQ:.1f} s)",
+                )
+            )
+            continue
         if not new:
             skipped.append(
                 dict(
@@ -555,6 +585,15 @@ def build_labelled_corpus(
         )
     _warn_partial_facts(segments)
     _warn_subject_facts(segments)
+    if late_spans:
+        shown = "; ".join(f"{rec} ({n})" for (_, rec), n in late_spans.most_common(8))
+        warnings.warn(
+            f"annotated stretches that start after their recording's end were "
+            f"left out: {shown}; check that each annotation file belongs to its "
+            "EDF and gives seconds from the file's start",
+            UserWarning,
+            stacklevel=2,
+        )
     if dropped_events:
         shown = "; ".join(
             f"{name}: {label!r} ({n})"

@@ -214,3 +214,77 @@ def test_the_unused_end_of_an_epoch_is_said(epochs):
     with pytest.warns(UserWarning, match=r"the last 2.5 s of each epoch are not used"):
         seven = g.fit_transform(cut)
     assert seven.shape == ten.shape
+
+
+def test_fit_refuses_what_transform_would(epochs):
+    """fit accepted 1 s epochs, window_seconds=0, output='foo', sfreq=30 and
+    missing electrodes; they failed only at transform, some as internal errors
+    (ZeroDivisionError, range() arg 3 must not be zero) (outside user)."""
+    ep, _ = epochs
+    x = ep.get_data()
+    names = list(ep.ch_names)
+    arr = dict(ch_names=names, sfreq=500.0, units="V")
+    cases = [
+        (dict(arr), x[..., :100], r"epochs of 0.2 s are too short .* at least 1.08 s"),
+        (dict(arr, window_seconds=0), x, r"window_seconds must be a positive number"),
+        (dict(arr, batch_size=0), x, r"batch_size must be a positive integer, got 0"),
+        (dict(arr, output="foo"), x, r"output must be 'embedding' or 'features'"),
+        (dict(arr, on_clip="nope"), x, r"on_clip must be 'raise', 'warn' or 'ignore'"),
+        (dict(arr, sfreq=0.0), x, r"sfreq must be a positive number of Hz, got 0.0"),
+        (dict(arr, sfreq=-500.0), x, r"sfreq must be a positive number of Hz"),
+        (dict(arr, sfreq=30.0), x, r"sampled at 30 Hz, whose Nyquist"),
+        (
+            dict(arr, ch_names=[n.replace("Cz", "Xx") for n in names]),
+            x,
+            r"needs the 17 electrodes of the TCP montage",
+        ),
+    ]
+    for kwargs, data, msg in cases:
+        f = ELMFeatures(None, **kwargs)
+        with pytest.raises(ValueError, match=msg):
+            f.fit(data)
+        assert not hasattr(f, "n_features_in_"), kwargs
+    # set after a good fit: transform says it too, not an internal error
+    f = ELMFeatures(None, **arr).fit(x)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        f.set_params(batch_size=0).transform(x)
+
+
+def test_a_60s_tower_gets_60s_windows(eegmat_dir):
+    """window_seconds was 5 s whatever the tower: a 60 s tower failed on every
+    epoch with a traceback saying 'ELM is trained on 5 s' (outside user)."""
+    import mne
+
+    from braindecode_elm.dsp import preprocess
+    from braindecode_elm.models import ELMEncoder
+
+    torch.manual_seed(0)
+    enc = ELMEncoder(variant="60s").eval()
+    raw = mne.io.read_raw_edf(
+        eegmat_dir / "Subject24_1.edf", preload=True, verbose=False
+    )
+    ep = mne.make_fixed_length_epochs(raw, duration=60.0, preload=True, verbose=False)
+    got = ELMFeatures(enc).fit_transform(ep)
+    y, _ = preprocess(
+        ep.get_data()[0], list(ep.ch_names), 500.0, recipe="elm", dtype=np.float32
+    )
+    with torch.no_grad():
+        ref = torch.nn.functional.normalize(enc(torch.from_numpy(y[None])), dim=-1)
+    np.testing.assert_allclose(got, ref.numpy(), atol=1e-5)
+    short = mne.make_fixed_length_epochs(raw, duration=5.0, preload=True, verbose=False)
+    with pytest.raises(ValueError, match=r"at least 5.76 s .* trained on 60 s windows"):
+        ELMFeatures(enc).fit(short)
+
+
+def test_random_elm_by_name_takes_the_seed_and_leaves_the_callers_rng(epochs):
+    """'random-elm' reset torch's global generator to 0 and ignored seed=:
+    a seed loop gave identical 'random' baselines (outside user)."""
+    ep, _ = epochs
+    torch.manual_seed(42)
+    ref = torch.rand(3)
+    torch.manual_seed(42)
+    z5 = ELMFeatures("random-elm", seed=5).fit_transform(ep)
+    assert torch.equal(torch.rand(3), ref)
+    z0 = ELMFeatures("random-elm", seed=0).fit_transform(ep)
+    assert not np.allclose(z5, z0)
+    np.testing.assert_allclose(z5, ELMFeatures("random-elm", seed=5).fit_transform(ep))

@@ -433,3 +433,45 @@ def test_pretrained_tower_names_its_channels_and_has_no_dense_form():
         tower.to_dense_prediction_model()
     with pytest.raises(ValueError, match="chs_info not specified"):
         _ = ELMEncoder(n_chans=3).chs_info
+
+
+def test_variant_is_named_and_fixed_at_load(tmp_path) -> None:
+    """A 60 s tower said it was 'trained on 5 s'; a saved 5 s tower loaded with
+    variant='60s' (or another rate) was accepted and pooled differently without
+    a word; n_outputs=0 built an empty head (outside user)."""
+    from braindecode_elm.models import create_model
+
+    enc = ELMEncoder(variant="60s").eval()
+    assert enc.crop_seconds == 60.0 and ELMEncoder().crop_seconds == 5.0
+    with torch.no_grad(), pytest.raises(ValueError, match="trained on 60 s at 100 Hz"):
+        enc(torch.randn(1, 20, 500))
+    with pytest.raises(ValueError, match=r"need at least 576 samples \(ELM's 60s"):
+        ELMEncoder(variant="60s", n_times=500)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="n_outputs must be a positive int"):
+            ELMEncoder(n_outputs=bad)
+    assert ELMEncoder(n_outputs=np.int64(3)).final_layer.out_features == 3
+    ELMEncoder().save_pretrained(tmp_path / "t5")
+    for kw in ({"variant": "60s"}, {"sfreq": 250.0}, {"n_filters": 16}):
+        with pytest.raises(ValueError, match="saved as a tower with other settings"):
+            ELMEncoder.from_pretrained(tmp_path / "t5", **kw)
+    assert ELMEncoder.from_pretrained(tmp_path / "t5", variant="5s").variant == "5s"
+    torch.manual_seed(7)
+    ref = torch.rand(3)
+    torch.manual_seed(7)
+    a = create_model("random-elm", seed=1)
+    assert torch.equal(torch.rand(3), ref)  # the caller's generator is untouched
+    b = create_model("random-elm", seed=1)
+    assert torch.equal(a.eeg_encoder.bn1.weight, b.eeg_encoder.bn1.weight)
+    first = next(a.eeg_encoder.parameters())
+    assert torch.equal(first, next(b.eeg_encoder.parameters()))
+
+
+@pytest.mark.parametrize("blob", [b".", b"G", b"hello\n", b"\x80\x02}q\x00."[:3]])
+def test_official_checkpoint_garbage_is_named(tmp_path, blob) -> None:
+    """One-byte files made the weights-only unpickler raise IndexError,
+    KeyError or struct.error, which reached the user raw (outside user)."""
+    path = tmp_path / "junk.pt"
+    path.write_bytes(blob)
+    with pytest.raises(ValueError, match="is not a readable checkpoint of tensors"):
+        ELMEncoder.from_official_checkpoint(str(path), "5s")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import warnings
 from collections.abc import Sequence
@@ -284,8 +286,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     units : {"auto", "V", "mV", "uV"} | float
         Unit of array input (a number: volts per unit); MNE epochs are always
         volts.
-    window_seconds : float
-        Window fed to the tower (5 s for the 5 s variant).
+    window_seconds : float | None
+        Window fed to the tower; None: the length the tower is trained on (5 s
+        for the 5 s variant, 60 s for the 60 s one).
     output : {"embedding", "features"}
         The 256-d L2-normalised embedding or the tower's pooled features.
     batch_size : int
@@ -298,7 +301,18 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
     max_clip_fraction : float
         Tolerated fraction of clipped samples (default 1 %).
     seed : int
-        Initialisation seed of the untrained tower (``model=None``).
+        Initialisation seed of the untrained tower (``model=None`` or
+        ``"random-elm"``).
+
+    Notes
+    -----
+    Each epoch is preprocessed on its own with the engine's ``elm`` chain
+    (Butterworth band-pass, polyphase resampling), which suits epochs of a few
+    seconds. The official checkpoints were trained on the paper's MNE chain
+    (``elm_official``: an FIR high-pass whose kernel is tens of seconds long, so
+    it cannot run on short epochs); to embed with that chain, preprocess whole
+    recordings (``elm preprocess --recipe elm_official``) and embed the cache
+    (``elm embed``, :func:`~braindecode_elm.evaluation.embed_corpus`).
 
     Attributes
     ----------
@@ -314,7 +328,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         ch_names: Sequence[str] | None = None,
         sfreq: float | None = None,
         units: str | float = "auto",
-        window_seconds: float = ELM_CROP_S,
+        window_seconds: float | None = None,
         output: str = "embedding",
         batch_size: int = 128,
         l_freq: float = 0.1,
@@ -393,10 +407,16 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        # A fit that fails leaves the transformer unfitted, not fitted on the
+        # previous data.
+        for name in ("n_features_in_", "ch_names_", "sfreq_", "n_features_out_"):
+            self.__dict__.pop(name, None)
+        self._check_params()
         data, ch_names, sfreq = self._unpack(X, fitted=False)
-        self.n_features_in_ = int(data.shape[1])
-        self.ch_names_ = ch_names
-        self.sfreq_ = sfreq
+        # What transform would refuse, said at fit (the data's rate, montage
+        # and length do not change between the two).
+        self._check_rate(sfreq)
+        self._check_montage(ch_names)
         # scikit-learn's rule: fit uses the current parameters (set_params may
         # have changed model or seed since the last fit); the same ones reuse
         # the loaded tower (a loop of fits must not reload it every time).
@@ -404,6 +424,10 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             self._model_ = None
         self._model_from_ = (self.model, self.seed)
         enc = self._encoder()
+        self._check_length(data.shape[-1], sfreq)
+        self.n_features_in_ = int(data.shape[1])
+        self.ch_names_ = ch_names
+        self.sfreq_ = sfreq
         self.n_features_out_ = int(
             enc.embedding_dim if self.output == "embedding" else enc.n_features
         )
@@ -426,6 +450,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "n_features_in_")
+        self._check_params()
         data, ch_names, sfreq = self._unpack(X, fitted=True)
         x = self._preprocess(data, ch_names, sfreq)
         return self._embed(x)
@@ -486,6 +511,80 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         return tags
 
     # helpers -----------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Refuse settings that would fail deep inside (division by zero ...)."""
+        w = self.window_seconds
+        if w is not None and (
+            isinstance(w, bool)
+            or not isinstance(w, numbers.Real)
+            or not math.isfinite(w)
+            or w <= 0
+        ):
+            raise ValueError(
+                f"window_seconds must be a positive number of seconds or None (the "
+                f"tower's training crop), got {w!r}"
+            )
+        b = self.batch_size
+        if isinstance(b, bool) or not isinstance(b, numbers.Integral) or b < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {b!r}")
+        if self.output not in ("embedding", "features"):
+            raise ValueError(
+                f"output must be 'embedding' or 'features', got {self.output!r}"
+            )
+        if self.on_clip not in ("raise", "warn", "ignore"):
+            raise ValueError(
+                f"on_clip must be 'raise', 'warn' or 'ignore', got {self.on_clip!r}"
+            )
+
+    def _window_s(self) -> float:
+        """The window fed to the tower (s): the parameter, or the tower's crop."""
+        if self.window_seconds is not None:
+            return float(self.window_seconds)
+        return float(getattr(self._encoder(), "crop_seconds", ELM_CROP_S))
+
+    def _check_rate(self, sfreq: float) -> None:
+        if not (math.isfinite(sfreq) and sfreq > 0):
+            raise ValueError(
+                f"ELMFeatures: sfreq must be a positive number of Hz, got {sfreq!r}"
+            )
+        if self.h_freq >= sfreq / 2:
+            raise ValueError(
+                f"ELMFeatures: the data are sampled at {sfreq:g} Hz, whose Nyquist "
+                f"frequency ({sfreq / 2:g} Hz) is not above the band's upper edge "
+                f"h_freq={self.h_freq:g} Hz; ELM models read 0.1-49 Hz at 100 Hz, so "
+                "give data sampled at 100 Hz or more (raw.resample(100) or higher), "
+                "or set ELMFeatures(h_freq=...) below the Nyquist frequency"
+            )
+
+    @staticmethod
+    def _check_montage(ch_names: list[str]) -> None:
+        from braindecode_elm.dsp import TCP_ELECTRODES, resolve_pairs
+
+        try:
+            resolve_pairs(ch_names)
+        except ValueError as err:
+            needed = sorted(TCP_ELECTRODES)
+            raise ValueError(
+                f"ELMFeatures needs the {len(needed)} electrodes of the TCP "
+                f"montage {needed}: {err}"
+            ) from err
+
+    def _check_length(self, n_times: int, sfreq: float) -> None:
+        """Refuse epochs shorter than the tower's minimum input once at 100 Hz."""
+        from braindecode_elm.dsp import rational_factors
+
+        up, down, _ = rational_factors(sfreq, ELM_SFREQ)
+        n_out = -(-n_times * up // down)
+        need = int(getattr(self._encoder(), "min_n_times", 0))
+        if n_out < need:
+            raise ValueError(
+                f"ELMFeatures: epochs of {n_out / ELM_SFREQ:g} s are too short "
+                f"for the EEG tower, which needs at least {need / ELM_SFREQ:g} s "
+                f"({need} samples at {ELM_SFREQ:g} Hz); ELM is trained on "
+                f"{self._window_s():g} s windows: use longer epochs (e.g. "
+                "tmin/tmax in mne.Epochs)"
+            )
+
     def _unpack(self, X: Any, *, fitted: bool) -> tuple[np.ndarray, list[str], float]:
         if _is_mne(X) or _is_mne_list(X):
             data, names, sfreq = _mne_data(X)
@@ -534,14 +633,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
 
         # One recipe for all epochs: the options are validated once.
         recipe = RECIPES["elm"].replace(l_freq=self.l_freq, h_freq=self.h_freq)
-        if self.h_freq >= sfreq / 2:
-            raise ValueError(
-                f"ELMFeatures: the data are sampled at {sfreq:g} Hz, whose Nyquist "
-                f"frequency ({sfreq / 2:g} Hz) is not above the band's upper edge "
-                f"h_freq={self.h_freq:g} Hz; ELM models read 0.1-49 Hz at 100 Hz, so "
-                "give data sampled at 100 Hz or more (raw.resample(100) or higher), "
-                "or set ELMFeatures(h_freq=...) below the Nyquist frequency"
-            )
+        self._check_rate(sfreq)
         out = []
         for epoch in data:
             try:
@@ -605,6 +697,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
                 model = create_model("ELMEncoder")
+        elif isinstance(model, str) and model == "random-elm":
+            # the untrained baseline by name: seeded by this transformer's seed
+            model = load_model(model, seed=self.seed)
         elif isinstance(model, (str, os.PathLike)):
             model = load_model(model, hub=True)
         if isinstance(model, ELM):
@@ -623,15 +718,16 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
 
         enc = self._encoder()
         need = int(getattr(enc, "min_n_times", 0))
+        window_s = self._window_s()
         if x.shape[-1] < need:
             raise ValueError(
                 f"ELMFeatures: epochs of {x.shape[-1] / ELM_SFREQ:g} s are too short "
                 f"for the EEG tower, which needs at least {need / ELM_SFREQ:g} s "
                 f"({need} samples at {ELM_SFREQ:g} Hz); ELM is trained on "
-                f"{self.window_seconds:g} s windows: use longer epochs (e.g. "
+                f"{window_s:g} s windows: use longer epochs (e.g. "
                 "tmin/tmax in mne.Epochs)"
             )
-        win = int(round(self.window_seconds * ELM_SFREQ))
+        win = int(round(window_s * ELM_SFREQ))
         n_win = max(1, x.shape[-1] // win)
         unused = x.shape[-1] - n_win * win if x.shape[-1] >= win else 0
         if unused > 0.1 * x.shape[-1] and not getattr(self, "_warned_tail", False):
@@ -640,9 +736,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             self._warned_tail = True
             warnings.warn(
                 f"ELMFeatures: epochs of {x.shape[-1] / ELM_SFREQ:g} s are embedded "
-                f"as {n_win} window(s) of {self.window_seconds:g} s; the last "
+                f"as {n_win} window(s) of {window_s:g} s; the last "
                 f"{unused / ELM_SFREQ:g} s of each epoch are not used. Give epochs "
-                f"of a multiple of {self.window_seconds:g} s (tmin/tmax) to use "
+                f"of a multiple of {window_s:g} s (tmin/tmax) to use "
                 "all of them",
                 UserWarning,
                 stacklevel=4,
@@ -652,10 +748,6 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             x = x.transpose(0, 2, 1, 3).reshape(-1, x.shape[1], win)
         else:
             n_win = 1
-        if self.output not in ("embedding", "features"):
-            raise ValueError(
-                f"output must be 'embedding' or 'features', got {self.output!r}"
-            )
         feats = []
         with torch.no_grad():
             for s in range(0, len(x), self.batch_size):

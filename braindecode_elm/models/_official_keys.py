@@ -90,11 +90,17 @@ def load_official_state_dict(
         # weights_only=True: a checkpoint can never execute code on load.
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
-            # Only a damaged or foreign file; anything else (a missing file,
-            # map_location="cuda" on a CPU machine) keeps its own message.
+        except Exception as err:
+            # Only a damaged or foreign file; anything else (a missing or
+            # unreadable file, map_location="cuda" on a CPU machine) keeps its
+            # own message. The weights-only unpickler meets garbage with
+            # whatever its parsing trips on (KeyError, IndexError, struct.error:
+            # an outside user's one-byte files), all of which mean "not a
+            # checkpoint".
             archive = ("zip", "archive", "hasRecord", "load key", "PytorchStreamReader")
-            if isinstance(err, FileNotFoundError) or (
+            if isinstance(
+                err, (FileNotFoundError, PermissionError, IsADirectoryError)
+            ) or (
                 isinstance(err, RuntimeError)
                 and not any(k in str(err) for k in archive)
             ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from collections.abc import Callable
@@ -28,6 +29,7 @@ __all__ = [
     "POOL_SIZES",
     "KERNEL_SIZES",
     "ELM_N_CHANS",
+    "CROP_SECONDS",
     "count_parameters",
 ]
 
@@ -35,10 +37,21 @@ __all__ = [
 KERNEL_SIZES: tuple[int, ...] = (4, 8, 16)
 #: Max-pool size of each residual block, per input-length variant.
 POOL_SIZES: dict[str, tuple[int, ...]] = {"5s": (3, 2, 2, 2), "60s": (4, 4, 4, 4)}
+#: Length (s) of the crops each variant is trained on, at 100 Hz.
+CROP_SECONDS: dict[str, float] = {"5s": 5.0, "60s": 60.0}
 #: Number of TCP bipolar channels the official model was trained on.
 ELM_N_CHANS = 20
 _FEATURE_HIDDEN = 512
 _EMBED_DIM = 256
+
+
+def _trained_on(variant: str) -> str:
+    """What a variant's tower is trained on, for messages."""
+    seconds = CROP_SECONDS.get(variant, 5.0)
+    return (
+        f"ELM's {variant} tower is trained on {seconds:g} s at 100 Hz = "
+        f"{int(seconds * 100)} samples"
+    )
 
 
 def _same_pad(kernel_size: int) -> nn.ReflectionPad1d:
@@ -109,11 +122,18 @@ class _InputCheck(nn.Module):
     It has no parameters or buffers, so checkpoints do not change.
     """
 
-    def __init__(self, n_chans: int, min_len: int) -> None:
+    def __init__(self, n_chans: int, min_len: int, variant: str = "5s") -> None:
         super().__init__()
         self.n_chans = int(n_chans)
         self.min_len = int(min_len)
+        self.trained_on = _trained_on(variant)
         self._warned: set[str] = set()
+
+    def __setstate__(self, state: dict) -> None:
+        # A pickle from before the variant's text: the 5 s tower's.
+        super().__setstate__(state)
+        if "trained_on" not in self.__dict__:
+            self.trained_on = _trained_on("5s")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``x`` if it is (batch, n_chans, >= min_len), else raise."""
@@ -139,8 +159,8 @@ class _InputCheck(nn.Module):
                 + str(x.shape[2])
                 + " samples is too short for this tower: it needs at least "
                 + str(self.min_len)
-                + " samples (min_n_times); ELM is trained on 5 s at 100 Hz = 500 "
-                "samples"
+                + " samples (min_n_times); "
+                + self.trained_on
             )
         if not torch.jit.is_scripting():
             if not torch.compiler.is_compiling():
@@ -292,6 +312,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
     __jit_unused_properties__ = [
         *EEGModuleMixin.__jit_unused_properties__,
         "min_n_times",
+        "crop_seconds",
     ]
 
     def __init__(
@@ -314,6 +335,15 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             )
         if not isinstance(n_filters, int) or n_filters < 1:
             raise ValueError(f"n_filters must be a positive int, got {n_filters!r}")
+        if n_outputs is not None and (
+            isinstance(n_outputs, bool)
+            or not isinstance(n_outputs, numbers.Integral)
+            or n_outputs < 1
+        ):
+            raise ValueError(
+                f"n_outputs must be a positive int (classes of the head) or None "
+                f"(no head: the embedding), got {n_outputs!r}"
+            )
         if not 0.0 <= float(drop_prob) < 1.0:
             raise ValueError(f"drop_prob must be in [0, 1), got {drop_prob!r}")
         if n_chans is None and chs_info is None:
@@ -341,11 +371,11 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         if self._n_times is not None and self._n_times < self.min_n_times:
             raise ValueError(
                 f"n_times={self._n_times} is too short for variant {variant!r}: "
-                f"need at least {self.min_n_times} samples (5 s at 100 Hz = 500)"
+                f"need at least {self.min_n_times} samples ({_trained_on(variant)})"
             )
 
         n_in = self.n_chans
-        self.input_check = _InputCheck(n_in, self.min_n_times)
+        self.input_check = _InputCheck(n_in, self.min_n_times, variant)
         self.conv1_layers = _branches(n_in, n_filters, padded=True)
         self.bn1 = nn.BatchNorm1d(width)
         self.act = activation()
@@ -374,8 +404,13 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         super().__setstate__(state)
         if "input_check" not in self._modules:
             self.input_check = _InputCheck(
-                self.conv1_layers[0][-1].in_channels, self.min_n_times
+                self.conv1_layers[0][-1].in_channels, self.min_n_times, self.variant
             )
+
+    @property
+    def crop_seconds(self) -> float:
+        """Length (s) of the crops this variant is trained on (5 or 60)."""
+        return CROP_SECONDS[self.variant]
 
     @property
     def min_n_times(self) -> int:
@@ -621,6 +656,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         spec = pretrained_model_name_or_path
         config = read_config(spec, hub={k: kwargs[k] for k in _HUB_KEYS if k in kwargs})
         if config is None or "eeg_encoder" not in config:
+            _check_overrides(spec, config, kwargs)
             return super().from_pretrained(spec, **kwargs)
         # A local folder (a shipped name resolved to it) or a Hub id.
         local = resolve_bundle(spec)
@@ -656,6 +692,40 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"variant={self.variant!r}, n_filters={self.n_filters}"
+
+
+#: Saved settings that fix the weights' meaning: a load may not change them.
+_SHAPE_KEYS = ("variant", "n_filters", "sfreq")
+
+
+def _check_overrides(
+    spec: Any, config: dict[str, Any] | None, kwargs: dict[str, Any]
+) -> None:
+    """Refuse loading a saved tower with another variant, width or rate.
+
+    Braindecode's loader lets keyword arguments replace the saved config; for
+    these keys that gives the same weights another meaning without a word (a
+    5 s tower loaded with ``variant="60s"`` pools 4x instead of 2-3x).
+    """
+    if not config:
+        return
+    changed = {
+        k: (config[k], kwargs[k])
+        for k in _SHAPE_KEYS
+        if k in kwargs
+        and k in config
+        and config[k] is not None
+        and kwargs[k] != config[k]
+    }
+    if changed:
+        said = ", ".join(
+            f"{k}={new!r} (saved {old!r})" for k, (old, new) in changed.items()
+        )
+        raise ValueError(
+            f"{spec} was saved as a tower with other settings: {said}; these fix "
+            "what the weights mean, so they cannot change at load: drop them (or "
+            "build a new ELMEncoder to train from scratch)"
+        )
 
 
 #: Loads the EEG tower of an ELM bundle folder; set by

@@ -73,12 +73,17 @@ class ModelSpec:
 
 
 def _random_elm(seed: int = 0) -> ELM:
-    """An untrained ELM bundle (the ``random-elm`` baseline), seeded."""
+    """An untrained ELM bundle (the ``random-elm`` baseline), seeded.
+
+    Built on a private copy of torch's random state: building the baseline
+    does not reseed the caller (a seed loop around it kept restarting at 0).
+    """
     import torch
 
-    torch.manual_seed(seed)
-    text = TextEncoder(MINILM_ALIAS)
-    return ELM(ELMEncoder(), text, TextProjection(text.dim))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        text = TextEncoder(MINILM_ALIAS)
+        return ELM(ELMEncoder(), text, TextProjection(text.dim))
 
 
 #: name -> spec. Every entry is exercised by tests/test_models_registry.py.

@@ -80,8 +80,9 @@ def test_pretrain_is_delegated(capsys):
 
 
 def test_no_command_prints_help(capsys):
-    assert main([]) == 0
-    assert "COMMAND" in capsys.readouterr().out
+    # a usage error (exit 2, help on stderr), as an unknown command is
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().err
     assert build_parser().prog == "elm"
 
 

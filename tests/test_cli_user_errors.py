@@ -4,6 +4,7 @@ must tell failure from success, and wrong paths named before any work."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -118,7 +119,8 @@ def test_benchmark_that_produced_nothing_exits_1(numeric_cache, tmp_path, capsys
     assert main(argv) == 1
     cap = capsys.readouterr()
     assert "probe needs labels (--labels)" in cap.out + cap.err
-    assert "no cell of the grid produced results" in cap.err
+    # the one-line form of every other command's error
+    assert "elm benchmark: error: no cell of the grid produced results" in cap.err
 
 
 def test_probe_with_one_class_says_so(numeric_cache, tmp_path, capsys):
@@ -261,3 +263,40 @@ def test_console_warnings_are_plain_lines(capsys):
         ("other", "/x/sklearn/metrics.py")
     ]
     assert warnings.showwarning is before
+
+
+def test_benchmark_probe_failure_names_the_benchmarks_split(
+    numeric_cache, tmp_path, capsys
+):
+    """A failed probe cell pointed to elm probe's --val-size / --test-size,
+    which elm benchmark does not have (outside user)."""
+    two = _table(tmp_path / "two.csv", [(n, s) for n, (_, s) in FILES.items()])
+    argv = ["benchmark", "--models", "elm-open-5s", "--datasets"]
+    argv += [str(numeric_cache / "cache"), "--tasks", "probe", "--out"]
+    argv += [str(tmp_path / "bench"), "--labels", f"{two}:state"]
+    argv += ["--device", "cpu", "-q"]
+    assert main(argv) == 1
+    cells = list((tmp_path / "bench" / "cells").glob("*.json"))
+    cell = json.loads(cells[0].read_text())
+    assert cell["status"] == "failed", cell
+    assert "elm benchmark tests on 30 % of the subjects" in cell["reason"], cell
+    assert "(elm probe --val-size" not in cell["reason"]
+
+
+def test_duration_limits(numeric_cache, tmp_path, capsys):
+    """--min-duration -5 was accepted and --max-duration could not be lifted
+    (the library's max_duration_s=None keeps all) (outside user)."""
+    src = numeric_cache / "edf"
+    argv = ["preprocess", str(src), str(tmp_path / "c1"), "-q"]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--min-duration", "-5"])
+    assert exc.value.code == 2
+    assert "--min-duration: must be a finite number >= 0" in capsys.readouterr().err
+    argv = ["preprocess", str(src), str(tmp_path / "c2"), "--max-duration", "none"]
+    assert main([*argv, "--min-duration", "0", "-q"]) == 0
+    from braindecode_elm.data import open_cache
+
+    assert len(open_cache(tmp_path / "c2").ids) == 4
+    # and a limit still skips: the 62 s files are longer than 10 s
+    argv = ["preprocess", str(src), str(tmp_path / "c3"), "--max-duration", "10"]
+    assert main([*argv, "--min-duration", "0", "-q"]) == 1

@@ -67,6 +67,9 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
     # the step-by-step commands reproduce the demo corpus and preset
     assert "--sessions 1 2 --duration 120 240" in report
     assert "--preset tiny-cpu-demo" in report
+    # --quick embeds 8 crops per recording: the zero-shot and retrieval steps
+    # say so (without it they printed other retrieval figures)
+    assert report.count("--max-crops 8") == 2, report
     assert f"| {ba:.3f} |" in report
     assert (out / "synthetic" / "run" / "final" / "config.json").exists()
     if with_eegmat:

@@ -323,3 +323,35 @@ def test_benchmark_reads_bundle_prompt_sets_with_the_same_checks(tmp_path) -> No
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match=r"config.json prompt_sets\['tuab'\].*got str"):
         bundle_prompt_sets([str(tmp_path)])
+
+
+def test_weights_are_written_with_the_umask_and_unreadable_ones_named(
+    tmp_path, monkeypatch
+) -> None:
+    """safetensors wrote every bundle and checkpoint 0600 whatever the umask,
+    so a bundle in a shared folder failed to load for everyone else, and the
+    error said 'No such file or directory' (outside user)."""
+    import os
+
+    import braindecode_elm.models.bundle as bundle_mod
+    from braindecode_elm._files import save_safetensors
+
+    old = os.umask(0o027)
+    try:
+        folder = _bundle().save_pretrained(tmp_path / "b")
+        save_safetensors({"a": torch.zeros(2)}, tmp_path / "x.safetensors")
+    finally:
+        os.umask(old)
+    for path in (folder / "model.safetensors", tmp_path / "x.safetensors"):
+        assert path.stat().st_mode & 0o777 == 0o640, oct(path.stat().st_mode)
+    assert (folder / "config.json").stat().st_mode & 0o777 == 0o640
+
+    # What a user without read permission meets (root reads any file, so the
+    # refusal is simulated as safetensors reports it).
+    def unreadable(*args, **kwargs):
+        raise OSError("No such file or directory: " + str(args[0]))
+
+    monkeypatch.setattr("safetensors.safe_open", unreadable)
+    monkeypatch.setattr(bundle_mod.os, "access", lambda path, mode: False)
+    with pytest.raises(PermissionError, match=r"cannot be read: permission denied"):
+        ELM.from_pretrained(folder)

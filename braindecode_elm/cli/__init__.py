@@ -14,13 +14,13 @@ from .._errors import debug_requested
 from .._logging import quiet_third_parties
 from ._errors import (
     comma_list,
-    finite_float,
     fraction_list,
     nonempty_str,
     nonnegative_float,
     nonnegative_int,
     open_fraction,
     positive_float,
+    positive_float_or_none,
     positive_int,
     run_command,
 )
@@ -252,15 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--min-duration",
-        type=finite_float,
+        type=nonnegative_float,
         default=60.0,
         help="skip recordings shorter than this many seconds (default: 60)",
     )
     p.add_argument(
         "--max-duration",
-        type=positive_float,
+        type=positive_float_or_none,
         default=9000.0,
-        help="skip recordings longer than this many seconds (default: 9000)",
+        help="skip recordings longer than this many seconds; 'none' keeps all "
+        "(default: 9000)",
     )
     p.add_argument(
         "--recipe",
@@ -724,8 +725,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(__version__)
         return 0
     if args.command is None:
-        parser.print_help()
-        return 0
+        # A missing command is a usage error, as an unknown one is (exit 2).
+        parser.print_help(sys.stderr)
+        return 2
     from .._logging import configure_logging, verbosity_level
 
     configure_logging(

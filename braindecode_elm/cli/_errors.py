@@ -72,6 +72,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def positive_float_or_none(text: str) -> float | None:
+    """Argparse type: a finite number > 0, or ``none`` (no limit)."""
+    if text.strip().lower() == "none":
+        return None
+    return positive_float(text)
+
+
 def nonnegative_float(text: str) -> float:
     """Argparse type: a finite number >= 0."""
     value = float(_number(float, text, "a finite number >= 0"))

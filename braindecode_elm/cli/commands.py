@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -318,8 +319,6 @@ _SKIP_HINTS = {
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
-    import sys
-
     from braindecode_elm.data import SKIP_REASONS, build_cache, open_cache
 
     shard = None
@@ -685,10 +684,10 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if not (table["metric"] != "status").any():
         # Every cell skipped or failed (e.g. a probe without --labels): the run
         # produced nothing, which a script must not mistake for success.
-        logger.error(
-            "elm benchmark: no cell of the grid produced results; the reasons are "
-            "in the table above and in %s",
-            Path(args.out) / "cells",
+        print(
+            "elm benchmark: error: no cell of the grid produced results; the "
+            f"reasons are in the table above and in {Path(args.out) / 'cells'}",
+            file=sys.stderr,
         )
         return 1
     return 0

@@ -335,6 +335,9 @@ def _write_report(out: Path, table: DemoTable, run: dict[str, Any], note: str) -
     sess = " ".join(str(v) for v in DEMO_SESSIONS)
     dur = " ".join(f"{v:g}" for v in DEMO_DURATION_S)
     pngs = sorted(p.name for p in out.glob("*.png"))
+    # --quick embeds at most 8 crops per recording (see run_demo): the step
+    # commands must say so to give the same figures.
+    crops = " --max-crops 8" if "--quick" in cmd else ""
     text = f"""# ELM demo report
 
 Reproduce with:
@@ -356,9 +359,9 @@ elm pretrain --preset {DEMO_PRESET} --data {out}/synthetic/cache_pretrain \\
     --out {out}/synthetic/run epochs={epochs} seed={seed}
 elm zeroshot --model {out}/synthetic/run/final \\
     --cache {out}/synthetic/cache_heldout --prompts normal_abnormal \\
-    --labels {out}/synthetic/raw/ground_truth.csv:abnormal
+    --labels {out}/synthetic/raw/ground_truth.csv:abnormal{crops}
 elm retrieve --model {out}/synthetic/run/final \\
-    --cache {out}/synthetic/cache_heldout
+    --cache {out}/synthetic/cache_heldout{crops}
 ```
 
 ## Results

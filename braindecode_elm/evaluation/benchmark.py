@@ -375,14 +375,26 @@ def _cell(
         y = resolve_labels(emb, labels)
         subjects = [emb.subjects[r] for r in emb.ids]
         tr, te = subject_split(emb.ids, subjects, [0.7, 0.3], seed=0, stratify=y)
-        res = linear_probe(
-            model,
-            emb.subset(tr),
-            emb.subset(te),
-            labels=labels,
-            fractions=fractions,
-            seeds=seeds,
-        )
+        try:
+            res = linear_probe(
+                model,
+                emb.subset(tr),
+                emb.subset(te),
+                labels=labels,
+                fractions=fractions,
+                seeds=seeds,
+            )
+        except ValueError as err:
+            # The probe's hint names elm probe's split flags, which the
+            # benchmark does not have: name its fixed split instead.
+            text, _, _ = str(err).partition(" (elm probe --val-size")
+            if text == str(err):
+                raise
+            raise ValueError(
+                f"{text} (elm benchmark tests on 30 % of the subjects and chooses C "
+                "on 20 % of the rest: give the dataset more subjects of each class, "
+                "or run elm probe with --val-size / --test-size)"
+            ) from err
         metrics = {}
         for f, s in res["summary"].items():
             pct = f"{float(f) * 100:g}%"

@@ -207,6 +207,14 @@ def _check_weight_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> No
         with safe_open(str(path), framework="pt") as f:
             found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     except (SafetensorError, OSError) as err:
+        if path.is_file() and not os.access(path, os.R_OK):
+            # safetensors says "No such file or directory" for a file it may
+            # not read.
+            raise PermissionError(
+                f"{path} cannot be read: permission denied (its mode is "
+                f"{path.stat().st_mode & 0o777:o}); ask its owner to make it "
+                "readable (chmod a+r)"
+            ) from err
         raise ValueError(f"{path} is not a readable safetensors file: {err}") from err
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
@@ -636,13 +644,15 @@ class ELM(nn.Module):
         pathlib.Path
             The folder.
         """
-        from safetensors.torch import save_file
+        from .._files import save_safetensors
 
         folder = Path(save_directory)
         folder.mkdir(parents=True, exist_ok=True)
         config = self.config()
         _check_json(config, "ELM config")
-        save_file(self.weights(), str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+        save_safetensors(
+            self.weights(), folder / WEIGHTS_NAME, metadata={"format": "pt"}
+        )
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True))
         if model_card is not None:
             write_model_card(folder, model_card, model=self)

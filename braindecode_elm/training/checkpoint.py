@@ -24,9 +24,10 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
+from .._files import save_safetensors
 from .._json import json_default
 
 __all__ = [
@@ -167,11 +168,11 @@ def save_checkpoint(
     tmp.mkdir()
 
     model_sd = {k: _cpu_contig(v) for k, v in module.state_dict().items()}
-    save_file(model_sd, str(tmp / "model.safetensors"))
+    save_safetensors(model_sd, tmp / "model.safetensors")
     names = _param_names(module)
     opt_tensors, opt_scalars = _optimizer_tensors(optimizer, names)
     opt_tensors.update(_rng_tensors())
-    save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
+    save_safetensors(opt_tensors, tmp / "optimizer.safetensors")
     groups = [
         {k: v for k, v in g.items() if k != "params"}
         | {"param_names": [names[id(p)] for p in g["params"]]}

@@ -79,6 +79,13 @@ def _message(err: BaseException) -> str:
     return "; ".join(lines) if lines else type(err).__name__
 
 
+#: What to do after Ctrl-C, per command (said with "interrupted").
+_INTERRUPT_HINTS = {
+    "pretrain": "; to continue from the last checkpoint, run the same command "
+    "with --resume latest (the steps since that checkpoint are redone)",
+}
+
+
 def run_command(
     name: str, func: Callable[[], int | None], *, debug: bool = False
 ) -> int:
@@ -105,7 +112,8 @@ def run_command(
         sys.stdout.flush()
         return status
     except KeyboardInterrupt:
-        print(f"elm {name}: interrupted", file=sys.stderr)
+        hint = _INTERRUPT_HINTS.get(name, "")
+        print(f"elm {name}: interrupted{hint}", file=sys.stderr)
         return 130
     except SystemExit:
         raise

@@ -82,7 +82,10 @@ M = "--model model --cache cache/ --max-crops 1"
 CASES = [
     # synth
     ("synth c2/ --duration -5 5", "argument --duration: must be a finite number > 0"),
-    ("synth c2/ --duration 300 100", "duration_s must be (min, max)"),
+    (
+        "synth c2/ --duration 300 100",
+        "duration_s (elm synth --duration) must be (min, max)",
+    ),
     ("synth c2/ --duration nan 5", "must be a finite number > 0"),
     ("synth c2/ --subjects 0", "argument --subjects: must be a positive integer"),
     ("synth c2/ --subjects abc", "must be a positive integer, got 'abc'"),

@@ -252,3 +252,31 @@ def test_quiet_run_prints_results_only(eegmat_dir, tmp_path, capsys):
     loud = run()
     assert "standard_1020" not in loud.stderr
     assert "embedding recordings" in loud.stderr
+
+
+def test_interrupted_pretraining_says_how_to_resume(capsys):
+    """Ctrl-C printed only 'interrupted' (outside user)."""
+    from braindecode_elm._errors import run_command
+
+    def stop():
+        raise KeyboardInterrupt
+
+    assert run_command("pretrain", stop) == 130
+    assert (
+        "interrupted; to continue from the last checkpoint" in capsys.readouterr().err
+    )
+    assert run_command("embed", stop) == 130
+    assert capsys.readouterr().err.strip() == "elm embed: interrupted"
+
+
+def test_no_progress_silences_the_text_towers_bar(monkeypatch):
+    """elm pretrain --no-progress still showed the text tower's loading bar."""
+    import braindecode_elm.cli as cli
+
+    said = []
+    monkeypatch.setattr(cli, "quiet_third_parties", lambda quiet: said.append(quiet))
+    with pytest.raises(SystemExit):
+        main(["pretrain", "--no-progress", "--help"])
+    with pytest.raises(SystemExit):
+        main(["pretrain", "--help"])
+    assert said == [True, False]

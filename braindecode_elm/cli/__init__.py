@@ -72,7 +72,7 @@ def _add_model_data(
         "--max-crops",
         type=positive_int,
         default=None,
-        help="at most this many evenly spaced crops/recording",
+        help="at most this many evenly spaced crops/recording (default: all)",
     )
     p.add_argument("--out", default=None, help=out_help)
 
@@ -196,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--phenotypes",
         default=None,
-        help="phenotype mix over subjects, e.g. normal=0.5,diffuse_slowing=0.5",
+        help="phenotype mix over subjects, e.g. normal=0.5,diffuse_slowing=0.5 "
+        "(default: every phenotype, equally)",
     )
     p.add_argument(
         "--sessions",
@@ -270,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="preprocessing recipe",
     )
     p.add_argument("--n-jobs", type=positive_int, default=1, help="parallel workers")
-    p.add_argument("--shard", default=None, help="I/N: process shard I of N")
+    p.add_argument(
+        "--shard", default=None, help="I/N: process shard I of N (default: all)"
+    )
     p.add_argument(
         "--recordings",
         default=None,
@@ -353,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels",
         default=None,
         help="description key (or FILE.csv:COLUMN) holding the true class; "
-        "labels are matched to the prompt classes by name",
+        "labels are matched to the prompt classes by name (default: none, "
+        "predictions only)",
     )
     p.add_argument(
         "--label-map",
@@ -462,7 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--models",
         required=True,
         type=comma_list,
-        help="comma list: ELM folders, 'random-elm', 'labram', 'cbramod'",
+        help="comma list: ELM folders, shipped bundles ('elm-open-5s'), "
+        "'random-elm', 'labram', 'cbramod'",
     )
     p.add_argument(
         "--datasets", required=True, type=comma_list, help="comma list of cache folders"
@@ -473,8 +478,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="zeroshot,retrieval,probe",
         help="comma list of tasks",
     )
-    p.add_argument("--out", required=True)
-    p.add_argument("--labels", default=None, help="description key with the label")
+    p.add_argument(
+        "--out", required=True, help="output: cells/, leaderboard.csv and .md"
+    )
+    p.add_argument(
+        "--labels",
+        default=None,
+        help="description key with the label, or FILE.csv:COLUMN (by "
+        "recording_id); needed by probe (default: none)",
+    )
     p.add_argument(
         "--prompts",
         default="normal_abnormal",
@@ -485,10 +497,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--label-map",
         default=None,
         metavar="VALUE=CLASS,...",
-        help="zero-shot: prompt class of each label value, e.g. 0=rest,1=task",
+        help="zero-shot: prompt class of each label value, e.g. 0=rest,1=task "
+        "(default: labels are class names)",
     )
     p.add_argument("--seeds", type=positive_int, default=5, help="probe seeds")
-    p.add_argument("--weights-dir", default=None, help="local foundation-model weights")
+    p.add_argument(
+        "--weights-dir",
+        default=None,
+        help="folder with local labram/cbramod weights (default: none, those "
+        "models are skipped)",
+    )
     _add_windowing(p)
     _add_run_options(p)
 
@@ -527,7 +545,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2], help="seeds"
     )
     p.add_argument(
-        "--epochs", type=positive_int, default=None, help="pretraining epochs"
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="pretraining epochs (default: the recipe's, 10)",
     )
     p.add_argument(
         "--data-dir",
@@ -710,8 +731,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     if argv and argv[0] == "pretrain":
         # The training engineer owns the pretraining CLI: hand over everything
-        # (its -q/--quiet also silences the text tower's loading bar).
-        quiet_third_parties(quiet=bool({"-q", "--quiet"} & set(argv[1:])))
+        # (its -q/--quiet and --no-progress also silence the text tower's
+        # loading bar).
+        quiet_third_parties(
+            quiet=bool({"-q", "--quiet", "--no-progress"} & set(argv[1:]))
+        )
         from braindecode_elm.training.cli import main as pretrain_main
 
         return run_command("pretrain", lambda: pretrain_main(argv[1:]), debug=debug)

@@ -378,7 +378,8 @@ def make_synthetic_tuh(
     lo, hi = duration_s
     if not (np.isfinite([lo, hi]).all() and 0 < lo <= hi):
         raise ValueError(
-            f"duration_s must be (min, max) seconds with 0 < min <= max, got "
+            f"duration_s (elm synth --duration) must be (min, max) seconds with "
+            f"0 < min <= max, got "
             f"{tuple(duration_s)}"
         )
     sfreqs = (float(sfreq),) if np.isscalar(sfreq) else tuple(float(s) for s in sfreq)

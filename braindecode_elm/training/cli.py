@@ -56,7 +56,9 @@ def build_parser(prog: str = "elm pretrain") -> argparse.ArgumentParser:
         help="resume from the newest checkpoint in RUN_DIR ('latest') or a folder",
     )
     p.add_argument(
-        "--device", help="cpu, cuda, cuda:1 ...; None: cuda when available, else cpu"
+        "--device",
+        help="auto, cpu, cuda, cuda:1 ... (default: auto, cuda when available, "
+        "else cpu)",
     )
     p.add_argument(
         "--no-progress", action="store_true", help="no progress bar (logs only)"
@@ -93,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # Before Braindecode or Hugging Face are imported (also for python -m and
     # torchrun, which do not pass through the elm command line).
-    quiet_third_parties(quiet=args.quiet)
+    # --no-progress: no bar at all, the text tower's loading bar included.
+    quiet_third_parties(quiet=args.quiet or args.no_progress)
     configure_logging(verbosity_level(args.verbose, args.quiet))
     from .config import load_preset, parse_overrides
 

@@ -49,7 +49,8 @@ def _pick_device(pref: str, local_rank: int) -> torch.device:
     if pref.startswith("cuda"):
         if not torch.cuda.is_available():
             raise RuntimeError(
-                f"device={pref!r} requested but CUDA is not available; use device=cpu"
+                f"device {pref!r} requested but CUDA is not available; use the "
+                "CPU (--device cpu, device='cpu' in a config)"
             )
         if pref == "cuda":
             return torch.device("cuda", local_rank % torch.cuda.device_count())

@@ -186,6 +186,7 @@ def test_benchmark_grid(setup, tmp_path, capsys):
         (tmp_path / "cells" / "labram__cache-8-3__zeroshot.json").read_text()
     )
     assert skipped["status"] == "skipped" and "no local weights" in skipped["reason"]
+    assert "(no --weights-dir given)" in skipped["reason"]
     ok = json.loads(
         (tmp_path / "cells" / "model__cache-8-3__retrieval.json").read_text()
     )
@@ -205,11 +206,18 @@ def test_synth_and_preprocess(tmp_path, capsys):
     assert set(truth["phenotype"]) == {"diffuse_slowing"}
     ids = tmp_path / "ids.txt"
     ids.write_text(truth["recording_id"].iloc[0] + "\n")
-    assert main(["preprocess", str(raw), str(cache), "--recordings", str(ids)]) == 0
+    argv = ["preprocess", str(raw), f"{cache}/", "--recordings", str(ids)]
+    assert main(argv) == 0
     from braindecode_elm.data import open_cache
 
     assert open_cache(cache).ids == [truth["recording_id"].iloc[0]]
-    assert "1 recordings OK" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 recordings OK" in out
+    # both lines name the cache alike (one said "cache/", the other "cache")
+    lines = [ln for ln in out.splitlines() if ln.startswith("cache ")]
+    assert len(lines) == 2 and {ln.split(": ")[0] for ln in lines} == {
+        f"cache {cache}"
+    }, lines
     assert main(["preprocess", str(raw), str(cache), "--shard", "x"]) == 2
     assert main([*args, "--phenotypes", "normal:1"]) == 2
     assert "--phenotypes must look like" in capsys.readouterr().err

@@ -359,7 +359,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     skipped = corpus.skipped
     with_report = sum(1 for r in corpus if r.report)
     print(
-        f"cache {args.out}: {len(corpus)} recordings OK ({n_subj} subjects, "
+        f"cache {summary.out_dir}: {len(corpus)} recordings OK ({n_subj} subjects, "
         f"{with_report} with a report), {len(skipped)} skipped"
     )
     counts = skipped["reason"].value_counts() if len(skipped) else None

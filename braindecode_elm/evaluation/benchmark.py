@@ -94,10 +94,15 @@ def load_model_spec(spec: str, weights_dir: str | os.PathLike | None = None) -> 
     if key in FOUNDATION_MODELS:
         folder = Path(weights_dir or ".") / key
         if not folder.is_dir():
+            where = (
+                f"in {folder}"
+                if weights_dir is not None
+                else "(no --weights-dir given)"
+            )
             raise _Skip(
-                f"{spec}: no local weights in {folder} (pass --weights-dir with a "
-                f"'{key}/' folder saved by braindecode's save_pretrained; nothing is "
-                "downloaded)"
+                f"{spec}: no local weights {where}; pass --weights-dir DIR holding "
+                f"a '{key}/' folder saved by braindecode's save_pretrained (nothing "
+                "is downloaded)"
             )
         import braindecode.models as bm
 

@@ -281,6 +281,7 @@ def test_benchmark_probe_failure_names_the_benchmarks_split(
     assert cell["status"] == "failed", cell
     assert "elm benchmark tests on 30 % of the subjects" in cell["reason"], cell
     assert "(elm probe --val-size" not in cell["reason"]
+    assert "larger share" not in cell["reason"]
 
 
 def test_duration_limits(numeric_cache, tmp_path, capsys):

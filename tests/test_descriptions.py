@@ -247,6 +247,37 @@ def test_tuh_events_keep_their_times_and_merge_over_channels(tmp_path: Path):
     )
     # every stretch after the end: the recording is skipped with that reason
     edfs[2].with_suffix(".rec").write_text("0,100.0,101.0,1\n")
+    # bckg on the channels an event spares is not background at that time
+    # (diff review: a focal seizure sat inside a whole-file bckg segment)
+    per_channel = tmp_path / "d.csv"
+    per_channel.write_text(
+        "channel,start_time,stop_time,label,confidence\n"
+        "FP1-F7,0.0,120.0,bckg,1\nFP1-F7,120.0,150.0,fnsz,1\n"
+        "FP1-F7,150.0,300.0,bckg,1\nFP2-F8,0.0,300.0,bckg,1\n"
+        "F7-T3,150.0,152.0,bckg,1\n"
+    )
+    (tmp_path / "d.edf").write_bytes(b"")
+    spans = tuh_annotation_facts({"path": str(tmp_path / "d.edf")})
+    assert [(f.facts["finding"], f.start_s, f.stop_s) for f in spans] == [
+        ("bckg", 0.0, 120.0),
+        ("fnsz", 120.0, 150.0),
+        ("bckg", 150.0, 300.0),
+    ]
+    tev = tmp_path / "e.rec"
+    tev.write_text("0,10,11,1\n1,10,11,6\n2,10,11,6\n0,11,12,6\n0,20,30,6\n")
+    (tmp_path / "e.edf").write_bytes(b"")
+    spans = tuh_annotation_facts({"path": str(tmp_path / "e.edf")})
+    # 11-12 s is background but shorter than a crop; 20-30 s is kept
+    assert [(f.facts["finding"], f.start_s, f.stop_s) for f in spans] == [
+        ("spsw", 10.0, 11.0),
+        ("bckg", 20.0, 30.0),
+    ]
+    got = tuh_annotation_facts({"path": str(tmp_path / "e.edf")}, min_background_s=1)
+    assert [(f.facts["finding"], f.start_s) for f in got][1] == ("bckg", 11.0)
+    for start, stop in ((-1.0, 2.0), (3.0, 2.0), (float("nan"), 1.0)):
+        with pytest.raises(ValueError, match="FactSpan needs 0 <= start_s <= stop_s"):
+            FactSpan({"finding": "spsw"}, start, stop)
+
     desc0 = next(
         d.description for d in ds.datasets if d.description["path"] == str(edfs[0])
     )
@@ -499,11 +530,8 @@ def test_tuh_annotation_files_reach_the_corpus(tmp_path: Path):
         )
     # Each annotated stretch is a segment of its own time (100 Hz samples); the
     # background stretches are background segments.
-    assert by_rec[edfs[0].stem] == [
-        ("spsw", 100, 200),
-        ("eyem", 300, 400),
-        ("bckg", 500, 600),
-    ]
+    # (the 1 s bckg row at 5-6 s is shorter than a crop: left out)
+    assert by_rec[edfs[0].stem] == [("spsw", 100, 200), ("eyem", 300, 400)]
     assert by_rec[edfs[1].stem] == [("bckg", 0, 1000)]
     by_rec = {k: [f for f, _, _ in v] for k, v in by_rec.items()}
     # no file: the description's facts alone (the synthetic phenotype column)

@@ -244,10 +244,23 @@ def test_fit_refuses_what_transform_would(epochs):
         with pytest.raises(ValueError, match=msg):
             f.fit(data)
         assert not hasattr(f, "n_features_in_"), kwargs
+    with pytest.raises(ValueError, match=r"window_seconds=0.5 is shorter than"):
+        ELMFeatures(None, window_seconds=0.5, **arr).fit(x)
     # set after a good fit: transform says it too, not an internal error
     f = ELMFeatures(None, **arr).fit(x)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         f.set_params(batch_size=0).transform(x)
+    # a refit that fails leaves it unfitted (for scikit-learn too)
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    f.set_params(batch_size=8)
+    with pytest.raises(ValueError, match="too short"):
+        f.fit(x[..., :100])
+    with pytest.raises(NotFittedError):
+        check_is_fitted(f)
+    with pytest.raises(NotFittedError):
+        f.transform(x)
 
 
 def test_a_60s_tower_gets_60s_windows(eegmat_dir):

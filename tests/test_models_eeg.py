@@ -462,9 +462,17 @@ def test_variant_is_named_and_fixed_at_load(tmp_path) -> None:
     a = create_model("random-elm", seed=1)
     assert torch.equal(torch.rand(3), ref)  # the caller's generator is untouched
     b = create_model("random-elm", seed=1)
-    assert torch.equal(a.eeg_encoder.bn1.weight, b.eeg_encoder.bn1.weight)
+    c = create_model("random-elm", seed=2)
     first = next(a.eeg_encoder.parameters())
     assert torch.equal(first, next(b.eeg_encoder.parameters()))
+    assert not torch.equal(first, next(c.eeg_encoder.parameters()))
+    # a 60 s tower pickled before its check named the variant says 60 s
+    import pickle
+
+    del enc.input_check.trained_on
+    old = pickle.loads(pickle.dumps(enc))
+    with torch.no_grad(), pytest.raises(ValueError, match="trained on 60 s"):
+        old(torch.randn(1, 20, 300))
 
 
 @pytest.mark.parametrize("blob", [b".", b"G", b"hello\n", b"\x80\x02}q\x00."[:3]])
@@ -475,3 +483,15 @@ def test_official_checkpoint_garbage_is_named(tmp_path, blob) -> None:
     path.write_bytes(blob)
     with pytest.raises(ValueError, match="is not a readable checkpoint of tensors"):
         ELMEncoder.from_official_checkpoint(str(path), "5s")
+
+
+def test_official_checkpoint_call_errors_are_not_the_files(tmp_path) -> None:
+    """A bad map_location and a path under a file were reported as a damaged
+    checkpoint (diff review)."""
+    path = tmp_path / "ok.pt"
+    torch.save(official_layout_state_dict(), path)
+    with pytest.raises(TypeError, match="map_location must be a device name"):
+        ELMEncoder.from_official_checkpoint(str(path), "5s", map_location=5)
+    with pytest.raises(NotADirectoryError):
+        ELMEncoder.from_official_checkpoint(str(path / "x.pt"), "5s")
+    assert ELMEncoder.from_official_checkpoint(str(path), "5s").variant == "5s"

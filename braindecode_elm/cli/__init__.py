@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--phenotypes",
         default=None,
         help="phenotype mix over subjects, e.g. normal=0.5,diffuse_slowing=0.5 "
-        "(default: every phenotype, equally)",
+        "(default: the standard mix, mostly normal: "
+        "braindecode_elm.data.synthetic.DEFAULT_PHENOTYPE_WEIGHTS)",
     )
     p.add_argument(
         "--sessions",

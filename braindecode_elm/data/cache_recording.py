@@ -18,7 +18,8 @@ import pandas as pd
 
 from .. import dsp
 from .._json import to_jsonable
-from ..dsp.engine import clip_fraction, preprocess_counted
+from ..dsp import preprocess_counted
+from ..dsp.engine import clip_fraction
 from .edf import EDFError, read_edf_data, read_edf_header, unit_scale
 
 # Source files up to this size are read into memory once (hash + decode).

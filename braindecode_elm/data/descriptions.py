@@ -835,6 +835,16 @@ class FactSpan:
     start_s: float
     stop_s: float
 
+    def __post_init__(self) -> None:
+        start, stop = float(self.start_s), float(self.stop_s)
+        if not (math.isfinite(start) and math.isfinite(stop) and 0 <= start <= stop):
+            # A negative start would index the signal from its end.
+            raise ValueError(
+                f"FactSpan needs 0 <= start_s <= stop_s (seconds from the "
+                f"recording's start), got start_s={self.start_s!r}, "
+                f"stop_s={self.stop_s!r}"
+            )
+
 
 def read_tuh_events(path: str) -> list[TUHEvent]:
     """Every row of a TUEV ``.rec`` or TUSZ ``.csv``/``.csv_bi``/``.tse`` file.
@@ -1008,7 +1018,10 @@ TUH_ANNOTATION_SUFFIXES = (".rec", ".csv_bi", ".csv", ".tse")
 
 
 def tuh_annotation_facts(
-    description: Mapping[str, Any], builder: DescriptionBuilder | None = None
+    description: Mapping[str, Any],
+    builder: DescriptionBuilder | None = None,
+    *,
+    min_background_s: float = 5.0,
 ) -> list[dict[str, str] | FactSpan]:
     """Facts of a TUH recording in time, its annotations read from beside its EDF.
 
@@ -1018,10 +1031,13 @@ def tuh_annotation_facts(
     ``00000254_s005_t000.edf``). Each annotated stretch of a class (merged over
     channels, :func:`tuh_event_spans`) becomes a :class:`FactSpan` with the
     recording's facts (TUAB label, age, sex) plus ``finding``: a seizure from
-    120 s to 150 s of a TUSZ file is a segment of those 30 s, and the file's
-    ``bckg`` stretches are background segments. Without an annotation file, or
-    with an empty one, the recording's facts come from its description alone
-    and span the whole recording.
+    120 s to 150 s of a TUSZ file is a segment of those 30 s. Background
+    (``bckg``) segments are the ``bckg`` stretches that no other event covers on
+    any channel (TUEV and per-channel TUSZ files mark ``bckg`` on the channels
+    an event spares), at least ``min_background_s`` long (a shorter gap between
+    two events would give a crop reaching into them). Without an annotation
+    file, or with an empty one, the recording's facts come from its
+    description alone and span the whole recording.
 
     Parameters
     ----------
@@ -1029,6 +1045,8 @@ def tuh_annotation_facts(
         The recording's description row (its ``path`` locates the EDF).
     builder : DescriptionBuilder | None
         Templates (default :class:`DescriptionBuilder()`).
+    min_background_s : float
+        Shortest background stretch kept (s; default one 5 s crop).
 
     Returns
     -------
@@ -1050,12 +1068,43 @@ def tuh_annotation_facts(
     if not events:
         return tuh_facts(description, None, b)
     base = b.facts(description)
+    by_class = tuh_event_spans(events)
+    background = by_class.pop("bckg", [])
+    # TUEV and per-channel TUSZ files mark bckg on the channels an event
+    # spares, at the event's time: background is what no event covers.
+    covered = tuh_event_spans(
+        TUHEvent(a, z, "event", "")
+        for stretches in by_class.values()
+        for a, z in stretches
+    ).get("event", [])
+    background = [
+        (a, z) for a, z in _subtract(background, covered) if z - a >= min_background_s
+    ]
     spans = [
         FactSpan(dict(base, finding=label), a, z)
-        for label, stretches in tuh_event_spans(events).items()
+        for label, stretches in [*by_class.items(), ("bckg", background)]
         for a, z in stretches
     ]
     return sorted(spans, key=lambda f: (f.start_s, f.stop_s))
+
+
+def _subtract(
+    spans: Sequence[tuple[float, float]], holes: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """Parts of sorted, disjoint ``spans`` outside sorted, disjoint ``holes``."""
+    out = []
+    for a, z in spans:
+        for h0, h1 in holes:
+            if h1 <= a or h0 >= z:
+                continue
+            if h0 > a:
+                out.append((a, h0))
+            a = max(a, h1)
+            if a >= z:
+                break
+        if a < z:
+            out.append((a, z))
+    return out
 
 
 def generic_templates(column: str) -> dict[str, list[str]]:

@@ -18,6 +18,7 @@ from .engine import (
     odd_padlen,
     preprocess,
     preprocess_batch,
+    preprocess_counted,
     resample_poly,
     sosfiltfilt,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "odd_padlen",
     "preprocess",
     "preprocess_batch",
+    "preprocess_counted",
     "preprocess_chunked",
     "preprocess_raw",
     "rational_factors",

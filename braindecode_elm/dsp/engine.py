@@ -393,7 +393,7 @@ def preprocess_counted(
     x: npt.ArrayLike,
     ch_names: Sequence[str],
     sfreq: float,
-    recipe: Recipe,
+    recipe: Recipe | str,
     *,
     dtype: npt.DTypeLike = np.float32,
     n_threads: int = 1,

@@ -392,13 +392,13 @@ def _cell(
         except ValueError as err:
             # The probe's hint names elm probe's split flags, which the
             # benchmark does not have: name its fixed split instead.
-            text, _, _ = str(err).partition(" (elm probe --val-size")
+            text, _, _ = str(err).partition(": use more subjects, or a larger")
             if text == str(err):
                 raise
             raise ValueError(
-                f"{text} (elm benchmark tests on 30 % of the subjects and chooses C "
-                "on 20 % of the rest: give the dataset more subjects of each class, "
-                "or run elm probe with --val-size / --test-size)"
+                f"{text}: elm benchmark tests on 30 % of the subjects and chooses C "
+                "on 20 % of the rest, so give the dataset more subjects of each "
+                "class, or run elm probe with --val-size / --test-size"
             ) from err
         metrics = {}
         for f, s in res["summary"].items():

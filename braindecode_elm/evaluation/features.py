@@ -425,6 +425,13 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         self._model_from_ = (self.model, self.seed)
         enc = self._encoder()
         self._check_length(data.shape[-1], sfreq)
+        need = int(getattr(enc, "min_n_times", 0))
+        if int(round(self._window_s() * ELM_SFREQ)) < need:
+            raise ValueError(
+                f"window_seconds={self.window_seconds:g} is shorter than the EEG "
+                f"tower's minimum input ({need / ELM_SFREQ:g} s); use at least that, "
+                "or None for the length the tower is trained on"
+            )
         self.n_features_in_ = int(data.shape[1])
         self.ch_names_ = ch_names
         self.sfreq_ = sfreq
@@ -500,6 +507,11 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             [f"elm_{self.output}{i}" for i in range(self.n_features_out_)],
             dtype=object,
         )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once a fit has passed every check (a failed fit keeps the
+        model it loaded, which does not make it fitted)."""
+        return hasattr(self, "n_features_in_")
 
     def __sklearn_tags__(self) -> Any:
         """3-D input (epochs x channels x times), no NaN, deterministic."""

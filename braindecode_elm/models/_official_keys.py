@@ -55,6 +55,15 @@ def official_key_map() -> dict[str, str]:
     return {k: k for k in keys}
 
 
+#: Errors of the call, not of the file's bytes: they keep their own message.
+_NOT_THE_FILES_FAULT = (
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
 def load_official_state_dict(
     model: nn.Module,
     path: str | PathLike | dict[str, torch.Tensor],
@@ -87,6 +96,18 @@ def load_official_state_dict(
     if isinstance(path, dict):
         state = path
     else:
+        if not (
+            map_location is None
+            or isinstance(map_location, (str, torch.device, dict))
+            or callable(map_location)
+        ):
+            # torch fails inside its unpickler, which would read as a damaged
+            # file below.
+            raise TypeError(
+                "map_location must be a device name ('cpu'), a torch.device, a "
+                f"dict or a callable, got {type(map_location).__name__} "
+                f"{map_location!r}"
+            )
         # weights_only=True: a checkpoint can never execute code on load.
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)
@@ -98,9 +119,7 @@ def load_official_state_dict(
             # an outside user's one-byte files), all of which mean "not a
             # checkpoint".
             archive = ("zip", "archive", "hasRecord", "load key", "PytorchStreamReader")
-            if isinstance(
-                err, (FileNotFoundError, PermissionError, IsADirectoryError)
-            ) or (
+            if isinstance(err, _NOT_THE_FILES_FAULT) or (
                 isinstance(err, RuntimeError)
                 and not any(k in str(err) for k in archive)
             ):

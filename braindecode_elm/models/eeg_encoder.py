@@ -406,6 +406,8 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             self.input_check = _InputCheck(
                 self.conv1_layers[0][-1].in_channels, self.min_n_times, self.variant
             )
+        # A check pickled before it named the variant took the 5 s text.
+        self.input_check.trained_on = _trained_on(self.variant)
 
     @property
     def crop_seconds(self) -> float:

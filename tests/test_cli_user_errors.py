@@ -301,3 +301,70 @@ def test_duration_limits(numeric_cache, tmp_path, capsys):
     # and a limit still skips: the 62 s files are longer than 10 s
     argv = ["preprocess", str(src), str(tmp_path / "c3"), "--max-duration", "10"]
     assert main([*argv, "--min-duration", "0", "-q"]) == 1
+
+
+def test_crop_length_follows_the_tower(numeric_cache, tmp_path, capsys):
+    """A 60 s bundle got 5 s crops by default (every one too short for it), and
+    a 5 s tower ran on 60 s crops without a word (outside user)."""
+    import numpy as np
+    import torch
+
+    from braindecode_elm.models import ELM, ELMEncoder
+
+    torch.manual_seed(0)
+    ELM(ELMEncoder(variant="60s"), has_text_head=False).save_pretrained(
+        tmp_path / "b60"
+    )
+    cache = str(numeric_cache / "cache")
+    out = tmp_path / "e.npz"
+    argv = ["embed", "--model", str(tmp_path / "b60"), "--cache", cache]
+    argv += ["--drop-first", "0", "--out", str(out), "--device", "cpu"]
+    assert main(argv) == 0
+    # one 60 s crop of each 62 s recording
+    assert np.load(out)["crop_embeddings"].shape == (4, 256)
+    assert "warning:" not in capsys.readouterr().err
+    argv = ["embed", "--model", "elm-open-5s", "--cache", cache, "--seconds", "60"]
+    argv += ["--drop-first", "0", "--out", str(out), "--device", "cpu"]
+    assert main(argv) == 0
+    assert "trained on 5 s crops; --seconds 60" in capsys.readouterr().err
+
+
+def test_zero_padded_subject_ids_stay_text(eegmat_dir, tmp_path, capsys):
+    """A table's subject '0006' became 6 (then '6'), while recordings without a
+    row kept the folder's '0006': one person was two subjects, split across
+    train and test; a per-subject table keyed '0006' then matched nothing and
+    its ages and sexes were lost with one warning (outside user)."""
+    from braindecode_elm.data import open_cache
+
+    src = tmp_path / "src"
+    for n in range(3):
+        folder = src / f"000{n}"
+        folder.mkdir(parents=True)
+        for k, state in ((1, "rest"), (2, "task")):
+            shutil.copy(
+                eegmat_dir / f"Subject2{n}_{k}.edf", folder / f"s0{n}_{state}.edf"
+            )
+    rec = tmp_path / "rec.csv"  # only the task runs have a row
+    rec.write_text(
+        "recording_id,subject,state\n"
+        + "".join(f"s0{n}_task,000{n},arithmetic\n" for n in range(3))
+    )
+    subj = tmp_path / "subj.csv"
+    subj.write_text(
+        "participant_id,age,sex\n" + "".join(f"000{n},2{n},F\n" for n in range(3))
+    )
+    argv = ["preprocess", str(src), str(tmp_path / "c"), "--subjects", "folder"]
+    argv += ["--metadata", str(rec), "--metadata", str(subj), "-q"]
+    assert main(argv) == 0
+    corpus = open_cache(tmp_path / "c")
+    assert sorted(set(corpus.subjects)) == ["0000", "0001", "0002"]
+    for r in corpus:
+        assert r.description["age"] == 20 + int(r.subject), r.description
+        assert r.description["sex"] == "F"
+    # a per-subject table that matches no recording is an error, as a
+    # per-recording one is
+    other = tmp_path / "other.csv"
+    other.write_text("participant_id,age\nsub-99,30\n")
+    argv = ["preprocess", str(src), str(tmp_path / "c2"), "--subjects", "folder"]
+    assert main([*argv, "--metadata", str(other), "-q"]) == 2
+    assert "none of its 1 rows (keyed by 'participant_id'" in capsys.readouterr().err

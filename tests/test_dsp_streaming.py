@@ -244,3 +244,19 @@ def test_errors_say_what_is_wrong():
         dsp.preprocess_chunked(x, NAMES[:2], 256.0)
     with pytest.raises(ValueError, match="padtype must be one of"):
         dsp.preprocess_chunked(x, NAMES, 256.0, padtype="zero")
+
+
+def test_a_bad_sample_is_named_in_recording_time(tmp_path):
+    """A NaN at sample 200000 of a long recording was reported at the sample
+    index inside its block (69440), pointing the user to the wrong place; a
+    missing output folder was named by the internal temporary file (outside
+    user)."""
+    x = _recording(256.0, 1000.0)
+    x[3, 200000] = np.nan
+    with pytest.raises(ValueError, match=r"channel 3 .*first bad sample 200000\b"):
+        dsp.preprocess_chunked(x, NAMES, 256.0, block_seconds=300)
+    x[3, 200000] = 0.0
+    missing = tmp_path / "nodir" / "y.npy"
+    with pytest.raises(FileNotFoundError, match=r"out=.*y\.npy.*does not exist"):
+        dsp.preprocess_chunked(x, NAMES, 256.0, out=missing)
+    assert not (tmp_path / "nodir").exists()

@@ -65,7 +65,11 @@ def _add_model_data(
         help="file with one recording id per line to restrict to (default: all)",
     )
     p.add_argument(
-        "--seconds", type=positive_float, default=5.0, help="crop length (s)"
+        "--seconds",
+        type=positive_float,
+        default=None,
+        help="crop length (s) (default: the length the model's tower is trained "
+        "on, 5 or 60)",
     )
     _add_windowing(p)
     p.add_argument(

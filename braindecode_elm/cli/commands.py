@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._json import to_jsonable
+from ..dsp.recipe import ELM_CROP_S
 
 __all__ = [
     "load_labels",
@@ -168,7 +169,25 @@ def _model(args: argparse.Namespace) -> Any:
     device = resolve_device(getattr(args, "device", "cpu"))
     model = _load_model(args.model).to(device)
     logger.info("model %s on %s", args.model, device)
+    if hasattr(args, "seconds"):
+        _crop_length(args, model)
     return model
+
+
+def _crop_length(args: argparse.Namespace, model: Any) -> None:
+    """``--seconds``: the tower's own crop length unless given; said if not."""
+    tower_s = getattr(getattr(model, "eeg_encoder", None), "crop_seconds", None)
+    if args.seconds is None:
+        # A 60 s tower read 5 s crops by default (and failed on every one).
+        args.seconds = float(tower_s) if tower_s else ELM_CROP_S
+    elif tower_s and abs(args.seconds - tower_s) > 1e-6:
+        logger.warning(
+            "the model's EEG tower is trained on %g s crops; --seconds %g gives "
+            "it inputs of another length (its pooling saw %g s only)",
+            tower_s,
+            args.seconds,
+            tower_s,
+        )
 
 
 def _check_predictions(args: argparse.Namespace) -> None:

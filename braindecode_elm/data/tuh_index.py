@@ -582,13 +582,23 @@ def _key_column(table: pd.DataFrame) -> tuple[str, str] | None:
     return None
 
 
-def _value(v: Any) -> Any:
-    """A table cell as a description value (numbers as numbers, NaN as None)."""
+#: Columns holding ids: kept as written (subject "0006" is not subject 6).
+_ID_COLUMNS = frozenset(RECORDING_KEYS + SUBJECT_KEYS)
+
+
+def _value(v: Any, *, text_only: bool = False) -> Any:
+    """A table cell as a description value (numbers as numbers, NaN as None).
+
+    ``text_only``: an id, kept as text (``int("0006")`` made one person two
+    subjects when some recordings kept the folder's ``0006``).
+    """
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
     text = str(v).strip()
     if text == "" or text.lower() in ("n/a", "nan"):
         return None
+    if text_only:
+        return text
     for cast in (int, float):
         try:
             return cast(text)
@@ -617,6 +627,7 @@ def apply_metadata(
     root: str | os.PathLike[str] | None = None,
     source: str | None = None,
     overwrite: bool | Iterable[str] = True,
+    must_match: bool = True,
 ) -> int:
     """Merge a metadata table into recording descriptions, in place.
 
@@ -636,6 +647,9 @@ def apply_metadata(
         what the EDF header gave (``age``, ``sex``/``gender``: headers are often
         anonymised or wrong, eegmat's say ``M`` for every subject) and fills
         the other gaps. An empty cell never erases a value.
+    must_match : bool
+        Refuse a table that matches none of the recordings (a user's table;
+        a BIDS folder's own ``participants.tsv`` need not).
 
     Returns
     -------
@@ -646,8 +660,8 @@ def apply_metadata(
     Raises
     ------
     ValueError
-        For a per-recording table none of whose rows matches a recording
-        (keys of another id scheme or corpus), or a key listed twice.
+        For a table none of whose rows matches a recording (keys of another id
+        scheme or corpus; with ``must_match``), or a key listed twice.
     """
     if not isinstance(metadata, pd.DataFrame):
         source = source or str(metadata)
@@ -674,7 +688,11 @@ def apply_metadata(
             k = _norm_subject(k)
         if k in rows:
             raise ValueError(f"{source}: key {k!r} appears twice in column {key!r}")
-        rows[k] = {c: _value(v) for c, v in rec.items() if c != key}
+        rows[k] = {
+            c: _value(v, text_only=str(c).strip().lower() in _ID_COLUMNS)
+            for c, v in rec.items()
+            if c != key
+        }
     used: set[str] = set()
     matched = 0
     unmatched: list[str] = []
@@ -734,6 +752,16 @@ def apply_metadata(
             f"recordings, whose ids look like "
             f"{[str(d.get('recording_id')) for d in descriptions[:3]]}; key the "
             "table by those ids (or by the files' paths inside the folder)"
+        )
+    if kind == "subject" and must_match and descriptions and rows and not matched:
+        # A per-subject table that sets nothing: its labels, ages and sexes
+        # were lost with one warning, and the EDF header's guesses stayed.
+        raise ValueError(
+            f"{source}: none of its {len(rows)} rows (keyed by {key!r}, e.g. "
+            f"{sorted(rows)[:3]}) matches the subject of one of the "
+            f"{len(descriptions)} recordings, whose subjects look like "
+            f"{sorted({str(d.get('subject')) for d in descriptions})[:3]}; key "
+            "the table by those subject ids"
         )
     if unmatched:
         # The examples are recordings without a row (the ones to look at).
@@ -987,7 +1015,9 @@ def index_tuh(
     good = [d for d, err in results if err is None]
     participants = root / "participants.tsv"
     if participants.is_file() and good:
-        apply_metadata(good, participants, root=root, overwrite=_HEADER_FIELDS)
+        apply_metadata(
+            good, participants, root=root, overwrite=_HEADER_FIELDS, must_match=False
+        )
     if metadata is not None and good:
         tables = metadata if isinstance(metadata, (list, tuple)) else [metadata]
         for table in tables:

@@ -513,3 +513,61 @@ def test_a_plain_rerun_says_nothing_about_rules_an_earlier_run_relaxed(
     assert "would be skipped" not in err, err
     rc, out, err = _preprocess(capsys, src, cache, "--min-duration", "40")
     assert "(too_short: 2)" in err, err
+
+
+def _edf_plus(path: Path, x, labels, sfreq: int, onsets, reserved: str) -> None:
+    """An EDF+ file with 1 s records and a time-keeping annotation signal."""
+    import numpy as np
+
+    n_ann = 30  # int16 samples of annotation per record (60 bytes)
+    names = [*labels, "EDF Annotations"]
+    ns = len(names)
+
+    def f(v, n):
+        return str(v).ljust(n).encode("ascii")
+
+    eeg = [lbl != "EDF Annotations" for lbl in names]
+    hdr = f(0, 8) + f("X X X X", 80) + f("Startdate 01-JAN-2000 X X X", 80)
+    hdr += f("01.01.00", 8) + f("00.00.00", 8) + f(256 * (ns + 1), 8)
+    hdr += f(reserved, 44) + f(len(onsets), 8) + f(1, 8) + f(ns, 4)
+    hdr += b"".join(f(lbl, 16) for lbl in names) + b"".join(f("", 80) for _ in names)
+    hdr += b"".join(f("uV" if e else "", 8) for e in eeg)
+    hdr += b"".join(f(-3200 if e else -1, 8) for e in eeg)
+    hdr += b"".join(f(3200 if e else 1, 8) for e in eeg)
+    hdr += b"".join(f(-32768, 8) for _ in names) + b"".join(f(32767, 8) for _ in names)
+    hdr += b"".join(f("", 80) for _ in names)
+    hdr += b"".join(f(sfreq if e else n_ann, 8) for e in eeg)
+    hdr += b"".join(f("", 32) for _ in names)
+    dig = np.clip(np.round(x * 1e6 / 3200 * 32767), -32768, 32767).astype("<i2")
+    with open(path, "wb") as fh:
+        fh.write(hdr)
+        for r, onset in enumerate(onsets):
+            fh.write(dig[:, r * sfreq : (r + 1) * sfreq].tobytes())
+            fh.write(f"+{onset:g}\x14\x14\x00".encode().ljust(n_ann * 2, b"\x00"))
+
+
+def test_edf_plus_d_with_time_gaps_is_skipped(eegmat_dir, tmp_path, capsys):
+    """An EDF+D file with a 300 s gap between its records was cached as one
+    continuous signal, the 0.1 Hz filter running across the join (outside
+    user). Files marked EDF+D whose records follow each other are cached."""
+    from braindecode_elm.data import read_edf_data, read_edf_header, record_onsets
+
+    h = read_edf_header(eegmat_dir / "Subject01_1.edf")
+    keep = [i for i, lbl in enumerate(h.labels) if lbl.startswith("EEG ")][:19]
+    x = read_edf_data(h, keep)[:, : 500 * 62]
+    labels = [h.labels[i] for i in keep]
+    src = tmp_path / "src"
+    src.mkdir()
+    gap = [*range(31), *range(331, 362)]
+    _edf_plus(src / "gap.edf", x, labels, 500, gap, "EDF+D")
+    _edf_plus(src / "nogap.edf", x, labels, 500, range(62), "EDF+D")
+    _edf_plus(src / "cont.edf", x, labels, 500, range(62), "EDF+C")
+    assert list(record_onsets(src / "gap.edf")[29:33]) == [29.0, 30.0, 331.0, 332.0]
+    rc, out, err = _preprocess(capsys, src, tmp_path / "cache")
+    assert rc == 0 and "2 cached" in out, out + err
+    rows = {r["recording_id"]: r for r in _rows(tmp_path / "cache")}
+    assert rows["nogap"]["status"] == rows["cont"]["status"] == "ok"
+    gap = rows["gap"]
+    assert gap["status"] == "skipped" and gap["reason"] == "discontinuous_edf", gap
+    assert "1 time gap(s)" in gap["detail"]
+    assert "next starts at 331 s instead of 31 s" in gap["detail"]

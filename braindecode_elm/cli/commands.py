@@ -327,7 +327,9 @@ _SKIP_HINTS = {
     "missing_report": "drop --require-reports to cache recordings without reports",
     "empty_report": "drop --require-reports to cache recordings without reports",
     "too_short": "lower --min-duration (seconds)",
-    "too_long": "raise --max-duration (seconds)",
+    "too_long": "raise --max-duration (seconds, or 'none')",
+    "discontinuous_edf": "split each EDF+D file at its time gaps into continuous "
+    "EDF files (the manifest names the first gap of each)",
     "unsupported_format": "convert the recordings to EDF (mne.export.export_raw; "
     "for BIDS, mne_bids.write_raw_bids(..., format='EDF'))",
     "duplicate_id": "name recordings by their path in the folder (--ids path) "

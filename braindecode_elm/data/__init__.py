@@ -25,7 +25,7 @@ from .cache import (
     shard_of,
 )
 from .descriptions import DescriptionBuilder, describe, tuh_facts
-from .edf import EDFError, read_edf_data, read_edf_header, write_edf
+from .edf import EDFError, read_edf_data, read_edf_header, record_onsets, write_edf
 from .labelled_corpus import LabelledCorpus, build_labelled_corpus
 from .reports import (
     ELM_HEADINGS,
@@ -122,6 +122,7 @@ __all__ = [
     "parse_tuh_path",
     "read_edf_data",
     "read_edf_header",
+    "record_onsets",
     "read_report",
     "segment_report",
     "shard_of",

@@ -22,6 +22,9 @@ from .. import dsp
 SKIP_REASONS: dict[str, str] = {
     "corrupt_edf": "the EDF header does not parse",
     "truncated_edf": "the file is shorter than its EDF header says",
+    "discontinuous_edf": "an EDF+D file whose records have time gaps: read as one "
+    "signal, the filters would run across them; split it into its continuous "
+    "parts",
     "unreadable_file": "the file cannot be opened or read",
     "empty_data": "the recording holds no samples",
     "non_finite_data": "the signal holds NaN or infinite values",

@@ -20,7 +20,7 @@ from .. import dsp
 from .._json import to_jsonable
 from ..dsp import preprocess_counted
 from ..dsp.engine import clip_fraction
-from .edf import EDFError, read_edf_data, read_edf_header, unit_scale
+from .edf import EDFError, read_edf_data, read_edf_header, record_onsets, unit_scale
 
 # Source files up to this size are read into memory once (hash + decode).
 _BLOB_MAX = 512 * 1024**2
@@ -104,6 +104,8 @@ def _read_signal(
             raise _Skip(exc.reason, str(exc)) from exc
         except OSError as exc:
             raise _Skip("unreadable_file", f"{task['path']}: {exc}") from exc
+        if header.reserved.upper().startswith("EDF+D"):
+            _check_continuous(header, task)
         labels = list(header.labels)
         signals = [i for i, lbl in enumerate(labels) if lbl != "EDF Annotations"]
         # MNE lists the data signals in file order; renames made on the Raw
@@ -163,6 +165,35 @@ def _read_signal(
     else:
         data = task["raw"].get_data(picks=picks)
     return data, wanted, sfreq, duration
+
+
+def _check_continuous(header: Any, task: dict[str, Any]) -> None:
+    """Skip an EDF+D file whose records are not back to back.
+
+    Many writers mark every file EDF+D; only real gaps are refused (the
+    records would be joined, and the filters run across the join).
+    """
+    try:
+        onsets = record_onsets(header, buffer=task.get("_blob"))
+    except EDFError as exc:
+        raise _Skip(exc.reason, str(exc)) from exc
+    except (OSError, ValueError) as exc:
+        raise _Skip("unreadable_file", f"{task['path']}: {exc}") from exc
+    if onsets is None or len(onsets) < 2:
+        return
+    step = np.diff(onsets)
+    # Onsets are written in decimal text: allow a millisecond of rounding.
+    jumps = np.flatnonzero(np.abs(step - header.record_duration) > 1e-3)
+    if len(jumps):
+        k = int(jumps[0])
+        raise _Skip(
+            "discontinuous_edf",
+            f"EDF+D with {len(jumps)} time gap(s) between its records; the first "
+            f"after record {k} ({onsets[k]:g} s): the next starts at "
+            f"{onsets[k + 1]:g} s instead of "
+            f"{onsets[k] + header.record_duration:g} s; split the file into its "
+            "continuous parts (e.g. mne.io.read_raw_edf, then crop at the gaps)",
+        )
 
 
 def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ __all__ = [
     "EDFHeader",
     "read_edf_header",
     "read_edf_data",
+    "record_onsets",
     "write_edf",
 ]
 
@@ -347,6 +348,75 @@ def read_edf_data(
             out[k] += offset[i]
     del raw
     return out
+
+
+def record_onsets(
+    header: EDFHeader | str | os.PathLike[str], buffer: bytes | None = None
+) -> np.ndarray | None:
+    """Start time (s) of every data record of an EDF+ file, from its annotations.
+
+    EDF+ stores each record's start in the first time-stamped annotation list
+    (TAL) of its ``EDF Annotations`` signal (``+12.5\x14\x14``). In an
+    ``EDF+D`` (discontinuous) file consecutive records may be apart by more
+    than a record's duration: the samples then hold a time gap that reading
+    them as one signal hides.
+
+    Parameters
+    ----------
+    header : EDFHeader | str | os.PathLike
+        A header from :func:`read_edf_header`, or a path.
+    buffer : bytes | None
+        The file's bytes when already in memory.
+
+    Returns
+    -------
+    numpy.ndarray | None
+        One onset per record; None for a file without an ``EDF Annotations``
+        signal (plain EDF: records are contiguous by definition).
+
+    Raises
+    ------
+    EDFError
+        When a record's annotations hold no time-keeping TAL.
+    """
+    if not isinstance(header, EDFHeader):
+        header = read_edf_header(header)
+    ann = [i for i, lbl in enumerate(header.labels) if lbl == "EDF Annotations"]
+    if not ann:
+        return None
+    ns = header.n_samples
+    rec = int(ns.sum()) * 2  # bytes per record
+    start = int(ns[: ann[0]].sum()) * 2
+    width = int(ns[ann[0]]) * 2
+    if buffer is not None:
+        raw = np.frombuffer(
+            buffer,
+            dtype=np.uint8,
+            count=header.n_records * rec,
+            offset=header.header_bytes,
+        ).reshape(header.n_records, rec)
+    else:
+        raw = np.memmap(
+            header.path,
+            dtype=np.uint8,
+            mode="r",
+            offset=header.header_bytes,
+            shape=(header.n_records, rec),
+        )
+    onsets = np.empty(header.n_records)
+    for k in range(header.n_records):
+        tal = bytes(raw[k, start : start + width])
+        head = tal.split(b"\x14", 1)[0]
+        try:
+            onsets[k] = float(head.decode("ascii"))
+        except (UnicodeDecodeError, ValueError) as err:
+            raise EDFError(
+                f"{header.path}: record {k} has no time-keeping annotation "
+                f"(starts {tal[:20]!r})",
+                "corrupt_edf",
+            ) from err
+    del raw
+    return onsets
 
 
 def _fmt(value: float, width: int = 8, what: str = "header field") -> str:

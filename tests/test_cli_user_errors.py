@@ -368,3 +368,41 @@ def test_zero_padded_subject_ids_stay_text(eegmat_dir, tmp_path, capsys):
     argv = ["preprocess", str(src), str(tmp_path / "c2"), "--subjects", "folder"]
     assert main([*argv, "--metadata", str(other), "-q"]) == 2
     assert "none of its 1 rows (keyed by 'participant_id'" in capsys.readouterr().err
+
+
+def test_recordings_too_short_for_a_crop_are_left_out_not_fatal(
+    eegmat_dir, tmp_path, capsys
+):
+    """One 62 s recording stopped a 60 s tower from embedding a whole corpus
+    (it needs 70 s with the default 10 s drop) (outside user)."""
+    import numpy as np
+    import torch
+
+    from braindecode_elm.data import read_edf_data, read_edf_header, write_edf
+    from braindecode_elm.models import ELM, ELMEncoder
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in (1, 2):
+        shutil.copy(eegmat_dir / f"Subject0{n}_1.edf", src / f"short{n}.edf")
+    h = read_edf_header(eegmat_dir / "Subject03_1.edf")
+    keep = [i for i, lbl in enumerate(h.labels) if lbl.startswith("EEG ")]
+    x = read_edf_data(h, keep)
+    write_edf(
+        src / "long.edf",
+        np.concatenate([x, x], axis=1),
+        [h.labels[i] for i in keep],
+        500.0,
+    )
+    assert main(["preprocess", str(src), str(tmp_path / "c"), "-q"]) == 0
+    torch.manual_seed(0)
+    ELM(ELMEncoder(variant="60s"), has_text_head=False).save_pretrained(
+        tmp_path / "b60"
+    )
+    out = tmp_path / "e.npz"
+    argv = ["embed", "--model", str(tmp_path / "b60"), "--cache", str(tmp_path / "c")]
+    said = "2 of 3 recordings yield no 60 s crop after dropping the first 10 s"
+    with pytest.warns(UserWarning, match=said):
+        assert main([*argv, "--out", str(out), "--device", "cpu"]) == 0
+    data = np.load(out)
+    assert list(data["ids"]) == ["long"] and data["crop_embeddings"].shape == (1, 256)

@@ -6,6 +6,7 @@ the EEG tower and the language model run only once per corpus.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,8 @@ class EmbeddedCorpus:
         Recording id -> description dict.
     subjects : dict
         Recording id -> subject.
+    skipped : list of dict
+        Recordings left out (``recording``, ``reason``): too short for one crop.
     """
 
     ids: list[str]
@@ -75,6 +78,7 @@ class EmbeddedCorpus:
     texts: list[str] = field(default_factory=list)
     descriptions: dict[str, dict] = field(default_factory=dict)
     subjects: dict[str, str] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     def recording_embeddings(self) -> np.ndarray:
         """L2-normalised mean crop embedding per recording, (n_recordings, d)."""
@@ -100,6 +104,7 @@ class EmbeddedCorpus:
             texts=[t for t, g in zip(self.texts, self.text_groups) if g in keep],
             descriptions={i: self.descriptions.get(i, {}) for i in ids},
             subjects={i: self.subjects.get(i, i) for i in ids},
+            skipped=list(self.skipped),
         )
 
 
@@ -199,16 +204,24 @@ def embed_corpus(
         from tqdm.auto import tqdm
 
         iterator = tqdm(ids, desc="embedding recordings", unit="rec")
+    skipped: list[dict[str, str]] = []
+    kept: list[str] = []
     for rid in iterator:
         rec = corpus[rid]
         crops = rec.crops(seconds, drop_first_s=drop_first_s, max_minutes=max_minutes)
         if len(crops) == 0:
-            raise ValueError(
-                f"recording {rid!r} ({rec.duration_s:.1f} s) yields no {seconds} s "
-                f"crop after dropping the first {drop_first_s} s (drop_first_s, "
-                "elm --drop-first): lower that, use shorter crops, or leave the "
-                "recording out (recording_ids, elm --recordings)"
+            # Left out and said, not fatal: one 65 s recording stopped the 60 s
+            # tower from embedding a whole corpus (outside user).
+            skipped.append(
+                {
+                    "recording": rid,
+                    "reason": f"recording {rid!r} ({rec.duration_s:.1f} s) yields "
+                    f"no {seconds:g} s crop after dropping the first "
+                    f"{drop_first_s:g} s",
+                }
             )
+            continue
+        kept.append(rid)
         if isinstance(need, int) and crops.shape[-1] < need:
             raise ValueError(
                 f"{seconds} s crops ({crops.shape[-1]} samples) are shorter than "
@@ -226,6 +239,21 @@ def embed_corpus(
             segs = [s for s in rec.segments(mode=segment_mode) if s and s.strip()]
             texts.extend(segs)
             tgroups.extend([rid] * len(segs))
+    if skipped:
+        hint = (
+            "lower drop_first_s (elm --drop-first), use shorter crops, or leave "
+            "such recordings out (recording_ids, elm --recordings)"
+        )
+        if not kept:
+            raise ValueError(f"{skipped[0]['reason']}: {hint}")
+        warnings.warn(
+            f"{len(skipped)} of {len(ids)} recordings yield no {seconds:g} s crop "
+            f"after dropping the first {drop_first_s:g} s and are left out, e.g. "
+            f"{[r['recording'] for r in skipped[:3]]}; {hint}",
+            UserWarning,
+            stacklevel=2,
+        )
+    ids = kept
     crop_emb = embed_eeg_array(model, np.concatenate(crops_list), batch_size=batch_size)
     text_emb = embed_texts(model, texts) if with_text else None
     return EmbeddedCorpus(
@@ -237,6 +265,7 @@ def embed_corpus(
         texts=texts,
         descriptions=descriptions,
         subjects=subjects,
+        skipped=skipped,
     )
 
 

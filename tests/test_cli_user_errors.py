@@ -406,3 +406,13 @@ def test_recordings_too_short_for_a_crop_are_left_out_not_fatal(
         assert main([*argv, "--out", str(out), "--device", "cpu"]) == 0
     data = np.load(out)
     assert list(data["ids"]) == ["long"] and data["crop_embeddings"].shape == (1, 256)
+
+
+def test_label_column_naming_no_column_is_refused(numeric_cache, tmp_path, capsys):
+    """--label-column diagnosys (a typo) was accepted and the fact silently
+    never written (outside user)."""
+    argv = ["pretrain-labelled", "--source", f"m={numeric_cache / 'edf'}"]
+    argv += ["--label-column", "diagnosys", "--out", str(tmp_path / "run"), "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--label-column ['diagnosys'] names no column" in err, err

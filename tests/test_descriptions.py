@@ -274,6 +274,26 @@ def test_tuh_events_keep_their_times_and_merge_over_channels(tmp_path: Path):
     ]
     got = tuh_annotation_facts({"path": str(tmp_path / "e.edf")}, min_background_s=1)
     assert [(f.facts["finding"], f.start_s) for f in got][1] == ("bckg", 11.0)
+    # an event shorter than a crop keeps its crop (2 s seizure: 43-48 s) out of
+    # the background; a file of short background rows only keeps the
+    # recording's own facts (it was dropped as having none)
+    short = tmp_path / "f.csv_bi"
+    short.write_text(
+        "channel,start_time,stop_time,label,confidence\n"
+        "TERM,0.0,43.0,bckg,1\nTERM,43.0,45.0,seiz,1\nTERM,45.0,100.0,bckg,1\n"
+    )
+    (tmp_path / "f.edf").write_bytes(b"")
+    spans = tuh_annotation_facts({"path": str(tmp_path / "f.edf")})
+    assert [(f.facts["finding"], f.start_s, f.stop_s) for f in spans] == [
+        ("bckg", 0.0, 43.0),
+        ("seiz", 43.0, 45.0),
+        ("bckg", 48.0, 100.0),
+    ]
+    only = tmp_path / "g.rec"
+    only.write_text("0,0.0,1.0,6\n0,2.0,3.0,6\n0,4.0,5.0,6\n")
+    (tmp_path / "g.edf").write_bytes(b"")
+    got = tuh_annotation_facts({"path": str(tmp_path / "g.edf"), "age": 42})
+    assert got == [{"age_group": "40s"}]
     for start, stop in ((-1.0, 2.0), (3.0, 2.0), (float("nan"), 1.0)):
         with pytest.raises(ValueError, match="FactSpan needs 0 <= start_s <= stop_s"):
             FactSpan({"finding": "spsw"}, start, stop)

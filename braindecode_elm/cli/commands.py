@@ -883,6 +883,18 @@ def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
                 dup,
                 name,
             )
+    columns = {
+        str(c).lower(): str(c)
+        for ds in datasets.values()
+        for c in getattr(ds.description, "columns", [])
+    }
+    absent = [c for c in args.label_column if c.lower() not in columns]
+    if absent:
+        # Accepted in silence before: the fact was simply never written.
+        raise ValueError(
+            f"--label-column {absent} names no column of the recordings' labels "
+            f"or metadata tables (they have {sorted(columns.values())})"
+        )
     participants = [
         str(Path(f) / "participants.tsv")
         for (f,) in sources.values()

@@ -1046,7 +1046,8 @@ def tuh_annotation_facts(
     builder : DescriptionBuilder | None
         Templates (default :class:`DescriptionBuilder()`).
     min_background_s : float
-        Shortest background stretch kept (s; default one 5 s crop).
+        Shortest background stretch kept, and the stretch an event shorter than
+        it covers from its onset (its crop): s, default one 5 s crop.
 
     Returns
     -------
@@ -1072,8 +1073,10 @@ def tuh_annotation_facts(
     background = by_class.pop("bckg", [])
     # TUEV and per-channel TUSZ files mark bckg on the channels an event
     # spares, at the event's time: background is what no event covers.
+    # An event shorter than a crop is trained as the crop from its onset: the
+    # background starts after that crop, not inside it.
     covered = tuh_event_spans(
-        TUHEvent(a, z, "event", "")
+        TUHEvent(a, max(z, a + min_background_s), "event", "")
         for stretches in by_class.values()
         for a, z in stretches
     ).get("event", [])
@@ -1085,6 +1088,10 @@ def tuh_annotation_facts(
         for label, stretches in [*by_class.items(), ("bckg", background)]
         for a, z in stretches
     ]
+    if not spans:
+        # Only background stretches shorter than a crop: the recording keeps
+        # the facts of its description (it was dropped as having none).
+        return tuh_facts(description, None, b)
     return sorted(spans, key=lambda f: (f.start_s, f.stop_s))
 
 

@@ -179,7 +179,12 @@ def run_labelled_recipe(
         try:
             w_test = windows_from_labelled(test, label, group=group)
         except ValueError:
-            entry["note"] = "the held-out part has no segment with this fact"
+            entry["note"] = (
+                "the held-out part's values of this fact are all absent from the "
+                "training part: counted in left_out, not scored"
+                if unseen
+                else "the held-out part has no segment with this fact"
+            )
             results["facts"][fact] = entry
             continue
         zs = zero_shot_windows(

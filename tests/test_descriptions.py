@@ -247,6 +247,10 @@ def test_tuh_events_keep_their_times_and_merge_over_channels(tmp_path: Path):
     )
     # every stretch after the end: the recording is skipped with that reason
     edfs[2].with_suffix(".rec").write_text("0,100.0,101.0,1\n")
+    # a malformed file skips its recording only (it stopped the whole run)
+    edfs[4].with_suffix(".csv_bi").write_text(
+        "channel,start_time,stop_time,label,confidence\nTERM,00:00:00,00:00:10,seiz,1\n"
+    )
     # bckg on the channels an event spares is not background at that time
     # (diff review: a focal seizure sat inside a whole-file bckg segment)
     per_channel = tmp_path / "d.csv"
@@ -332,13 +336,14 @@ def test_tuh_events_keep_their_times_and_merge_over_channels(tmp_path: Path):
         (edfs[0].stem, "bckg", 3000, 4000),
         (edfs[1].stem, "seiz", 2000, 3800),
     ]
-    assert [r for r in corpus.skipped if r["recording"].startswith("tusz/")] == [
-        {
-            "dataset": "tusz",
-            "recording": f"tusz/{edfs[2].stem}",
-            "reason": "every annotated stretch starts after its end (40.0 s)",
-        }
-    ]
+    skipped = {r["recording"]: r["reason"] for r in corpus.skipped}
+    assert skipped.pop(f"tusz/{edfs[2].stem}") == (
+        "every annotated stretch starts after its end (40.0 s)"
+    )
+    assert "the start and stop times must be numbers" in skipped.pop(
+        f"tusz/{edfs[4].stem}"
+    )
+    assert not skipped, skipped
 
 
 def test_tuh_annotation_files(tmp_path: Path):

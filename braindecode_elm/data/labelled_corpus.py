@@ -417,8 +417,9 @@ def build_labelled_corpus(
         which becomes a segment spanning the recording, or of
         :class:`~braindecode_elm.data.descriptions.FactSpan` (facts over a
         stretch in seconds from the recording's start; stretches starting after
-        the end are left out with a warning); an empty list skips the recording
-        (with the reason). For TUH without reports,
+        the end are left out with a warning); an empty list, or a
+        ``ValueError`` (a malformed annotation file), skips the recording with
+        the reason. For TUH without reports,
         :func:`~braindecode_elm.data.descriptions.tuh_annotation_facts` reads
         the TUEV/TUSZ annotation file beside each EDF and places each annotated
         stretch in time. Not with ``events``.
@@ -536,7 +537,14 @@ def build_labelled_corpus(
                 new.append(Segment(name, subj, rec, start, max(stop, start + 1), f))
         elif hook is not None:
             total = sig.shape[1]
-            for f in hook(desc, b):
+            try:
+                found = list(hook(desc, b))
+            except ValueError as err:
+                # A malformed annotation file: this recording is skipped with
+                # the reason, the others go on (it stopped the whole run).
+                skipped.append(dict(dataset=name, recording=rec, reason=str(err)))
+                continue
+            for f in found:
                 if isinstance(f, FactSpan):
                     start = int(round(f.start_s * _SFREQ))
                     stop = min(int(round(f.stop_s * _SFREQ)), total)

@@ -90,3 +90,49 @@ def test_preprocess_bids_root(eegmat_dir, tmp_path, capsys):
     assert list(skipped["reason"]) == ["unsupported_format"]
     assert skipped["subject"].tolist() == ["sub-04"]
     assert "write_raw_bids" in skipped["detail"].iloc[0]
+
+
+def test_bids_events_segment_the_recordings(eegmat_dir, tmp_path):
+    """BIDS *_events.tsv files were never read: --events on a BIDS source
+    failed with 'no known fact in its labels/metadata or annotations'
+    (outside user). They become annotations of each Raw, at their times."""
+    import shutil
+    import warnings
+
+    from braindecode_elm.data import TUHReports
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+    from braindecode_elm.data.tuh import bids_events
+
+    root = tmp_path / "bids"
+    for sub in (1, 2):
+        eeg = root / f"sub-0{sub}" / "eeg"
+        eeg.mkdir(parents=True)
+        shutil.copy(
+            eegmat_dir / f"Subject0{sub}_1.edf", eeg / f"sub-0{sub}_task-mixed_eeg.edf"
+        )
+        (eeg / f"sub-0{sub}_task-mixed_events.tsv").write_text(
+            "onset\tduration\ttrial_type\tvalue\n0\t30\trest\t1\n30.5\t25\tarithmetic\t2\n"
+            "58\tn/a\tn/a\t3\n"
+        )
+    (root / "participants.tsv").write_text(
+        "participant_id\tage\nsub-01\t21\nsub-02\t35\n"
+    )
+    ann = bids_events(root / "sub-01" / "eeg" / "sub-01_task-mixed_eeg.edf")
+    assert list(ann.onset) == [0.0, 30.5] and list(ann.duration) == [30.0, 25.0]
+    assert list(ann.description) == ["rest", "arithmetic"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        corpus = build_labelled_corpus({"b": TUHReports(root)}, events=True)
+    got = sorted(
+        (s.subject, s.facts["state"], s.start, s.stop) for s in corpus.segments
+    )
+    assert got == [
+        ("b/sub-01", "arithmetic", 3050, 5550),
+        ("b/sub-01", "rest", 0, 3000),
+        ("b/sub-02", "arithmetic", 3050, 5550),
+        ("b/sub-02", "rest", 0, 3000),
+    ], got
+    bad = root / "sub-02" / "eeg" / "sub-02_task-mixed_events.tsv"
+    bad.write_text("onset\ttrial_type\nsoon\trest\n")
+    with pytest.raises(ValueError, match=r"events.tsv: onset and duration must be"):
+        bids_events(root / "sub-02" / "eeg" / "sub-02_task-mixed_eeg.edf")

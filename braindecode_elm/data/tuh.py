@@ -23,6 +23,7 @@ from .tuh_index import (
 )
 
 __all__ = [
+    "bids_events",
     "TUHReports",
     "SKIP_COLUMNS",
     "find_report",
@@ -33,13 +34,82 @@ __all__ = [
 
 
 def _load_raw(path: str, preload: bool) -> tuple[Any, str | None]:
-    """(raw, None), or (None, error) when MNE cannot read what our check passed."""
+    """(raw, None), or (None, error) when MNE cannot read what our check passed.
+
+    A BIDS recording's ``*_events.tsv`` becomes annotations of its Raw (see
+    :func:`bids_events`), as MNE-BIDS reads them.
+    """
     import mne
 
     try:
-        return mne.io.read_raw_edf(path, preload=preload, verbose="error"), None
+        raw = mne.io.read_raw_edf(path, preload=preload, verbose="error")
     except Exception as exc:  # MNE raises many types for broken files
         return None, f"{path}: MNE cannot read it ({type(exc).__name__}: {exc})"
+    try:
+        events = bids_events(path)
+    except ValueError as exc:
+        return None, str(exc)
+    if events is not None and len(events):
+        # In the Raw's own time frame (orig_time), after what the EDF holds.
+        placed = mne.Annotations(
+            events.onset + raw.first_time,
+            events.duration,
+            events.description,
+            orig_time=raw.annotations.orig_time,
+        )
+        raw.set_annotations(raw.annotations + placed)
+    return raw, None
+
+
+def bids_events(path: str | os.PathLike[str]) -> Any:
+    """The events of a BIDS EEG file as MNE annotations, or None without a file.
+
+    ``sub-01_task-rest_eeg.edf`` has its events in ``sub-01_task-rest_events.tsv``
+    (columns ``onset`` and ``duration`` in seconds from the recording's start,
+    and ``trial_type``, the event's name; ``n/a`` durations are 0). Rows
+    without a ``trial_type`` are left out.
+
+    Parameters
+    ----------
+    path : str | os.PathLike
+        The EEG file.
+
+    Returns
+    -------
+    mne.Annotations | None
+
+    Raises
+    ------
+    ValueError
+        When the events file lacks ``onset`` or ``trial_type`` or holds a time
+        that is not a number (the message names the file).
+    """
+    import mne
+
+    p = Path(path)
+    stem = p.name[: -len(p.suffix)] if p.suffix else p.name
+    if not stem.endswith("_eeg"):
+        return None
+    tsv = p.with_name(stem[: -len("_eeg")] + "_events.tsv")
+    if not tsv.is_file():
+        return None
+    table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
+    missing = [c for c in ("onset", "trial_type") if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"{tsv}: BIDS events need the columns {missing} (it has "
+            f"{list(table.columns)})"
+        )
+    table = table[~table["trial_type"].str.strip().isin(["", "n/a"])]
+    dur = table["duration"] if "duration" in table.columns else "0"
+    try:
+        onset = pd.to_numeric(table["onset"]).to_numpy(float)
+        duration = pd.to_numeric(
+            pd.Series(dur, index=table.index).replace("n/a", "0")
+        ).to_numpy(float)
+    except ValueError as err:
+        raise ValueError(f"{tsv}: onset and duration must be seconds: {err}") from err
+    return mne.Annotations(onset, duration, table["trial_type"].str.strip().tolist())
 
 
 class TUHReports(BaseConcatDataset):

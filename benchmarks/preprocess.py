@@ -377,12 +377,12 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(table(results))
     print(caption(results))
-    out = args.json
-    if out is None and args.docs and not args.from_json:
-        # The docs tables come from a results file: a new measurement that
-        # regenerates them is that file (it was left stale beside new tables).
-        out = RESULTS
-    if out:
+    outs = [args.json] if args.json else []
+    if args.docs:
+        # The docs tables come from the results file: whatever regenerates them
+        # writes it too (it was left stale beside new tables).
+        outs.append(RESULTS)
+    for out in outs:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=1) + "\n")
     if args.docs:

@@ -54,3 +54,24 @@ def test_docs_carry_the_goal_line_of_the_results_file(bench):
     line = bench.goal_line(results)
     for page in ("README.md", "docs/benchmarks.rst", "docs/preprocessing.rst"):
         assert line in (REPO / page).read_text(), page
+
+
+def test_docs_are_regenerated_only_with_their_results_file(
+    bench, tmp_path, monkeypatch
+):
+    """``--docs`` rewrote the tables and left docs/results/preprocess.json
+    stale (a measurement without --json, or tables from another file)."""
+    other = tmp_path / "other.json"
+    results = {"rows": [], "date_utc": "x"}
+    other.write_text(json.dumps(results))
+    written = tmp_path / "results.json"
+    monkeypatch.setattr(bench, "RESULTS", written)
+    seen = []
+    monkeypatch.setattr(bench, "write_docs", lambda r: seen.append(r))
+    monkeypatch.setattr(bench, "table", lambda r: "")
+    monkeypatch.setattr(bench, "caption", lambda r: "")
+    bench.main(["--from-json", str(other), "--docs"])
+    assert seen == [results] and json.loads(written.read_text()) == results
+    written.unlink()
+    bench.main(["--from-json", str(other)])  # no --docs: the file is not touched
+    assert not written.exists()

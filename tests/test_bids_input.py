@@ -136,3 +136,48 @@ def test_bids_events_segment_the_recordings(eegmat_dir, tmp_path):
     bad.write_text("onset\ttrial_type\nsoon\trest\n")
     with pytest.raises(ValueError, match=r"events.tsv: onset and duration must be"):
         bids_events(root / "sub-02" / "eeg" / "sub-02_task-mixed_eeg.edf")
+
+
+def test_bids_events_never_cost_the_recording_nor_double(eegmat_dir, tmp_path):
+    """An events.tsv without trial_type (valid BIDS) or with an n/a onset made
+    the recording unreadable ('corrupt_edf'); a folder written by
+    mne_bids.write_raw_bids, whose EDF holds the same events, got every event
+    twice (diff review)."""
+    import shutil
+    import warnings
+
+    import mne
+
+    from braindecode_elm.data import TUHReports
+    from braindecode_elm.data.labelled_corpus import build_labelled_corpus
+    from braindecode_elm.data.tuh import bids_events
+
+    root = tmp_path / "bids"
+    eeg = root / "sub-01" / "eeg"
+    eeg.mkdir(parents=True)
+    edf = eeg / "sub-01_task-mixed_eeg.edf"
+    shutil.copy(eegmat_dir / "Subject01_1.edf", edf)
+    events = eeg / "sub-01_task-mixed_events.tsv"
+    events.write_text("onset\tduration\tvalue\n0\t30\trest\nn/a\tn/a\trest\n")
+    ann = bids_events(edf)  # the name from 'value', the n/a row left out
+    assert list(ann.description) == ["rest"] and list(ann.onset) == [0.0]
+    events.write_text("onset\tduration\nsoon\t1\n")  # no name column, bad onset
+    with pytest.warns(UserWarning, match="events.tsv: BIDS events need an onset"):
+        ds = TUHReports(root)
+    assert len(ds.datasets) == 1 and len(ds.datasets[0].raw.annotations) == 0
+
+    # written by MNE-BIDS: the events sit in the EDF and in events.tsv
+    raw = mne.io.read_raw_edf(eegmat_dir / "Subject02_1.edf", verbose="error")
+    raw.set_annotations(
+        mne.Annotations([0.0, 30.0], [30.0, 25.0], ["rest", "arithmetic"])
+    )
+    root2 = tmp_path / "bids2"
+    bp = mne_bids.BIDSPath(subject="01", task="mixed", root=root2, datatype="eeg")
+    mne_bids.write_raw_bids(
+        raw, bp, format="EDF", allow_preload=True, overwrite=True, verbose="error"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        corpus = build_labelled_corpus({"b": TUHReports(root2)}, events=True)
+    got = sorted((s.facts["state"], s.start, s.stop) for s in corpus.segments)
+    assert got == [("arithmetic", 3000, 5500), ("rest", 0, 3000)], got

@@ -416,3 +416,38 @@ def test_label_column_naming_no_column_is_refused(numeric_cache, tmp_path, capsy
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "--label-column ['diagnosys'] names no column" in err, err
+
+
+def test_crop_length_of_a_tower_built_for_another_window(numeric_cache, tmp_path):
+    """The default crop came from the variant (60 s) for a tower built for
+    10 s windows (LabelledRecipe(crop_seconds=10) makes such towers), and
+    labels given as a list failed with a bare count mismatch when recordings
+    were left out (diff review)."""
+    import numpy as np
+    import torch
+
+    from braindecode_elm.data import open_cache
+    from braindecode_elm.evaluation import embed_corpus
+    from braindecode_elm.evaluation.embedding import crop_seconds_of
+    from braindecode_elm.models import ELM, ELMEncoder
+
+    torch.manual_seed(0)
+    ten = ELM(ELMEncoder(variant="60s", n_times=1000, sfreq=100), has_text_head=False)
+    assert crop_seconds_of(ten) == 10.0
+    assert crop_seconds_of(ELMEncoder(variant="60s")) == 60.0
+    cache = open_cache(numeric_cache / "cache")
+    emb = embed_corpus(ten, cache, drop_first_s=0)
+    assert len(emb.crop_groups) == 4 * 6  # six 10 s crops of each 62 s file
+    from braindecode_elm.evaluation.embedding import EmbeddedCorpus
+    from braindecode_elm.evaluation.zeroshot import resolve_labels
+
+    left = EmbeddedCorpus(
+        ids=["long"],
+        crop_embeddings=np.zeros((1, 256)),
+        crop_groups=["long"],
+        skipped=[{"recording": "short", "reason": "too short"}],
+    )
+    with pytest.raises(
+        ValueError, match=r"left out as too short for a crop, e.g. \['short'\]"
+    ):
+        resolve_labels(left, ["rest", "arithmetic"])

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from .._json import to_jsonable
-from ..dsp.recipe import ELM_CROP_S
 
 __all__ = [
     "load_labels",
@@ -176,11 +175,13 @@ def _model(args: argparse.Namespace) -> Any:
 
 def _crop_length(args: argparse.Namespace, model: Any) -> None:
     """``--seconds``: the tower's own crop length unless given; said if not."""
-    tower_s = getattr(getattr(model, "eeg_encoder", None), "crop_seconds", None)
+    from braindecode_elm.evaluation.embedding import crop_seconds_of
+
+    tower_s = crop_seconds_of(model)
     if args.seconds is None:
         # A 60 s tower read 5 s crops by default (and failed on every one).
-        args.seconds = float(tower_s) if tower_s else ELM_CROP_S
-    elif tower_s and abs(args.seconds - tower_s) > 1e-6:
+        args.seconds = tower_s
+    elif abs(args.seconds - tower_s) > 1e-6:
         logger.warning(
             "the model's EEG tower is trained on %g s crops; --seconds %g gives "
             "it inputs of another length (its pooling saw %g s only)",
@@ -448,16 +449,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _crop_seconds(model: Any) -> float | None:
-    """The crop length the bundle's tower was built for, if it says."""
-    try:
-        # Braindecode's mixin derives it from n_times and sfreq, and raises
-        # when a tower was built without them.
-        return float(model.eeg_encoder.input_window_seconds)
-    except (AttributeError, ValueError):
-        return None
-
-
 def cmd_zeroshot(args: argparse.Namespace) -> int:
     from braindecode_elm.evaluation import zero_shot
     from braindecode_elm.evaluation.zeroshot import bundle_offsets
@@ -472,8 +463,10 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     offsets = None
     if not getattr(args, "no_calibration", False):
         offsets = bundle_offsets(model, args.prompts, classes)
-    trained_s = _crop_seconds(model)
-    if offsets is not None and trained_s and abs(args.seconds - trained_s) > 1e-6:
+    from braindecode_elm.evaluation.embedding import crop_seconds_of
+
+    trained_s = crop_seconds_of(model)
+    if offsets is not None and abs(args.seconds - trained_s) > 1e-6:
         logger.warning(
             "the bundle's class offsets were computed on %g s windows; with "
             "--seconds %g the scores shift and the offsets may not fit (compare "

@@ -8,6 +8,7 @@ nor torch; this module wraps it into a ``BaseConcatDataset`` of lazy MNE Raws.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +49,21 @@ def _load_raw(path: str, preload: bool) -> tuple[Any, str | None]:
     try:
         events = bids_events(path)
     except ValueError as exc:
-        return None, str(exc)
-    if events is not None and len(events):
-        # In the Raw's own time frame (orig_time), after what the EDF holds.
-        placed = mne.Annotations(
-            events.onset + raw.first_time,
-            events.duration,
-            events.description,
-            orig_time=raw.annotations.orig_time,
+        # The events file costs its annotations, never the recording.
+        warnings.warn(f"{exc}; its events are not used", UserWarning, stacklevel=2)
+        events = None
+    if events is not None:
+        # As MNE-BIDS reads them: the events file replaces the annotations the
+        # EDF holds (mne_bids.write_raw_bids writes the same events into both;
+        # appending doubled every segment), in the Raw's own time frame.
+        raw.set_annotations(
+            mne.Annotations(
+                events.onset + raw.first_time,
+                events.duration,
+                events.description,
+                orig_time=raw.annotations.orig_time,
+            )
         )
-        raw.set_annotations(raw.annotations + placed)
     return raw, None
 
 
@@ -65,9 +71,10 @@ def bids_events(path: str | os.PathLike[str]) -> Any:
     """The events of a BIDS EEG file as MNE annotations, or None without a file.
 
     ``sub-01_task-rest_eeg.edf`` has its events in ``sub-01_task-rest_events.tsv``
-    (columns ``onset`` and ``duration`` in seconds from the recording's start,
-    and ``trial_type``, the event's name; ``n/a`` durations are 0). Rows
-    without a ``trial_type`` are left out.
+    (columns ``onset`` and ``duration`` in seconds from the recording's start;
+    the event's name in ``trial_type``, else ``stim_type``, else ``value``, as
+    MNE-BIDS reads them; ``n/a`` durations are 0). Rows without a name or an
+    onset are left out.
 
     Parameters
     ----------
@@ -94,22 +101,27 @@ def bids_events(path: str | os.PathLike[str]) -> Any:
     if not tsv.is_file():
         return None
     table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
-    missing = [c for c in ("onset", "trial_type") if c not in table.columns]
-    if missing:
+    name = next(
+        (c for c in ("trial_type", "stim_type", "value") if c in table.columns), None
+    )
+    if "onset" not in table.columns or name is None:
         raise ValueError(
-            f"{tsv}: BIDS events need the columns {missing} (it has "
-            f"{list(table.columns)})"
+            f"{tsv}: BIDS events need an onset column and one of trial_type, "
+            f"stim_type or value (it has {list(table.columns)})"
         )
-    table = table[~table["trial_type"].str.strip().isin(["", "n/a"])]
+    blank = ["", "n/a"]
+    table = table[
+        ~table[name].str.strip().isin(blank) & ~table["onset"].str.strip().isin(blank)
+    ]
     dur = table["duration"] if "duration" in table.columns else "0"
     try:
         onset = pd.to_numeric(table["onset"]).to_numpy(float)
         duration = pd.to_numeric(
-            pd.Series(dur, index=table.index).replace("n/a", "0")
+            pd.Series(dur, index=table.index).replace({"n/a": "0", "": "0"})
         ).to_numpy(float)
     except ValueError as err:
         raise ValueError(f"{tsv}: onset and duration must be seconds: {err}") from err
-    return mne.Annotations(onset, duration, table["trial_type"].str.strip().tolist())
+    return mne.Annotations(onset, duration, table[name].str.strip().tolist())
 
 
 class TUHReports(BaseConcatDataset):

@@ -817,7 +817,8 @@ def _warn_name_subjects(
             f"subject ids were read from file names, and the same ones "
             f"({sorted(shared)[:4]}) occur in {len(folders)} folders "
             f"({folders[:4]}): if each folder holds one subject, pass "
-            "subjects='folder' (elm preprocess --subjects folder) or give a "
+            "subjects='folder' (elm preprocess --subjects folder; elm "
+            "pretrain-labelled --subjects NAME=folder) or give a "
             "metadata table with a subject column, or subject-disjoint splits "
             "put one person in several parts; if the folders are sessions of "
             "the same people, the ids are right",

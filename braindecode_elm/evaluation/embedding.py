@@ -15,7 +15,13 @@ import numpy as np
 
 from ..dsp.recipe import ELM_CROP_S
 
-__all__ = ["EmbeddedCorpus", "embed_corpus", "l2_normalize", "group_mean"]
+__all__ = [
+    "EmbeddedCorpus",
+    "crop_seconds_of",
+    "embed_corpus",
+    "l2_normalize",
+    "group_mean",
+]
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
@@ -144,12 +150,37 @@ def embed_texts(model: Any, texts: Sequence[str]) -> np.ndarray:
         return l2_normalize(_to_numpy(model.embed_text(list(texts))))
 
 
+def crop_seconds_of(model: Any) -> float:
+    """The crop length (s) a model's EEG tower is trained on.
+
+    The length the tower was built for (``n_times / sfreq``) when it says, else
+    its variant's (5 s or 60 s), else ELM's 5 s.
+
+    Parameters
+    ----------
+    model : ELM | ELMEncoder | Any
+        A bundle, a tower, or another embedder.
+
+    Returns
+    -------
+    float
+    """
+    tower = getattr(model, "eeg_encoder", model)
+    try:
+        # Braindecode's mixin derives it from n_times and sfreq, and raises
+        # when a tower was built without them.
+        return float(tower.input_window_seconds)
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return float(getattr(tower, "crop_seconds", ELM_CROP_S))
+
+
 def embed_corpus(
     model: Any,
     corpus: Any,
     *,
     recording_ids: Sequence[str] | None = None,
-    seconds: float = ELM_CROP_S,
+    seconds: float | None = None,
     drop_first_s: float = 10.0,
     max_minutes: float = 45.0,
     max_crops: int | None = None,
@@ -168,8 +199,11 @@ def embed_corpus(
         From :func:`braindecode_elm.data.open_cache`.
     recording_ids : sequence of str | None
         Restrict to these recordings (default: all OK recordings).
-    seconds, drop_first_s, max_minutes : float
-        Crop length and the ELM windowing rules (see ``CachedRecording.crops``).
+    seconds : float | None
+        Crop length; None: the length the model's tower is trained on
+        (:func:`crop_seconds_of`).
+    drop_first_s, max_minutes : float
+        The ELM windowing rules (see ``CachedRecording.crops``).
     max_crops : int | None
         Keep at most this many evenly spaced crops per recording (speed).
     segment_mode : str
@@ -188,6 +222,8 @@ def embed_corpus(
     ids = list(corpus.ids if recording_ids is None else recording_ids)
     if not ids:
         raise ValueError("no recordings to embed (empty corpus or recording_ids)")
+    if seconds is None:
+        seconds = crop_seconds_of(model)
     if not 0 < seconds <= max_minutes * 60:
         raise ValueError(
             f"crop length {seconds} s must be > 0 and at most the {max_minutes:g} "

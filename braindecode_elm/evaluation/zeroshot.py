@@ -232,8 +232,17 @@ def resolve_labels(
         return [labels(emb.descriptions.get(r, {})) for r in emb.ids]
     labels = list(labels)
     if len(labels) != len(emb.ids):
+        left = getattr(emb, "skipped", None) or []
         raise ValueError(
             f"{len(labels)} labels for {len(emb.ids)} recordings; they must match"
+            + (
+                f" ({len(left)} recordings were left out as too short for a crop, "
+                f"e.g. {[r['recording'] for r in left[:3]]}: give the labels as a "
+                "mapping from recording id, a callable of the description, or a "
+                "description key)"
+                if left
+                else ""
+            )
         )
     return labels
 

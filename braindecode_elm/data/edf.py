@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "EDFError",
@@ -280,6 +281,29 @@ def _parse_header(path: Path, size: int, head: bytes, rest: bytes) -> EDFHeader:
     )
 
 
+def _records(
+    header: EDFHeader, dtype: npt.DTypeLike, per_record: int, buffer: bytes | None
+) -> np.ndarray:
+    """The data records as an (n_records, per_record) array of ``dtype``.
+
+    From ``buffer`` when the file's bytes are in memory, else memory-mapped.
+    """
+    if buffer is not None:
+        return np.frombuffer(
+            buffer,
+            dtype=dtype,
+            count=header.n_records * per_record,
+            offset=header.header_bytes,
+        ).reshape(header.n_records, per_record)
+    return np.memmap(
+        header.path,
+        dtype=dtype,
+        mode="r",
+        offset=header.header_bytes,
+        shape=(header.n_records, per_record),
+    )
+
+
 def read_edf_data(
     header: EDFHeader | str | os.PathLike[str],
     picks: list[int] | None = None,
@@ -320,22 +344,7 @@ def read_edf_data(
     picks = list(picks)
     if len({int(ns[i]) for i in picks}) > 1:
         raise ValueError("picked EDF signals have different sampling rates")
-    rec = int(ns.sum())
-    if buffer is not None:
-        raw = np.frombuffer(
-            buffer,
-            dtype="<i2",
-            count=header.n_records * rec,
-            offset=header.header_bytes,
-        ).reshape(header.n_records, rec)
-    else:
-        raw = np.memmap(
-            header.path,
-            dtype="<i2",
-            mode="r",
-            offset=header.header_bytes,
-            shape=(header.n_records, rec),
-        )
+    raw = _records(header, "<i2", int(ns.sum()), buffer)
     starts = np.concatenate([[0], np.cumsum(ns)[:-1]])
     n = int(ns[picks[0]])
     gain, offset = header.gains()
@@ -385,24 +394,9 @@ def record_onsets(
     if not ann:
         return None
     ns = header.n_samples
-    rec = int(ns.sum()) * 2  # bytes per record
     start = int(ns[: ann[0]].sum()) * 2
     width = int(ns[ann[0]]) * 2
-    if buffer is not None:
-        raw = np.frombuffer(
-            buffer,
-            dtype=np.uint8,
-            count=header.n_records * rec,
-            offset=header.header_bytes,
-        ).reshape(header.n_records, rec)
-    else:
-        raw = np.memmap(
-            header.path,
-            dtype=np.uint8,
-            mode="r",
-            offset=header.header_bytes,
-            shape=(header.n_records, rec),
-        )
+    raw = _records(header, np.uint8, int(ns.sum()) * 2, buffer)
     onsets = np.empty(header.n_records)
     for k in range(header.n_records):
         tal = bytes(raw[k, start : start + width])

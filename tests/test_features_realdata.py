@@ -287,6 +287,10 @@ def test_a_60s_tower_gets_60s_windows(eegmat_dir):
     short = mne.make_fixed_length_epochs(raw, duration=5.0, preload=True, verbose=False)
     with pytest.raises(ValueError, match=r"at least 5.76 s .* trained on 60 s windows"):
         ELMFeatures(enc).fit(short)
+    # a tower built for 10 s windows gets 10 s windows, as the CLI crops
+    ten = ELMEncoder(variant="60s", n_times=1000, sfreq=100).eval()
+    f = ELMFeatures(ten).fit(ep)
+    assert f._window_s() == 10.0 and f.transform(ep).shape == (1, 256)
 
 
 def test_random_elm_by_name_takes_the_seed_and_leaves_the_callers_rng(epochs):

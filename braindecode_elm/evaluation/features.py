@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..dsp.montage import warn_bad_montage_channels
-from ..dsp.recipe import ELM_CROP_S, ELM_SFREQ, MIN_RMS_UV
+from ..dsp.recipe import ELM_SFREQ, MIN_RMS_UV
 
 __all__ = [
     "ELMFeatures",
@@ -552,7 +552,10 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         """The window fed to the tower (s): the parameter, or the tower's crop."""
         if self.window_seconds is not None:
             return float(self.window_seconds)
-        return float(getattr(self._encoder(), "crop_seconds", ELM_CROP_S))
+        from .embedding import crop_seconds_of
+
+        # As the cache commands crop: the tower's own window, else its variant's.
+        return crop_seconds_of(self._encoder())
 
     def _check_rate(self, sfreq: float) -> None:
         if not (math.isfinite(sfreq) and sfreq > 0):

@@ -814,6 +814,11 @@ class TUHEvent:
     channel: str
 
 
+def _in_order(start: float, stop: float) -> bool:
+    """Finite times in seconds with ``0 <= start <= stop``."""
+    return math.isfinite(start) and math.isfinite(stop) and 0 <= start <= stop
+
+
 @dataclass(frozen=True)
 class FactSpan:
     """Facts that hold over a stretch of a recording (not all of it).
@@ -836,8 +841,7 @@ class FactSpan:
     stop_s: float
 
     def __post_init__(self) -> None:
-        start, stop = float(self.start_s), float(self.stop_s)
-        if not (math.isfinite(start) and math.isfinite(stop) and 0 <= start <= stop):
+        if not _in_order(float(self.start_s), float(self.stop_s)):
             # A negative start would index the signal from its end.
             raise ValueError(
                 f"FactSpan needs 0 <= start_s <= stop_s (seconds from the "
@@ -909,7 +913,7 @@ def read_tuh_events(path: str) -> list[TUHEvent]:
                 f"{p}:{n}: the start and stop times must be numbers (seconds), got "
                 f"{line!r}"
             ) from err
-        if not (math.isfinite(start) and math.isfinite(stop) and 0 <= start <= stop):
+        if not _in_order(start, stop):
             raise ValueError(
                 f"{p}:{n}: expected 0 <= start <= stop (seconds), got start {start:g} "
                 f"and stop {stop:g} in {line!r}"
@@ -963,16 +967,19 @@ def tuh_event_spans(events: Iterable[TUHEvent]) -> dict[str, list[tuple[float, f
     by_label: dict[str, list[tuple[float, float]]] = {}
     for ev in events:
         by_label.setdefault(ev.label, []).append((ev.start_s, ev.stop_s))
-    out: dict[str, list[tuple[float, float]]] = {}
-    for label, spans in by_label.items():
-        merged: list[list[float]] = []
-        for a, b in sorted(spans):
-            if merged and a <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], b)
-            else:
-                merged.append([a, b])
-        out[label] = [(a, b) for a, b in merged]
-    return out
+    return {label: _merge(spans) for label, spans in by_label.items()}
+
+
+def _merge(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted, disjoint stretches covering ``spans`` (overlapping or touching
+    ones merge)."""
+    merged: list[list[float]] = []
+    for a, z in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], z)
+        else:
+            merged.append([a, z])
+    return [(a, z) for a, z in merged]
 
 
 def tuh_facts(
@@ -1075,11 +1082,11 @@ def tuh_annotation_facts(
     # spares, at the event's time: background is what no event covers.
     # An event shorter than a crop is trained as the crop from its onset: the
     # background starts after that crop, not inside it.
-    covered = tuh_event_spans(
-        TUHEvent(a, max(z, a + min_background_s), "event", "")
+    covered = _merge(
+        (a, max(z, a + min_background_s))
         for stretches in by_class.values()
         for a, z in stretches
-    ).get("event", [])
+    )
     background = [
         (a, z) for a, z in _subtract(background, covered) if z - a >= min_background_s
     ]

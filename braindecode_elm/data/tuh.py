@@ -88,8 +88,8 @@ def bids_events(path: str | os.PathLike[str]) -> Any:
     Raises
     ------
     ValueError
-        When the events file lacks ``onset`` or ``trial_type`` or holds a time
-        that is not a number (the message names the file).
+        When the events file has no ``onset`` column or no name column, or
+        holds a time that is not a number (the message names the file).
     """
     import mne
 

@@ -329,7 +329,7 @@ def _cell(
     fractions: Sequence[float],
     shared: Mapping[str, tuple[str, Mapping[str, Sequence[str]]]] | None = None,
 ) -> dict[str, Any]:
-    from .probe import linear_probe
+    from .probe import SingleClassSplit, linear_probe
     from .retrieval import retrieval_metrics
     from .splits import subject_split
     from .zeroshot import resolve_labels, zero_shot
@@ -389,16 +389,15 @@ def _cell(
                 fractions=fractions,
                 seeds=seeds,
             )
-        except ValueError as err:
+        except SingleClassSplit as err:
             # The probe's hint names elm probe's split flags, which the
             # benchmark does not have: name its fixed split instead.
-            text, _, _ = str(err).partition(": use more subjects, or a larger")
-            if text == str(err):
-                raise
             raise ValueError(
-                f"{text}: elm benchmark tests on 30 % of the subjects and chooses C "
-                "on 20 % of the rest, so give the dataset more subjects of each "
-                "class, or run elm probe with --val-size / --test-size"
+                f"the {err.split} split holds a single class; the probe needs "
+                "every split to contain at least two classes: elm benchmark tests "
+                "on 30 % of the subjects and chooses C on 20 % of the rest, so "
+                "give the dataset more subjects of each class, or run elm probe "
+                "with --val-size / --test-size"
             ) from err
         metrics = {}
         for f, s in res["summary"].items():

@@ -424,7 +424,7 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             self._model_ = None
         self._model_from_ = (self.model, self.seed)
         enc = self._encoder()
-        self._check_length(data.shape[-1], sfreq)
+        self._check_length(_rate_length(data.shape[-1], sfreq))
         need = int(getattr(enc, "min_n_times", 0))
         if int(round(self._window_s() * ELM_SFREQ)) < need:
             raise ValueError(
@@ -584,12 +584,9 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
                 f"montage {needed}: {err}"
             ) from err
 
-    def _check_length(self, n_times: int, sfreq: float) -> None:
-        """Refuse epochs shorter than the tower's minimum input once at 100 Hz."""
-        from braindecode_elm.dsp import rational_factors
-
-        up, down, _ = rational_factors(sfreq, ELM_SFREQ)
-        n_out = -(-n_times * up // down)
+    def _check_length(self, n_out: int) -> None:
+        """Refuse epochs of ``n_out`` samples at 100 Hz, shorter than the tower's
+        minimum input."""
         need = int(getattr(self._encoder(), "min_n_times", 0))
         if n_out < need:
             raise ValueError(
@@ -732,16 +729,8 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         import torch.nn.functional as F
 
         enc = self._encoder()
-        need = int(getattr(enc, "min_n_times", 0))
+        self._check_length(x.shape[-1])
         window_s = self._window_s()
-        if x.shape[-1] < need:
-            raise ValueError(
-                f"ELMFeatures: epochs of {x.shape[-1] / ELM_SFREQ:g} s are too short "
-                f"for the EEG tower, which needs at least {need / ELM_SFREQ:g} s "
-                f"({need} samples at {ELM_SFREQ:g} Hz); ELM is trained on "
-                f"{window_s:g} s windows: use longer epochs (e.g. "
-                "tmin/tmax in mne.Epochs)"
-            )
         win = int(round(window_s * ELM_SFREQ))
         n_win = max(1, x.shape[-1] // win)
         unused = x.shape[-1] - n_win * win if x.shape[-1] >= win else 0
@@ -776,6 +765,14 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
         if self.output == "embedding":
             f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
         return f
+
+
+def _rate_length(n_times: int, sfreq: float) -> int:
+    """Samples of ``n_times`` at ``sfreq`` once resampled to 100 Hz."""
+    from braindecode_elm.dsp import rational_factors
+
+    up, down, _ = rational_factors(sfreq, ELM_SFREQ)
+    return -(-n_times * up // down)
 
 
 def _is_mne(X: Any) -> bool:

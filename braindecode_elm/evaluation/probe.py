@@ -17,12 +17,31 @@ import numpy as np
 
 __all__ = [
     "PROBE_CS",
+    "SingleClassSplit",
     "probe_pipeline",
     "nested_label_subsets",
     "fit_probe",
     "linear_probe_from_features",
     "linear_probe",
 ]
+
+
+class SingleClassSplit(ValueError):
+    """A split of the probe holds one class (``split``: its name).
+
+    The message says how ``elm probe`` and :func:`linear_probe` change the
+    split; a caller with other controls (``elm benchmark``) words its own.
+    """
+
+    def __init__(self, split: str) -> None:
+        super().__init__(
+            f"the {split} split holds a single class; the probe needs every "
+            "split to contain at least two classes: use more subjects, or a "
+            "larger share for that split (elm probe --val-size / --test-size; "
+            "val_size= of linear_probe)"
+        )
+        self.split = split
+
 
 #: The C grid of the ELM protocol.
 PROBE_CS: np.ndarray = np.logspace(-6, 5, 45)
@@ -186,12 +205,7 @@ def linear_probe_from_features(
         )
     for name, y in (("training", ytr), ("validation", yva), ("test", yte)):
         if len(np.unique(y)) < 2:
-            raise ValueError(
-                f"the {name} split holds a single class; the probe needs every "
-                "split to contain at least two classes: use more subjects, or a "
-                "larger share for that split (elm probe --val-size / --test-size; "
-                "val_size= of linear_probe)"
-            )
+            raise SingleClassSplit(name)
     runs = []
     predictions: list[dict[str, Any]] = []
     for seed in seeds:

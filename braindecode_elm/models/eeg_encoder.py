@@ -129,12 +129,6 @@ class _InputCheck(nn.Module):
         self.trained_on = _trained_on(variant)
         self._warned: set[str] = set()
 
-    def __setstate__(self, state: dict) -> None:
-        # A pickle from before the variant's text: the 5 s tower's.
-        super().__setstate__(state)
-        if "trained_on" not in self.__dict__:
-            self.trained_on = _trained_on("5s")
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``x`` if it is (batch, n_chans, >= min_len), else raise."""
         if x.dim() != 3:
@@ -406,7 +400,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
             self.input_check = _InputCheck(
                 self.conv1_layers[0][-1].in_channels, self.min_n_times, self.variant
             )
-        # A check pickled before it named the variant took the 5 s text.
+        # A check pickled before it named the variant has no text: its tower's.
         self.input_check.trained_on = _trained_on(self.variant)
 
     @property

@@ -116,6 +116,9 @@ fn set_simd_level(py: Python<'_>, level: Option<&str>) -> PyResult<&'static str>
         })?),
     };
     let isa = force(want);
+    if let Some(note) = level.and_then(SimdLevel::foreign_baseline_note) {
+        warn_runtime(py, &note)?;
+    }
     if let Some(w) = want.filter(|&w| isa.level() < w) {
         warn_runtime(
             py,

@@ -101,6 +101,9 @@ def test_n_threads_capped_and_validated():
     capped, _ = dsp.preprocess(x, NAMES21, 256.0, dtype=np.float64, n_threads=cores)
     many, _ = dsp.preprocess(x, NAMES21, 256.0, dtype=np.float64, n_threads=10**6)
     np.testing.assert_array_equal(capped, many)
+    # Beyond a C integer too: capped the same, not an OverflowError.
+    huge, _ = dsp.preprocess(x, NAMES21, 256.0, dtype=np.float64, n_threads=2**70)
+    np.testing.assert_array_equal(capped, huge)
     one, _ = dsp.preprocess(x, NAMES21, 256.0, dtype=np.float64)
     np.testing.assert_allclose(many, one, rtol=0, atol=1e-12 * np.abs(one).max())
     batch = dsp.preprocess_batch([x, x], [NAMES21] * 2, [256.0] * 2, n_threads=10**6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import warnings
@@ -117,6 +118,25 @@ def test_force_simd_rejects_unknown_and_warns_on_unsupported():
         warnings.simplefilter("error")
         with dsp.force_simd("auto") as used:
             assert used == before
+
+
+def test_other_architectures_base_level_is_named():
+    # ``neon`` on x86-64 (``sse2`` on aarch64) runs this build's own portable
+    # kernels: said once, in the environment variable and in force_simd alike.
+    own = "neon" if platform.machine().lower() in {"aarch64", "arm64"} else "sse2"
+    other = "sse2" if own == "neon" else "neon"
+    out = _run_child(other)
+    assert out["level"] == own and out["err"] <= 1e-9
+    assert any(f"{other} is the" in w and own in w for w in out["warnings"]), out
+    before = dsp.simd_level()
+    with pytest.warns(RuntimeWarning, match=f"{other} is the .* base level"):
+        with dsp.force_simd(other) as used:
+            assert used == own
+    assert dsp.simd_level() == before
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with dsp.force_simd(own) as used:
+            assert used == own
 
 
 def test_level_names():

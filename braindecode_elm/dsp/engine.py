@@ -270,6 +270,15 @@ def _check_threads(n_threads: int) -> None:
         raise ValueError(f"n_threads must be a positive integer, got {n_threads!r}")
 
 
+def _native_threads(n_threads: int) -> int:
+    """``n_threads`` as the native call takes it (a C ``usize``).
+
+    The engine caps the count at the cores it may use; a huge Python int would
+    overflow the conversion before that cap, so it is bounded here first.
+    """
+    return min(int(n_threads), 1 << 16)
+
+
 def _check_length(x: np.ndarray, sos: np.ndarray, recipe: Recipe, label: str) -> None:
     """Reject a signal too short for the zero-phase filter's padding.
 
@@ -446,7 +455,7 @@ def preprocess_counted(
         up,
         down,
         out_dtype == np.float32,
-        int(n_threads),
+        _native_threads(n_threads),
         [str(c) for c in ch_names],
     )
     return y, names, _clip_share(y, rec)
@@ -525,7 +534,7 @@ def preprocess_batch(
         ups,
         downs,
         out_dtype == np.float32,
-        int(n_threads),
+        _native_threads(n_threads),
     )
     return list(zip(ys, all_names))
 

@@ -5,7 +5,9 @@ The level is chosen once per process from the ``ELM_SIMD`` environment variable
 to the widest one below it with a ``RuntimeWarning``), else the best the CPU
 has. ``sse2`` (x86-64), ``neon`` (aarch64) and ``baseline`` name the level of a
 CPU without AVX2+FMA: the portable kernels (the ``scalar`` code) compiled for
-the target's base instruction set, which :func:`simd_level` then reports.
+the target's base instruction set, which :func:`simd_level` then reports (the
+other architecture's name, ``neon`` on x86-64 or ``sse2`` on aarch64, runs the
+same kernels and says so with a ``RuntimeWarning``).
 :func:`force_simd` changes it for a block of code (tests, benchmarks); all
 levels give the same numbers to ~1e-12 of the signal RMS.
 """

@@ -62,6 +62,25 @@ impl SimdLevel {
         }
     }
 
+    /// A note when `s` names the base level of another architecture (`neon`
+    /// on x86-64, `sse2` on aarch64): it parses as this target's baseline
+    /// (the same portable kernels), which the user should be told.
+    pub fn foreign_baseline_note(s: &str) -> Option<String> {
+        let s = s.trim().to_ascii_lowercase();
+        let own = SimdLevel::Baseline.name();
+        let foreign = match s.as_str() {
+            "neon" => "aarch64",
+            "sse2" => "x86-64",
+            _ => return None,
+        };
+        (s != own).then(|| {
+            format!(
+                "{s} is the {foreign} base level; this build runs the portable \
+                 kernels on its own base level, {own}"
+            )
+        })
+    }
+
     fn code(self) -> u8 {
         ALL.iter().position(|&l| l == self).unwrap() as u8
     }
@@ -181,13 +200,15 @@ pub fn choose(request: Option<&str>) -> Choice {
         },
         Some(want) => {
             let isa = Isa::new(want);
-            let warning = (isa.level() < want).then(|| {
-                format!(
+            let warning = if isa.level() < want {
+                Some(format!(
                     "ELM_SIMD={req}: this CPU does not support {}; using {} instead",
                     want.name(),
                     isa.level().name()
-                )
-            });
+                ))
+            } else {
+                SimdLevel::foreign_baseline_note(req).map(|n| format!("ELM_SIMD={req}: {n}"))
+            };
             Choice { isa, warning }
         }
     }
@@ -289,6 +310,19 @@ mod tests {
             assert!(w.contains("does not support avx512"), "{w}");
             assert!(w.contains(best.name()), "{w}");
         }
+    }
+
+    #[test]
+    fn another_architectures_base_level_is_named() {
+        let own = SimdLevel::Baseline.name();
+        let other = if own == "neon" { "sse2" } else { "neon" };
+        assert!(SimdLevel::foreign_baseline_note(own).is_none());
+        assert!(SimdLevel::foreign_baseline_note("avx2").is_none());
+        let c = choose(Some(other));
+        assert_eq!(c.isa.level(), SimdLevel::Baseline.min(detect()));
+        let w = c.warning.expect("a foreign base level is named");
+        assert!(w.contains(other) && w.contains(own), "{w}");
+        assert!(choose(Some(own)).warning.is_none() || detect() < SimdLevel::Baseline);
     }
 
     #[test]

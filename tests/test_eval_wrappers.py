@@ -265,3 +265,32 @@ def test_elm_classifier_finetunes_a_copy():
     assert all(m.training for m in head.modules())
     with pytest.raises(ValueError, match="n_outputs"):
         elm_classifier(enc, 1)
+
+
+def test_elm_classifier_names_labels_its_head_cannot_take():
+    # A third class used to reach torch's loss as a bare "IndexError: Target 2
+    # is out of bounds".
+    from braindecode_elm.evaluation import elm_classifier
+    from braindecode_elm.models import ELMEncoder
+
+    torch.manual_seed(0)
+    enc = ELMEncoder(n_filters=4).eval()
+    X = np.random.default_rng(0).normal(size=(12, 20, 500)).astype(np.float32)
+    kw = dict(max_epochs=1, batch_size=4)
+    with pytest.raises(ValueError, match="3 classes .* n_outputs=2: pass n_outputs=3"):
+        elm_classifier(enc, 2, **kw).fit(X, np.arange(12) % 3)
+    with pytest.raises(ValueError, match=r"integers 0..2 .* from 1 to 3"):
+        elm_classifier(enc, 3, **kw).fit(X, np.arange(12) % 3 + 1)
+    with pytest.raises(ValueError, match="LabelEncoder"):
+        elm_classifier(enc, 2, **kw).fit(X, np.array(["rest", "task"] * 6))
+    # Labels the head can take still train, with a user's own callbacks kept.
+    from skorch.callbacks import EpochScoring
+
+    clf = elm_classifier(
+        enc,
+        3,
+        callbacks=[("acc", EpochScoring("accuracy", on_train=True, name="acc"))],
+        **kw,
+    )
+    clf.fit(X, np.arange(12) % 3)
+    assert "acc" in clf.history[-1]

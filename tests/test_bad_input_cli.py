@@ -70,6 +70,10 @@ def ws(tmp_path_factory):
     (root / "garbage.pt").write_bytes(b"not a checkpoint" * 8)
     torch.save({"a": _RunsCode()}, root / "evil.pt")
     (root / "ids_empty.txt").write_text("\n")
+    for run in ("done_labelled", "done_open"):  # earlier runs not to write over
+        (root / run).mkdir()
+        (root / run / "results.json").write_text("{}")
+    (root / "done_open" / "seed1").mkdir()
     (root / "prompts_bad.json").write_text('{"normal": []}')
     # A string for the list was read as one prompt per letter.
     (root / "prompts_str.json").write_text('{"normal": "normal", "abnormal": ["x"]}')
@@ -214,6 +218,14 @@ CASES = [
     ("open-recipe --out o --seeds -1", "argument --seeds: must be an integer >= 0"),
     ("open-recipe --epochs 2", "the following arguments are required: --out"),
     ("open-recipe --out o --data-dir nowhere", "nowhere: pass the folder that holds"),
+    (
+        "open-recipe --out done_open --seeds 1",
+        "holds an earlier run (results.json, seed1)",
+    ),
+    (  # --overwrite passes that check (and stops at the next one)
+        "open-recipe --out done_open --seeds 1 --overwrite --data-dir nowhere",
+        "nowhere: pass the folder that holds",
+    ),
     # pretrain-labelled
     ("pretrain-labelled --source corpus/ --out o", "write NAME=VALUE"),
     ("pretrain-labelled --source a=nowhere --out o", "a=nowhere: no such folder"),
@@ -223,6 +235,11 @@ CASES = [
     ("pretrain-labelled --source a=corpus/ --test-size 1 --out o", "(0, 1)"),
     ("pretrain-labelled --source a=corpus/ --epochs 0 --out o", "positive integer"),
     ("pretrain-labelled --source a=corpus/", "required: --out"),
+    (
+        "pretrain-labelled --source a=corpus/ --out done_labelled",
+        "--out done_labelled holds an earlier run (results.json); choose another "
+        "folder, or pass --overwrite",
+    ),
     # pretrain (handed to the training CLI, same error handling)
     ("pretrain --preset tiny-cpu --data cache/ --out r/ base_lr=abc", "base_lr='abc'"),
     ("pretrain --preset tiny-cpu --data cache/ --out r/ --device tpu", "device='tpu'"),

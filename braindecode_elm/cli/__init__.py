@@ -547,6 +547,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="bundles (seed<k>/) and results")
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run in --out (refused otherwise)",
+    )
+    p.add_argument(
         "--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2], help="seeds"
     )
     p.add_argument(
@@ -656,6 +661,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=positive_int, default=2, help="torch threads (fixed)"
     )
     p.add_argument("--out", required=True, help="output: bundle/ and results.json")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run in --out (refused otherwise)",
+    )
     _add_verbosity(p)
 
     p = sub.add_parser(

@@ -738,6 +738,11 @@ def cmd_open_recipe(args: argparse.Namespace) -> int:
     recipe = (
         OPEN_RECIPE if args.epochs is None else replace(OPEN_RECIPE, epochs=args.epochs)
     )
+    _refuse_earlier_run(
+        Path(args.out),
+        ["results.json", *(f"seed{k}" for k in args.seeds)],
+        args.overwrite,
+    )
     res = run_open_recipe(
         args.out,
         data_dir=args.data_dir,
@@ -750,6 +755,19 @@ def cmd_open_recipe(args: argparse.Namespace) -> int:
     print(results_table(res))
     print(f"bundles and results.json written to {args.out}")
     return 0
+
+
+def _refuse_earlier_run(out: Path, names: list[str], overwrite: bool) -> None:
+    """Refuse to write a run over an earlier one unless ``--overwrite``.
+
+    A trained bundle takes minutes to hours to make; it was replaced in silence.
+    """
+    found = [n for n in names if (out / n).exists()]
+    if found and not overwrite:
+        raise FileExistsError(
+            f"--out {out} holds an earlier run ({', '.join(found)}); choose another "
+            "folder, or pass --overwrite to replace it"
+        )
 
 
 def _named(values: list[str], what: str) -> dict[str, list[str]]:
@@ -846,6 +864,7 @@ def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a folder")
+    _refuse_earlier_run(out, ["results.json", "bundle"], args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
     builder = DescriptionBuilder(
         templates={c: generic_templates(c) for c in args.label_column}

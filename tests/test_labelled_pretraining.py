@@ -137,5 +137,16 @@ def test_labelled_recipe_on_tuev_recordings_with_two_classes(tmp_path):
         corpus, tmp_path / "run", recipe=recipe, test_size=0.34, seed=0, log=None
     )
     assert res["facts"]["finding"]["unit"] == "segment"
-    assert json.loads((tmp_path / "run" / "results.json").read_text())["facts"]
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["facts"]
+    # Each segment with its part, time and facts: the file says what was taught.
+    segs = saved["segments"]
+    assert len(segs) == len(corpus.segments)
+    assert {s["part"] for s in segs} == {"train", "test"}
+    for part in ("train", "test"):
+        subjects = {s["subject"] for s in segs if s["part"] == part}
+        assert subjects == set(res["split"][part])
+    events = [s for s in segs if s["facts"].get("finding") not in (None, "background")]
+    assert events and all(s["stop_s"] > s["start_s"] >= 0 for s in segs)
+    assert {(s["start_s"], s["stop_s"]) for s in events} <= {(1.0, 2.0), (3.0, 4.0)}
     assert (tmp_path / "run" / "bundle" / "config.json").is_file()

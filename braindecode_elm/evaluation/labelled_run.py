@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..dsp.recipe import ELM_SFREQ
+
 __all__ = ["run_labelled_recipe"]
 
 
@@ -146,6 +148,21 @@ def run_labelled_recipe(
         "history": history,
         "facts": {},
         "skipped": list(skipped or []) + list(corpus.skipped),
+        # What each recording was taught and in which part: the text a
+        # segment's crops were paired with is built from these facts.
+        "segments": [
+            {
+                "part": part,
+                "dataset": seg.dataset,
+                "subject": seg.subject,
+                "recording": seg.recording,
+                "start_s": seg.start / ELM_SFREQ,
+                "stop_s": seg.stop / ELM_SFREQ,
+                "facts": dict(seg.facts),
+            }
+            for part, segs in (("train", train.segments), ("test", test.segments))
+            for seg in segs
+        ],
     }
     for fact, classes in prompts.items():
 

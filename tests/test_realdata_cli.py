@@ -8,6 +8,7 @@ user table, unique benchmark names.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -921,3 +922,67 @@ def test_pretrain_labelled_says_what_it_leaves_out(eegmat_dir, tmp_path, caplog)
     afile = tmp_path / "afile"
     afile.write_text("x")
     assert main([*base, "--out", str(afile)]) == 2
+
+
+def test_pretrain_labelled_events_take_aliases_from_the_command_line(
+    eegbci_dir, eegmat_dir, tmp_path, capsys
+):
+    """EEGBCI runs read as plain files carry T0/T1/T2, whose meaning depends on
+    the run: T1/T2 named no fact and their segments were dropped, with a hint
+    to a keyword argument the command line could not give. ``--alias`` names
+    them (outside review, left as found until now)."""
+    src = eegbci_dir / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0" / "S001"
+    folder = tmp_path / "bci"
+    folder.mkdir()
+    for run in ("R03", "R07"):  # both runs of real left/right fist movements
+        (folder / f"S001{run}.edf").symlink_to(src / f"S001{run}.edf")
+    # One EEGBCI subject trains whole beside a small eegmat part (a held-out
+    # part needs two subjects or more).
+    lab, labels = _labelled_folder(eegmat_dir, tmp_path, 4)
+    base = ["pretrain-labelled", "--source", f"bci={folder}", "--events", "bci",
+            "--source", f"lab={lab}", "--metadata", f"lab={labels}",
+            "--epochs", "1", "--threads", "1", "-q"]  # fmt: skip
+    out = tmp_path / "plain"
+    with pytest.warns(UserWarning) as caught:
+        assert main([*base, "--out", str(out)]) == 0
+    said = " ".join(str(w.message) for w in caught)
+    assert re.search(r"name no fact.*'T1' \(\d+\).*--alias", said), said
+    plain = [
+        s
+        for s in json.loads((out / "results.json").read_text())["segments"]
+        if s["dataset"] == "bci"
+    ]
+    assert {s["facts"]["state"] for s in plain} == {"rest"}  # T0 only
+    aliases = ["state:T1=motor_execution", "state:T2=motor_execution",
+               "movement:T1=left_hand", "movement:T2=right_hand"]  # fmt: skip
+    out = tmp_path / "aliased"
+    args = [*base, "--out", str(out)]
+    for a in aliases:
+        args += ["--alias", a]
+    with pytest.warns(UserWarning, match="'bci' has too few subjects") as caught:
+        assert main(args) == 0
+    assert not [w for w in caught if "name no fact" in str(w.message)]
+    segs = [
+        s
+        for s in json.loads((out / "results.json").read_text())["segments"]
+        if s["dataset"] == "bci"
+    ]
+    kinds = {(s["facts"]["state"], s["facts"].get("movement")) for s in segs}
+    assert kinds == {
+        ("rest", None),
+        ("motor_execution", "left_hand"),
+        ("motor_execution", "right_hand"),
+    }
+    # EEGBCI's cues per run: 15 T0 and 15 T1/T2 (4.1-4.2 s each), two runs
+    assert len(plain) == 2 * 15 and len(segs) == 2 * 30
+    assert all(4.0 <= s["stop_s"] - s["start_s"] <= 4.3 for s in segs)
+    # mistakes are named with the flag
+    for bad, needle in (
+        ("state:T1", "write FACT:LABEL=VALUE"),
+        ("mood:T1=calm", "no fact 'mood'"),
+        ("state:T1=running", "'running' is not a value of 'state'"),
+    ):
+        capsys.readouterr()
+        assert main([*base, "--alias", bad, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert f"--alias {bad!r}: " in err and needle in err, err

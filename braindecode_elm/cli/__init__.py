@@ -622,6 +622,14 @@ def build_parser() -> argparse.ArgumentParser:
         "fact, written in generic sentences ('Diagnosis: epilepsy.')",
     )
     p.add_argument(
+        "--alias",
+        action="append",
+        default=[],
+        metavar="FACT:LABEL=VALUE",
+        help="read LABEL (an annotation or table value) as VALUE of FACT, e.g. "
+        "state:T0=rest, state:MathTask=arithmetic, movement:T1=left_hand",
+    )
+    p.add_argument(
         "--events",
         action="append",
         default=[],

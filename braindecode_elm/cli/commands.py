@@ -757,6 +757,41 @@ def cmd_open_recipe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _aliases(items: list[str], templates: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """``--alias FACT:LABEL=VALUE`` items as DescriptionBuilder's ``aliases``.
+
+    Each is checked by building a DescriptionBuilder with it (and the
+    ``--label-column`` templates), so that a typo is named with the flag
+    rather than as a keyword argument of the library.
+    """
+    from braindecode_elm.data.descriptions import DescriptionBuilder
+
+    facts = DescriptionBuilder(templates).templates
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        fact, sep, rest = item.partition(":")
+        label, eq, value = rest.partition("=")
+        fact, label, value = fact.strip(), label.strip(), value.strip()
+        if not (sep and eq and fact and label and value):
+            raise ValueError(
+                f"--alias {item!r}: write FACT:LABEL=VALUE, e.g. state:T0=rest"
+            )
+        if fact not in facts:
+            raise ValueError(
+                f"--alias {item!r}: no fact {fact!r} (facts: {sorted(facts)}; "
+                "--label-column adds one)"
+            )
+        try:
+            DescriptionBuilder(templates, aliases={fact: {label: value}})
+        except ValueError:
+            raise ValueError(
+                f"--alias {item!r}: {value!r} is not a value of {fact!r} "
+                f"(values: {sorted(set(facts[fact]) - {'*'})})"
+            ) from None
+        out.setdefault(fact, {})[label] = value
+    return out
+
+
 def _refuse_earlier_run(out: Path, names: list[str], overwrite: bool) -> None:
     """Refuse to write a run over an earlier one unless ``--overwrite``.
 
@@ -866,8 +901,9 @@ def cmd_pretrain_labelled(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out} is a file; give a folder")
     _refuse_earlier_run(out, ["results.json", "bundle"], args.overwrite)
     out.mkdir(parents=True, exist_ok=True)
+    templates = {c: generic_templates(c) for c in args.label_column}
     builder = DescriptionBuilder(
-        templates={c: generic_templates(c) for c in args.label_column}
+        templates=templates, aliases=_aliases(args.alias, templates)
     )
     datasets, skipped_files = {}, []
     for name, (folder,) in sources.items():

@@ -610,7 +610,8 @@ def build_labelled_corpus(
         warnings.warn(
             f"annotations that name no fact were left out of the event segments: "
             f"{shown}; name them with DescriptionBuilder(aliases={{'state': "
-            "{label: value}}) or templates (EEGBCI's T0/T1/T2 mean different "
+            "{label: value}}) or templates (elm pretrain-labelled --alias "
+            "state:LABEL=VALUE) (EEGBCI's T0/T1/T2 mean different "
             "things in different runs: the EEGBCI dataset class names them)",
             UserWarning,
             stacklevel=2,

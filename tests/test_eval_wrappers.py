@@ -6,7 +6,10 @@ one test runs an untrained ELM bundle on a real cache and recomputes by hand.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -294,3 +297,51 @@ def test_elm_classifier_names_labels_its_head_cannot_take():
     )
     clf.fit(X, np.arange(12) % 3)
     assert "acc" in clf.history[-1]
+    # ... and pickles, fitted or not (the check was a class defined inside a
+    # function: "Can't pickle local object"; outside user).
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X))
+    pickle.dumps(elm_classifier(enc, 2))
+
+
+def test_elm_classifier_checks_a_braindecode_datasets_window_targets():
+    # The windows' own targets are checked (batch by batch), not the recording
+    # description's "target" column, which Braindecode's get_metadata() puts
+    # over them: a valid dataset was refused and a -1 target got through.
+    import mne
+    from braindecode.datasets import BaseConcatDataset, RawDataset
+    from braindecode.preprocessing import create_fixed_length_windows
+
+    from braindecode_elm.evaluation import elm_classifier
+    from braindecode_elm.models import ELMEncoder
+
+    rng = np.random.default_rng(1)
+
+    def dataset(targets, target_name=None):
+        parts = []
+        for t in targets:
+            info = mne.create_info([f"c{i}" for i in range(20)], 100.0, "eeg")
+            raw = mne.io.RawArray(rng.normal(size=(20, 2000)), info, verbose=False)
+            desc = pd.Series({"target": t})
+            parts.append(RawDataset(raw, desc, target_name=target_name))
+        return BaseConcatDataset(parts)
+
+    mapping = {"rest": 0, "arithmetic": 1}
+    windows = create_fixed_length_windows(
+        dataset(["rest", "arithmetic"], "target"), window_size_samples=500,
+        window_stride_samples=500, on_last_window="drop", mapping=mapping,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    clf = elm_classifier(ELMEncoder(n_filters=4), 2, max_epochs=1, batch_size=4)
+    clf.fit(windows, y=None)
+    assert len(clf.history) == 1
+    # Without a mapping the windows' targets are -1 ("none"), whatever the
+    # description says.
+    bad = create_fixed_length_windows(
+        dataset([0, 1]), window_size_samples=500, window_stride_samples=500,
+        on_last_window="drop",
+    )  # fmt: skip
+    assert {bad[i][1] for i in range(len(bad))} == {-1}
+    clf = elm_classifier(ELMEncoder(n_filters=4), 2, max_epochs=1, batch_size=4)
+    with pytest.raises(ValueError, match=r"0..1 .* from -1 to .* training batch"):
+        clf.fit(bad, y=None)

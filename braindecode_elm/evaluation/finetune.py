@@ -51,6 +51,8 @@ def elm_classifier(
 
     from braindecode_elm.models import ELM, ELMEncoder, load_model
 
+    from ._label_check import LabelCheck
+
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model, hub=True)
     if isinstance(model, ELM):
@@ -72,7 +74,7 @@ def elm_classifier(
     if callbacks != "disable":
         kwargs["callbacks"] = [
             *(callbacks or []),
-            ("elm_label_check", _label_check(int(n_outputs))),
+            ("elm_label_check", LabelCheck(int(n_outputs))),
         ]
     return EEGClassifier(
         tower,
@@ -82,51 +84,3 @@ def elm_classifier(
         batch_size=batch_size,
         **kwargs,
     )
-
-
-def _target_of(X: Any) -> Any:
-    """The labels a Braindecode dataset carries when ``fit`` is given no ``y``."""
-    get_metadata = getattr(X, "get_metadata", None)
-    if get_metadata is None:
-        return None
-    try:
-        return get_metadata()["target"].to_numpy()
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
-def _label_check(n_outputs: int) -> Any:
-    """A skorch callback refusing labels the head has no output for.
-
-    Without it a third class reaches the loss as ``IndexError: Target 2 is out
-    of bounds`` from inside torch, which names neither the head's size nor the
-    argument to change.
-    """
-    import numpy as np
-    from skorch.callbacks import Callback
-
-    class _LabelCheck(Callback):
-        def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kw: Any):
-            labels = _target_of(X) if y is None else y
-            if labels is None:
-                return
-            values = np.unique(np.asarray(labels))
-            if len(values) > n_outputs:
-                raise ValueError(
-                    f"the labels hold {len(values)} classes but the classifier "
-                    f"was built with n_outputs={n_outputs}: pass "
-                    f"n_outputs={len(values)} to elm_classifier"
-                )
-            if values.dtype.kind not in "iu":
-                raise ValueError(
-                    f"labels must be integers 0..{n_outputs - 1} (the head's "
-                    f"outputs), got {values.dtype} values such as {values[0]!r}: "
-                    "encode them first, e.g. with sklearn's LabelEncoder"
-                )
-            if values.min() < 0 or values.max() >= n_outputs:
-                raise ValueError(
-                    f"labels must be integers 0..{n_outputs - 1} (the head's "
-                    f"outputs), got values from {values.min()} to {values.max()}"
-                )
-
-    return _LabelCheck()

@@ -364,3 +364,36 @@ def test_two_class_scoring_does_not_depend_on_naming_the_events(eegmat_dir, tmp_
     X, y, _ = par.get_data(EEGMATMOABB(subjects=[2]), [2])
     clf = pipe["TS+LR"].fit(X, y)
     assert par.scoring(clf, X, y) == pytest.approx(get_scorer("roc_auc")(clf, X, y))
+
+
+def test_towers_of_one_architecture_never_share_cached_results():
+    # MOABB keys cached results on repr(pipeline.get_params()): two towers of
+    # one architecture printed alike, so the second was served the first's
+    # score (outside user: 0.79 for both, 0.73 recomputed). The repr now holds
+    # a digest of the weights.
+    import torch
+    from moabb.analysis.results import get_digest
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from braindecode_elm.evaluation import ELMFeatures
+    from braindecode_elm.models import ELM, ELMEncoder, TextProjection
+    from braindecode_elm.models.text_encoder import TextEncoder
+
+    def digest(model):
+        return get_digest(make_pipeline(ELMFeatures(model), LogisticRegression()))
+
+    towers = []
+    for seed in (7, 7, 123):
+        torch.manual_seed(seed)
+        towers.append(ELMEncoder(n_filters=4))
+    assert digest(towers[0]) == digest(towers[1])  # same weights: same key
+    assert digest(towers[0]) != digest(towers[2])
+    with torch.no_grad():
+        next(towers[1].parameters()).view(-1)[0] += 1e-6  # one weight changed
+    assert digest(towers[0]) != digest(towers[1])
+    text = TextEncoder("minilm")
+    torch.manual_seed(0)
+    a = ELM(towers[0], text, TextProjection(text.dim, hidden=8))
+    b = ELM(towers[0], text, TextProjection(text.dim, hidden=8))
+    assert digest(a) != digest(b)  # bundles differing in their projection only

@@ -13,6 +13,7 @@ from torch import nn
 
 from .._braindecode import EEGModuleMixin
 from ..dsp.recipe import ELM_SCALE, ELM_SFREQ, MIN_RMS_UV
+from ._digest import weights_digest
 
 try:  # braindecode's guard: BatchNorm in eval mode for a batch of one in training
     from braindecode.models.util import (
@@ -687,7 +688,12 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         return super()._from_pretrained(strict=strict, **kwargs)
 
     def extra_repr(self) -> str:  # noqa: D102
-        return f"variant={self.variant!r}, n_filters={self.n_filters}"
+        # The weights' digest tells towers of one architecture apart for tools
+        # that key results on the repr (MOABB's results cache).
+        return (
+            f"variant={self.variant!r}, n_filters={self.n_filters}, "
+            f"weights={weights_digest(self)}"
+        )
 
 
 #: Saved settings that fix the weights' meaning: a load may not change them.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._digest import weights_digest
+
 __all__ = ["TextProjection"]
 
 
@@ -40,6 +42,10 @@ class TextProjection(nn.Module):
             nn.Linear(hidden, out_dim),
             nn.BatchNorm1d(out_dim, affine=False),
         )
+
+    def extra_repr(self) -> str:  # noqa: D102
+        # As ELMEncoder's: projections of one shape differ by their weights.
+        return f"weights={weights_digest(self)}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Project ``x`` of shape (M, in_dim) to (M, out_dim)."""

@@ -203,6 +203,11 @@ def test_paradigm_filtering():
     assert [d.code for d in rs] == ["EEGMAT-MOABB"]
     assert rs[0].subject_list == [2, 3]
     assert ELMRestingState(events=["rest", "arithmetic"]).scoring == "roc_auc"
+    # Pipeline files declare 100 Hz: another rate was embedded as if 100 Hz.
+    assert ELMMotorImagery(resample=100).resample == 100
+    for rate in (250, None):
+        with pytest.raises(ValueError, match=rf"resample={rate}\): ELM paradigms"):
+            ELMRestingState(resample=rate)
 
 
 @pytest.mark.realdata

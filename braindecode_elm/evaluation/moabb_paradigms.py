@@ -147,6 +147,15 @@ class _ELMParadigm(BaseParadigm):
         subjects: Sequence[int] | None = None,
         **kwargs: Any,
     ) -> None:
+        if resample is None or float(resample) != ELM_SFREQ:
+            # ELM pipeline files declare sfreq=100 once (arrays carry no rate):
+            # 250 Hz arrays were embedded as if 100 Hz, with no error.
+            raise ValueError(
+                f"{type(self).__name__}(resample={resample!r}): ELM paradigms hand "
+                f"their pipelines {ELM_SFREQ:g} Hz arrays, the rate ELM pipeline "
+                "files declare (ELMFeatures(sfreq=100)); for another rate use a "
+                "MOABB paradigm of your own and give ELMFeatures that sfreq"
+            )
         self.subjects = None if subjects is None else [int(s) for s in subjects]
         if n_classes is not None and events is not None and n_classes > len(events):
             raise ValueError(
@@ -268,8 +277,10 @@ class ELMRestingState(_ELMParadigm):
         interval.
     fmin, fmax : float
         Band-pass (Hz) applied before epoching.
-    resample : float | None
-        Output rate in Hz (default :data:`ELM_SFREQ`, the ELM input rate).
+    resample : float
+        Output rate in Hz: :data:`ELM_SFREQ`, the ELM input rate, the only one
+        accepted (ELM pipeline files declare it; another rate raises
+        ``ValueError``).
     scorer : str | None
         sklearn scorer; default ROC AUC for two classes, else accuracy.
     subjects : list of int | None

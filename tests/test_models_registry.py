@@ -598,3 +598,30 @@ def test_float64_input_as_mne_gives_it(name: str) -> None:
         want = model(x.float())
     assert got.dtype == torch.float32
     torch.testing.assert_close(got, want)
+
+
+def test_loading_a_bundle_keeps_the_callers_random_stream():
+    # Loading builds modules (random init under the saved weights): it moved
+    # torch's global generator, so a seeded experiment changed with whether a
+    # model was loaded first (outside user, through ELMFeatures.fit).
+    import numpy as np
+    import torch
+
+    from braindecode_elm.evaluation import ELMFeatures
+    from braindecode_elm.models import ELM, ELMEncoder, load_model
+
+    def draw(load) -> torch.Tensor:
+        torch.manual_seed(0)
+        load()
+        return torch.rand(4)
+
+    want = draw(lambda: None)
+    x = np.random.default_rng(0).normal(size=(2, 19, 500)) * 10
+    names = "Fp1 Fp2 F7 F3 Fz F4 F8 T3 C3 Cz C4 T4 T5 P3 Pz P4 T6 O1 O2".split()
+    for load in (
+        lambda: load_model("elm-open-5s"),
+        lambda: ELM.from_pretrained("elm-open-5s"),
+        lambda: ELMEncoder.from_pretrained("elm-open-5s"),
+        lambda: ELMFeatures("elm-open-5s", ch_names=names, sfreq=100.0).fit(x),
+    ):
+        assert torch.equal(draw(load), want)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import eeg_encoder as _eeg_encoder_module
+from ._digest import keeps_torch_rng
 from .eeg_encoder import ELMEncoder, _with_new_head
 from .model_card import ModelCard, write_model_card
 from .projection import TextProjection
@@ -713,6 +714,7 @@ class ELM(nn.Module):
         )
 
     @classmethod
+    @keeps_torch_rng
     def from_pretrained(
         cls,
         directory: str | os.PathLike,

@@ -13,7 +13,7 @@ from torch import nn
 
 from .._braindecode import EEGModuleMixin
 from ..dsp.recipe import ELM_SCALE, ELM_SFREQ, MIN_RMS_UV
-from ._digest import weights_digest
+from ._digest import keeps_torch_rng, weights_digest
 
 try:  # braindecode's guard: BatchNorm in eval mode for a batch of one in training
     from braindecode.models.util import (
@@ -623,6 +623,7 @@ class ELMEncoder(EEGModuleMixin, nn.Module):
         return model.eval()
 
     @classmethod
+    @keeps_torch_rng
     def from_pretrained(  # type: ignore[override]
         cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any
     ) -> ELMEncoder:

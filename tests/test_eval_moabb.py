@@ -73,6 +73,26 @@ def test_elm_features_errors():
         to_volts(X, "kV")
     with pytest.raises(TypeError, match="ELM bundle"):
         ELMFeatures(model=3, ch_names=ELECTRODES, sfreq=250.0).fit(X)
+    # Outside user: a negative tolerance called clean data a unit mistake,
+    # complex input lost its imaginary part with a ComplexWarning, and all-zero
+    # input embedded as a normal-looking vector.
+    for bad in (-1, 1.5, float("nan"), "1%", True):
+        with pytest.raises(ValueError, match="max_clip_fraction must be a fraction"):
+            ELMFeatures(ch_names=ELECTRODES, sfreq=250.0, max_clip_fraction=bad).fit(X)
+    with pytest.raises(ValueError, match="X is complex"):
+        ELMFeatures(ch_names=ELECTRODES, sfreq=250.0).fit(X + 1j * X)
+    zeros = np.zeros_like(X)
+    with pytest.raises(ValueError, match="every channel is flat"):
+        ELMFeatures(ch_names=ELECTRODES, sfreq=250.0).fit_transform(zeros)
+    with pytest.warns(UserWarning, match="every channel is flat"):
+        ELMFeatures(ch_names=ELECTRODES, sfreq=250.0, on_clip="warn").fit_transform(
+            zeros
+        )
+    one_flat = X.copy()
+    one_flat[:, 0] = 0.0  # one flat channel among real ones: still embedded
+    assert ELMFeatures(ch_names=ELECTRODES, sfreq=250.0).fit_transform(
+        one_flat
+    ).shape == (2, 256)
 
 
 def test_elm_features_accepts_mne_epochs():

@@ -208,7 +208,8 @@ def check_amplitude(
     :func:`check_clip_fraction` catches data read too large; data read too small
     (volts declared as microvolts, or MNE volts handed to code that expects ELM
     units) is not clipped at all and gives nearly the same embedding for every
-    window. Below :data:`MIN_RMS_UV` median channel rms the input is refused.
+    window. Below :data:`MIN_RMS_UV` median channel rms the input is refused, as
+    is input whose every channel is flat.
 
     Parameters
     ----------
@@ -232,6 +233,14 @@ def check_amplitude(
     sd = np.std(x, axis=-1) if x.size else np.zeros(0)
     sd = sd[sd > 0]
     rms_uv = float(np.median(sd)) / scale * 1e6 if sd.size else 0.0
+    if x.size and not sd.size and on_clip != "ignore":
+        # Every channel flat (all zeros): embedded as a normal-looking vector.
+        _unit_mistake(
+            f"{what}: every channel is flat (no signal at all after reading the "
+            f"data as units={units!r}): pass recorded EEG, or on_clip='ignore' to "
+            "embed it anyway",
+            on_clip,
+        )
     if sd.size and rms_uv < MIN_RMS_UV and on_clip != "ignore":
         msg = (
             f"{what}: the signals are {rms_uv:.3g} uV rms (median over channels) "
@@ -547,6 +556,16 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"on_clip must be 'raise', 'warn' or 'ignore', got {self.on_clip!r}"
             )
+        f = self.max_clip_fraction
+        if (
+            isinstance(f, bool)
+            or not isinstance(f, numbers.Real)
+            or not 0 <= f <= 1  # also refuses NaN
+        ):
+            # -1 was taken: clean data were then called a unit mistake.
+            raise ValueError(
+                f"max_clip_fraction must be a fraction in [0, 1], got {f!r}"
+            )
 
     def _window_s(self) -> float:
         """The window fed to the tower (s): the parameter, or the tower's crop."""
@@ -609,7 +628,14 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
                     "pass mne.Epochs, which carry both; in MOABB use "
                     "ELMFeatures.for_moabb(dataset, paradigm) or return_epochs=True)"
                 )
-            data = np.asarray(X, dtype=np.float64)
+            data = np.asarray(X)
+            if np.iscomplexobj(data):
+                # numpy would drop the imaginary part with only a ComplexWarning.
+                raise ValueError(
+                    "X is complex: ELMFeatures takes real EEG (pass np.real(X) or "
+                    "the signal you meant)"
+                )
+            data = np.asarray(data, dtype=np.float64)
             if data.ndim != 3:
                 raise ValueError(
                     f"X must be (n_epochs, n_channels, n_times), got shape {data.shape}"

@@ -301,6 +301,14 @@ def test_variant_codes_follow_moabb_rules(make):
     assert is_abbrev(type(ds).__name__, ds.code)
 
 
+def test_eegmat_epoch_length_is_checked():
+    # 0 overflowed deep inside MOABB; -5 and 100 gave datasets without events.
+    for bad in (0, -5, 100, float("nan"), float("inf"), "5", True):
+        with pytest.raises(ValueError, match=r"epoch_seconds must be .* \(0, 60\]"):
+            EEGMATMOABB(epoch_seconds=bad)
+    assert EEGMATMOABB(epoch_seconds=60).interval == [0, 60]
+
+
 def test_variants_never_share_cached_results(eegbci_dir, tmp_path):
     # MOABB caches results under the dataset code: with one code, the executed
     # runs were served the imagined runs' score (0.90 for both; 0.62 recomputed).

@@ -16,6 +16,7 @@ find them like MOABB's own datasets.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,9 @@ from .physionet import (
     load_eegbci_raw,
     load_eegmat_raw,
 )
+
+#: Longest EEGMAT epoch (s): every recording of the shared release lasts 62 s.
+_EEGMAT_MIN_S = 60.0
 
 try:
     from moabb.datasets.base import BaseDataset
@@ -148,7 +152,7 @@ class EEGMATMOABB(BaseDataset):
     path : str | os.PathLike | None
         Data root or EDF folder (default :func:`braindecode_elm.data_dir`).
     epoch_seconds : float
-        Length of the labelled segments.
+        Length of the labelled segments, in (0, 60] s.
     download : bool
         Fetch missing files from PhysioNet (checksums verified). Default
         False: a missing subject raises :class:`FileNotFoundError` naming the
@@ -200,6 +204,18 @@ class EEGMATMOABB(BaseDataset):
         subjects: Sequence[int] | None = None,
         sessions: Sequence[int | str] | None = None,
     ) -> None:
+        e = epoch_seconds
+        if (
+            isinstance(e, bool)
+            or not isinstance(e, numbers.Real)
+            or not 0 < e <= _EEGMAT_MIN_S  # also refuses NaN and inf
+        ):
+            # 0 overflowed deep inside; -5 or 100 gave a dataset of 0 events.
+            raise ValueError(
+                f"epoch_seconds must be a number of seconds in (0, "
+                f"{_EEGMAT_MIN_S:g}] (the recordings last 62 s), "
+                f"got {e!r}"
+            )
         super().__init__(
             subjects=list(range(1, 37)),
             sessions_per_subject=1,

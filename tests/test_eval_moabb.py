@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from braindecode_elm.dsp import TCP_PAIRS
@@ -88,6 +89,25 @@ def test_elm_features_errors():
         ELMFeatures(ch_names=ELECTRODES, sfreq=250.0, on_clip="warn").fit_transform(
             zeros
         )
+    # A list of Epochs of different lengths failed inside numpy; a Braindecode
+    # dataset was called an array without ch_names.
+    import mne
+
+    info = mne.create_info(ELECTRODES, 250.0, "eeg")
+    short = mne.EpochsArray(X[:, :, :1000], info, verbose="error")
+    long = mne.EpochsArray(X, info, verbose="error")
+    with pytest.raises(ValueError, match="mne.Epochs of different lengths"):
+        ELMFeatures().fit_transform([short, long])
+    from braindecode.datasets import BaseConcatDataset, RawDataset
+    from braindecode.preprocessing import create_fixed_length_windows
+
+    raw = mne.io.RawArray(X[0], info, verbose="error")
+    windows = create_fixed_length_windows(
+        BaseConcatDataset([RawDataset(raw, pd.Series({"subject": 1}))]),
+        window_size_samples=500, window_stride_samples=500, on_last_window="drop",
+    )  # fmt: skip
+    with pytest.raises(TypeError, match="got a BaseConcatDataset: stack"):
+        ELMFeatures().fit(windows)
     one_flat = X.copy()
     one_flat[:, 0] = 0.0  # one flat channel among real ones: still embedded
     assert ELMFeatures(ch_names=ELECTRODES, sfreq=250.0).fit_transform(

@@ -622,6 +622,15 @@ class ELMFeatures(TransformerMixin, BaseEstimator):
             first = X[0] if isinstance(X, (list, tuple)) else X
             warn_bad_montage_channels(names, first.info["bads"], stacklevel=4)
         else:
+            if hasattr(X, "get_metadata") or hasattr(X, "datasets"):
+                # A Braindecode dataset was read as an array without a word.
+                raise TypeError(
+                    f"ELMFeatures takes arrays (n_epochs, n_channels, n_times) or "
+                    f"mne.Epochs, got a {type(X).__name__}: stack its windows "
+                    "(np.stack([X[i][0] for i in range(len(X))])) and give ch_names "
+                    "and sfreq, or fine-tune the tower on the dataset with "
+                    "braindecode_elm.evaluation.elm_classifier"
+                )
             if self.ch_names is None or self.sfreq is None:
                 raise ValueError(
                     "ELMFeatures got an array: set ch_names=... and sfreq=... (or "
@@ -837,6 +846,12 @@ def _mne_data(X: Any) -> tuple[np.ndarray, list[str], float]:
                 f"n_channels, n_times)), got {kind} with data of shape {data.shape}: "
                 "cut it into epochs first, e.g. mne.make_fixed_length_epochs(raw, "
                 "duration=5)"
+            )
+        if out and data.shape[-1] != out[0].shape[-1]:
+            raise ValueError(
+                f"ELMFeatures got a list of mne.Epochs of different lengths "
+                f"({out[0].shape[-1]} and {data.shape[-1]} samples): crop them to one "
+                "length (Epochs.crop) or transform each Epochs object on its own"
             )
         out.append(data)
     return np.concatenate(out), names, sfreq

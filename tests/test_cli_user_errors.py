@@ -451,3 +451,33 @@ def test_crop_length_of_a_tower_built_for_another_window(numeric_cache, tmp_path
         ValueError, match=r"left out as too short for a crop, e.g. \['short'\]"
     ):
         resolve_labels(left, ["rest", "arithmetic"])
+
+
+def test_repeated_recording_ids_are_used_once(numeric_cache, tmp_path, capsys, caplog):
+    # A repeated id weighted its recording twice in zero-shot's figures (0.640
+    # for 0.750 on 24 recordings) and failed probe/retrieve/embed with "groups
+    # without any row"; a file that is not UTF-8 was named only by the codec.
+    rows = [(name, state) for name, (_, state) in FILES.items()]
+    labels = _table(tmp_path / "labels.csv", rows)
+    cache = numeric_cache / "cache"
+    once = tmp_path / "once.txt"
+    once.write_text("\n".join(FILES) + "\n")
+    twice = tmp_path / "twice.txt"
+    twice.write_text("\n".join([*FILES, "001", "001", "003"]) + "\n")
+    out = {}
+    for name, ids in (("once", once), ("twice", twice)):
+        capsys.readouterr()
+        with caplog.at_level("WARNING", logger="braindecode_elm"):
+            rc = main(_zeroshot(cache, f"{labels}:state", "--recordings", str(ids)))
+        assert rc == 0, capsys.readouterr().err
+        out[name] = capsys.readouterr().out
+    assert out["once"] == out["twice"]
+    assert "n=4" in out["twice"]
+    assert "lists 2 id(s) more than once, used once each: 001, 003" in caplog.text
+    emb = tmp_path / "emb.npz"
+    args = ["embed", "--model", "elm-open-5s", "--cache", str(cache)]
+    args += ["--recordings", str(twice)]
+    assert main([*args, "--drop-first", "0", "--out", str(emb), "-q"]) == 0
+    twice.write_bytes("001\n\xff\xfe".encode("latin-1"))
+    assert main(_zeroshot(cache, f"{labels}:state", "--recordings", str(twice))) == 2
+    assert f"--recordings {twice} is not UTF-8 text" in capsys.readouterr().err

@@ -243,9 +243,27 @@ def _user_id(text: str) -> str:
 
 
 def _read_ids(path: str) -> list[str]:
-    ids = [_user_id(x) for x in Path(path).read_text().splitlines() if x.strip()]
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"--recordings {path} is not UTF-8 text ({err.reason} at byte "
+            f"{err.start}): save it as UTF-8, one recording id per line"
+        ) from None
+    ids = [_user_id(x) for x in text.splitlines() if x.strip()]
     if not ids:
         raise ValueError(f"{path} lists no recording id")
+    twice = sorted(k for k, n in Counter(ids).items() if n > 1)
+    if twice:
+        # A repeated id weighted its recording twice in zero-shot's figures and
+        # failed other commands with "groups without any row".
+        logger.warning(
+            "--recordings %s lists %d id(s) more than once, used once each: %s",
+            path,
+            len(twice),
+            ", ".join(twice[:10]) + (" ..." if len(twice) > 10 else ""),
+        )
+        ids = list(dict.fromkeys(ids))
     return ids
 
 

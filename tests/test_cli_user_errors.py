@@ -5,6 +5,7 @@ must tell failure from success, and wrong paths named before any work."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -481,3 +482,44 @@ def test_repeated_recording_ids_are_used_once(numeric_cache, tmp_path, capsys, c
     twice.write_bytes("001\n\xff\xfe".encode("latin-1"))
     assert main(_zeroshot(cache, f"{labels}:state", "--recordings", str(twice))) == 2
     assert f"--recordings {twice} is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_prompt_names_resolve_alike_in_zeroshot_and_benchmark(
+    numeric_cache, tmp_path, monkeypatch, capsys, caplog
+):
+    # A file named like the bundle's prompt set was read by elm benchmark and
+    # ignored by elm zeroshot (0.500 against 0.750 on 24 recordings); files
+    # that are not JSON or not UTF-8 were named only by the parser's message.
+    rows = [(name, state) for name, (_, state) in FILES.items()]
+    labels = _table(tmp_path / "labels.csv", rows)
+    cache = numeric_cache / "cache"
+    monkeypatch.chdir(tmp_path)
+    other = {"rest": ["a recording at rest"], "task": ["a recording of a task"]}
+    (tmp_path / "eegmat_rest_arithmetic").write_text(json.dumps(other))
+    with caplog.at_level("WARNING", logger="braindecode_elm"):
+        assert main(_zeroshot(cache, f"{labels}:state")) == 0
+    zs = capsys.readouterr().out
+    assert "the file of that name in this folder is not read" in caplog.text
+    caplog.clear()
+    bench = ["benchmark", "--models", "elm-open-5s", "--datasets", str(cache),
+             "--tasks", "zeroshot", "--labels", f"{labels}:state", "--prompts",
+             "eegmat_rest_arithmetic", "--drop-first", "0", "--out",
+             str(tmp_path / "b")]  # fmt: skip
+    with caplog.at_level("WARNING", logger="braindecode_elm"):
+        assert main(bench) == 0, capsys.readouterr().err
+    board = capsys.readouterr().out
+    assert "the file of that name in this folder is not read" in caplog.text
+    ba = re.search(r"balanced accuracy (\d\.\d+)", zs).group(1)
+    assert f"| elm-open-5s | {ba} |" in board  # the same set, the same figure
+    # ./NAME reads the file
+    own = _zeroshot(cache, f"{labels}:state", "--prompts", "./eegmat_rest_arithmetic")
+    assert main(own) == 2
+    assert "the prompts ['rest', 'task']" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json")
+    assert main(_zeroshot(cache, f"{labels}:state", "--prompts", str(bad))) == 2
+    assert f"prompts file {bad} is not JSON text" in capsys.readouterr().err
+    utf16 = tmp_path / "labels16.csv"
+    utf16.write_bytes(labels.read_text().encode("utf-16"))
+    assert main(_zeroshot(cache, f"{utf16}:state")) == 2
+    assert f"--labels {utf16} is not UTF-8 text" in capsys.readouterr().err

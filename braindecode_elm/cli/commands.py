@@ -54,14 +54,21 @@ def load_labels(spec: str | None) -> Any:
     sep = _TABLE_SEPARATORS[suffix]
     engine = "python" if sep is None else "c"
     # Column names matched whatever their case, as --metadata tables are.
-    header = pd.read_csv(file, sep=sep, engine=engine, nrows=0).columns
-    by_lower = {str(c).strip().lower(): c for c in header}
-    key = by_lower.get("recording_id")
-    col = column if column in header else by_lower.get(column.lower())
-    for want, got in (("recording_id", key), (column, col)):
-        if got is None:
-            raise KeyError(f"{file} has no column {want!r}; has {list(header)}")
-    table = pd.read_csv(file, sep=sep, engine=engine, dtype={key: str})
+    try:
+        header = pd.read_csv(file, sep=sep, engine=engine, nrows=0).columns
+        by_lower = {str(c).strip().lower(): c for c in header}
+        key = by_lower.get("recording_id")
+        col = column if column in header else by_lower.get(column.lower())
+        for want, got in (("recording_id", key), (column, col)):
+            if got is None:
+                raise KeyError(f"{file} has no column {want!r}; has {list(header)}")
+        table = pd.read_csv(file, sep=sep, engine=engine, dtype={key: str})
+    except UnicodeDecodeError as err:
+        # pandas names only the codec (a UTF-16 export from a spreadsheet).
+        raise ValueError(
+            f"--labels {file} is not UTF-8 text ({err.reason} at byte {err.start}): "
+            "save the table as UTF-8 (CSV UTF-8 in a spreadsheet)"
+        ) from None
     column = col
     ids = table[key].astype(str).map(_user_id)
     blank = table[column].isna() | (table[column].astype(str).str.strip() == "")
@@ -103,9 +110,10 @@ def load_prompts(
     """
     from braindecode_elm.evaluation import PROMPT_SETS, get_prompts
 
-    if spec in PROMPT_SETS:
-        return get_prompts(spec)
-    if bundle_sets and spec in bundle_sets:
+    if spec in PROMPT_SETS or (bundle_sets and spec in bundle_sets):
+        _warn_shadowed_file(spec)
+        if spec in PROMPT_SETS:
+            return get_prompts(spec)
         return {k: list(v) for k, v in bundle_sets[spec].items()}
     path = Path(spec)
     if not path.is_file():
@@ -118,7 +126,25 @@ def load_prompts(
         )
     from braindecode_elm.models.bundle import check_prompt_set
 
-    return check_prompt_set(json.loads(path.read_text()), str(path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(
+            f"prompts file {path} is not JSON text ({err}): write "
+            '{"class": ["prompt", ...], ...} in UTF-8'
+        ) from None
+    return check_prompt_set(data, str(path))
+
+
+def _warn_shadowed_file(spec: str) -> None:
+    """Say that a file named like a prompt set is not read (the set is)."""
+    if Path(spec).is_file():
+        logger.warning(
+            "--prompts %s names a prompt set; the file of that name in this folder "
+            "is not read (give ./%s to read the file)",
+            spec,
+            spec,
+        )
 
 
 def _load_model(spec: str) -> Any:
@@ -684,21 +710,34 @@ def format_probe_summary(res: dict) -> str:
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from braindecode_elm.evaluation import PROMPT_SETS
-    from braindecode_elm.evaluation.benchmark import run_benchmark
+    from braindecode_elm.evaluation.benchmark import (
+        bundle_prompt_sets,
+        run_benchmark,
+        unique_names,
+    )
 
     _threads()
+    models = [m for m in args.models.split(",") if m]
+    # A name is resolved as elm zeroshot resolves it: a built-in set, else a
+    # bundle's own set (with its offsets, per model), else a JSON file (here a
+    # file of a set's name used to win).
+    is_set = args.prompts in PROMPT_SETS or any(
+        args.prompts in by_name
+        for by_name in bundle_prompt_sets(
+            [spec for _, spec in unique_names(models)]
+        ).values()
+    )
+    if is_set:
+        _warn_shadowed_file(args.prompts)
     board = run_benchmark(
-        models=[m for m in args.models.split(",") if m],
+        models=models,
         datasets=[d for d in args.datasets.split(",") if d],
         tasks=[t for t in args.tasks.split(",") if t],
         out_dir=args.out,
         labels=load_labels(args.labels),
-        # A name is resolved per model as elm zeroshot resolves it (built-in
-        # set first, else the bundle's own set with its offsets); a file that
-        # is not a built-in set's name is read here.
         prompts=(
             load_prompts(args.prompts)
-            if args.prompts not in PROMPT_SETS and Path(args.prompts).is_file()
+            if not is_set and Path(args.prompts).is_file()
             else args.prompts
         ),
         label_map=args.label_map,

@@ -827,9 +827,12 @@ def test_probe_says_when_fractions_coincide(plain_cache, tmp_path, caplog):
             ["probe", "--model", "elm-open-5s", "--cache", str(cache),
              "--recordings", str(ids), "--labels", f"{labels}:state",
              "--drop-first", "0", "--seeds", "2", "--out", str(tmp_path / "p"),
-             "-q"]
+             "--predictions", str(tmp_path / "pred.csv"), "-q"]
         )  # fmt: skip
     assert rc == 0
+    # columns as the docs list them (the id came last)
+    header = (tmp_path / "pred.csv").read_text().splitlines()[0].split(",")
+    assert header[:5] == ["recording_id", "fraction", "seed", "y_true", "prediction"]
     res = json.loads((tmp_path / "p" / "probe.json").read_text())
     n = {f: s["n_train"] for f, s in res["summary"].items()}
     assert n[min(n)] == n[sorted(n)[1]]  # 1 % and 10 % keep the same examples
@@ -838,6 +841,15 @@ def test_probe_says_when_fractions_coincide(plain_cache, tmp_path, caplog):
     fake = {"summary": {"1.0": {"n_train": 9}}, "runs": [{"C": 1e-6}, {"C": 1e-6}]}
     (note,) = probe_notes(fake)
     assert "C=1e-06, the smallest of the grid" in note
+    # fractions below 1 % keep their digits in the summary (0.4 % printed "0%")
+    from braindecode_elm.cli.commands import format_probe_summary
+
+    row = dict(
+        n_train=3, balanced_accuracy_mean=0.5, balanced_accuracy_std=0.0,
+        auroc_mean=0.5, auroc_std=0.0,
+    )  # fmt: skip
+    table = format_probe_summary({"summary": {"0.004": row, "0.015": row, "1": row}})
+    assert [ln.split()[0] for ln in table.splitlines()[1:]] == ["0.4%", "1.5%", "100%"]
 
 
 def _labelled_folder(

@@ -657,8 +657,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if getattr(args, "predictions", None):
         rows = res.pop("predictions")
         key = "recording_id" if args.level == "recording" else "window_of"
-        for row in rows:
-            row[key] = row.pop("id")
+        # The id first, as the docs list the columns (it came last).
+        rows = [{key: row.pop("id"), **row} for row in rows]
         write_predictions(args.predictions, rows)
     print(format_probe_summary(res))
     for note in probe_notes(res):
@@ -701,7 +701,8 @@ def format_probe_summary(res: dict) -> str:
     lines = ["fraction  n_train  balanced_acc     AUROC"]
     for f, s in res["summary"].items():
         lines.append(
-            f"{float(f) * 100:6.0f}%  {s['n_train']:7d}  "
+            # :g, not .0f: fractions below 1 % printed as "0%" (0.4 %, 1.5 %).
+            f"{float(f) * 100:>7g}%  {s['n_train']:7d}  "
             f"{s['balanced_accuracy_mean']:.3f}+-{s['balanced_accuracy_std']:.3f}  "
             f"{s['auroc_mean']:.3f}+-{s['auroc_std']:.3f}"
         )

@@ -277,8 +277,8 @@ def embed_corpus(
             tgroups.extend([rid] * len(segs))
     if skipped:
         hint = (
-            "lower drop_first_s (elm --drop-first), use shorter crops, or leave "
-            "such recordings out (recording_ids, elm --recordings)"
+            "lower drop_first_s (--drop-first of the elm command), use shorter "
+            "crops, or leave such recordings out (recording_ids; --recordings)"
         )
         if not kept:
             raise ValueError(f"{skipped[0]['reason']}: {hint}")

@@ -224,7 +224,7 @@ def resolve_labels(
             raise KeyError(
                 f"no label for {len(missing)} of {len(emb.ids)} recordings, e.g. "
                 f"{missing[:5]}; label every recording, or score the labelled ones "
-                "only (elm zeroshot --recordings FILE; in Python "
+                "only (--recordings FILE of the elm command; in Python "
                 "embedded.subset(ids))"
             )
         return [labels[r] for r in emb.ids]

@@ -140,7 +140,10 @@ def plain_warnings() -> Iterator[None]:
     default = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if "braindecode_elm" in str(filename) and issubclass(category, UserWarning):
+        # RuntimeWarnings too: a torn cache manifest was shown as a traceback-
+        # like file:line and source line.
+        ours = issubclass(category, (UserWarning, RuntimeWarning))
+        if "braindecode_elm" in str(filename) and ours:
             (file or sys.stderr).write(f"warning: {message}\n")
         else:
             default(message, category, filename, lineno, file, line)

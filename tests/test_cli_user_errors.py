@@ -256,9 +256,12 @@ def test_console_warnings_are_plain_lines(capsys):
             warnings.warn_explicit(
                 "pass --subjects folder", UserWarning, "/x/braindecode_elm/data/a.py", 3
             )
+            warnings.warn_explicit(
+                "1 manifest line unusable", RuntimeWarning, "/x/braindecode_elm/b.py", 4
+            )
             warnings.warn_explicit("other", UserWarning, "/x/sklearn/metrics.py", 7)
     err = capsys.readouterr().err
-    assert err == "warning: pass --subjects folder\n"
+    assert err == "warning: pass --subjects folder\nwarning: 1 manifest line unusable\n"
     # the other package's warning went the usual way (here: pytest's record)
     assert [(str(w.message), w.filename) for w in rec] == [
         ("other", "/x/sklearn/metrics.py")

@@ -526,3 +526,36 @@ def test_prompt_names_resolve_alike_in_zeroshot_and_benchmark(
     utf16.write_bytes(labels.read_text().encode("utf-16"))
     assert main(_zeroshot(cache, f"{utf16}:state")) == 2
     assert f"--labels {utf16} is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_recordings_whose_files_are_gone_are_said_and_pruned_on_request(
+    eegmat_dir, tmp_path, capsys
+):
+    # A deleted EDF (a withdrawn consent) stayed in the cache and in every
+    # command's figures: "0 cached, 24 already done" and nothing else.
+    from braindecode_elm.data import open_cache
+
+    src = tmp_path / "edf"
+    src.mkdir()
+    for name, (stem, _) in FILES.items():
+        (src / f"{name}.edf").symlink_to(eegmat_dir / f"{stem}.edf")
+    cache = tmp_path / "cache"
+    assert main(["preprocess", str(src), str(cache), "-q"]) == 0
+    m = open_cache(cache).manifest
+    array = cache / m.loc[m["recording_id"] == "002", "file"].iloc[0]
+    assert array.is_file()
+    (src / "002.edf").unlink()
+    capsys.readouterr()
+    assert main(["preprocess", str(src), str(cache), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "1 cached recording(s) come from files that are gone, e.g. 002" in err
+    assert "--prune-missing" in err
+    assert "002" in open_cache(cache).ids  # kept, as said
+    assert main(["preprocess", str(src), str(cache), "--prune-missing", "-q"]) == 0
+    after = open_cache(cache)
+    assert "002" not in after.ids and sorted(after.ids) == ["001", "003", "004"]
+    assert not array.exists()  # the array is deleted, not only hidden
+    assert after.skipped_reason("002") == "source_gone"
+    capsys.readouterr()
+    assert main(["preprocess", str(src), str(cache), "-q"]) == 0
+    assert "are gone" not in capsys.readouterr().err  # said once, then settled

@@ -251,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
         "participants.tsv is read anyway)",
     )
     p.add_argument(
+        "--prune-missing",
+        action="store_true",
+        help="drop recordings cached before whose EDF file is gone from the "
+        "source folder, and delete their arrays (default: keep them, with a "
+        "warning)",
+    )
+    p.add_argument(
         "--require-reports",
         action="store_true",
         help="skip recordings without a report (needed for pretraining; "

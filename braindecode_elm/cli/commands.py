@@ -411,6 +411,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         n_jobs=args.n_jobs,
         shard=shard,
         require_report=args.require_reports,
+        prune_missing=args.prune_missing,
         min_duration_s=args.min_duration,
         max_duration_s=args.max_duration,
         metadata=args.metadata,

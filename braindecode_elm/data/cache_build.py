@@ -77,6 +77,9 @@ class CacheSummary:
         Recordings cached before that this run's rules would skip (duration
         limits, ``require_report``): kept, and counted in a warning (a rerun
         cannot tell a rule given now from a default an earlier run overrode).
+    n_gone : int
+        Recordings cached before whose source file is gone (a warning names
+        them; ``prune_missing=True`` drops them and deletes their arrays).
     n_noted : int
         Recordings cached with a note (unknown unit, flat electrodes, tiny
         amplitudes, much of the output at the clip): each named in a warning,
@@ -102,6 +105,7 @@ class CacheSummary:
     n_reports_updated: int = 0
     n_outside_rules: int = 0
     n_noted: int = 0
+    n_gone: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     hours_cached: float = 0.0
@@ -445,6 +449,7 @@ def build_cache(
     max_duration_s: float | None = ELM_MAX_DURATION_S,
     hash_source: bool = True,
     retry_skipped: bool = True,
+    prune_missing: bool = False,
     n_threads: int = 1,
     progress: bool = True,
     metadata: Any = None,
@@ -509,6 +514,10 @@ def build_cache(
         recordings listed as ok with their array present are not redone,
         unless their source file changed since (a source that is gone keeps
         its cached array).
+    prune_missing : bool
+        Drop recordings cached before from files of this folder that are gone
+        (a skip row with reason ``source_gone`` supersedes each, and its array
+        is deleted). Off by default: they stay, and a warning names them.
     n_threads : int
         Engine threads per recording (channels split among them); use with
         ``n_jobs=1`` to parallelise inside recordings instead of across them.
@@ -831,6 +840,30 @@ def build_cache(
             pre_todo.append(r)
             summary.n_changed += 1
     summary.n_already += len(pre) - len(pre_todo)
+    # Recordings cached from a file of this folder that is gone (deleted, a
+    # withdrawn consent): they stayed in the cache and in every figure, unsaid.
+    gone: list[dict[str, Any]] = []
+    if root is not None:
+        listed = {t["recording_id"] for t in unique} | {r["recording_id"] for r in pre}
+        gone = [
+            r
+            for key, r in latest.items()
+            if r.get("status") == "ok"
+            and r["recording_id"] not in listed
+            and key == r["recording_id"]
+            and shard_of(r["recording_id"], n_shards) == i_shard
+            and r.get("source")
+            and not os.path.exists(str(r["source"]))
+        ]
+    summary.n_gone = len(gone)
+    if gone and not prune_missing:
+        logger.warning(
+            "%d cached recording(s) come from files that are gone, e.g. %s: they "
+            "stay in the cache and in every command's figures; to drop them and "
+            "delete their arrays, rerun with --prune-missing (prune_missing=True)",
+            len(gone),
+            ", ".join(f"{r['recording_id']} ({r['source']})" for r in gone[:3]),
+        )
     if other_subject:
         # An earlier table's subjects, or ids from naming rules since changed
         # (an 8-digit date once made the subject): splits use the cached ones.
@@ -887,6 +920,34 @@ def build_cache(
         # are appended, never rewritten, and the latest row wins.
         for row in updates:
             write(row)
+        if prune_missing:
+            for r in gone:
+                # A skip row supersedes the cached one; the array goes too (a
+                # pruned recording must not stay readable on disk).
+                write(
+                    dict(
+                        recording_id=r["recording_id"],
+                        subject=r.get("subject"),
+                        source=r["source"],
+                        recipe=rec.name,
+                        shard=label,
+                        status="skipped",
+                        reason="source_gone",
+                        detail=f"{r['source']} no longer exists; pruned",
+                        created=_dt.datetime.now(_dt.timezone.utc).isoformat(
+                            timespec="seconds"
+                        ),
+                    )
+                )
+                _safe_rel(out, r.get("file"), f"{out / manifest}").unlink(
+                    missing_ok=True
+                )
+            if gone:
+                logger.info(
+                    "pruned %d recording(s) whose files are gone: %s",
+                    len(gone),
+                    ", ".join(r["recording_id"] for r in gone[:10]),
+                )
         for row in pre_todo:
             record(row)
         if n_jobs == 1 or len(todo) <= 1:

@@ -41,6 +41,8 @@ SKIP_REASONS: dict[str, str] = {
     "no_subject_folder": "subjects='folder' (--subjects folder) and the file sits "
     "directly in the corpus folder, not in a subject folder",
     "preprocessing_failed": "the preprocessing engine raised an error",
+    "source_gone": "cached before from a file that is gone; dropped on request "
+    "(prune_missing=True, elm preprocess --prune-missing)",
     "unsupported_format": "an EEG file in a format other than EDF (BDF, BrainVision, "
     "EEGLAB, FIF, GDF, CNT): convert it to EDF",
 }

@@ -227,6 +227,21 @@ def test_elm_zeroshot_on_the_test_subjects_reproduces_the_model_card(
     line = f"balanced accuracy {card['balanced_accuracy']:.3f}  AUROC"
     assert line in capsys.readouterr().out
 
+    # The card's window rows, per crop (the command could not give them)
+    crops = tmp_path / "crops"
+    assert (
+        main([*base, "--drop-first", "0", "--level", "crop", "--out", str(crops)]) == 0
+    )
+    per_crop = json.loads((crops / "zeroshot.json").read_text())
+    window = shipped["elm-open-5s"]["eegmat zero-shot, window"]
+    assert len(per_crop["ids"]) == 24 * 12
+    assert per_crop["balanced_accuracy"] == pytest.approx(
+        window["balanced_accuracy"], abs=0.01
+    )
+    assert per_crop["auroc"] == pytest.approx(window["auroc"], abs=0.01)
+    assert per_crop["settings"]["level"] == "crop"
+    assert per_crop["settings"]["drop_first_s"] == 0.0
+    assert got["settings"]["prompts"] == "eegmat_rest_arithmetic"
     assert main([*base, "--out", str(recipe)]) == 0
     default = json.loads((recipe / "zeroshot.json").read_text())
     assert default["ids"] == got["ids"]

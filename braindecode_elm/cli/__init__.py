@@ -392,6 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="ignore the bundle's class offsets of the prompt set (raw argmax of "
         "the cosine scores)",
     )
+    p.add_argument(
+        "--level",
+        choices=["recording", "crop"],
+        default="recording",
+        help="score each recording (its crops' scores averaged) or each crop "
+        "(the model card's window rows)",
+    )
 
     p = sub.add_parser(
         "retrieve",

@@ -521,14 +521,18 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
             trained_s,
         )
     emb = _embed(args, model, with_text=False)
+    crops = args.level == "crop"
     res = zero_shot(
         model,
         emb,
         classes,
+        aggregate=args.level,
         labels=load_labels(args.labels),
         label_map=args.label_map,
         offsets=offsets,
     )
+    # Which crop of its recording each row is (crop level): rows repeat ids.
+    nth = _nth_of_group(res["ids"]) if crops else None
     if offsets is not None:
         print(
             "class offsets from the bundle's pretraining windows: "
@@ -536,13 +540,15 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
             + " (subtracted from the cosine scores; --no-calibration for the raw "
             "argmax)"
         )
-    for rid, pred in zip(res["ids"], res["predictions"]):
-        print(f"{rid}\t{pred}")
+    for i, (rid, pred) in enumerate(zip(res["ids"], res["predictions"])):
+        print(f"{rid}\t{nth[i]}\t{pred}" if crops else f"{rid}\t{pred}")
     if getattr(args, "predictions", None):
         names = res["classes"]
         rows = []
         for i, (rid, pred) in enumerate(zip(res["ids"], res["predictions"])):
             row = {"recording_id": rid, "prediction": pred}
+            if crops:
+                row = {"recording_id": rid, "crop": nth[i], "prediction": pred}
             if "y_true" in res:
                 row["label"] = names[int(res["y_true"][i])]
             row.update(
@@ -569,16 +575,41 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
         else:
             print(
                 f"balanced accuracy {res['balanced_accuracy']:.3f}  "
-                f"AUROC {res['auroc']:.3f}  (n={len(res['ids'])}; classes "
+                f"AUROC {res['auroc']:.3f}  (n={len(res['ids'])} "
+                f"{'crops' if crops else 'recordings'}; classes "
                 f"{', '.join(res['classes'])}; {how})"
             )
     if out is not None:
+        # What the figures come from, so that the file can be read on its own.
+        res["settings"] = dict(
+            model=args.model,
+            cache=str(args.cache),
+            prompts=args.prompts,
+            level=args.level,
+            calibrated=offsets is not None,
+            seconds=args.seconds,
+            drop_first_s=args.drop_first,
+            max_minutes=args.max_minutes,
+            max_crops=args.max_crops,
+            recordings_file=args.recordings,
+            left_out=list(getattr(emb, "skipped", None) or []),
+        )
         (out / "zeroshot.json").write_text(json.dumps(to_jsonable(res), indent=1))
         if "confusion_matrix" in res:
             plots.confusion_matrix(
                 res["confusion_matrix"], res["classes"], out / "zeroshot_confusion.png"
             )
     return 0
+
+
+def _nth_of_group(ids: list[str]) -> list[int]:
+    """Position of each row among the rows of its id (0, 1, ... per id)."""
+    seen: Counter[str] = Counter()
+    out = []
+    for rid in ids:
+        out.append(seen[rid])
+        seen[rid] += 1
+    return out
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:

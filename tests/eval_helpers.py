@@ -65,3 +65,44 @@ def build_small_bundle(root: Path) -> Path:
         model_dir
     )
     return model_dir
+
+
+def boilerplate_corpus(eeg: str, lone: bool = False):
+    """Six recordings whose reports share a boilerplate line, as an EmbeddedCorpus.
+
+    Every report holds ``"MEDICATIONS: None."`` (embedded along e2) and its state's
+    caption (``"rest"`` along e0 for r0/r2/r4, ``"task"`` along e1 for r1/r3/r5).
+    ``eeg="state"``: each recording's EEG points at its caption, tilted towards the
+    boilerplate (a model that tells the states apart). ``eeg="blind"``: every crop
+    is the same vector, along the boilerplate (a model that ignores the EEG).
+    ``lone=True`` adds r6, whose report is the boilerplate line only.
+    """
+    import numpy as np
+
+    from braindecode_elm.evaluation import EmbeddedCorpus
+
+    e = np.eye(4)
+    cap = {"rest": e[0], "task": e[1], "MEDICATIONS: None.": e[2]}
+    state = ["rest", "task"] * 3 + (["MEDICATIONS: None."] if lone else [])
+    ids = [f"r{i}" for i in range(len(state))]
+    if eeg == "state":
+        crops = np.stack(
+            [cap[s] + 0.9 * e[2] + 0.01 * i * e[3] for i, s in enumerate(state)]
+        )
+    elif eeg == "blind":
+        crops = np.tile(e[2], (len(state), 1))
+    else:
+        raise ValueError(eeg)
+    texts, groups = [], []
+    for rid, s in zip(ids, state):
+        for t in dict.fromkeys([s, "MEDICATIONS: None."]):
+            texts.append(t)
+            groups.append(rid)
+    return EmbeddedCorpus(
+        ids=ids,
+        crop_embeddings=crops / np.linalg.norm(crops, axis=1, keepdims=True),
+        crop_groups=ids,
+        text_embeddings=np.stack([cap[t] for t in texts]),
+        text_groups=groups,
+        texts=texts,
+    )

@@ -129,6 +129,9 @@ def test_zeroshot_retrieve_probe_embed(setup, tmp_path, capsys):
     for k in (1, 5, 10):
         chance = rt["text_to_eeg"][f"chance_R@{k}"]
         assert f"R@{k} {rt['text_to_eeg'][f'R@{k}']:.3f} (chance {chance:.3f})" in out
+    e2t = rt["eeg_to_text"]
+    baseline = "text-frequency baseline (texts ranked by how many reports hold "
+    assert baseline in out and f"R@1 {e2t['text_frequency_R@1']:.3f}" in out
     assert main(["retrieve", *base, "--query", "focal slowing", "--top-k", "3"]) == 0
     lines = [x for x in capsys.readouterr().out.splitlines() if x[:1].isdigit()]
     assert [x.split("\t")[0] for x in lines[-3:]] == ["1", "2", "3"]
@@ -191,10 +194,14 @@ def test_benchmark_grid(setup, tmp_path, capsys):
         (tmp_path / "cells" / "model__cache-8-3__retrieval.json").read_text()
     )
     assert ok["status"] == "ok" and "eeg_to_text_R@1" in ok["metrics"]
+    # the EEG-blind baseline sits beside the model's R@1 on the leaderboard
+    assert "eeg_to_text_text_frequency_R@1" in ok["metrics"]
+    assert ok["details"]["n_texts_left_out"] == len(ok["details"]["texts_left_out"])
     board = pd.read_csv(tmp_path / "leaderboard.csv")
     assert {"model", "dataset", "task", "metric", "value"} <= set(board.columns)
     md = (tmp_path / "leaderboard.md").read_text()
     assert md.startswith("| model |") and "skipped" in md
+    assert "retrieval eeg_to_text_text_frequency_R@1" in md
     assert "no local weights" in capsys.readouterr().err  # logged (stderr)
 
 
@@ -288,3 +295,27 @@ def test_no_progress_silences_the_text_towers_bar(monkeypatch):
     with pytest.raises(SystemExit):
         main(["pretrain", "--help"])
     assert said == [True, False]
+
+
+def test_retrieve_names_the_boilerplate_it_leaves_out(tmp_path, capsys, monkeypatch):
+    from eval_helpers import boilerplate_corpus
+
+    from braindecode_elm.cli import commands
+
+    # The embedding step is replaced by a corpus whose every report holds one
+    # line; the command's own reporting is what is checked.
+    monkeypatch.setattr(commands, "_model", lambda args: None)
+    monkeypatch.setattr(
+        commands, "_embed", lambda args, model, with_text: boilerplate_corpus("blind")
+    )
+    argv = ["retrieve", "--model", "m", "--cache", "c", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert (
+        "left out 1 text held by every recording's report (6 segments), which "
+        "cannot tell recordings apart: 'MEDICATIONS: None.'" in out
+    )
+    rt = json.loads((tmp_path / "retrieval.json").read_text())
+    assert rt["n_texts_left_out"] == 1
+    assert rt["texts_left_out"] == ["MEDICATIONS: None."]
+    assert "eeg_to_text: R@1 0.500 (chance 0.500)" in out

@@ -34,14 +34,104 @@ def test_retrieval_hand_computed():
     assert m["n_queries"] == 2
 
 
-def test_retrieval_ties_are_pessimistic():
+def test_retrieval_constant_similarity_scores_chance_exactly():
     sim = np.zeros((2, 4))
     m = retrieval_from_similarity(sim, ["a", "b"], ["a", "a", "b", "c"], ks=(1, 3))
-    # a: two irrelevant ties rank first -> best rank 3; b: three before it -> 4
-    assert m["R@1"] == 0.0
-    assert m["R@3"] == pytest.approx(0.5)
-    assert m["median_rank"] == pytest.approx(3.5)
-    assert m["mAP"] == pytest.approx(((1 / 3 + 2 / 4) / 2 + 1 / 4) / 2)
+    # A constant row is a random ranking. a: 2 relevant of 4 -> P(top 1) = 1/2,
+    # P(top 3) = 1, E[best rank] = 5/3, E[AP] = 1/2 * sum_p (1 + (p-1)/3)/p / 1
+    # over p = 1..4 = 49/72. b: 1 of 4 -> 1/4, 3/4, 5/2 and (1+1/2+1/3+1/4)/4.
+    ap_a, ap_b = 49 / 72, 25 / 48
+    assert m["R@1"] == pytest.approx((1 / 2 + 1 / 4) / 2)
+    assert m["R@3"] == pytest.approx((1 + 3 / 4) / 2)
+    assert m["median_rank"] == pytest.approx((5 / 3 + 5 / 2) / 2)
+    assert m["mAP"] == pytest.approx((ap_a + ap_b) / 2)
+    for name in ("R@1", "R@3", "median_rank", "mAP"):
+        assert m[name] == pytest.approx(m[f"chance_{name}"]), name
+
+
+def test_retrieval_constant_similarity_is_chance_with_relevant_mask():
+    # The /tmp reproduction's shape: many targets, several relevant per query;
+    # a constant model used to score R@k = 0 here, the worst value, not chance.
+    rng = np.random.default_rng(0)
+    relevant = rng.random((24, 22)) < 0.3
+    relevant[:, 0] = True
+    m = retrieval_from_similarity(
+        np.full(relevant.shape, 0.7),
+        list(range(24)),
+        list(range(22)),
+        relevant=relevant,
+    )
+    for name in ("R@1", "R@5", "R@10", "median_rank", "mAP"):
+        assert m[name] == pytest.approx(m[f"chance_{name}"], abs=1e-12), name
+    assert 0.0 < m["R@1"] < 1.0
+
+
+def _by_permutations(scores, relevant, ks):
+    """Best rank, AP and hit@k averaged over every order of the tied items."""
+    from itertools import permutations
+
+    best, ap, hit = [], [], {k: [] for k in ks}
+    for perm in permutations(range(len(scores))):
+        order = np.lexsort((np.argsort(perm), -scores))
+        ranks = np.flatnonzero(relevant[order]) + 1
+        best.append(ranks[0])
+        ap.append(np.mean(np.arange(1, len(ranks) + 1) / ranks))
+        for k in ks:
+            hit[k].append(ranks[0] <= k)
+    return np.mean(best), np.mean(ap), {k: np.mean(v) for k, v in hit.items()}
+
+
+def test_retrieval_ties_are_scored_by_their_expectation():
+    # Partial ties (a tied block at the top, another lower down) against the
+    # average over every tie-breaking order, one query per row.
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        scores = rng.integers(0, 3, 6).astype(float)
+        relevant = rng.random(6) < 0.4
+        relevant[rng.integers(6)] = True
+        m = retrieval_from_similarity(
+            scores[None], ["q"], list("abcdef"), ks=(1, 2, 4), relevant=relevant[None]
+        )
+        best, ap, hit = _by_permutations(scores, relevant, (1, 2, 4))
+        assert m["median_rank"] == pytest.approx(best)
+        assert m["mAP"] == pytest.approx(ap)
+        for k in (1, 2, 4):
+            assert m[f"R@{k}"] == pytest.approx(hit[k])
+    # By hand: a relevant item tied with an irrelevant one at the top is a hit
+    # at 1 half the time, at rank 1.5 on average, with AP (1 + 1/2) / 2.
+    m = retrieval_from_similarity(
+        np.array([[0.5, 0.5, 0.1]]), ["a"], ["a", "b", "c"], ks=(1,)
+    )
+    assert (m["R@1"], m["median_rank"], m["mAP"]) == pytest.approx((0.5, 1.5, 0.75))
+
+
+def _pessimistic_reference(sim, relevant, ks):
+    """The metrics as computed before ties were scored by expectation."""
+    best, aps, hits = [], [], {k: [] for k in ks}
+    for row, rel in zip(sim, relevant):
+        order = np.lexsort((rel.astype(np.int8), -row))
+        pos = np.empty(len(row), dtype=np.int64)
+        pos[order] = np.arange(1, len(row) + 1)
+        ranks = np.sort(pos[rel])
+        best.append(ranks[0])
+        aps.append(np.mean(np.arange(1, len(ranks) + 1) / ranks))
+        for k in ks:
+            hits[k].append(ranks[0] <= k)
+    out = {f"R@{k}": np.mean(v) for k, v in hits.items()}
+    return {**out, "median_rank": np.median(best), "mAP": np.mean(aps)}
+
+
+def test_retrieval_strict_orderings_score_as_before():
+    rng = np.random.default_rng(2)
+    sim = rng.normal(size=(30, 17))
+    relevant = rng.random(sim.shape) < 0.2
+    relevant[np.arange(30), rng.integers(0, 17, 30)] = True
+    m = retrieval_from_similarity(
+        sim, list(range(30)), list(range(17)), ks=(1, 5, 10), relevant=relevant
+    )
+    ref = _pessimistic_reference(sim, relevant, (1, 5, 10))
+    for name, value in ref.items():
+        assert m[name] == pytest.approx(value), name
 
 
 def test_retrieval_groups_queries_per_recording():
@@ -243,11 +333,12 @@ def test_retrieval_identical_texts_are_positives():
     assert e2t["chance_R@5"] == pytest.approx(1.0)
     assert res["chance_R@1"] == pytest.approx(0.5)
     assert t2e["R@1"] == 1.0 and t2e["chance_R@1"] == pytest.approx(0.5)
-    # Under the own-recording rule, copies of a caption tie and the pessimistic
-    # tie break ranks the other copy first: R@1 = 0 (what used to be printed
-    # next to a non-zero chance).
+    # Under the own-recording rule, the two copies of a caption tie (one is the
+    # recording's own): top 1 half the time, whatever tie order is chosen. The
+    # old pessimistic tie break printed R@1 = 0 next to a non-zero chance.
     own = retrieval_metrics(None, _dup_corpus(aligned=True), positives="recording")
-    assert own["eeg_to_text"]["R@1"] == 0.0
+    assert own["eeg_to_text"]["R@1"] == pytest.approx(0.5)
+    assert own["n_texts_left_out"] == 0
     assert own["eeg_to_text"]["chance_R@1"] == pytest.approx(0.25)
     # Crossed captions: every recording's closest text is the wrong one.
     bad = retrieval_metrics(None, _dup_corpus(aligned=False))
@@ -270,6 +361,103 @@ def test_retrieval_relevant_mask_and_chance_by_hand():
     assert m["chance_R@2"] == pytest.approx((5 / 6 + 0.5) / 2)
     with pytest.raises(ValueError, match="relevant has shape"):
         retrieval_from_similarity(sim, ["a", "b"], list("xyzw"), relevant=relevant.T)
+
+
+# ------------------------------------------- retrieval with boilerplate texts
+def test_retrieval_leaves_out_texts_every_report_holds():
+    from eval_helpers import boilerplate_corpus
+
+    from braindecode_elm.evaluation import retrieval_metrics
+
+    # A model blind to the EEG, pointing at the line every report holds: with
+    # that line counted it scored R@1 = 1 (the line is a right answer for
+    # every recording). Left out, the two captions tie: exactly chance.
+    blind = retrieval_metrics(None, boilerplate_corpus("blind"))
+    assert blind["n_texts_left_out"] == 1
+    assert blind["texts_left_out"] == ["MEDICATIONS: None."]
+    assert blind["n_segments_left_out"] == 6
+    assert blind["n_segments"] == 12 and blind["n_distinct_texts"] == 3
+    e2t, t2e = blind["eeg_to_text"], blind["text_to_eeg"]
+    assert e2t["R@1"] == pytest.approx(0.5) == e2t["chance_R@1"]
+    assert e2t["mAP"] == pytest.approx(e2t["chance_mAP"])
+    assert t2e["R@1"] == pytest.approx(t2e["chance_R@1"])
+    assert e2t["n_queries"] == t2e["n_queries"] == 6
+    # A model that tells the states apart still ranks its caption first, above
+    # the text-frequency baseline (the two captions are equally common).
+    state = retrieval_metrics(None, boilerplate_corpus("state"))
+    e2t, t2e = state["eeg_to_text"], state["text_to_eeg"]
+    assert e2t["R@1"] == 1.0 and e2t["mAP"] == 1.0 and t2e["R@1"] == 1.0
+    assert e2t["text_frequency_R@1"] == pytest.approx(0.5)
+    assert state["text_frequency_R@1"] == e2t["text_frequency_R@1"]
+    # A report holding only the boilerplate leaves its recording no right
+    # answer: it is not an EEG -> report query (nor a report -> EEG one).
+    lone = retrieval_metrics(None, boilerplate_corpus("state", lone=True))
+    assert lone["n_recordings"] == 7 and lone["n_segments_left_out"] == 7
+    assert lone["eeg_to_text"]["n_queries"] == lone["text_to_eeg"]["n_queries"] == 6
+    # Under the own-recording rule, a copy is relevant to its recording only.
+    own = retrieval_metrics(None, boilerplate_corpus("blind"), positives="recording")
+    assert own["n_texts_left_out"] == 0 and own["texts_left_out"] == []
+    assert own["eeg_to_text"]["R@1"] == pytest.approx(own["eeg_to_text"]["chance_R@1"])
+
+
+def _common_text_corpus():
+    """ "Normal EEG." in 5 of 6 reports, one note per report; EEG-blind model
+    whose every crop points at "Normal EEG."."""
+    from braindecode_elm.evaluation import EmbeddedCorpus
+
+    ids = [f"r{i}" for i in range(6)]
+    texts, groups = [], []
+    for i, rid in enumerate(ids):
+        texts += ["Normal EEG." if i < 5 else "Abnormal EEG.", f"note {i}"]
+        groups += [rid, rid]
+    basis = {t: v for t, v in zip(dict.fromkeys(texts), np.eye(8))}
+    return EmbeddedCorpus(
+        ids=ids,
+        crop_embeddings=np.tile(basis["Normal EEG."], (6, 1)),
+        crop_groups=ids,
+        text_embeddings=np.stack([basis[t] for t in texts]),
+        text_groups=groups,
+        texts=texts,
+    )
+
+
+def test_retrieval_text_frequency_baseline_matches_an_eeg_blind_model():
+    from braindecode_elm.evaluation import retrieval_metrics
+
+    res = retrieval_metrics(None, _common_text_corpus(), ks=(1, 2))
+    e2t = res["eeg_to_text"]
+    # Held by 5 of 6 reports, "Normal EEG." still tells r5 apart: kept.
+    assert res["n_texts_left_out"] == 0
+    # Ranking it first is right for 5 of 6 recordings without any EEG, far
+    # above chance; the baseline ranks texts by report count and gets the same.
+    assert e2t["R@1"] == pytest.approx(5 / 6)
+    assert e2t["text_frequency_R@1"] == pytest.approx(5 / 6)
+    assert e2t["chance_R@1"] < 0.4
+    # R@2: r0-r4 already hit; r5's two texts are 2 of the 7 tied below the top
+    # one, so one of them is second with probability 2/7.
+    assert e2t["text_frequency_R@2"] == pytest.approx((5 + 2 / 7) / 6)
+    # Without 1 among ks, the top-level summary is still computed.
+    res = retrieval_metrics(None, _common_text_corpus(), ks=(2,))
+    assert "R@1" not in res["eeg_to_text"] and "R@2" in res["eeg_to_text"]
+    assert res["text_frequency_R@1"] == pytest.approx(5 / 6)
+    assert "text_frequency_R@1" not in res["eeg_to_text"]
+
+
+def test_retrieval_refuses_reports_that_share_every_text():
+    from braindecode_elm.evaluation import EmbeddedCorpus, retrieval_metrics
+
+    same = EmbeddedCorpus(
+        ids=["r0", "r1"],
+        crop_embeddings=np.eye(2),
+        crop_groups=["r0", "r1"],
+        text_embeddings=np.vstack([np.eye(2), np.eye(2)]),
+        text_groups=["r0", "r0", "r1", "r1"],
+        texts=["a", "b", "a", "b"],
+    )
+    with pytest.raises(ValueError, match="no text tells the recordings apart"):
+        retrieval_metrics(None, same)
+    own = retrieval_metrics(None, same, positives="recording")
+    assert own["eeg_to_text"]["R@1"] == pytest.approx(0.5)
 
 
 # ----------------------------------------------- zero-shot labels by class name

@@ -640,14 +640,34 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         f"({res['n_distinct_texts']} distinct); {res['positives_rule']}; chance = "
         "expected recall of a random ranking with the same positives"
     )
+    if res["n_texts_left_out"]:
+        shown = "; ".join(repr(t) for t in res["texts_left_out"][:3])
+        more = res["n_texts_left_out"] - 3
+        print(
+            f"left out {res['n_texts_left_out']} "
+            f"{'text' if res['n_texts_left_out'] == 1 else 'texts'} held by every "
+            f"recording's report ({res['n_segments_left_out']} segments), which "
+            f"cannot tell recordings apart: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+        )
     for direction in ("eeg_to_text", "text_to_eeg"):
         m = res[direction]
         print(
             f"{direction}: R@1 {m['R@1']:.3f} (chance {m['chance_R@1']:.3f}) "
             f"R@5 {m['R@5']:.3f} (chance {m['chance_R@5']:.3f}) R@10 "
             f"{m['R@10']:.3f} (chance {m['chance_R@10']:.3f}) median rank "
-            f"{m['median_rank']:.1f} mAP {m['mAP']:.3f}"
+            f"{m['median_rank']:.1f} mAP {m['mAP']:.3f} "
+            f"(chance {m['chance_mAP']:.3f}), {m['n_queries']} recordings"
         )
+    m = res["eeg_to_text"]
+    # What ignoring the EEG gets: a score at or below it says nothing about the EEG.
+    print(
+        "eeg_to_text text-frequency baseline (texts ranked by how many reports "
+        f"hold them, no EEG): R@1 {m['text_frequency_R@1']:.3f} R@5 "
+        f"{m['text_frequency_R@5']:.3f} R@10 {m['text_frequency_R@10']:.3f} "
+        f"median rank {m['text_frequency_median_rank']:.1f} mAP "
+        f"{m['text_frequency_mAP']:.3f}"
+    )
     if out is not None:
         (out / "retrieval.json").write_text(json.dumps(to_jsonable(res), indent=1))
     return 0

@@ -366,6 +366,18 @@ def test_official_and_default_recipes(tmp_path):
     assert rec.data.dtype == np.float32 and np.abs(rec.data).max() < 1e-3
     with pytest.raises(ValueError, match="recipe must be one of"):
         build_cache(ds, tmp_path / "x", recipe="fast", progress=False)
+    # Shorter than the official recipe's dropped start: too_short, as a length
+    # problem (it was preprocessing_failed).
+    short = mne.io.RawArray(x[:, : 200 * 9], info, verbose="error")
+    ds = BaseConcatDataset(
+        [RawDataset(short, pd.Series({"recording_id": "s", "report": "A caption."}))]
+    )
+    s = build_cache(
+        ds, tmp_path / "short", recipe="elm_official", min_duration_s=0,
+        progress=False,
+    )  # fmt: skip
+    assert s.reasons == {"too_short": 1}
+    assert "drops the first 10 s" in open_cache(tmp_path / "short").skipped.detail[0]
 
 
 def test_reading_a_cache_does_not_import_torch(cache):

@@ -256,6 +256,13 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
                 "non_finite_data",
                 f"{int((~finite).sum())} NaN/inf samples in channels {bad}",
             )
+        if recipe.drop_first_s and duration <= recipe.drop_first_s:
+            # A length problem, named as one (it came as preprocessing_failed).
+            raise _Skip(
+                "too_short",
+                f"{duration:.1f} s; recipe {recipe.name!r} drops the first "
+                f"{recipe.drop_first_s:g} s of every recording",
+            )
         try:
             if recipe.method == "mne":
                 import mne

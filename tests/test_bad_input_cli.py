@@ -170,6 +170,7 @@ CASES = [
     # retrieve
     (f"retrieve {M} --top-k -1", "argument --top-k: must be a positive integer"),
     (f"retrieve {M} --top-k 0", "argument --top-k: must be a positive integer"),
+    (f"retrieve {M} --top-k 3", "--top-k lists the recordings of a --query"),
     (f'retrieve {M} --query ""', "argument --query: must not be empty"),
     # probe
     (f"probe {M}", "the following arguments are required: --labels"),

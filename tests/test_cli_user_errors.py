@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from braindecode_elm.cli import main
@@ -478,10 +479,11 @@ def test_repeated_recording_ids_are_used_once(numeric_cache, tmp_path, capsys, c
     assert out["once"] == out["twice"]
     assert "n=4" in out["twice"]
     assert "lists 2 id(s) more than once, used once each: 001, 003" in caplog.text
-    emb = tmp_path / "emb.npz"
+    emb = tmp_path / "emb.NPZ"  # any case: a file, not a folder "emb.NPZ/"
     args = ["embed", "--model", "elm-open-5s", "--cache", str(cache)]
     args += ["--recordings", str(twice)]
     assert main([*args, "--drop-first", "0", "--out", str(emb), "-q"]) == 0
+    assert emb.is_file() and list(np.load(emb)["ids"]) == list(FILES)
     twice.write_bytes("001\n\xff\xfe".encode("latin-1"))
     assert main(_zeroshot(cache, f"{labels}:state", "--recordings", str(twice))) == 2
     assert f"--recordings {twice} is not UTF-8 text" in capsys.readouterr().err

@@ -416,7 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="free text: list the best recordings",
     )
     p.add_argument(
-        "--top-k", type=positive_int, default=5, help="recordings listed by --query"
+        "--top-k",
+        type=positive_int,
+        default=None,
+        help="recordings listed by --query (default: 5)",
     )
     p.add_argument(
         "--positives",

@@ -467,7 +467,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     model = _model(args)
     emb = _embed(args, model, with_text=args.text)
     out = Path(args.out or "embeddings.npz")
-    if out.suffix != ".npz":
+    if out.suffix.lower() != ".npz":  # x.NPZ is a file too, not a folder
         out = out / "embeddings.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     arrays = {
@@ -488,7 +488,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
             "add reports with elm preprocess --metadata (a 'report' column) or "
             "a TUH/BIDS layout with reports"
         )
-    np.savez(out, **arrays)
+    # Through a file object: numpy appends ".npz" to a name ending in ".NPZ".
+    with open(out, "wb") as fh:
+        np.savez(fh, **arrays)
     n_text = f", {len(emb.text_groups)} text segments" if args.text else ""
     print(f"{len(emb.ids)} recordings, {len(emb.crop_groups)} crops{n_text} -> {out}")
     return 0
@@ -619,11 +621,15 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     out = _out(args)
     _threads()
     model = _model(args)
+    if args.query is None and args.top_k is not None:
+        # Accepted and ignored before: the metrics rank every item.
+        raise ValueError("--top-k lists the recordings of a --query: give --query")
     emb = _embed(args, model, with_text=args.query is None)
     if args.query is not None:
         q = embed_texts(model, [args.query])[0]
         sims = emb.recording_embeddings() @ q
-        order = np.argsort(-sims)[: args.top_k]
+        top_k = 5 if args.top_k is None else args.top_k
+        order = np.argsort(-sims)[:top_k]
         hits = []
         for rank, i in enumerate(order, 1):
             print(f"{rank}\t{emb.ids[i]}\t{sims[i]:.3f}")
@@ -631,7 +637,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
                 {"rank": rank, "recording_id": emb.ids[i], "similarity": sims[i]}
             )
         if out is not None:
-            found = {"query": args.query, "top_k": args.top_k, "results": hits}
+            found = {"query": args.query, "top_k": top_k, "results": hits}
             (out / "search.json").write_text(json.dumps(to_jsonable(found), indent=1))
         return 0
     res = retrieval_metrics(model, emb, positives=args.positives)

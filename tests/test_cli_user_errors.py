@@ -411,6 +411,9 @@ def test_recordings_too_short_for_a_crop_are_left_out_not_fatal(
         assert main([*argv, "--out", str(out), "--device", "cpu"]) == 0
     data = np.load(out)
     assert list(data["ids"]) == ["long"] and data["crop_embeddings"].shape == (1, 256)
+    # the file says what was left out, and why
+    assert sorted(data["left_out_ids"]) == ["short1", "short2"]
+    assert all("yields no 60 s crop" in r for r in data["left_out_reasons"])
 
 
 def test_label_column_naming_no_column_is_refused(numeric_cache, tmp_path, capsys):

@@ -834,6 +834,11 @@ def test_probe_says_when_fractions_coincide(plain_cache, tmp_path, caplog):
     header = (tmp_path / "pred.csv").read_text().splitlines()[0].split(",")
     assert header[:5] == ["recording_id", "fraction", "seed", "y_true", "prediction"]
     res = json.loads((tmp_path / "p" / "probe.json").read_text())
+    # the split and settings are in the file (the test ids could not be read)
+    train, test = res["split"]["train"], res["split"]["test"]
+    assert sorted(train + test) == sorted(ids.read_text().split())
+    assert not {t.split("_")[0] for t in train} & {t.split("_")[0] for t in test}
+    assert res["settings"]["drop_first_s"] == 0.0
     n = {f: s["n_train"] for f, s in res["summary"].items()}
     assert n[min(n)] == n[sorted(n)[1]]  # 1 % and 10 % keep the same examples
     assert "label fractions 1%, 10% all keep the same" in caplog.text

@@ -476,6 +476,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
         "crop_groups": np.array(emb.crop_groups),
         "recording_embeddings": emb.recording_embeddings().astype(np.float32),
     }
+    # Recordings without a crop, left out with a warning: kept in the file too.
+    left = list(getattr(emb, "skipped", None) or [])
+    arrays["left_out_ids"] = np.array([str(r.get("recording")) for r in left])
+    arrays["left_out_reasons"] = np.array([str(r.get("reason")) for r in left])
     if emb.text_embeddings is not None:
         arrays.update(
             text_embeddings=emb.text_embeddings.astype(np.float32),
@@ -722,6 +726,23 @@ def cmd_probe(args: argparse.Namespace) -> int:
     for note in probe_notes(res):
         logger.warning(note)
     if out is not None:
+        # The split and settings the figures come from (the test ids could not
+        # be read back).
+        res["split"] = {"train": list(train_ids), "test": list(test_ids)}
+        res["settings"] = dict(
+            model=args.model,
+            cache=str(args.cache),
+            labels=args.labels,
+            level=args.level,
+            test_size=args.test_size,
+            val_size=args.val_size,
+            seconds=args.seconds,
+            drop_first_s=args.drop_first,
+            max_minutes=args.max_minutes,
+            max_crops=args.max_crops,
+            recordings_file=args.recordings,
+            left_out=list(getattr(emb, "skipped", None) or []),
+        )
         (out / "probe.json").write_text(json.dumps(to_jsonable(res), indent=1))
         plots.probe_curves({"model": res["summary"]}, out / "probe_curves.png")
     return 0

@@ -45,7 +45,11 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
         ("report->EEG", "text_to_eeg"),
     ):
         chance = elm["retrieval"][key]["chance_R@1"]
-        assert f"(chance R@1 {chance:.3f})" in rows[direction], rows
+        assert f"(chance R@1 {chance:.3f}" in rows[direction], rows
+    # EEG->report also names what ranking texts by frequency alone gets
+    prior = elm["retrieval"]["eeg_to_text"]["text_frequency_R@1"]
+    assert f"no EEG: R@1 {prior:.3f})" in rows["EEG->report"], rows
+    assert "no EEG" not in rows["report->EEG"]
     probe10 = elm["probe"]["summary"]["0.1"]["balanced_accuracy_mean"]
     assert f"{probe10:.3f} +-" in printed
     # held-out subjects are not in the pretraining cache

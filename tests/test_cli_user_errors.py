@@ -564,3 +564,33 @@ def test_recordings_whose_files_are_gone_are_said_and_pruned_on_request(
     capsys.readouterr()
     assert main(["preprocess", str(src), str(cache), "-q"]) == 0
     assert "are gone" not in capsys.readouterr().err  # said once, then settled
+
+
+def test_pruning_never_judges_sources_it_cannot_place(
+    eegmat_dir, tmp_path, monkeypatch, capsys
+):
+    # Sources are stored relative to the folder a build ran from: a rerun from
+    # another folder, or on another source folder of the same cache, called
+    # every such file gone and --prune-missing deleted arrays of files still
+    # there (diff review).
+    (tmp_path / "a" / "data").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "b").mkdir()
+    for name, (stem, _) in FILES.items():
+        folder = tmp_path / ("a/data" if name < "003" else "other")
+        (folder / f"{name}.edf").symlink_to(eegmat_dir / f"{stem}.edf")
+    monkeypatch.chdir(tmp_path / "a")
+    assert main(["preprocess", "data", "cache", "-q"]) == 0
+    assert main(["preprocess", "../other", "cache", "-q"]) == 0
+    arrays = sorted((tmp_path / "a" / "cache" / "recordings").iterdir())
+    assert len(arrays) == 4
+    one = tmp_path / "one.txt"
+    one.write_text("001\n")
+    monkeypatch.chdir(tmp_path / "b")  # elsewhere, a subset of the folder
+    capsys.readouterr()
+    argv = ["preprocess", "../a/data", "../a/cache", "--prune-missing", "-q"]
+    assert main([*argv, "--recordings", str(one)]) == 0
+    monkeypatch.chdir(tmp_path / "a")  # the other source folder of the cache
+    assert main(["preprocess", "data", "cache", "--prune-missing", "-q"]) == 0
+    assert "gone" not in capsys.readouterr().err
+    assert sorted((tmp_path / "a" / "cache" / "recordings").iterdir()) == arrays

@@ -140,6 +140,24 @@ class CacheSummary:
         )
 
 
+def _gone_from(source: Any, root: Path) -> bool:
+    """Whether a cached row's source file lies in ``root`` and is gone.
+
+    Sources are stored as the build named them, relative to the folder it ran
+    from: one that does not resolve inside ``root`` from here (another working
+    folder, another source folder of the same cache) cannot be judged and is
+    never called gone (a rerun elsewhere pruned arrays of files still there).
+    """
+    if not source:
+        return False
+    path, top = os.path.abspath(str(source)), os.path.abspath(root)
+    try:
+        inside = os.path.commonpath([path, top]) == top
+    except ValueError:  # another drive (Windows): not inside
+        return False
+    return inside and not os.path.lexists(path)
+
+
 def _source_state(
     path: str | os.PathLike[str] | None, row: dict[str, Any], *, hash_source: bool
 ) -> tuple[str, dict[str, int]]:
@@ -852,8 +870,7 @@ def build_cache(
             and r["recording_id"] not in listed
             and key == r["recording_id"]
             and shard_of(r["recording_id"], n_shards) == i_shard
-            and r.get("source")
-            and not os.path.exists(str(r["source"]))
+            and _gone_from(r.get("source"), root)
         ]
     summary.n_gone = len(gone)
     if gone and not prune_missing:

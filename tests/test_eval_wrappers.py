@@ -286,6 +286,25 @@ def test_elm_classifier_names_labels_its_head_cannot_take():
         elm_classifier(enc, 3, **kw).fit(X, np.arange(12) % 3 + 1)
     with pytest.raises(ValueError, match="LabelEncoder"):
         elm_classifier(enc, 2, **kw).fit(X, np.array(["rest", "task"] * 6))
+    # labels 1..4: re-encode, not "pass n_outputs=4" (label 4 would still be out)
+    with pytest.raises(ValueError, match="from 1 to 4: encode them as 0..n_classes-1"):
+        elm_classifier(enc, 2, **kw).fit(X, np.arange(12) % 4 + 1)
+    # targets the loss skips (ignore_index) and Braindecode's Mixup batches train
+    ignored = np.where(np.arange(12) % 4 == 3, -100, np.arange(12) % 2)
+    elm_classifier(enc, 2, **kw).fit(X, ignored)
+    from braindecode.augmentation import AugmentedDataLoader, Mixup
+    from braindecode.training import mixup_criterion
+
+    class MixupLoss(torch.nn.Module):
+        def forward(self, preds, target):
+            return mixup_criterion(preds, target)
+
+    mixup = elm_classifier(
+        enc, 2, iterator_train=AugmentedDataLoader, criterion=MixupLoss,
+        iterator_train__transforms=[Mixup(alpha=0.5, random_state=0)], **kw,
+    )  # fmt: skip
+    mixup.fit(X, np.arange(12) % 2)
+    assert len(mixup.history) == 1
     # Labels the head can take still train, with a user's own callbacks kept.
     from skorch.callbacks import EpochScoring
 

@@ -303,9 +303,10 @@ def test_variant_codes_follow_moabb_rules(make):
 
 def test_eegmat_epoch_length_is_checked():
     # 0 overflowed deep inside MOABB; -5 and 100 gave datasets without events.
-    for bad in (0, -5, 100, float("nan"), float("inf"), "5", True):
-        with pytest.raises(ValueError, match=r"epoch_seconds must be .* \(0, 60\]"):
+    for bad in (0, -5, 100, 1e-9, 0.004, float("nan"), float("inf"), "5", True):
+        with pytest.raises(ValueError, match=r"epoch_seconds must be .* \[0.5, 60\]"):
             EEGMATMOABB(epoch_seconds=bad)
+    assert EEGMATMOABB(epoch_seconds=0.5).interval == [0, 0.5]
     assert EEGMATMOABB(epoch_seconds=60).interval == [0, 60]
 
 

@@ -40,7 +40,9 @@ from .physionet import (
 )
 
 #: Longest EEGMAT epoch (s): every recording of the shared release lasts 62 s.
-_EEGMAT_MIN_S = 60.0
+_EEGMAT_LONGEST_S = 60.0
+#: Shortest EEGMAT epoch (s): 50 samples at the ELM rate (100 Hz).
+_EEGMAT_SHORTEST_S = 0.5
 
 try:
     from moabb.datasets.base import BaseDataset
@@ -152,7 +154,7 @@ class EEGMATMOABB(BaseDataset):
     path : str | os.PathLike | None
         Data root or EDF folder (default :func:`braindecode_elm.data_dir`).
     epoch_seconds : float
-        Length of the labelled segments, in (0, 60] s.
+        Length of the labelled segments, in [0.5, 60] s.
     download : bool
         Fetch missing files from PhysioNet (checksums verified). Default
         False: a missing subject raises :class:`FileNotFoundError` naming the
@@ -208,13 +210,14 @@ class EEGMATMOABB(BaseDataset):
         if (
             isinstance(e, bool)
             or not isinstance(e, numbers.Real)
-            or not 0 < e <= _EEGMAT_MIN_S  # also refuses NaN and inf
+            or not _EEGMAT_SHORTEST_S <= e <= _EEGMAT_LONGEST_S  # NaN, inf too
         ):
-            # 0 overflowed deep inside; -5 or 100 gave a dataset of 0 events.
+            # 0 overflowed deep inside; -5 or 100 gave a dataset of 0 events, and
+            # 1e-9 asked for 62 billion events.
             raise ValueError(
-                f"epoch_seconds must be a number of seconds in (0, "
-                f"{_EEGMAT_MIN_S:g}] (the recordings last 62 s), "
-                f"got {e!r}"
+                f"epoch_seconds must be a number of seconds in "
+                f"[{_EEGMAT_SHORTEST_S:g}, {_EEGMAT_LONGEST_S:g}] (the recordings "
+                f"last 62 s), got {e!r}"
             )
         super().__init__(
             subjects=list(range(1, 37)),

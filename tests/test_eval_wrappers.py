@@ -107,6 +107,10 @@ def test_embed_corpus_groups_crops_and_texts(fake):
     assert emb.text_groups == [f"r{i}" for i in range(6) for _ in range(2)]
     sub = embed_corpus(model, corpus, recording_ids=["r1", "r4"], max_crops=2)
     assert sub.crop_groups == ["r1", "r1", "r4", "r4"]
+    # an id given twice is embedded once (it weighed twice in every figure)
+    with pytest.warns(UserWarning, match=r"1 id\(s\) more than once.*'r1'"):
+        dup = embed_corpus(model, corpus, recording_ids=["r1", "r4", "r1"], max_crops=2)
+    assert dup.ids == ["r1", "r4"] and dup.crop_groups == sub.crop_groups
     with pytest.raises(ValueError, match="no recordings"):
         embed_corpus(model, corpus, recording_ids=[])
 

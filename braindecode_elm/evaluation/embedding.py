@@ -7,6 +7,7 @@ the EEG tower and the language model run only once per corpus.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,6 +223,16 @@ def embed_corpus(
     ids = list(corpus.ids if recording_ids is None else recording_ids)
     if not ids:
         raise ValueError("no recordings to embed (empty corpus or recording_ids)")
+    if len(set(ids)) < len(ids):
+        # A repeated id weighted its recording twice in every figure.
+        twice = sorted(r for r, n in Counter(ids).items() if n > 1)
+        warnings.warn(
+            f"recording_ids lists {len(twice)} id(s) more than once, embedded once "
+            f"each: {twice[:10]}",
+            UserWarning,
+            stacklevel=2,
+        )
+        ids = list(dict.fromkeys(ids))
     if seconds is None:
         seconds = crop_seconds_of(model)
     if not 0 < seconds <= max_minutes * 60:

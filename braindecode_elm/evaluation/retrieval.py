@@ -213,7 +213,8 @@ def _text_relevance(
     """
     uid_of: dict[str, int] = {}
     uid = np.array([uid_of.setdefault(t, len(uid_of)) for t in texts], dtype=np.int64)
-    first = np.array([texts.index(t) for t in uid_of], dtype=np.int64)
+    # Ids are numbered in order of first occurrence (linear, not texts.index).
+    first = np.unique(uid, return_index=True)[1].astype(np.int64)
     row = {r: i for i, r in enumerate(rec_ids)}
     has = np.zeros((len(rec_ids), len(uid_of)), dtype=bool)
     for g, u in zip(text_groups, uid):
@@ -307,8 +308,9 @@ def retrieval_metrics(
     rec_emb = emb.recording_embeddings()
     sim = rec_emb @ emb.text_embeddings.T
     ids = list(emb.ids)
-    with_text = sorted(set(emb.text_groups), key=ids.index)
-    keep = [ids.index(r) for r in with_text]
+    position = {r: i for i, r in enumerate(ids)}
+    with_text = sorted(set(emb.text_groups), key=position.__getitem__)
+    keep = [position[r] for r in with_text]
     rec_sim = sim[keep]
     texts = list(emb.texts)
     groups = np.asarray(emb.text_groups, dtype=object)

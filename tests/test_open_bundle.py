@@ -242,6 +242,8 @@ def test_elm_zeroshot_on_the_test_subjects_reproduces_the_model_card(
     assert per_crop["settings"]["level"] == "crop"
     assert per_crop["settings"]["drop_first_s"] == 0.0
     assert got["settings"]["prompts"] == "eegmat_rest_arithmetic"
+    assert got["settings"]["labels"] == f"{labels}:state"
+    assert got["settings"]["cache"] == str(cache.resolve())
     assert main([*base, "--out", str(recipe)]) == 0
     default = json.loads((recipe / "zeroshot.json").read_text())
     assert default["ids"] == got["ids"]

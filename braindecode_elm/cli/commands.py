@@ -589,15 +589,17 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
         # What the figures come from, so that the file can be read on its own.
         res["settings"] = dict(
             model=args.model,
-            cache=str(args.cache),
+            cache=os.path.abspath(args.cache),
             prompts=args.prompts,
+            labels=args.labels,
+            label_map=args.label_map,
             level=args.level,
             calibrated=offsets is not None,
             seconds=args.seconds,
             drop_first_s=args.drop_first,
             max_minutes=args.max_minutes,
             max_crops=args.max_crops,
-            recordings_file=args.recordings,
+            recordings_file=args.recordings and os.path.abspath(args.recordings),
             left_out=list(getattr(emb, "skipped", None) or []),
         )
         (out / "zeroshot.json").write_text(json.dumps(to_jsonable(res), indent=1))
@@ -731,7 +733,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         res["split"] = {"train": list(train_ids), "test": list(test_ids)}
         res["settings"] = dict(
             model=args.model,
-            cache=str(args.cache),
+            cache=os.path.abspath(args.cache),
             labels=args.labels,
             level=args.level,
             test_size=args.test_size,
@@ -740,7 +742,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             drop_first_s=args.drop_first,
             max_minutes=args.max_minutes,
             max_crops=args.max_crops,
-            recordings_file=args.recordings,
+            recordings_file=args.recordings and os.path.abspath(args.recordings),
             left_out=list(getattr(emb, "skipped", None) or []),
         )
         (out / "probe.json").write_text(json.dumps(to_jsonable(res), indent=1))

@@ -140,10 +140,9 @@ def plain_warnings() -> Iterator[None]:
     default = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        # RuntimeWarnings too: a torn cache manifest was shown as a traceback-
-        # like file:line and source line.
-        ours = issubclass(category, (UserWarning, RuntimeWarning))
-        if "braindecode_elm" in str(filename) and ours:
+        # UserWarnings only: a numpy RuntimeWarning raised in the package's code
+        # keeps its file and line (the cache's ManifestWarning is both).
+        if "braindecode_elm" in str(filename) and issubclass(category, UserWarning):
             (file or sys.stderr).write(f"warning: {message}\n")
         else:
             default(message, category, filename, lineno, file, line)

@@ -257,15 +257,25 @@ def test_console_warnings_are_plain_lines(capsys):
             warnings.warn_explicit(
                 "pass --subjects folder", UserWarning, "/x/braindecode_elm/data/a.py", 3
             )
+            from braindecode_elm.data.cache_manifest import ManifestWarning
+
             warnings.warn_explicit(
-                "1 manifest line unusable", RuntimeWarning, "/x/braindecode_elm/b.py", 4
+                "1 manifest line unusable",
+                ManifestWarning,
+                "/x/braindecode_elm/b.py",
+                4,
+            )
+            # numpy's RuntimeWarning raised in package code keeps file and line
+            warnings.warn_explicit(
+                "divide by zero", RuntimeWarning, "/x/braindecode_elm/c.py", 5
             )
             warnings.warn_explicit("other", UserWarning, "/x/sklearn/metrics.py", 7)
     err = capsys.readouterr().err
     assert err == "warning: pass --subjects folder\nwarning: 1 manifest line unusable\n"
     # the other package's warning went the usual way (here: pytest's record)
     assert [(str(w.message), w.filename) for w in rec] == [
-        ("other", "/x/sklearn/metrics.py")
+        ("divide by zero", "/x/braindecode_elm/c.py"),
+        ("other", "/x/sklearn/metrics.py"),
     ]
     assert warnings.showwarning is before
 

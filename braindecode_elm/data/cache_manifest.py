@@ -48,6 +48,15 @@ SKIP_REASONS: dict[str, str] = {
 }
 
 
+class ManifestWarning(RuntimeWarning, UserWarning):
+    """A damaged cache manifest was read around (torn or unusable rows).
+
+    A ``RuntimeWarning`` as before, and a ``UserWarning`` so that the ``elm``
+    console shows it as a plain ``warning:`` line, as the package's other
+    warnings, while numpy's RuntimeWarnings keep Python's format.
+    """
+
+
 class CacheError(RuntimeError):
     """A recording could not be cached (raised by ``build_cache(strict=True)``).
 
@@ -147,7 +156,7 @@ def _read_manifests(out_dir: Path) -> list[dict[str, Any]]:
             f"({'; '.join(notes[:3])}{'; ...' if len(notes) > 3 else ''}); "
             "those recordings count as not cached, and build_cache(...) on the "
             "same folder redoes them",
-            RuntimeWarning,
+            ManifestWarning,
             stacklevel=3,
         )
     return rows
@@ -184,7 +193,7 @@ def _repair_tail(path: Path) -> None:
     warnings.warn(
         f"{path}: removed a torn last row ({torn[:80]!r}...) left by an "
         "interrupted build; that recording is redone",
-        RuntimeWarning,
+        ManifestWarning,
         stacklevel=3,
     )
 

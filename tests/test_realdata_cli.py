@@ -998,8 +998,13 @@ def test_pretrain_labelled_events_take_aliases_from_the_command_line(
         ("state:T1", "write FACT:LABEL=VALUE"),
         ("mood:T1=calm", "no fact 'mood'"),
         ("state:T1=running", "'running' is not a value of 'state'"),
+        ("age_group:x=20s", "age_group is computed from the age"),
     ):
         capsys.readouterr()
         assert main([*base, "--alias", bad, "--out", str(tmp_path / "x")]) == 2
         err = capsys.readouterr().err
         assert f"--alias {bad!r}: " in err and needle in err, err
+    # one label, two values (spellings match whatever their case)
+    two = ["--alias", "state:T0=rest", "--alias", "state:t0=arithmetic"]
+    assert main([*base, *two, "--out", str(tmp_path / "y")]) == 2
+    assert "give state 't0' two values" in capsys.readouterr().err

@@ -903,10 +903,11 @@ def _aliases(items: list[str], templates: dict[str, Any]) -> dict[str, dict[str,
     ``--label-column`` templates), so that a typo is named with the flag
     rather than as a keyword argument of the library.
     """
-    from braindecode_elm.data.descriptions import DescriptionBuilder
+    from braindecode_elm.data.descriptions import DescriptionBuilder, _norm
 
     facts = DescriptionBuilder(templates).templates
     out: dict[str, dict[str, str]] = {}
+    spelled: dict[tuple[str, str], tuple[str, str]] = {}
     for item in items:
         fact, sep, rest = item.partition(":")
         label, eq, value = rest.partition("=")
@@ -919,6 +920,20 @@ def _aliases(items: list[str], templates: dict[str, Any]) -> dict[str, dict[str,
             raise ValueError(
                 f"--alias {item!r}: no fact {fact!r} (facts: {sorted(facts)}; "
                 "--label-column adds one)"
+            )
+        if fact == "age_group":
+            # Computed from the age (a decade): an alias would never be read.
+            raise ValueError(
+                f"--alias {item!r}: age_group is computed from the age, not read "
+                "from labels; give ages (an age column) instead"
+            )
+        key = _norm(label)
+        earlier = spelled.setdefault((fact, key), (item, _norm(value)))
+        if earlier[1] != _norm(value):
+            # Spellings match whatever their case: the last one won in silence.
+            raise ValueError(
+                f"--alias {item!r} and --alias {earlier[0]!r} give {fact} "
+                f"{label!r} two values (labels match whatever their case)"
             )
         try:
             DescriptionBuilder(templates, aliases={fact: {label: value}})

@@ -601,6 +601,20 @@ def test_pruning_never_judges_sources_it_cannot_place(
     one.write_text("001\n")
     argv = ["preprocess", "../a/data", "../a/cache", "--prune-missing", "-q"]
     assert main([*argv, "--recordings", str(one)]) == 0  # a subset, elsewhere
+    # another site's folder of the same relative name (second review: its
+    # files were called gone and pruned)
+    (tmp_path / "b" / "data").mkdir()
+    (tmp_path / "b" / "data" / "009.edf").symlink_to(eegmat_dir / "Subject26_1.edf")
+    argv = ["preprocess", "data", "../a/cache", "--prune-missing", "-q"]
+    assert main(argv) == 0
     assert "gone" not in capsys.readouterr().err
     kept = sorted((tmp_path / "a" / "cache" / "recordings").iterdir())
-    assert set(arrays) <= set(kept) and len(kept) == 4
+    assert set(arrays) <= set(kept) and len(kept) == 5
+    # the folder named through a symlink still finds a file really deleted
+    (tmp_path / "link").symlink_to(tmp_path / "a" / "data")
+    (tmp_path / "a" / "data" / "002.edf").unlink()
+    monkeypatch.chdir(tmp_path)
+    assert main(["preprocess", "link", "a/cache", "-q"]) == 0
+    assert "1 cached recording(s) come from files that are gone, e.g. 002" in (
+        capsys.readouterr().err
+    )

@@ -34,6 +34,7 @@ from .cache_recording import (
     _task_list,
     _worker_init,
     duration_skip,
+    real_location,
     report_note,
     report_skip,
 )
@@ -140,22 +141,25 @@ class CacheSummary:
         )
 
 
-def _gone_from(source: Any, root: Path) -> bool:
-    """Whether a cached row's source file lies in ``root`` and is gone.
+def _gone_from(source_real: Any, root: Path) -> bool:
+    """Whether a cached file, by the real path stored when it was cached, lies
+    in ``root`` and is gone.
 
-    Sources are stored as the build named them, relative to the folder it ran
-    from: one that does not resolve inside ``root`` from here (another working
-    folder, another source folder of the same cache) cannot be judged and is
-    never called gone (a rerun elsewhere pruned arrays of files still there).
+    ``source`` is kept as the build named it, relative to the folder it ran
+    from, so it cannot place a file from another working folder (two sites'
+    ``data/`` folders, a path through a symlink and ``..``: files still there
+    were pruned). Rows cached before ``source_real`` was stored are never
+    judged.
     """
-    if not source:
+    if not source_real:
         return False
-    path, top = os.path.abspath(str(source)), os.path.abspath(root)
+    path = os.path.normcase(str(source_real))
+    top = os.path.normcase(os.path.realpath(root))
     try:
         inside = os.path.commonpath([path, top]) == top
     except ValueError:  # another drive (Windows): not inside
         return False
-    return inside and not os.path.lexists(path)
+    return inside and not os.path.lexists(str(source_real))
 
 
 def _source_state(
@@ -799,7 +803,7 @@ def build_cache(
             continue
         new = dict(row)
         if state == "refresh":
-            new.update(identity, source=t["path"])
+            new.update(identity, source=t["path"], source_real=real_location(t["path"]))
         if _apply_report(new, t):
             summary.n_reports_updated += 1
         # The subject the file-name rules give (folders read with the default
@@ -870,7 +874,7 @@ def build_cache(
             and r["recording_id"] not in listed
             and key == r["recording_id"]
             and shard_of(r["recording_id"], n_shards) == i_shard
-            and _gone_from(r.get("source"), root)
+            and _gone_from(r.get("source_real"), root)
         ]
     summary.n_gone = len(gone)
     if gone and not prune_missing:

@@ -41,6 +41,14 @@ def _sha256(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def real_location(path: str | os.PathLike[str]) -> str:
+    """The file's place with its folders resolved (symlinks, ``..``) but the file
+    itself not followed: a symlinked EDF stays in the folder that lists it."""
+    # No abspath first: it would drop "sym/.." by text, before the link.
+    head, name = os.path.split(os.fspath(path))
+    return os.path.join(os.path.realpath(head or "."), name)
+
+
 def _stat_identity(path: str | os.PathLike[str] | None) -> dict[str, int]:
     """``source_size`` and ``source_mtime_ns`` of a source file ({} if none)."""
     try:
@@ -211,6 +219,10 @@ def _process(task: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     # go into an "ok" row: a later run compares them to see whether the file
     # changed (a change during the read then shows up as one).
     identity = _stat_identity(task["path"])
+    if task["path"]:
+        # Where the file really is: "source" is kept as the build named it
+        # (relative to its working folder); pruning judges this one.
+        row["source_real"] = real_location(task["path"])
     desc = task["description"]
     row["report"] = desc.get("report") if isinstance(desc.get("report"), str) else None
     row["report_encoding"] = desc.get("report_encoding")

@@ -171,6 +171,10 @@ CASES = [
     (f"retrieve {M} --top-k -1", "argument --top-k: must be a positive integer"),
     (f"retrieve {M} --top-k 0", "argument --top-k: must be a positive integer"),
     (f"retrieve {M} --top-k 3", "--top-k lists the recordings of a --query"),
+    (
+        f"retrieve {M} --query rest --positives recording",
+        "--positives sets how the metrics count",
+    ),
     (f'retrieve {M} --query ""', "argument --query: must not be empty"),
     # probe
     (f"probe {M}", "the following arguments are required: --labels"),

@@ -240,6 +240,7 @@ def test_elm_zeroshot_on_the_test_subjects_reproduces_the_model_card(
     )
     assert per_crop["auroc"] == pytest.approx(window["auroc"], abs=0.01)
     assert per_crop["settings"]["level"] == "crop"
+    assert per_crop["crop"][:13] == [*range(12), 0]  # 12 crops per recording
     assert per_crop["settings"]["drop_first_s"] == 0.0
     assert got["settings"]["prompts"] == "eegmat_rest_arithmetic"
     assert got["settings"]["labels"] == f"{labels}:state"

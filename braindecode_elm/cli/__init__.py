@@ -424,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--positives",
         choices=("text", "recording"),
-        default="text",
+        default=None,
         help="what a right answer is: 'text' (default) any recording/segment with "
         "the identical text (caption identity), 'recording' only its own report",
     )

@@ -586,12 +586,14 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
                 f"{', '.join(res['classes'])}; {how})"
             )
     if out is not None:
+        if crops:
+            res["crop"] = nth  # which crop (among those used) each row is
         # What the figures come from, so that the file can be read on its own.
         res["settings"] = dict(
-            model=args.model,
+            model=_where(args.model),
             cache=os.path.abspath(args.cache),
-            prompts=args.prompts,
-            labels=args.labels,
+            prompts=_where(args.prompts),
+            labels=_where(args.labels),
             label_map=args.label_map,
             level=args.level,
             calibrated=offsets is not None,
@@ -610,6 +612,19 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(spec: str | None) -> str | None:
+    """``spec`` with a file or folder it names made absolute (``FILE:COLUMN``
+    too), so that a results file can be read from anywhere; names stay."""
+    if spec is None:
+        return None
+    if os.path.exists(spec):
+        return os.path.abspath(spec)
+    file, sep, column = spec.rpartition(":")
+    if sep and file and os.path.isfile(file):
+        return f"{os.path.abspath(file)}:{column}"
+    return spec
+
+
 def _nth_of_group(ids: list[str]) -> list[int]:
     """Position of each row among the rows of its id (0, 1, ... per id)."""
     seen: Counter[str] = Counter()
@@ -624,12 +639,17 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     from braindecode_elm.evaluation import retrieval_metrics
     from braindecode_elm.evaluation.embedding import embed_texts
 
+    # Flags of the other mode were accepted and ignored; refused before any work.
+    if args.query is None and args.top_k is not None:
+        raise ValueError("--top-k lists the recordings of a --query: give --query")
+    if args.query is not None and args.positives is not None:
+        raise ValueError(
+            "--positives sets how the metrics count right answers; a --query "
+            "ranks recordings by the text alone: drop one of the two"
+        )
     out = _out(args)
     _threads()
     model = _model(args)
-    if args.query is None and args.top_k is not None:
-        # Accepted and ignored before: the metrics rank every item.
-        raise ValueError("--top-k lists the recordings of a --query: give --query")
     emb = _embed(args, model, with_text=args.query is None)
     if args.query is not None:
         q = embed_texts(model, [args.query])[0]
@@ -646,7 +666,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
             found = {"query": args.query, "top_k": top_k, "results": hits}
             (out / "search.json").write_text(json.dumps(to_jsonable(found), indent=1))
         return 0
-    res = retrieval_metrics(model, emb, positives=args.positives)
+    res = retrieval_metrics(model, emb, positives=args.positives or "text")
     print(
         f"{res['n_recordings']} recordings, {res['n_segments']} text segments "
         f"({res['n_distinct_texts']} distinct); {res['positives_rule']}; chance = "
@@ -730,11 +750,13 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if out is not None:
         # The split and settings the figures come from (the test ids could not
         # be read back).
+        # "train" includes the validation part linear_probe holds out of it
+        # (--val-size) to choose C.
         res["split"] = {"train": list(train_ids), "test": list(test_ids)}
         res["settings"] = dict(
-            model=args.model,
+            model=_where(args.model),
             cache=os.path.abspath(args.cache),
-            labels=args.labels,
+            labels=_where(args.labels),
             level=args.level,
             test_size=args.test_size,
             val_size=args.val_size,
@@ -933,7 +955,8 @@ def _aliases(items: list[str], templates: dict[str, Any]) -> dict[str, dict[str,
             # Spellings match whatever their case: the last one won in silence.
             raise ValueError(
                 f"--alias {item!r} and --alias {earlier[0]!r} give {fact} "
-                f"{label!r} two values (labels match whatever their case)"
+                f"{label!r} two values (labels match whatever their case, spaces, "
+                "dashes and underscores)"
             )
         try:
             DescriptionBuilder(templates, aliases={fact: {label: value}})

@@ -30,6 +30,7 @@ from .cache_manifest import (
     SKIP_REASONS,
     CacheError,
     ManifestError,
+    ManifestWarning,
     shard_of,
 )
 from .cache_read import (
@@ -41,6 +42,7 @@ from .cache_read import (
 __all__ = [
     "CacheError",
     "ManifestError",
+    "ManifestWarning",
     "CacheSummary",
     "CachedCorpus",
     "CachedRecording",

@@ -75,7 +75,8 @@ class LabelCheck(Callback):
         yb = batch[1]
         if isinstance(yb, (tuple, list)):
             # Braindecode's Mixup hands (y, y_permuted, lambda): its loss reads
-            # it; the labels were checked as given to fit.
+            # it. Labels given to fit as arrays were checked at its start; a
+            # dataset's targets go unchecked here.
             return
         if hasattr(yb, "detach"):
             yb = yb.detach().cpu().numpy()

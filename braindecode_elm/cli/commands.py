@@ -589,20 +589,12 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
         if crops:
             res["crop"] = nth  # which crop (among those used) each row is
         # What the figures come from, so that the file can be read on its own.
-        res["settings"] = dict(
-            model=_where(args.model),
-            cache=os.path.abspath(args.cache),
+        res["settings"] = _settings(
+            args,
+            emb,
             prompts=_where(args.prompts),
-            labels=_where(args.labels),
             label_map=args.label_map,
-            level=args.level,
             calibrated=offsets is not None,
-            seconds=args.seconds,
-            drop_first_s=args.drop_first,
-            max_minutes=args.max_minutes,
-            max_crops=args.max_crops,
-            recordings_file=args.recordings and os.path.abspath(args.recordings),
-            left_out=list(getattr(emb, "skipped", None) or []),
         )
         (out / "zeroshot.json").write_text(json.dumps(to_jsonable(res), indent=1))
         if "confusion_matrix" in res:
@@ -623,6 +615,25 @@ def _where(spec: str | None) -> str | None:
     if sep and file and os.path.isfile(file):
         return f"{os.path.abspath(file)}:{column}"
     return spec
+
+
+def _settings(args: argparse.Namespace, emb: Any, **extra: Any) -> dict[str, Any]:
+    """What a command's figures come from, for its results file: the model,
+    cache, labels, level and crop settings, the recordings left out, and
+    ``extra``."""
+    return dict(
+        model=_where(args.model),
+        cache=os.path.abspath(args.cache),
+        labels=_where(args.labels),
+        level=args.level,
+        **extra,
+        seconds=args.seconds,
+        drop_first_s=args.drop_first,
+        max_minutes=args.max_minutes,
+        max_crops=args.max_crops,
+        recordings_file=args.recordings and os.path.abspath(args.recordings),
+        left_out=list(getattr(emb, "skipped", None) or []),
+    )
 
 
 def _nth_of_group(ids: list[str]) -> list[int]:
@@ -753,19 +764,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
         # "train" includes the validation part linear_probe holds out of it
         # (--val-size) to choose C.
         res["split"] = {"train": list(train_ids), "test": list(test_ids)}
-        res["settings"] = dict(
-            model=_where(args.model),
-            cache=os.path.abspath(args.cache),
-            labels=_where(args.labels),
-            level=args.level,
-            test_size=args.test_size,
-            val_size=args.val_size,
-            seconds=args.seconds,
-            drop_first_s=args.drop_first,
-            max_minutes=args.max_minutes,
-            max_crops=args.max_crops,
-            recordings_file=args.recordings and os.path.abspath(args.recordings),
-            left_out=list(getattr(emb, "skipped", None) or []),
+        res["settings"] = _settings(
+            args, emb, test_size=args.test_size, val_size=args.val_size
         )
         (out / "probe.json").write_text(json.dumps(to_jsonable(res), indent=1))
         plots.probe_curves({"model": res["summary"]}, out / "probe_curves.png")

@@ -141,9 +141,32 @@ class CacheSummary:
         )
 
 
-def _gone_from(source_real: Any, root: Path) -> bool:
+def _skip_row(
+    rid: str,
+    subject: Any,
+    source: Any,
+    recipe: str,
+    shard: str | None,
+    reason: str,
+    detail: Any,
+) -> dict[str, Any]:
+    """A manifest row saying a recording is not (or no longer) cached."""
+    return dict(
+        recording_id=rid,
+        subject=subject,
+        source=source,
+        recipe=recipe,
+        shard=shard,
+        status="skipped",
+        reason=reason,
+        detail=detail,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _gone_from(source_real: Any, top: str) -> bool:
     """Whether a cached file, by the real path stored when it was cached, lies
-    in ``root`` and is gone.
+    in ``top`` (the source folder's normcased real path) and is gone.
 
     ``source`` is kept as the build named it, relative to the folder it ran
     from, so it cannot place a file from another working folder (two sites'
@@ -154,7 +177,6 @@ def _gone_from(source_real: Any, root: Path) -> bool:
     if not source_real:
         return False
     path = os.path.normcase(str(source_real))
-    top = os.path.normcase(os.path.realpath(root))
     try:
         inside = os.path.commonpath([path, top]) == top
     except ValueError:  # another drive (Windows): not inside
@@ -682,16 +704,14 @@ def build_cache(
         first[rid] = str(t["path"])
         unique.append(t)
     pre = [
-        dict(
-            recording_id=str(r["recording_id"]),
-            subject=r.get("subject"),
-            source=r.get("path"),
-            recipe=rec.name,
-            shard=label,
-            status="skipped",
-            reason=r["reason"],
-            detail=r.get("detail"),
-            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        _skip_row(
+            str(r["recording_id"]),
+            r.get("subject"),
+            r.get("path"),
+            rec.name,
+            label,
+            r["reason"],
+            r.get("detail"),
         )
         for r in [*pre_skipped, *dup_rows]
     ]
@@ -867,6 +887,7 @@ def build_cache(
     gone: list[dict[str, Any]] = []
     if root is not None:
         listed = {t["recording_id"] for t in unique} | {r["recording_id"] for r in pre}
+        top = os.path.normcase(os.path.realpath(root))
         gone = [
             r
             for key, r in latest.items()
@@ -874,7 +895,7 @@ def build_cache(
             and r["recording_id"] not in listed
             and key == r["recording_id"]
             and shard_of(r["recording_id"], n_shards) == i_shard
-            and _gone_from(r.get("source_real"), root)
+            and _gone_from(r.get("source_real"), top)
         ]
     summary.n_gone = len(gone)
     if gone and not prune_missing:
@@ -946,18 +967,14 @@ def build_cache(
                 # A skip row supersedes the cached one; the array goes too (a
                 # pruned recording must not stay readable on disk).
                 write(
-                    dict(
-                        recording_id=r["recording_id"],
-                        subject=r.get("subject"),
-                        source=r["source"],
-                        recipe=rec.name,
-                        shard=label,
-                        status="skipped",
-                        reason="source_gone",
-                        detail=f"{r['source']} no longer exists; pruned",
-                        created=_dt.datetime.now(_dt.timezone.utc).isoformat(
-                            timespec="seconds"
-                        ),
+                    _skip_row(
+                        r["recording_id"],
+                        r.get("subject"),
+                        r["source"],
+                        rec.name,
+                        label,
+                        "source_gone",
+                        f"{r['source']} no longer exists; pruned",
                     )
                 )
                 _safe_rel(out, r.get("file"), f"{out / manifest}").unlink(

@@ -552,9 +552,8 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
         names = res["classes"]
         rows = []
         for i, (rid, pred) in enumerate(zip(res["ids"], res["predictions"])):
-            row = {"recording_id": rid, "prediction": pred}
-            if crops:
-                row = {"recording_id": rid, "crop": nth[i], "prediction": pred}
+            row = {"recording_id": rid, **({"crop": nth[i]} if crops else {})}
+            row["prediction"] = pred
             if "y_true" in res:
                 row["label"] = names[int(res["y_true"][i])]
             row.update(
@@ -952,7 +951,7 @@ def _aliases(items: list[str], templates: dict[str, Any]) -> dict[str, dict[str,
         key = _norm(label)
         earlier = spelled.setdefault((fact, key), (item, _norm(value)))
         if earlier[1] != _norm(value):
-            # Spellings match whatever their case: the last one won in silence.
+            # Spellings match as _norm reads them: the last one won in silence.
             raise ValueError(
                 f"--alias {item!r} and --alias {earlier[0]!r} give {fact} "
                 f"{label!r} two values (labels match whatever their case, spaces, "
